@@ -1,0 +1,51 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+let package = Package(
+    name: "SwitchGym",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "switchgym", targets: ["switchgym"]),
+        .library(name: "SwitchGymIO", targets: ["SwitchGymIO"]),
+        .library(name: "SwitchGymData", targets: ["SwitchGymData"]),
+        .library(name: "SwitchGymNN", targets: ["SwitchGymNN"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+    ],
+    targets: [
+        // MARK: C libraries (not API: only the Swift wrappers may import these)
+        .systemLibrary(
+            name: "CHDF5", pkgConfig: "hdf5",
+            providers: [.apt(["libhdf5-dev"]), .brew(["hdf5"])]),
+        .systemLibrary(
+            name: "CZstd", pkgConfig: "libzstd",
+            providers: [.apt(["libzstd-dev"]), .brew(["zstd"])]),
+        .systemLibrary(
+            name: "CZlib", pkgConfig: "zlib",
+            providers: [.apt(["zlib1g-dev"])]),
+        .systemLibrary(
+            name: "CBLAS", pkgConfig: "openblas",
+            providers: [.apt(["libopenblas-dev"]), .brew(["openblas"])]),
+
+        // MARK: Library modules
+        .target(name: "SwitchGymIO", dependencies: ["CHDF5", "CZstd", "CZlib"]),
+        .target(name: "SwitchGymData", dependencies: ["SwitchGymIO"]),
+        .target(name: "SwitchGymNN", dependencies: ["CBLAS"]),
+
+        // MARK: Executable
+        .executableTarget(
+            name: "switchgym",
+            dependencies: [
+                "SwitchGymData", "SwitchGymIO", "SwitchGymNN",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]),
+
+        // MARK: Tests
+        .testTarget(name: "SwitchGymIOTests", dependencies: ["SwitchGymIO"]),
+        .testTarget(name: "SwitchGymDataTests", dependencies: ["SwitchGymData", "SwitchGymIO"],
+                    resources: [.copy("Fixtures")]),
+        .testTarget(name: "SwitchGymNNTests", dependencies: ["SwitchGymNN"]),
+        .testTarget(name: "SwitchGymCLITests", dependencies: ["SwitchGymData", "SwitchGymIO"]),
+    ]
+)

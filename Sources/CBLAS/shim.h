@@ -1,0 +1,6 @@
+#ifndef SWITCHGYM_CBLAS_SHIM_H
+#define SWITCHGYM_CBLAS_SHIM_H
+// Not API: the C surface of OpenBLAS for SwitchGymNN only.
+#include <cblas.h>
+static inline void CBLAS_set_num_threads(int n) { openblas_set_num_threads(n); }
+#endif

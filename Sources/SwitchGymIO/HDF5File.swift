@@ -1,0 +1,338 @@
+import CHDF5
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// An open HDF5 file. Owns its `hid_t` and closes it in `deinit`.
+///
+/// Paths of objects inside the file are absolute HDF5 paths such as `/arrivals`
+/// or `/streams/name`. Every failing call throws a ``SwitchGymIOError`` naming the
+/// C function, the file and the object.
+public final class HDF5File {
+    let id: hid_t
+    /// The file's path on disk.
+    public let path: String
+    private var closed = false
+
+    private init(id: hid_t, path: String) {
+        self.id = id
+        self.path = path
+    }
+
+    deinit { if !closed { H5Fclose(id) } }
+
+    /// Creates (or truncates) a file.
+    ///
+    /// The corresponding C function is `H5Fcreate`.
+    public static func create(path: String) throws -> HDF5File {
+        HDF5Library.ensureInitialized()
+        let id = H5Fcreate(path, CHDF5_F_ACC_TRUNC(), CHDF5_P_DEFAULT(), CHDF5_P_DEFAULT())
+        try HDF5Library.check(id, "H5Fcreate", path: path, summary: "cannot create HDF5 file",
+                              hint: "check that the folder exists and is writable")
+        return HDF5File(id: id, path: path)
+    }
+
+    /// Opens an existing file.
+    ///
+    /// The corresponding C function is `H5Fopen`.
+    /// - Throws: `.notFound` when the file does not exist; `.format` when it is
+    ///   not an HDF5 file or is truncated.
+    public static func open(path: String, writable: Bool = false) throws -> HDF5File {
+        HDF5Library.ensureInitialized()
+        guard FileSystem.exists(path) else {
+            throw SwitchGymIOError(.notFound, "no such file", path: path)
+        }
+        if H5Fis_hdf5(path) <= 0 {
+            _ = HDF5Library.error("H5Fis_hdf5", path: path)
+            throw SwitchGymIOError(.format, "not an HDF5 file (no HDF5 signature found)", path: path,
+                                   function: "H5Fis_hdf5",
+                                   hint: "pass a dataset written by `switchgym traces import` or `traces synth`")
+        }
+        let id = H5Fopen(path, writable ? CHDF5_F_ACC_RDWR() : CHDF5_F_ACC_RDONLY(), CHDF5_P_DEFAULT())
+        try HDF5Library.check(id, "H5Fopen", path: path, summary: "cannot open HDF5 file (truncated or damaged?)",
+                              hint: "the file may have been cut short by an interrupted copy; re-create it")
+        return HDF5File(id: id, path: path)
+    }
+
+    /// Flushes and closes the file, reporting errors that `deinit` would swallow.
+    ///
+    /// The corresponding C function is `H5Fclose`.
+    public func close() throws {
+        guard !closed else { return }
+        closed = true
+        try HDF5Library.check(H5Fclose(id), "H5Fclose", path: path)
+    }
+
+    // MARK: - Objects
+
+    /// Whether an object (group or dataset) exists at `name`.
+    public func exists(_ name: String) -> Bool {
+        // H5Lexists fails on a missing intermediate group, so walk the path.
+        var prefix = ""
+        for part in name.split(separator: "/") {
+            prefix += "/" + part
+            if H5Lexists(id, prefix, CHDF5_P_DEFAULT()) <= 0 { CHDF5_clear_errors(); return false }
+        }
+        return true
+    }
+
+    /// Creates a group (and any missing parents).
+    public func createGroup(_ name: String) throws {
+        var prefix = ""
+        for part in name.split(separator: "/") {
+            prefix += "/" + part
+            if H5Lexists(id, prefix, CHDF5_P_DEFAULT()) > 0 { continue }
+            let g = H5Gcreate2(id, prefix, CHDF5_P_DEFAULT(), CHDF5_P_DEFAULT(), CHDF5_P_DEFAULT())
+            try HDF5Library.check(g, "H5Gcreate2", path: path, location: "group \(prefix)")
+            H5Gclose(g)
+        }
+    }
+
+    // MARK: - Numeric datasets
+
+    /// Writes a one-dimensional chunked dataset.
+    ///
+    /// - Parameters:
+    ///   - name: absolute path of the dataset.
+    ///   - values: the elements.
+    ///   - chunk: elements per chunk (clamped to at least 1).
+    ///   - compression: the filter applied to each chunk.
+    ///   - shuffle: apply HDF5's byte-shuffle filter before compression; it groups
+    ///     the bytes of equal significance and helps integer columns compress.
+    /// The corresponding C functions are `H5Dcreate2` and `H5Dwrite`.
+    public func write<T: HDF5Scalar>(_ name: String, _ values: [T], chunk: Int = 1 << 18,
+                                     compression: HDF5Compression = .standard, shuffle: Bool = true) throws {
+        let loc = "dataset \(name)"
+        var dims: [hsize_t] = [hsize_t(values.count)]
+        var maxDims: [hsize_t] = [CHDF5_S_UNLIMITED()]
+        let space = try HDF5Library.check(H5Screate_simple(1, &dims, &maxDims), "H5Screate_simple", path: path, location: loc)
+        defer { H5Sclose(space) }
+        let dcpl = try HDF5Library.check(H5Pcreate(CHDF5_P_DATASET_CREATE()), "H5Pcreate", path: path, location: loc)
+        defer { H5Pclose(dcpl) }
+        var chunkDims: [hsize_t] = [hsize_t(max(1, min(chunk, max(values.count, 1))))]
+        try HDF5Library.check(H5Pset_chunk(dcpl, 1, &chunkDims), "H5Pset_chunk", path: path, location: loc)
+        if compression != .none && shuffle {
+            try HDF5Library.check(H5Pset_shuffle(dcpl), "H5Pset_shuffle", path: path, location: loc)
+        }
+        switch compression {
+        case .none: break
+        case .deflate(let level):
+            try HDF5Library.check(H5Pset_deflate(dcpl, UInt32(level)), "H5Pset_deflate", path: path, location: loc)
+        case .zstd(let level):
+            var cd: [UInt32] = [UInt32(bitPattern: level)]
+            try HDF5Library.check(H5Pset_filter(dcpl, HDF5Library.zstdFilterID, CHDF5_Z_FLAG_MANDATORY(), 1, &cd),
+                                  "H5Pset_filter", path: path, location: loc)
+        }
+        let ds = H5Dcreate2(id, name, T._hdf5NativeType, space, CHDF5_P_DEFAULT(), dcpl, CHDF5_P_DEFAULT())
+        try HDF5Library.check(ds, "H5Dcreate2", path: path, location: loc)
+        defer { H5Dclose(ds) }
+        if values.isEmpty { return }
+        _ = try values.withUnsafeBytes { raw in
+            try HDF5Library.check(H5Dwrite(ds, T._hdf5NativeType, CHDF5_S_ALL(), CHDF5_S_ALL(), CHDF5_P_DEFAULT(),
+                                           raw.baseAddress), "H5Dwrite", path: path, location: loc)
+        }
+    }
+
+    /// The number of elements of a one-dimensional dataset.
+    public func length(of name: String) throws -> Int {
+        let ds = try openDataset(name)
+        defer { H5Dclose(ds) }
+        return try length(ds, name)
+    }
+
+    /// Reads a whole one-dimensional dataset, converting to `T` as HDF5 does.
+    ///
+    /// The corresponding C function is `H5Dread`.
+    /// - Throws: `.notFound` for a missing dataset; `.hdf5` when a chunk cannot
+    ///   be read or decompressed (a truncated or damaged file).
+    public func read<T: HDF5Scalar>(_ name: String, as type: T.Type = T.self) throws -> [T] {
+        let ds = try openDataset(name)
+        defer { H5Dclose(ds) }
+        let n = try length(ds, name)
+        if n == 0 { return [] }
+        return try [T](unsafeUninitializedCapacity: n) { buf, count in
+            try HDF5Library.check(H5Dread(ds, T._hdf5NativeType, CHDF5_S_ALL(), CHDF5_S_ALL(), CHDF5_P_DEFAULT(),
+                                          buf.baseAddress), "H5Dread", path: path, location: "dataset \(name)",
+                                  summary: "cannot read dataset (truncated or damaged file?)")
+            count = n
+        }
+    }
+
+    /// The filter ids applied to a dataset's chunks, in pipeline order.
+    public func filters(of name: String) throws -> [Int] {
+        let ds = try openDataset(name)
+        defer { H5Dclose(ds) }
+        let dcpl = try HDF5Library.check(H5Dget_create_plist(ds), "H5Dget_create_plist", path: path)
+        defer { H5Pclose(dcpl) }
+        let n = H5Pget_nfilters(dcpl)
+        var ids: [Int] = []
+        for i in 0..<max(n, 0) {
+            var flags: UInt32 = 0
+            var nelmts = 0
+            var cd = [UInt32](repeating: 0, count: 8)
+            var nameBuf = [CChar](repeating: 0, count: 64)
+            var config: UInt32 = 0
+            nelmts = cd.count
+            let f = H5Pget_filter2(dcpl, UInt32(i), &flags, &nelmts, &cd, 64, &nameBuf, &config)
+            ids.append(Int(f))
+        }
+        return ids
+    }
+
+    // MARK: - String datasets
+
+    /// Writes a one-dimensional dataset of variable-length UTF-8 strings.
+    public func writeStrings(_ name: String, _ values: [String]) throws {
+        let loc = "dataset \(name)"
+        let type = try stringType()
+        defer { H5Tclose(type) }
+        var dims: [hsize_t] = [hsize_t(values.count)]
+        let space = try HDF5Library.check(H5Screate_simple(1, &dims, nil), "H5Screate_simple", path: path, location: loc)
+        defer { H5Sclose(space) }
+        let ds = H5Dcreate2(id, name, type, space, CHDF5_P_DEFAULT(), CHDF5_P_DEFAULT(), CHDF5_P_DEFAULT())
+        try HDF5Library.check(ds, "H5Dcreate2", path: path, location: loc)
+        defer { H5Dclose(ds) }
+        if values.isEmpty { return }
+        let cstrings = values.map { strdup($0) }
+        defer { cstrings.forEach { free($0) } }
+        var ptrs: [UnsafePointer<CChar>?] = cstrings.map { UnsafePointer($0) }
+        try HDF5Library.check(H5Dwrite(ds, type, CHDF5_S_ALL(), CHDF5_S_ALL(), CHDF5_P_DEFAULT(), &ptrs),
+                              "H5Dwrite", path: path, location: loc)
+    }
+
+    /// Reads a one-dimensional dataset of variable-length strings.
+    public func readStrings(_ name: String) throws -> [String] {
+        let ds = try openDataset(name)
+        defer { H5Dclose(ds) }
+        let n = try length(ds, name)
+        if n == 0 { return [] }
+        let type = try stringType()
+        defer { H5Tclose(type) }
+        var ptrs = [UnsafeMutablePointer<CChar>?](repeating: nil, count: n)
+        try HDF5Library.check(H5Dread(ds, type, CHDF5_S_ALL(), CHDF5_S_ALL(), CHDF5_P_DEFAULT(), &ptrs),
+                              "H5Dread", path: path, location: "dataset \(name)",
+                              summary: "cannot read string dataset (expected variable-length strings)")
+        defer { ptrs.forEach { H5free_memory($0) } }
+        return ptrs.map { $0.map { String(cString: $0) } ?? "" }
+    }
+
+    // MARK: - Attributes
+
+    /// Sets (or replaces) a scalar attribute on the object at `object`.
+    public func setAttribute<T: HDF5Scalar>(_ name: String, _ value: T, on object: String = "/") throws {
+        try withUnsafeBytes(of: value) { raw in
+            try writeAttribute(name, on: object, type: T._hdf5NativeType) { attr, type in
+                H5Awrite(attr, type, raw.baseAddress)
+            }
+        }
+    }
+
+    /// Sets (or replaces) a variable-length UTF-8 string attribute.
+    public func setAttribute(_ name: String, _ value: String, on object: String = "/") throws {
+        let type = try stringType()
+        defer { H5Tclose(type) }
+        try value.withCString { cstr in
+            var p: UnsafePointer<CChar>? = cstr
+            try writeAttribute(name, on: object, type: type) { attr, type in H5Awrite(attr, type, &p) }
+        }
+    }
+
+    /// Whether the attribute exists.
+    public func hasAttribute(_ name: String, on object: String = "/") -> Bool {
+        let r = H5Aexists_by_name(id, object, name, CHDF5_P_DEFAULT())
+        if r < 0 { CHDF5_clear_errors() }
+        return r > 0
+    }
+
+    /// Reads a scalar numeric attribute, converting to `T`.
+    public func attribute<T: HDF5Scalar>(_ name: String, on object: String = "/", as: T.Type = T.self) throws -> T {
+        let attr = try openAttribute(name, on: object)
+        defer { H5Aclose(attr) }
+        var v: T = 0
+        try withUnsafeMutableBytes(of: &v) { raw in
+            _ = try HDF5Library.check(H5Aread(attr, T._hdf5NativeType, raw.baseAddress), "H5Aread", path: path,
+                                      location: "attribute \(object == "/" ? "" : object + "@")\(name)",
+                                      summary: "attribute is not a number")
+        }
+        return v
+    }
+
+    /// Reads a string attribute (variable- or fixed-length).
+    public func stringAttribute(_ name: String, on object: String = "/") throws -> String {
+        let attr = try openAttribute(name, on: object)
+        defer { H5Aclose(attr) }
+        let loc = "attribute \(object == "/" ? "" : object + "@")\(name)"
+        let ftype = try HDF5Library.check(H5Aget_type(attr), "H5Aget_type", path: path, location: loc)
+        defer { H5Tclose(ftype) }
+        guard H5Tget_class(ftype) == H5T_STRING else {
+            throw SwitchGymIOError(.format, "attribute is not a string", path: path, location: loc)
+        }
+        if H5Tis_variable_str(ftype) > 0 {
+            let type = try stringType()
+            defer { H5Tclose(type) }
+            var p: UnsafeMutablePointer<CChar>? = nil
+            try HDF5Library.check(H5Aread(attr, type, &p), "H5Aread", path: path, location: loc)
+            defer { H5free_memory(p) }
+            return p.map { String(cString: $0) } ?? ""
+        }
+        let size = H5Tget_size(ftype)
+        var buf = [CChar](repeating: 0, count: size + 1)
+        try HDF5Library.check(H5Aread(attr, ftype, &buf), "H5Aread", path: path, location: loc)
+        return String(decoding: buf.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    }
+
+    // MARK: - Internals
+
+    private func openDataset(_ name: String) throws -> hid_t {
+        guard exists(name) else {
+            throw SwitchGymIOError(.notFound, "dataset is missing", path: path, location: "dataset \(name)")
+        }
+        let ds = H5Dopen2(id, name, CHDF5_P_DEFAULT())
+        return try HDF5Library.check(ds, "H5Dopen2", path: path, location: "dataset \(name)")
+    }
+
+    private func length(_ ds: hid_t, _ name: String) throws -> Int {
+        let space = try HDF5Library.check(H5Dget_space(ds), "H5Dget_space", path: path, location: "dataset \(name)")
+        defer { H5Sclose(space) }
+        let rank = H5Sget_simple_extent_ndims(space)
+        guard rank == 1 else {
+            throw SwitchGymIOError(.format, "expected a one-dimensional dataset, found rank \(rank)", path: path,
+                                   location: "dataset \(name)")
+        }
+        var dims: [hsize_t] = [0]
+        try HDF5Library.check(H5Sget_simple_extent_dims(space, &dims, nil), "H5Sget_simple_extent_dims", path: path)
+        return Int(dims[0])
+    }
+
+    private func stringType() throws -> hid_t {
+        let type = try HDF5Library.check(H5Tcopy(CHDF5_T_C_S1()), "H5Tcopy", path: path)
+        H5Tset_size(type, CHDF5_T_VARIABLE())
+        H5Tset_cset(type, H5T_CSET_UTF8)
+        return type
+    }
+
+    private func openAttribute(_ name: String, on object: String) throws -> hid_t {
+        let loc = "attribute \(object == "/" ? "" : object + "@")\(name)"
+        guard hasAttribute(name, on: object) else {
+            throw SwitchGymIOError(.notFound, "attribute is missing", path: path, location: loc)
+        }
+        return try HDF5Library.check(H5Aopen_by_name(id, object, name, CHDF5_P_DEFAULT(), CHDF5_P_DEFAULT()),
+                                     "H5Aopen_by_name", path: path, location: loc)
+    }
+
+    private func writeAttribute(_ name: String, on object: String, type: hid_t,
+                                _ write: (hid_t, hid_t) -> herr_t) throws {
+        let loc = "attribute \(name)"
+        if hasAttribute(name, on: object) {
+            try HDF5Library.check(H5Adelete_by_name(id, object, name, CHDF5_P_DEFAULT()), "H5Adelete_by_name",
+                                  path: path, location: loc)
+        }
+        let space = try HDF5Library.check(H5Screate(H5S_SCALAR), "H5Screate", path: path, location: loc)
+        defer { H5Sclose(space) }
+        let attr = H5Acreate_by_name(id, object, name, type, space, CHDF5_P_DEFAULT(), CHDF5_P_DEFAULT(),
+                                     CHDF5_P_DEFAULT())
+        try HDF5Library.check(attr, "H5Acreate_by_name", path: path, location: loc)
+        defer { H5Aclose(attr) }
+        try HDF5Library.check(write(attr, type), "H5Awrite", path: path, location: loc)
+    }
+}
