@@ -6,6 +6,7 @@ let package = Package(
     platforms: [.macOS(.v14)],
     products: [
         .executable(name: "switchgym", targets: ["switchgym"]),
+        .library(name: "SwitchGymCore", targets: ["SwitchGymCore"]),
         .library(name: "SwitchGymIO", targets: ["SwitchGymIO"]),
         .library(name: "SwitchGymData", targets: ["SwitchGymData"]),
         .library(name: "SwitchGymNN", targets: ["SwitchGymNN"]),
@@ -30,20 +31,22 @@ let package = Package(
 
         // MARK: Library modules
         .target(name: "SwitchGymIO", dependencies: ["CHDF5", "CZstd", "CZlib"]),
-        .target(name: "SwitchGymData", dependencies: ["SwitchGymIO"]),
+        .target(name: "SwitchGymCore"),
+        .target(name: "SwitchGymData", dependencies: ["SwitchGymIO", "SwitchGymCore"]),
         .target(name: "SwitchGymNN", dependencies: ["CBLAS"]),
 
         // MARK: Executable
         .executableTarget(
             name: "switchgym",
             dependencies: [
-                "SwitchGymData", "SwitchGymIO", "SwitchGymNN",
+                "SwitchGymCore", "SwitchGymData", "SwitchGymIO", "SwitchGymNN",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
 
         // MARK: Tests
+        .testTarget(name: "SwitchGymCoreTests", dependencies: ["SwitchGymCore"]),
         .testTarget(name: "SwitchGymIOTests", dependencies: ["SwitchGymIO"]),
-        .testTarget(name: "SwitchGymDataTests", dependencies: ["SwitchGymData", "SwitchGymIO"],
+        .testTarget(name: "SwitchGymDataTests", dependencies: ["SwitchGymData", "SwitchGymIO", "SwitchGymCore"],
                     resources: [.copy("Fixtures")]),
         .testTarget(name: "SwitchGymNNTests", dependencies: ["SwitchGymNN"]),
         .testTarget(name: "SwitchGymCLITests", dependencies: ["SwitchGymData", "SwitchGymIO"]),
