@@ -1,0 +1,6 @@
+import ArgumentParser
+
+/// Every top-level subcommand group, in the order `--help` lists them.
+enum CommandRegistry {
+    static let all: [any ParsableCommand.Type] = []
+}

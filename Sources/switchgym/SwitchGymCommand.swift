@@ -1,0 +1,12 @@
+import ArgumentParser
+
+/// The `switchgym` command line: one subcommand group per concern; each group
+/// lives in its own `*Command.swift` file.
+@main
+struct SwitchGymCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "switchgym",
+        abstract: "Train, evaluate and export proactive model-switching policies for ML inference serving.",
+        version: "0.1.0",
+        subcommands: CommandRegistry.all)
+}
