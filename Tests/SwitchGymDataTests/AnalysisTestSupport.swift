@@ -1,0 +1,89 @@
+import Foundation
+@testable import SwitchGymData
+
+/// The package root, found from this file's path (Tests/SwitchGymDataTests/...).
+func analysisPackageRoot(_ file: String = #filePath) -> URL {
+    URL(fileURLWithPath: file).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+}
+
+/// Path of the real Azure LLM code trace next to the checkout (../shared/traces), or nil with a printed reason.
+func azureLLMCodeTracePath() -> String? {
+    let candidates = [
+        analysisPackageRoot().deletingLastPathComponent().appendingPathComponent("shared/traces/azure_llm_2023/AzureLLMInferenceTrace_code.csv").path,
+        "/work/shared/traces/azure_llm_2023/AzureLLMInferenceTrace_code.csv",
+    ]
+    for p in candidates where FileManager.default.fileExists(atPath: p) { return p }
+    print("skipping: real Azure LLM trace not found (looked in \(candidates.joined(separator: ", ")))")
+    return nil
+}
+
+/// A deliberately simple parser for the Azure LLM CSV (`TIMESTAMP,ContextTokens,GeneratedTokens`,
+/// timestamps `YYYY-MM-DD HH:MM:SS.fffffff`), independent of the real importer:
+/// arrivals rebased to the first request, duration = last arrival + 1 µs.
+func loadAzureLLMForTests(_ path: String) throws -> Trace {
+    let text = try String(contentsOfFile: path, encoding: .utf8)
+    var rows: [(Int64, Int32, Int32)] = []
+    for (i, line) in text.split(whereSeparator: \.isNewline).enumerated() where i > 0 {
+        let f = line.split(separator: ",")
+        guard f.count >= 3 else { continue }
+        rows.append((parseTimestampMicros(String(f[0])), Int32(f[1].trimmingCharacters(in: .whitespaces))!,
+                     Int32(f[2].trimmingCharacters(in: .whitespaces))!))
+    }
+    rows.sort { $0.0 < $1.0 }
+    let t0 = rows[0].0
+    let arrivals = rows.map { $0.0 - t0 }
+    return Trace(arrivals: arrivals, streamIDs: Array(repeating: 0, count: rows.count),
+                 tokensIn: rows.map(\.1), tokensOut: rows.map(\.2),
+                 streams: [TraceStream(name: "code", kind: "llm")], duration: arrivals.last! + 1,
+                 metadata: TraceMetadata(sourceFile: "AzureLLMInferenceTrace_code.csv", sourceFormat: "azure-llm"))
+}
+
+/// `2023-11-16 18:15:46.6805900` → microseconds since 1970 (fraction truncated to µs).
+func parseTimestampMicros(_ s: String) -> Int64 {
+    let parts = s.split(separator: " ")
+    let d = parts[0].split(separator: "-").map { Int64($0)! }
+    let hms = parts[1].split(separator: ":")
+    let secParts = hms[2].split(separator: ".")
+    var frac: Int64 = 0
+    if secParts.count > 1 {
+        let digits = String(secParts[1].prefix(6)).padding(toLength: 6, withPad: "0", startingAt: 0)
+        frac = Int64(digits)!
+    }
+    // Days from civil (Howard Hinnant).
+    let y = d[1] <= 2 ? d[0] - 1 : d[0]
+    let era = (y >= 0 ? y : y - 399) / 400
+    let yoe = y - era * 400
+    let mp = (d[1] + 9) % 12
+    let doy = (153 * mp + 2) / 5 + d[2] - 1
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy
+    let days = era * 146097 + doe - 719468
+    let secs = days * 86400 + Int64(hms[0])! * 3600 + Int64(hms[1])! * 60 + Int64(secParts[0])!
+    return secs * 1_000_000 + frac
+}
+
+/// A trace from arrival times (µs) and stream ids, with streams named s0, s1, ...
+func makeTrace(_ arrivals: [Int64], ids: [UInt32]? = nil, streams: Int = 1, duration: Int64,
+               tokensIn: [Int32]? = nil, tokensOut: [Int32]? = nil, parameters: String = "{}") -> Trace {
+    Trace(arrivals: arrivals, streamIDs: ids ?? Array(repeating: 0, count: arrivals.count),
+          tokensIn: tokensIn, tokensOut: tokensOut,
+          streams: (0..<streams).map { TraceStream(name: "s\($0)", kind: "test") }, duration: duration,
+          metadata: TraceMetadata(sourceFile: "test", sourceFormat: "timestamps", startTime: "2024-01-01T00:00:00Z",
+                                  parameters: parameters))
+}
+
+/// Reference statistics by a straightforward loop: dense counts, two-pass mean and population variance.
+func referenceWindowStats(_ arrivals: [Int64], duration: Int64, windowSeconds: Double) -> (n: Int, mean: Double, peak: Int, ptm: Double, cv: Double) {
+    let w = Int64((windowSeconds * 1e6).rounded())
+    let n = Int((duration + w - 1) / w)
+    var c = [Int](repeating: 0, count: n)
+    for t in arrivals { c[Int(t / w)] += 1 }
+    let mean = Double(c.reduce(0, +)) / Double(n)
+    var ss = 0.0
+    for x in c { ss += (Double(x) - mean) * (Double(x) - mean) }
+    let peak = c.max() ?? 0
+    return (n, mean, peak, mean > 0 ? Double(peak) / mean : 0, mean > 0 ? (ss / Double(n)).squareRoot() / mean : 0)
+}
+
+func approxEqual(_ a: Double, _ b: Double, rel: Double = 1e-9, abs absTol: Double = 1e-12) -> Bool {
+    Swift.abs(a - b) <= max(absTol, rel * max(Swift.abs(a), Swift.abs(b)))
+}
