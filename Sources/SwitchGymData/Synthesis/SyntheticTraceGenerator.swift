@@ -39,8 +39,7 @@ public enum SyntheticTraceGenerator {
             let m = modulation(r, T: T)
             times = timeChange(m, rate: rate, T: T, seed: seed)
         }
-        var arrivals = [Int64](repeating: 0, count: times.count)
-        for (i, t) in times.enumerated() { arrivals[i] = min(max(0, Int64((t * 1e6).rounded(.down))), durationUS - 1) }
+        let arrivals = micros(times, durationUS: durationUS)
         times = []
         let n = arrivals.count
 
@@ -154,10 +153,24 @@ public enum SyntheticTraceGenerator {
         return sums
     }
 
+    /// Times in seconds floored to whole microseconds within `[0, durationUS)`.
+    static func micros(_ times: [Double], durationUS: Int64) -> [Int64] {
+        var arrivals = [Int64](repeating: 0, count: times.count)
+        for (i, t) in times.enumerated() { arrivals[i] = min(max(0, Int64((t * 1e6).rounded(.down))), durationUS - 1) }
+        return arrivals
+    }
+
     /// Arrival times (seconds) by the time change `M⁻¹(S_i / rate)`.
     static func timeChange(_ m: Modulation, rate: Double, T: Double, seed: UInt64) -> [Double] {
         let total = rate * m.integral(to: T)
         let sums = unitClock(seed: seed, upTo: total, reserve: Int(total * 1.01) + 16)
+        return timeChange(m, rate: rate, T: T, sums: sums)
+    }
+
+    /// The time change with given unit-clock partial sums (arrivals stop at the first
+    /// sum at or above `rate · M(T)`; pass enough sums).
+    static func timeChange(_ m: Modulation, rate: Double, T: Double, sums: [Double]) -> [Double] {
+        let total = rate * m.integral(to: T)
         var out: [Double] = []
         out.reserveCapacity(sums.count)
         var j = 0

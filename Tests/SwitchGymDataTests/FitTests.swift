@@ -1,0 +1,73 @@
+import Foundation
+import Testing
+@testable import SwitchGymData
+
+@Suite struct FitTests {
+    @Test func mmppFitToRealLLMTrace() throws {
+        guard let path = azureLLMCodeTracePath() else { return }
+        let t = try loadAzureLLMForTests(path)
+        let clock = ContinuousClock()
+        var out: (SyntheticTraceSpec, FitReport)?
+        let elapsed = try clock.measure { out = try SyntheticTraceSpec.fit(kind: "mmpp", to: t, seed: 1) }
+        let (spec, report) = try #require(out)
+        print(report.render())
+        print(try spec.jsonString(pretty: true))
+        print("fit took \(elapsed)")
+        #expect(abs(report.achievedMeanRate - report.targetMeanRate) / report.targetMeanRate < 0.05)
+        for w in report.windows {
+            #expect(abs(w.achievedCV - w.targetCV) / w.targetCV < 0.15, "CV at \(w.windowSeconds) s")
+        }
+        #expect(abs(report.windows[0].targetCV - 2.27) < 0.005)
+        // The report's achieved figures are reproducible from the spec alone.
+        let regenerated = try SyntheticTraceGenerator.generate(try SyntheticTraceSpec.decode(json: try spec.jsonString()))
+        let st = try TraceStatistics.compute(regenerated)
+        #expect(st.requests == report.achievedRequests)
+        #expect(st.overall.windows.map(\.cv) == report.windows.map(\.achievedCV))
+        #expect(spec.tokensInMedian != nil)
+        _ = try report.jsonString()
+    }
+
+    @Test(arguments: ["poisson", "diurnal", "flash-crowd"])
+    func otherKindsFitRealLLMTrace(kind: String) throws {
+        guard let path = azureLLMCodeTracePath() else { return }
+        let t = try loadAzureLLMForTests(path)
+        let (spec, report) = try SyntheticTraceSpec.fit(kind: kind, to: t, seed: 1)
+        print(report.render())
+        #expect(spec.kind == kind)
+        #expect(abs(report.achievedMeanRate - report.targetMeanRate) / report.targetMeanRate < 0.05)
+        if kind == "diurnal" { #expect(report.diurnal != nil) }
+    }
+
+    @Test func mmppFitRecoversSyntheticBurstiness() throws {
+        let truth = SyntheticTraceSpec(kind: "mmpp", durationS: 3600, seed: 11, rate: 5, mmppRatio: 25,
+                                       mmppHighDwellS: 8, mmppLowDwellS: 80)
+        let t = try SyntheticTraceGenerator.generate(truth)
+        let (_, report) = try SyntheticTraceSpec.fit(kind: "mmpp", to: t, seed: 99)
+        print(report.render())
+        #expect(report.achievedRequests == report.targetRequests)
+        for w in report.windows { #expect(abs(w.achievedCV - w.targetCV) / w.targetCV < 0.15) }
+        let json = try report.jsonString()
+        for k in ["\"target_cv\"", "\"achieved_cv\"", "\"target_mean_rate\"", "\"achieved_peak_to_mean\""] { #expect(json.contains(k)) }
+    }
+
+    @Test func diurnalFitRecoversAmplitudeAndPhase() throws {
+        let truth = SyntheticTraceSpec(kind: "diurnal", durationS: 7200, seed: 4, rate: 30, diurnalPeriodS: 3600,
+                                       diurnalAmplitude: 0.6, diurnalPhase: 2.0)
+        let t = try SyntheticTraceGenerator.generate(truth)
+        let (spec, report) = try SyntheticTraceSpec.fit(kind: "diurnal", to: t, seed: 5)
+        print(report.render())
+        #expect(spec.diurnalPeriodS == 3600)
+        #expect(abs(spec.diurnalAmplitude! - 0.6) < 0.05)
+        #expect(abs(spec.diurnalPhase! - 2.0) < 0.1)
+        let d = try #require(report.diurnal)
+        #expect(d.shapeErrorTrace < 0.1 && d.shapeErrorSynthetic < 0.1)
+    }
+
+    @Test func fitErrors() {
+        let empty = makeTrace([], duration: 1_000_000)
+        #expect(throws: TraceAnalysisError.self) { try SyntheticTraceSpec.fit(kind: "mmpp", to: empty, seed: 0) }
+        let one = makeTrace([5], duration: 1_000_000)
+        #expect(throws: TraceAnalysisError.self) { try SyntheticTraceSpec.fit(kind: "hawkes", to: one, seed: 0) }
+        #expect(throws: TraceAnalysisError.self) { try SyntheticTraceSpec.fit(kind: "mmpp", to: one, seed: 0, windows: [0]) }
+    }
+}
