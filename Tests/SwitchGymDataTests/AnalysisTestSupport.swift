@@ -87,3 +87,44 @@ func referenceWindowStats(_ arrivals: [Int64], duration: Int64, windowSeconds: D
 func approxEqual(_ a: Double, _ b: Double, rel: Double = 1e-9, abs absTol: Double = 1e-12) -> Bool {
     Swift.abs(a - b) <= max(absTol, rel * max(Swift.abs(a), Swift.abs(b)))
 }
+
+/// Path of the Azure Functions 500-function sample next to the checkout, or nil with a printed reason.
+func azureFunctionsSamplePath() -> String? {
+    let candidates = [
+        analysisPackageRoot().deletingLastPathComponent().appendingPathComponent("shared/traces/azure_functions_2019_sample500/invocations.csv").path,
+        "/work/shared/traces/azure_functions_2019_sample500/invocations.csv",
+    ]
+    for p in candidates where FileManager.default.fileExists(atPath: p) { return p }
+    print("skipping: Azure Functions sample not found (looked in \(candidates.joined(separator: ", ")))")
+    return nil
+}
+
+/// A simple expansion of the per-minute Azure Functions counts, independent of the real
+/// importer: each count k of function r in minute column c becomes k arrivals evenly
+/// spread over the minute (deterministic; per-minute statistics do not depend on the
+/// placement within the minute).
+func loadAzureFunctionsForTests(_ path: String) throws -> Trace {
+    let text = try String(contentsOfFile: path, encoding: .utf8)
+    var lines = text.split(whereSeparator: \.isNewline)
+    let header = lines.removeFirst().split(separator: ",", omittingEmptySubsequences: false)
+    let minutes = header.count - 4
+    var counts: [[Int]] = []
+    var streams: [TraceStream] = []
+    for line in lines {
+        let f = line.split(separator: ",", omittingEmptySubsequences: false)
+        streams.append(TraceStream(name: "\(f[0])/\(f[1])/\(f[2])", kind: String(f[3])))
+        counts.append((0..<minutes).map { Int(f[4 + $0]) ?? 0 })
+    }
+    var arrivals: [Int64] = [], ids: [UInt32] = []
+    for c in 0..<minutes {
+        var batch: [(Int64, UInt32)] = []
+        for (r, row) in counts.enumerated() where row[c] > 0 {
+            let k = row[c]
+            for i in 0..<k { batch.append((Int64(c) * 60_000_000 + Int64(i) * 60_000_000 / Int64(k) + Int64(r % 997), UInt32(r))) }
+        }
+        batch.sort { $0.0 < $1.0 }
+        for (t, id) in batch { arrivals.append(min(t, Int64(c + 1) * 60_000_000 - 1)); ids.append(id) }
+    }
+    return Trace(arrivals: arrivals, streamIDs: ids, streams: streams, duration: Int64(minutes) * 60_000_000,
+                 metadata: TraceMetadata(sourceFile: "invocations.csv", sourceFormat: "azure-functions"))
+}

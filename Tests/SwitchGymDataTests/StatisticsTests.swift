@@ -143,3 +143,28 @@ import SwitchGymCore
         }
     }
 }
+
+@Suite struct RealFunctionsStatisticsTests {
+    @Test func azureFunctionsSampleMatchesPublishedFigures() throws {
+        guard let path = azureFunctionsSamplePath() else { return }
+        let t = try loadAzureFunctionsForTests(path)
+        try t.validate()
+        let clock = ContinuousClock()
+        var result: TraceStatistics?
+        var best = Duration.seconds(1000)
+        for _ in 0..<3 {
+            let d = try clock.measure { result = try TraceStatistics.compute(t) }
+            best = min(best, d)
+        }
+        let st = try #require(result)
+        print("TraceStatistics.compute on \(t.count) arrivals x \(t.streams.count) streams, windows 1/10/60 s: best of 3 \(best)")
+        print(st.render(maxStreams: 5))
+        #expect(t.count == 3_037_902)
+        #expect(abs(st.meanRate - 105.5) < 0.05)
+        #expect(abs(st.overall.windows[2].peakToMean - 1.20) < 0.005)
+        #expect(abs(st.overall.windows[2].cv - 0.10) < 0.005)
+        #expect(abs(st.streams[0].share - 0.63) < 0.005)
+        #expect(abs(try #require(st.medianStreamCV(at: 2)) - 3.7) < 0.05)
+        #expect(st.render().contains("490 more streams not shown"))
+    }
+}
