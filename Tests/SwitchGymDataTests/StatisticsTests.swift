@@ -129,7 +129,7 @@ import SwitchGymCore
         let clock = ContinuousClock()
         var st: TraceStatistics?
         let elapsed = try clock.measure { st = try TraceStatistics.compute(trace) }
-        print("compute on 200k arrivals x 500 streams (debug build): \(elapsed)")
+        print("compute on 200k arrivals x 500 streams : \(elapsed)")
         let stats = try #require(st)
         for (i, w) in TraceStatistics.defaultWindows.enumerated() {
             let ref = referenceWindowStats(arr, duration: trace.duration, windowSeconds: w)

@@ -241,7 +241,7 @@ struct WindowMoments {
 }
 
 /// Per-window count moments at width `w` µs for the whole trace and every stream,
-/// in one pass over the (sorted) arrivals.
+/// in one pass over the (sorted) arrivals, without a division per arrival.
 func windowMoments(_ trace: Trace, width w: Int64, streams s: Int) -> (WindowMoments, [WindowMoments]) {
     struct Acc { var last: Int64 = -1; var cur = 0; var sq = 0; var peak = 0 }
     var all = Acc()
@@ -249,8 +249,15 @@ func windowMoments(_ trace: Trace, width w: Int64, streams s: Int) -> (WindowMom
     trace.arrivals.withUnsafeBufferPointer { a in
         trace.streamIDs.withUnsafeBufferPointer { ids in
             acc.withUnsafeMutableBufferPointer { p in
+                // Arrivals are sorted, so the window index only moves forward: track the
+                // next boundary instead of dividing (a jump over empty windows divides once).
+                var k: Int64 = 0
+                var boundary = w
                 for i in 0..<a.count {
-                    let k = a[i] / w
+                    let t = a[i]
+                    if t >= boundary {
+                        if t - boundary < w { k += 1; boundary += w } else { k = t / w; boundary = (k + 1) * w }
+                    }
                     if k == all.last { all.cur += 1 } else {
                         all.sq += all.cur * all.cur
                         if all.cur > all.peak { all.peak = all.cur }
