@@ -80,4 +80,15 @@ func parseXML(_ text: String) -> [String] {
         try svg.write(toFile: out, atomically: true, encoding: .utf8)
         print("wrote \(out)")
     }
+
+    @Test func plotsTheRealFunctionsSample() throws {
+        guard let path = azureFunctionsSamplePath() else { return }
+        let t = try loadAzureFunctionsForTests(path)
+        let svg = try RatePlot.svg(t, windowSeconds: 60, streams: 4)
+        #expect(parseXML(svg).first == "svg")
+        #expect(svg.contains("time (h)") && svg.contains("496 more streams"))
+        let out = NSTemporaryDirectory() + "switchgym-functions-rate.svg"
+        try svg.write(toFile: out, atomically: true, encoding: .utf8)
+        print("wrote \(out)")
+    }
 }

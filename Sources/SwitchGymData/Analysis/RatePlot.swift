@@ -53,8 +53,8 @@ public enum RatePlot {
         let maxRate = rates.map { $0.max() ?? 0 }.max() ?? 0
 
         // Geometry.
-        let width = 1000.0, height = 520.0
-        let left = 78.0, right = width - 230, top0 = 64.0, bottom = height - 58
+        let width = 1040.0, height = 520.0
+        let left = 78.0, right = width - 260, top0 = 64.0, bottom = height - 58
         let (unit, unitName): (Double, String) = durS <= 180 ? (1, "s") : durS <= 3 * 3600 ? (60, "min") : (3600, "h")
         let xMax = durS / unit
         let xTicks = niceTicks(upTo: xMax)
@@ -107,7 +107,7 @@ public enum RatePlot {
         }
         for (i, j) in top.enumerated() {
             let share = trace.count > 0 ? 100 * Double(perStream[j]) / Double(trace.count) : 0
-            legend.append((palette[i % palette.count], "\(shorten(trace.streams[j].name, 22)) (\(fixed(share, 1))%)", 1.2))
+            legend.append((palette[i % palette.count], "\(shorten(trace.streams[j].name, 18)) (\(fixed(share, 1))%)", 1.2))
         }
         o.append(polyline(rates[0], colour: "#222222", width: 1.6, label: "all requests"))
 
