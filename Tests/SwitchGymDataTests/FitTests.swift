@@ -78,3 +78,35 @@ import Testing
         #expect(throws: TraceAnalysisError.self) { try SyntheticTraceSpec.fit(kind: "mmpp", to: one, seed: 0, windows: [0]) }
     }
 }
+
+/// Timing of generation and fitting at the Azure Functions sample's size (3M arrivals,
+/// 500 streams). Slow in debug builds: runs only with SWITCHGYM_PERF=1.
+@Suite(.enabled(if: ProcessInfo.processInfo.environment["SWITCHGYM_PERF"] == "1")) struct LargeSynthesisTimingTests {
+    @Test func generateAndFitAtFunctionsScale() throws {
+        let clock = ContinuousClock()
+        let spec = SyntheticTraceSpec(kind: "mmpp", durationS: 28800, seed: 3, rate: 105.5, streams: 500, zipfS: 1.2)
+        var t: Trace?
+        let g = try clock.measure { t = try SyntheticTraceGenerator.generate(spec) }
+        let trace = try #require(t)
+        print("generate mmpp, \(trace.count) arrivals x 500 streams: \(g)")
+        guard let path = azureFunctionsSamplePath() else { return }
+        let real = try loadAzureFunctionsForTests(path)
+        for kind in SyntheticTraceSpec.kinds {
+            var out: (SyntheticTraceSpec, FitReport)?
+            let f = try clock.measure { out = try SyntheticTraceSpec.fit(kind: kind, to: real, seed: 1) }
+            let (_, report) = try #require(out)
+            print("fit \(kind) to the Functions sample: \(f)")
+            print(report.render())
+        }
+    }
+}
+
+@Suite struct ZipfFitTests {
+    @Test func recoversTheExponentOfGeneratedStreams() throws {
+        let t = try SyntheticTraceGenerator.generate(SyntheticTraceSpec(kind: "poisson", durationS: 1000, seed: 8, rate: 100,
+                                                                        streams: 50, zipfS: 1.3))
+        let (spec, _) = try SyntheticTraceSpec.fit(kind: "poisson", to: t, seed: 1)
+        #expect(spec.streams == 50)
+        #expect(abs(spec.zipfS! - 1.3) < 0.05)
+    }
+}

@@ -90,8 +90,8 @@ extension SyntheticTraceSpec {
     /// Fits a synthetic spec of `kind` to `trace` and reports target against achieved figures.
     ///
     /// Common to all kinds: the duration is the trace's, the stream count is the number of
-    /// streams with requests and `zipf_s` the least-squares slope of log share against log
-    /// rank, and token medians and log-space sigmas are fitted when the trace has tokens.
+    /// streams with requests and `zipf_s` the maximum-likelihood Zipf exponent of the
+    /// requests' stream ranks (in [0, 10]), and token medians and log-space sigmas are fitted when the trace has tokens.
     /// - `poisson`: `rate` = the trace's mean rate.
     /// - `mmpp`: the two-state parameters are fitted so the CVs at `windows` match the
     ///   trace's: first by moment matching on a grid (the CV² of an MMPP's window counts is
@@ -131,15 +131,8 @@ extension SyntheticTraceSpec {
         let active = target.streams.filter { $0.requests > 0 }
         if active.count > 1 {
             spec.streams = active.count
-            var sx = 0.0, sy = 0.0, sxx = 0.0, sxy = 0.0
-            for (k, s) in active.enumerated() {
-                let x = log(Double(k + 1)), y = log(s.share)
-                sx += x; sy += y; sxx += x * x; sxy += x * y
-            }
-            let m = Double(active.count)
-            let slope = (m * sxy - sx * sy) / max(m * sxx - sx * sx, 1e-300)
-            spec.zipfS = min(max(-slope, 0), 10)
-            notes.append("streams: \(active.count) with Zipf exponent \(fixed(spec.zipfS!, 3)) fitted to the stream shares")
+            spec.zipfS = fitZipfExponent(active.map(\.requests))
+            notes.append("streams: \(active.count) with Zipf exponent \(fixed(spec.zipfS!, 3)) fitted by maximum likelihood to the stream sizes")
         }
         if let tin = trace.tokensIn, let tout = trace.tokensOut, !tin.isEmpty {
             func logMoments(_ v: [Int32]) -> (Double, Double) {
@@ -199,6 +192,32 @@ extension SyntheticTraceSpec {
             diurnal: diurnal, evaluations: evaluations, notes: notes)
         return (spec, report)
     }
+}
+
+// MARK: - Streams
+
+/// The maximum-likelihood exponent `s` in [0, 10] of a Zipf law over ranks `1...S` given
+/// the request counts of the streams (sorted in descending order here), by golden-section
+/// search on the concave log-likelihood `−s Σ n_k log k − N log Σ k^−s`.
+func fitZipfExponent(_ counts: [Int]) -> Double {
+    let n = counts.sorted(by: >)
+    let total = Double(n.reduce(0, +))
+    var weighted = 0.0
+    for (k, c) in n.enumerated() { weighted += Double(c) * log(Double(k + 1)) }
+    let logs = (0..<n.count).map { log(Double($0 + 1)) }
+    func ll(_ s: Double) -> Double {
+        var z = 0.0
+        for l in logs { z += exp(-s * l) }
+        return -s * weighted - total * log(z)
+    }
+    var a = 0.0, b = 10.0
+    let g = (5.0.squareRoot() - 1) / 2
+    var c = b - g * (b - a), d = a + g * (b - a)
+    var fc = ll(c), fd = ll(d)
+    for _ in 0..<60 {
+        if fc > fd { b = d; d = c; fd = fc; c = b - g * (b - a); fc = ll(c) } else { a = c; c = d; fc = fd; d = a + g * (b - a); fd = ll(d) }
+    }
+    return (a + b) / 2
 }
 
 // MARK: - Rate calibration
