@@ -26,7 +26,7 @@ func loadAzureLLMForTests(_ path: String) throws -> Trace {
     for (i, line) in text.split(whereSeparator: \.isNewline).enumerated() where i > 0 {
         let f = line.split(separator: ",")
         guard f.count >= 3 else { continue }
-        rows.append((parseTimestampMicros(String(f[0])), Int32(f[1].trimmingCharacters(in: .whitespaces))!,
+        rows.append((analysisTimestampMicros(String(f[0])), Int32(f[1].trimmingCharacters(in: .whitespaces))!,
                      Int32(f[2].trimmingCharacters(in: .whitespaces))!))
     }
     rows.sort { $0.0 < $1.0 }
@@ -39,7 +39,7 @@ func loadAzureLLMForTests(_ path: String) throws -> Trace {
 }
 
 /// `2023-11-16 18:15:46.6805900` → microseconds since 1970 (fraction truncated to µs).
-func parseTimestampMicros(_ s: String) -> Int64 {
+func analysisTimestampMicros(_ s: String) -> Int64 {
     let parts = s.split(separator: " ")
     let d = parts[0].split(separator: "-").map { Int64($0)! }
     let hms = parts[1].split(separator: ":")
@@ -62,7 +62,7 @@ func parseTimestampMicros(_ s: String) -> Int64 {
 }
 
 /// A trace from arrival times (µs) and stream ids, with streams named s0, s1, ...
-func makeTrace(_ arrivals: [Int64], ids: [UInt32]? = nil, streams: Int = 1, duration: Int64,
+func analysisTrace(_ arrivals: [Int64], ids: [UInt32]? = nil, streams: Int = 1, duration: Int64,
                tokensIn: [Int32]? = nil, tokensOut: [Int32]? = nil, parameters: String = "{}") -> Trace {
     Trace(arrivals: arrivals, streamIDs: ids ?? Array(repeating: 0, count: arrivals.count),
           tokensIn: tokensIn, tokensOut: tokensOut,
@@ -72,7 +72,7 @@ func makeTrace(_ arrivals: [Int64], ids: [UInt32]? = nil, streams: Int = 1, dura
 }
 
 /// Reference statistics by a straightforward loop: dense counts, two-pass mean and population variance.
-func referenceWindowStats(_ arrivals: [Int64], duration: Int64, windowSeconds: Double) -> (n: Int, mean: Double, peak: Int, ptm: Double, cv: Double) {
+func analysisReferenceWindowStats(_ arrivals: [Int64], duration: Int64, windowSeconds: Double) -> (n: Int, mean: Double, peak: Int, ptm: Double, cv: Double) {
     let w = Int64((windowSeconds * 1e6).rounded())
     let n = Int((duration + w - 1) / w)
     var c = [Int](repeating: 0, count: n)
@@ -84,7 +84,7 @@ func referenceWindowStats(_ arrivals: [Int64], duration: Int64, windowSeconds: D
     return (n, mean, peak, mean > 0 ? Double(peak) / mean : 0, mean > 0 ? (ss / Double(n)).squareRoot() / mean : 0)
 }
 
-func approxEqual(_ a: Double, _ b: Double, rel: Double = 1e-9, abs absTol: Double = 1e-12) -> Bool {
+func analysisApprox(_ a: Double, _ b: Double, rel: Double = 1e-9, abs absTol: Double = 1e-12) -> Bool {
     Swift.abs(a - b) <= max(absTol, rel * max(Swift.abs(a), Swift.abs(b)))
 }
 

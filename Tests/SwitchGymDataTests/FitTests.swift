@@ -71,9 +71,9 @@ import Testing
     }
 
     @Test func fitErrors() {
-        let empty = makeTrace([], duration: 1_000_000)
+        let empty = analysisTrace([], duration: 1_000_000)
         #expect(throws: TraceAnalysisError.self) { try SyntheticTraceSpec.fit(kind: "mmpp", to: empty, seed: 0) }
-        let one = makeTrace([5], duration: 1_000_000)
+        let one = analysisTrace([5], duration: 1_000_000)
         #expect(throws: TraceAnalysisError.self) { try SyntheticTraceSpec.fit(kind: "hawkes", to: one, seed: 0) }
         #expect(throws: TraceAnalysisError.self) { try SyntheticTraceSpec.fit(kind: "mmpp", to: one, seed: 0, windows: [0]) }
     }

@@ -17,7 +17,7 @@ import Testing
     @Test func standaloneSVGWithOnePointPerWindow() throws {
         var arr: [Int64] = [], ids: [UInt32] = []
         for i in 0..<3000 { arr.append(Int64(i) * 200_000 + Int64(i % 7)); ids.append(UInt32(i % 5 == 0 ? 1 : i % 3 == 0 ? 2 : 0)) }
-        let t = makeTrace(arr, ids: ids, streams: 6, duration: 600_500_000)  // 600.5 s -> 61 windows of 10 s
+        let t = analysisTrace(arr, ids: ids, streams: 6, duration: 600_500_000)  // 600.5 s -> 61 windows of 10 s
         let svg = try RatePlot.svg(t, windowSeconds: 10, streams: 2)
         #expect(svg.contains("<svg") && svg.contains("xmlns=\"http://www.w3.org/2000/svg\"") && svg.hasSuffix("</svg>\n"))
         #expect(polylinePointCounts(svg) == [61, 61, 61])  // two streams + overall
@@ -27,13 +27,13 @@ import Testing
         for tag in ["g", "polyline", "svg"] {
             #expect(svg.components(separatedBy: "<\(tag)").count - 1 == svg.components(separatedBy: "</\(tag)>").count - 1, "tag \(tag)")
         }
-        #expect(parseXML(svg).first == "svg")
+        #expect(analysisParseXML(svg).first == "svg")
     }
 
     @Test func parsesAsXML() throws {
-        let t = makeTrace([0, 10, 2_000_000], duration: 3_000_000)
+        let t = analysisTrace([0, 10, 2_000_000], duration: 3_000_000)
         let svg = try RatePlot.svg(t, windowSeconds: 1, title: "Rates <ours> & \"theirs\"")
-        let elements = parseXML(svg)
+        let elements = analysisParseXML(svg)
         #expect(elements.first == "svg" && elements.contains("polyline") && elements.contains("text"))
         #expect(svg.contains("Rates &lt;ours&gt; &amp; &quot;theirs&quot;"))
         #expect(!svg.contains("<ours>"))
@@ -41,7 +41,7 @@ import Testing
     }
 
     @Test func badArgumentsThrow() {
-        let t = makeTrace([0], duration: 1_000_000_000)
+        let t = analysisTrace([0], duration: 1_000_000_000)
         #expect(throws: TraceAnalysisError.self) { try RatePlot.svg(t, windowSeconds: 0) }
         #expect(throws: TraceAnalysisError.self) { try RatePlot.svg(t, windowSeconds: 0.001) }  // 1M windows
         #expect(throws: TraceAnalysisError.self) { try RatePlot.svg(t, windowSeconds: 1, streams: -1) }
@@ -53,7 +53,7 @@ import Testing
     }
 }
 
-final class ElementCollector: NSObject, XMLParserDelegate {
+final class AnalysisXMLCollector: NSObject, XMLParserDelegate {
     var elements: [String] = []
     func parser(_ parser: XMLParser, didStartElement elementName: String, namespaceURI: String?,
                 qualifiedName qName: String?, attributes attributeDict: [String: String] = [:]) {
@@ -62,9 +62,9 @@ final class ElementCollector: NSObject, XMLParserDelegate {
 }
 
 /// Element names in document order, or [] when the text is not well-formed XML.
-func parseXML(_ text: String) -> [String] {
+func analysisParseXML(_ text: String) -> [String] {
     let parser = XMLParser(data: Data(text.utf8))
-    let c = ElementCollector()
+    let c = AnalysisXMLCollector()
     parser.delegate = c
     return parser.parse() ? c.elements : []
 }
@@ -74,7 +74,7 @@ func parseXML(_ text: String) -> [String] {
         guard let path = azureLLMCodeTracePath() else { return }
         let t = try loadAzureLLMForTests(path)
         let svg = try RatePlot.svg(t, windowSeconds: 10)
-        #expect(parseXML(svg).first == "svg")
+        #expect(analysisParseXML(svg).first == "svg")
         #expect(svg.contains("points=\"") && svg.contains("time (min)"))
         let out = NSTemporaryDirectory() + "switchgym-llm-rate.svg"
         try svg.write(toFile: out, atomically: true, encoding: .utf8)
@@ -85,7 +85,7 @@ func parseXML(_ text: String) -> [String] {
         guard let path = azureFunctionsSamplePath() else { return }
         let t = try loadAzureFunctionsForTests(path)
         let svg = try RatePlot.svg(t, windowSeconds: 60, streams: 4)
-        #expect(parseXML(svg).first == "svg")
+        #expect(analysisParseXML(svg).first == "svg")
         #expect(svg.contains("time (h)") && svg.contains("496 more streams"))
         let out = NSTemporaryDirectory() + "switchgym-functions-rate.svg"
         try svg.write(toFile: out, atomically: true, encoding: .utf8)

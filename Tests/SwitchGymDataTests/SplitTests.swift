@@ -6,7 +6,7 @@ import Testing
     func trace() -> Trace {
         let arrivals: [Int64] = [0, 5, 400_000, 699_999, 700_000, 700_000, 850_000, 999_999]
         let ids: [UInt32] = [0, 1, 2, 0, 1, 1, 0, 2]
-        return makeTrace(arrivals, ids: ids, streams: 4, duration: 1_000_000,
+        return analysisTrace(arrivals, ids: ids, streams: 4, duration: 1_000_000,
                          tokensIn: (1...8).map { Int32($0) }, tokensOut: (11...18).map { Int32($0) },
                          parameters: #"{"seed_note":"x","expand":{"per":"minute"}}"#)
     }
@@ -43,7 +43,7 @@ import Testing
         for f in [0.0, 1.0, -0.2, 1.5, .nan, .infinity] {
             #expect(throws: TraceAnalysisError.self) { try TraceSplit.split(trace(), trainFraction: f) }
         }
-        let tiny = makeTrace([0], duration: 1)
+        let tiny = analysisTrace([0], duration: 1)
         #expect(throws: TraceAnalysisError.self) { try TraceSplit.split(tiny, trainFraction: 0.5) }
     }
 

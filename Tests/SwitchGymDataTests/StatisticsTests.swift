@@ -10,7 +10,7 @@ import SwitchGymCore
         let arrivals: [Int64] = [0, 100, 999_999, 1_000_000, 1_500_000, 2_000_000, 2_000_000, 2_000_001,
                                  9_999_999, 21_000_000, 25_000_000, 25_499_999]
         let ids: [UInt32] = [0, 1, 0, 0, 2, 0, 1, 1, 0, 2, 0, 0]
-        return makeTrace(arrivals, ids: ids, streams: 4, duration: 25_500_000,
+        return analysisTrace(arrivals, ids: ids, streams: 4, duration: 25_500_000,
                          tokensIn: [10, 20, 30, 40, 50, 60, 70, 80, 90, 100, 110, 120],
                          tokensOut: [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12])
     }
@@ -20,33 +20,33 @@ import SwitchGymCore
         let windows: [Double] = [0.5, 1, 2.5, 10, 60]
         let st = try TraceStatistics.compute(t, windows: windows)
         #expect(st.requests == 12)
-        #expect(approxEqual(st.durationSeconds, 25.5))
-        #expect(approxEqual(st.meanRate, 12 / 25.5))
+        #expect(analysisApprox(st.durationSeconds, 25.5))
+        #expect(analysisApprox(st.meanRate, 12 / 25.5))
         for (i, w) in windows.enumerated() {
-            let ref = referenceWindowStats(t.arrivals, duration: t.duration, windowSeconds: w)
+            let ref = analysisReferenceWindowStats(t.arrivals, duration: t.duration, windowSeconds: w)
             let got = st.overall.windows[i]
             #expect(got.windowSeconds == w)
             #expect(got.windows == ref.n)
             #expect(got.peakCount == ref.peak)
-            #expect(approxEqual(got.meanCount, ref.mean))
-            #expect(approxEqual(got.peakToMean, ref.ptm))
-            #expect(approxEqual(got.cv, ref.cv))
+            #expect(analysisApprox(got.meanCount, ref.mean))
+            #expect(analysisApprox(got.peakToMean, ref.ptm))
+            #expect(analysisApprox(got.cv, ref.cv))
             for s in st.streams {
                 let j = Int(s.name.dropFirst())!
                 let sub = zip(t.arrivals, t.streamIDs).filter { $0.1 == UInt32(j) }.map(\.0)
-                let r = referenceWindowStats(sub, duration: t.duration, windowSeconds: w)
+                let r = analysisReferenceWindowStats(sub, duration: t.duration, windowSeconds: w)
                 #expect(s.windows[i].windows == r.n)
                 #expect(s.windows[i].peakCount == r.peak)
-                #expect(approxEqual(s.windows[i].meanCount, r.mean))
-                #expect(approxEqual(s.windows[i].cv, r.cv))
-                #expect(approxEqual(s.windows[i].peakToMean, r.ptm))
+                #expect(analysisApprox(s.windows[i].meanCount, r.mean))
+                #expect(analysisApprox(s.windows[i].cv, r.cv))
+                #expect(analysisApprox(s.windows[i].peakToMean, r.ptm))
             }
         }
         // exact values at 10 s: counts [9, 0, 3] over 3 windows (last one partial)
         let w10 = st.overall.windows[3]
         #expect(w10.windows == 3 && w10.peakCount == 9)
-        #expect(approxEqual(w10.meanCount, 4))
-        #expect(approxEqual(w10.cv, (((25.0 + 16 + 1) / 3).squareRoot()) / 4))
+        #expect(analysisApprox(w10.meanCount, 4))
+        #expect(analysisApprox(w10.cv, (((25.0 + 16 + 1) / 3).squareRoot()) / 4))
         #expect(st.overall.windows[1].windows == 26)
     }
 
@@ -54,14 +54,14 @@ import SwitchGymCore
         let st = try TraceStatistics.compute(handTrace())
         #expect(st.streams.map(\.requests) == [7, 3, 2, 0])
         #expect(st.streams.map(\.name) == ["s0", "s1", "s2", "s3"])
-        #expect(approxEqual(st.streams.map(\.share).reduce(0, +), 1))
+        #expect(analysisApprox(st.streams.map(\.share).reduce(0, +), 1))
         #expect(st.streams[3].windows[0].cv == 0 && st.streams[3].windows[0].peakToMean == 0)
         #expect(st.streams[3].tokens == nil)
         let tok = try #require(st.overall.tokens)
-        #expect(tok.p50In == 60 && tok.maxIn == 120 && tok.p99In == 120 && approxEqual(tok.meanIn, 65))
+        #expect(tok.p50In == 60 && tok.maxIn == 120 && tok.p99In == 120 && analysisApprox(tok.meanIn, 65))
         #expect(tok.p50Out == 6 && tok.maxOut == 12)
         let s2 = try #require(st.streams[2].tokens)  // stream s2: tokens 50, 100
-        #expect(s2.p50In == 50 && s2.maxIn == 100 && approxEqual(s2.meanOut, 7.5))
+        #expect(s2.p50In == 50 && s2.maxIn == 100 && analysisApprox(s2.meanOut, 7.5))
     }
 
     @Test func badWindowsThrow() {
@@ -73,7 +73,7 @@ import SwitchGymCore
     }
 
     @Test func emptyTraceAndOneStream() throws {
-        let empty = makeTrace([], duration: 5_000_000)
+        let empty = analysisTrace([], duration: 5_000_000)
         let st = try TraceStatistics.compute(empty)
         #expect(st.requests == 0 && st.overall.windows[0].windows == 5 && st.overall.windows[0].cv == 0)
         _ = st.render()
@@ -96,7 +96,7 @@ import SwitchGymCore
         // 30 streams, round-robin-ish
         var arr: [Int64] = [], ids: [UInt32] = []
         for i in 0..<600 { arr.append(Int64(i) * 50_000); ids.append(UInt32(i % 30 < 10 ? 0 : i % 30)) }
-        let st = try TraceStatistics.compute(makeTrace(arr, ids: ids, streams: 30, duration: 30_000_000))
+        let st = try TraceStatistics.compute(analysisTrace(arr, ids: ids, streams: 30, duration: 30_000_000))
         let text = st.render(maxStreams: 5)
         #expect(text.contains("25 more streams not shown"))
         #expect(text.contains("median per-stream CV"))
@@ -125,19 +125,19 @@ import SwitchGymCore
         var arr: [Int64] = [], ids: [UInt32] = []
         var t = 0.0
         while arr.count < 200_000 { t += Sample.exponential(rate: 100, using: &g); arr.append(Int64(t * 1e6)); ids.append(UInt32(g.next() % 500)) }
-        let trace = makeTrace(arr, ids: ids, streams: 500, duration: arr.last! + 1)
+        let trace = analysisTrace(arr, ids: ids, streams: 500, duration: arr.last! + 1)
         let clock = ContinuousClock()
         var st: TraceStatistics?
         let elapsed = try clock.measure { st = try TraceStatistics.compute(trace) }
         print("compute on 200k arrivals x 500 streams : \(elapsed)")
         let stats = try #require(st)
         for (i, w) in TraceStatistics.defaultWindows.enumerated() {
-            let ref = referenceWindowStats(arr, duration: trace.duration, windowSeconds: w)
-            #expect(approxEqual(stats.overall.windows[i].cv, ref.cv, rel: 1e-9))
+            let ref = analysisReferenceWindowStats(arr, duration: trace.duration, windowSeconds: w)
+            #expect(analysisApprox(stats.overall.windows[i].cv, ref.cv, rel: 1e-9))
             for s in stats.streams.prefix(2) {
                 let j = UInt32(s.name.dropFirst())!
-                let r = referenceWindowStats(zip(arr, ids).filter { $0.1 == j }.map(\.0), duration: trace.duration, windowSeconds: w)
-                #expect(approxEqual(s.windows[i].cv, r.cv, rel: 1e-9))
+                let r = analysisReferenceWindowStats(zip(arr, ids).filter { $0.1 == j }.map(\.0), duration: trace.duration, windowSeconds: w)
+                #expect(analysisApprox(s.windows[i].cv, r.cv, rel: 1e-9))
                 #expect(s.windows[i].peakCount == r.peak)
             }
         }
