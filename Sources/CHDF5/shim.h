@@ -11,6 +11,7 @@ static inline hid_t CHDF5_S_ALL(void) { return H5S_ALL; }
 static inline hsize_t CHDF5_S_UNLIMITED(void) { return H5S_UNLIMITED; }
 static inline hid_t CHDF5_P_FILE_ACCESS(void) { return H5P_FILE_ACCESS; }
 static inline hid_t CHDF5_P_DATASET_CREATE(void) { return H5P_DATASET_CREATE; }
+static inline hid_t CHDF5_P_GROUP_CREATE(void) { return H5P_GROUP_CREATE; }
 static inline hid_t CHDF5_P_DATASET_ACCESS(void) { return H5P_DATASET_ACCESS; }
 static inline hid_t CHDF5_T_NATIVE_INT8(void) { return H5T_NATIVE_INT8; }
 static inline hid_t CHDF5_T_NATIVE_UINT8(void) { return H5T_NATIVE_UINT8; }

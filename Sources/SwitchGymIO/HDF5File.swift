@@ -82,7 +82,11 @@ public final class HDF5File {
         for part in name.split(separator: "/") {
             prefix += "/" + part
             if H5Lexists(id, prefix, CHDF5_P_DEFAULT()) > 0 { continue }
-            let g = H5Gcreate2(id, prefix, CHDF5_P_DEFAULT(), CHDF5_P_DEFAULT(), CHDF5_P_DEFAULT())
+            // No modification times: the same content gives the same bytes.
+            let gcpl = try HDF5Library.check(H5Pcreate(CHDF5_P_GROUP_CREATE()), "H5Pcreate", path: path)
+            defer { H5Pclose(gcpl) }
+            H5Pset_obj_track_times(gcpl, false)
+            let g = H5Gcreate2(id, prefix, CHDF5_P_DEFAULT(), gcpl, CHDF5_P_DEFAULT())
             try HDF5Library.check(g, "H5Gcreate2", path: path, location: "group \(prefix)")
             H5Gclose(g)
         }
@@ -109,6 +113,7 @@ public final class HDF5File {
         defer { H5Sclose(space) }
         let dcpl = try HDF5Library.check(H5Pcreate(CHDF5_P_DATASET_CREATE()), "H5Pcreate", path: path, location: loc)
         defer { H5Pclose(dcpl) }
+        H5Pset_obj_track_times(dcpl, false)  // reproducible bytes: no object timestamps
         var chunkDims: [hsize_t] = [hsize_t(max(1, min(chunk, max(values.count, 1))))]
         try HDF5Library.check(H5Pset_chunk(dcpl, 1, &chunkDims), "H5Pset_chunk", path: path, location: loc)
         if compression != .none && shuffle {
@@ -189,7 +194,10 @@ public final class HDF5File {
         var dims: [hsize_t] = [hsize_t(values.count)]
         let space = try HDF5Library.check(H5Screate_simple(1, &dims, nil), "H5Screate_simple", path: path, location: loc)
         defer { H5Sclose(space) }
-        let ds = H5Dcreate2(id, name, type, space, CHDF5_P_DEFAULT(), CHDF5_P_DEFAULT(), CHDF5_P_DEFAULT())
+        let dcpl = try HDF5Library.check(H5Pcreate(CHDF5_P_DATASET_CREATE()), "H5Pcreate", path: path, location: loc)
+        defer { H5Pclose(dcpl) }
+        H5Pset_obj_track_times(dcpl, false)
+        let ds = H5Dcreate2(id, name, type, space, CHDF5_P_DEFAULT(), dcpl, CHDF5_P_DEFAULT())
         try HDF5Library.check(ds, "H5Dcreate2", path: path, location: loc)
         defer { H5Dclose(ds) }
         if values.isEmpty { return }
