@@ -39,8 +39,12 @@ static inline herr_t CHDF5_silence_errors(void) { return H5Eset_auto2(H5E_DEFAUL
 
 /// Registers a filter class; the struct is built here so that Swift does not
 /// depend on the layout of H5Z_class2_t.
-static inline herr_t CHDF5_register_filter(H5Z_filter_t id, const char *name, H5Z_func_t fn) {
+/// Registers a filter. HDF5 keeps the class's name pointer (it does not copy the
+/// string) and encodes it into every pipeline message, so the name must be static
+/// storage: it is fixed here rather than passed from Swift.
+static inline herr_t CHDF5_register_filter(H5Z_filter_t id, H5Z_func_t fn) {
     static H5Z_class2_t cls;
+    static const char name[] = "zstd (SwitchGym, libzstd)";
     cls.version = H5Z_CLASS_T_VERS;
     cls.id = id;
     cls.encoder_present = 1;

@@ -14,7 +14,14 @@ public final class GzipDecompressor {
         self.path = path
         try begin()
     }
-    deinit { if !ended { inflateEnd(&stream) } }
+    /// Output scratch for `inflate`, allocated once: feeding one byte at a time must not
+    /// cost a 128 KiB buffer per call.
+    private let scratch = UnsafeMutablePointer<Bytef>.allocate(capacity: GzipDecompressor.scratchSize)
+    private static let scratchSize = 1 << 17
+    deinit {
+        if !ended { inflateEnd(&stream) }
+        scratch.deallocate()
+    }
 
     private func begin() throws {
         stream = z_stream()
@@ -35,21 +42,17 @@ public final class GzipDecompressor {
         sawAny = true
         let base = UnsafeMutablePointer(mutating: input.baseAddress!.assumingMemoryBound(to: Bytef.self))
         var offset = 0
-        let chunk = 1 << 17
+        let chunk = Self.scratchSize
         while offset < input.count {
             if ended { try begin() }
             stream.next_in = base + offset
             stream.avail_in = uInt(input.count - offset)
             var rc: Int32 = Z_OK
             repeat {
-                let start = output.count
-                output.append(contentsOf: repeatElement(0, count: chunk))
-                rc = output.withUnsafeMutableBytes { dst -> Int32 in
-                    stream.next_out = dst.baseAddress!.assumingMemoryBound(to: Bytef.self) + start
-                    stream.avail_out = uInt(chunk)
-                    return inflate(&stream, Z_NO_FLUSH)
-                }
-                output.removeLast(Int(stream.avail_out))
+                stream.next_out = scratch
+                stream.avail_out = uInt(chunk)
+                rc = inflate(&stream, Z_NO_FLUSH)
+                output.append(contentsOf: UnsafeBufferPointer(start: scratch, count: chunk - Int(stream.avail_out)))
                 if rc != Z_OK && rc != Z_STREAM_END && rc != Z_BUF_ERROR {
                     let msg = stream.msg.map { String(cString: $0) } ?? "code \(rc)"
                     throw SwitchGymIOError(.zlib, "corrupt gzip data", path: path, function: "inflate",

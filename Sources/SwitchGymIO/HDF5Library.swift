@@ -11,7 +11,7 @@ enum HDF5Library {
     private static let initialized: Bool = {
         H5open()
         CHDF5_silence_errors()
-        let rc = CHDF5_register_filter(zstdFilterID, "zstd (SwitchGym, libzstd)", zstdFilterCallback)
+        let rc = CHDF5_register_filter(zstdFilterID, zstdFilterCallback)
         precondition(rc >= 0, "H5Zregister failed for the zstd filter")
         return true
     }()

@@ -75,8 +75,6 @@ public final class ZstdDecompressor {
         var inBuf = ZSTD_inBuffer(src: input.baseAddress, size: input.count, pos: 0)
         let chunk = max(ZSTD_DStreamOutSize(), 1 << 17)
         repeat {
-            let start = output.count
-            output.reserveCapacity(start + chunk)
             var produced = 0
             var hint = 0
             try withUnsafeTemporaryAllocation(byteCount: chunk, alignment: 16) { tmp in
