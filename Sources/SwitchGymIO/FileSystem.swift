@@ -30,20 +30,41 @@ public enum FileSystem {
         if (st.st_mode & S_IFMT) == S_IFDIR {
             throw SwitchGymIOError(.invalidArgument, "is a folder, expected a file", path: path)
         }
-        var out = [UInt8]()
-        out.reserveCapacity(Int(st.st_size) + 1)
-        var chunk = 1 << 20
-        while true {
-            let start = out.count
-            out.append(contentsOf: repeatElement(0, count: chunk))
-            let n = out.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress! + start, chunk) }
-            if n < 0 {
-                if errno == EINTR { out.removeLast(chunk); continue }
-                throw systemError("read", path: path)
+        // Read straight into uninitialised storage sized from fstat (+1 byte to see
+        // end of file without a second allocation); keep reading in chunks when the
+        // file is longer than reported (special files report 0).
+        var readError: Int32 = 0
+        var atEnd = false
+        var out = [UInt8](unsafeUninitializedCapacity: max(Int(st.st_size), 0) + 1) { buf, count in
+            count = 0
+            while count < buf.count {
+                let n = Glibc.read(fd, buf.baseAddress! + count, buf.count - count)
+                if n < 0 {
+                    if errno == EINTR { continue }
+                    readError = errno
+                    return
+                }
+                if n == 0 { atEnd = true; return }
+                count += n
             }
-            out.removeLast(chunk - n)
-            if n == 0 { break }
-            chunk = min(chunk * 2, 1 << 26)
+        }
+        if readError != 0 {
+            errno = readError
+            throw systemError("read", path: path)
+        }
+        if !atEnd {
+            let chunk = 1 << 20
+            try withUnsafeTemporaryAllocation(of: UInt8.self, capacity: chunk) { tmp in
+                while true {
+                    let n = Glibc.read(fd, tmp.baseAddress!, chunk)
+                    if n < 0 {
+                        if errno == EINTR { continue }
+                        throw systemError("read", path: path)
+                    }
+                    if n == 0 { break }
+                    out.append(contentsOf: UnsafeBufferPointer(rebasing: tmp[0..<n]))
+                }
+            }
         }
         return out
     }

@@ -1,0 +1,100 @@
+/// The source formats ``TraceImporter`` reads.
+public enum TraceFormat: String, CaseIterable, Sendable {
+    /// Azure LLM inference trace 2023: header `TIMESTAMP,ContextTokens,GeneratedTokens`,
+    /// timestamps `YYYY-MM-DD HH:MM:SS.fffffff`. One stream `llm`.
+    case azureLLM = "azure-llm"
+    /// Azure Functions trace 2019 invocation counts: header
+    /// `HashOwner,HashApp,HashFunction,Trigger,M,M+1,...` with one column per minute.
+    /// Counts are expanded into arrival times (see `datasets/FORMAT.md`).
+    case azureFunctions = "azure-functions"
+    /// A generic CSV of arrival times: column `timestamp` (or `time`, `arrival`),
+    /// optional `stream`, `tokens_in`, `tokens_out`.
+    case timestamps
+}
+
+/// The unit of numeric times in the `timestamps` format.
+public enum TimeUnit: String, CaseIterable, Sendable {
+    case seconds = "s"
+    case milliseconds = "ms"
+    case microseconds = "us"
+
+    /// Microseconds per unit.
+    public var microseconds: Int64 {
+        switch self {
+        case .seconds: return 1_000_000
+        case .milliseconds: return 1_000
+        case .microseconds: return 1
+        }
+    }
+}
+
+/// How ``TraceImporter`` reads a source file.
+public struct TraceImportOptions: Sendable {
+    /// The source format; nil detects it from the header line.
+    public var format: TraceFormat?
+    /// The seed of the Azure Functions expansion (stored in the trace's metadata).
+    public var seed: UInt64
+    /// The unit of numeric times in the `timestamps` format.
+    public var timeUnit: TimeUnit
+    /// Whether to sort requests by time (stably: equal times keep file order).
+    /// When false, a time earlier than the previous row's is an error naming the line.
+    public var sort: Bool
+    /// The `createdAt` metadata (ISO 8601); nil uses the current time.
+    public var createdAt: String?
+    /// The largest number of requests accepted; a source with more is an error
+    /// (guards memory against huge or hostile inputs).
+    public var maxRequests: Int
+
+    public init(format: TraceFormat? = nil, seed: UInt64 = 0, timeUnit: TimeUnit = .seconds, sort: Bool = false,
+                createdAt: String? = nil, maxRequests: Int = 1 << 28) {
+        self.format = format
+        self.seed = seed
+        self.timeUnit = timeUnit
+        self.sort = sort
+        self.createdAt = createdAt
+        self.maxRequests = maxRequests
+    }
+}
+
+/// An error in the content of a source trace file: where it is (file, line,
+/// column), what was expected there and what was found.
+///
+/// ``description`` reads like
+/// `trace.csv:12: column TIMESTAMP: expected a timestamp YYYY-MM-DD HH:MM:SS[.fffffff], found "2023-13-xx"`
+/// followed, when there is one, by a line `  hint: ...`.
+public struct TraceImportError: Error, CustomStringConvertible, Sendable, Equatable {
+    /// The file as named by the caller (the path given to ``TraceImporter/importFile(_:options:)``).
+    public var path: String
+    /// The 1-based line number (the header is line 1), when the error is about one line.
+    public var line: Int?
+    /// The column name, when the error is about one field.
+    public var column: String?
+    /// What was expected, as a phrase (`a non-negative integer`).
+    public var expected: String
+    /// What was found, as shown to the user: field values are quoted
+    /// (`"-3"`), descriptions are not (`2 columns`).
+    public var found: String?
+    /// How to fix it, when known.
+    public var hint: String?
+
+    public init(path: String, line: Int? = nil, column: String? = nil, expected: String, found: String? = nil,
+                hint: String? = nil) {
+        self.path = path
+        self.line = line
+        self.column = column
+        self.expected = expected
+        self.found = found
+        self.hint = hint
+    }
+
+    public var description: String {
+        var s = path
+        if let line { s += ":\(line)" }
+        s += ": "
+        if let column { s += "column \(column): " }
+        s += "expected \(expected)"
+        if let found { s += ", found \(found)" }
+        if let hint { s += "\n  hint: \(hint)" }
+        return s
+    }
+}

@@ -1,0 +1,189 @@
+import Dispatch
+import SwitchGymIO
+
+/// Reads public trace formats (CSV, optionally zstd- or gzip-compressed) into a ``Trace``.
+///
+/// - `azure-llm`: one request per row, arrival 0 at the earliest timestamp; the
+///   absolute time of arrival 0 goes to `metadata.startTime`. Timestamps keep
+///   microseconds; a 7th fraction digit (100 ns) is truncated.
+/// - `azure-functions`: per-minute invocation counts expanded into arrival times
+///   as documented in `datasets/FORMAT.md` ("Azure Functions expansion");
+///   arrival 0 is the start of the first minute column.
+/// - `timestamps`: one request per row, arrival 0 at the earliest time.
+///
+/// For event traces (`azure-llm`, `timestamps`) the duration is the last arrival
+/// plus 1 µs (the shortest span that contains every arrival); for
+/// `azure-functions` it is the number of minute columns times 60 s.
+///
+/// Compressed input is recognised by its magic bytes (zstd `28 B5 2F FD`, gzip
+/// `1F 8B`), not by its name, and decompressed as a stream. The SHA-256 of the
+/// bytes on disk is computed on a second thread while the text is parsed.
+public enum TraceImporter {
+    /// Reads and imports the file at `path`.
+    ///
+    /// - Throws: ``TraceImportError`` for content problems (naming `path`, the
+    ///   line and column, and what was expected); ``SwitchGymIOError`` when the
+    ///   file cannot be read or its compression is corrupt or truncated (`.truncated`).
+    public static func importFile(_ path: String, options: TraceImportOptions = .init()) throws -> Trace {
+        let bytes = try FileSystem.readAll(path)
+        return try importBytes(bytes, name: path, options: options)
+    }
+
+    /// Imports the content of a file already in memory (plain, zstd or gzip).
+    ///
+    /// - Parameter name: the path used in error messages; its base name becomes
+    ///   `metadata.sourceFile`.
+    /// - Throws: as ``importFile(_:options:)``.
+    public static func importBytes(_ bytes: [UInt8], name: String, options: TraceImportOptions = .init()) throws -> Trace {
+        let digest = BackgroundDigest(bytes)
+        let compressed = try decompressIfNeeded(bytes, name: name)
+        let ctx = ImportContext(path: name, options: options)
+        var trace: Trace
+        if let text = compressed {
+            trace = try text.withUnsafeBufferPointer { try parse($0, ctx: ctx) }
+        } else {
+            trace = try bytes.withUnsafeBufferPointer { try parse($0, ctx: ctx) }
+        }
+        trace.metadata.sourceFile = FileSystem.baseName(of: name)
+        trace.metadata.sourceSHA256 = digest.wait()
+        trace.metadata.createdAt = options.createdAt ?? currentTimeISO8601()
+        return trace
+    }
+
+    /// The format a header line (the first line of a file) belongs to, or nil.
+    ///
+    /// `TIMESTAMP,ContextTokens,GeneratedTokens` is `azure-llm`; a header starting
+    /// `HashOwner,HashApp,HashFunction,Trigger,` is `azure-functions`; a header
+    /// with a column named `timestamp`, `time` or `arrival` (any case), or a
+    /// single number (a header-less list of times), is `timestamps`.
+    public static func detectFormat(header: String) -> TraceFormat? {
+        var bytes = Array(header.utf8)
+        if bytes.starts(with: [0xEF, 0xBB, 0xBF]) { bytes.removeFirst(3) }
+        while let last = bytes.last, last == 0x0A || last == 0x0D { bytes.removeLast() }
+        return bytes.withUnsafeBufferPointer { b -> TraceFormat? in
+            guard let base = b.baseAddress else { return nil }
+            return detect(base, 0, b.count)
+        }
+    }
+
+    // MARK: - Internals
+
+    static func detect(_ p: UnsafePointer<UInt8>, _ s: Int, _ e: Int) -> TraceFormat? {
+        let line = UnsafeBufferPointer(start: p + s, count: e - s)
+        if line.elementsEqual(AzureLLMImporter.header.utf8) { return .azureLLM }
+        if line.starts(with: AzureFunctionsImporter.headerPrefix.utf8) { return .azureFunctions }
+        if TimestampsImporter.timeColumn(inHeader: p, s, e) != nil || TimestampsImporter.isHeaderless(p, s, e) {
+            return .timestamps
+        }
+        return nil
+    }
+
+    static func parse(_ buffer: UnsafeBufferPointer<UInt8>, ctx: ImportContext) throws -> Trace {
+        var cursor = LineCursor(buffer)
+        guard !cursor.restIsBlank(), let header = cursor.next() else {
+            throw ctx.error(line: nil, expected: "a header line followed by data rows", found: "an empty file")
+        }
+        let format: TraceFormat
+        if let f = ctx.options.format {
+            format = f
+        } else if let f = detect(cursor.base, header.start, header.end) {
+            format = f
+        } else {
+            throw ctx.error(
+                line: 1,
+                expected: "the header of a known format: azure-llm (\(AzureLLMImporter.header)), "
+                    + "azure-functions (\(AzureFunctionsImporter.headerPrefix)480,481,...) or "
+                    + "timestamps (a column named timestamp, time or arrival)",
+                found: cursor.shown(header.start, header.end),
+                hint: "pass --format azure-llm|azure-functions|timestamps if the file is one of these; "
+                    + "compressed files must be zstd or gzip")
+        }
+        switch format {
+        case .azureLLM: return try AzureLLMImporter.parse(&cursor, header: header, ctx: ctx)
+        case .azureFunctions: return try AzureFunctionsImporter.parse(&cursor, header: header, ctx: ctx)
+        case .timestamps: return try TimestampsImporter.parse(&cursor, header: header, ctx: ctx)
+        }
+    }
+
+    /// The decompressed content when `bytes` starts with a zstd or gzip magic
+    /// number, else nil (the caller uses `bytes` as is).
+    static func decompressIfNeeded(_ bytes: [UInt8], name: String) throws -> [UInt8]? {
+        let isZstd = bytes.count >= 4 && bytes[0] == 0x28 && bytes[1] == 0xB5 && bytes[2] == 0x2F && bytes[3] == 0xFD
+        let isGzip = bytes.count >= 2 && bytes[0] == 0x1F && bytes[1] == 0x8B
+        guard isZstd || isGzip else { return nil }
+        var out = [UInt8]()
+        out.reserveCapacity(min(bytes.count * 4, 1 << 30) + (1 << 16))
+        let piece = 1 << 20
+        try bytes.withUnsafeBytes { raw in
+            if isZstd {
+                let d = ZstdDecompressor(path: name)
+                var i = 0
+                while i < raw.count {
+                    let j = min(raw.count, i + piece)
+                    try d.decompress(UnsafeRawBufferPointer(rebasing: raw[i..<j]), into: &out)
+                    i = j
+                }
+                try d.finish()
+            } else {
+                let d = try GzipDecompressor(path: name)
+                var i = 0
+                while i < raw.count {
+                    let j = min(raw.count, i + piece)
+                    try d.decompress(UnsafeRawBufferPointer(rebasing: raw[i..<j]), into: &out)
+                    i = j
+                }
+                try d.finish()
+            }
+        }
+        return out
+    }
+}
+
+/// What every format parser needs: the name for errors and the options.
+struct ImportContext {
+    let path: String
+    let options: TraceImportOptions
+
+    func error(line: Int?, column: String? = nil, expected: String, found: String? = nil,
+               hint: String? = nil) -> TraceImportError {
+        TraceImportError(path: path, line: line, column: column, expected: expected, found: found, hint: hint)
+    }
+
+    func tooMany(line: Int) -> TraceImportError {
+        error(line: line, expected: "at most \(options.maxRequests) requests",
+              found: "more", hint: "raise --max-requests (TraceImportOptions.maxRequests) if the machine has the memory")
+    }
+
+    func emptyLine(line: Int) -> TraceImportError {
+        error(line: line, expected: "a data row", found: "an empty line",
+              hint: "only blank lines at the end of the file are ignored")
+    }
+}
+
+/// SHA-256 of a byte array, computed on another thread while the caller works.
+final class BackgroundDigest: @unchecked Sendable {
+    private let group = DispatchGroup()
+    // Written once by the worker before `leave()`, read after `wait()`.
+    private var result = ""
+
+    init(_ bytes: [UInt8]) {
+        if bytes.count < 1 << 20 {
+            var h = SHA256()
+            h.update(bytes)
+            result = h.finalizeHex()
+            return
+        }
+        group.enter()
+        DispatchQueue.global(qos: .userInitiated).async { [self] in
+            var h = SHA256()
+            h.update(bytes)
+            self.result = h.finalizeHex()
+            self.group.leave()
+        }
+    }
+
+    func wait() -> String {
+        group.wait()
+        return result
+    }
+}
