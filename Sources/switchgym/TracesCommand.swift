@@ -9,7 +9,7 @@ struct TracesCommand: ParsableCommand {
         commandName: "traces",
         abstract: "Import, inspect, split and synthesise query-arrival traces (canonical HDF5 datasets).",
         discussion: "The dataset layout is documented in datasets/FORMAT.md.",
-        subcommands: [/*IMPORT*/ TracesInspect.self, TracesSplit.self, TracesSynth.self])
+        subcommands: [TracesImport.self, TracesInspect.self, TracesSplit.self, TracesSynth.self])
 }
 
 /// Output options shared by every command that writes a dataset.

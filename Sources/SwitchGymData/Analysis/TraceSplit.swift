@@ -108,47 +108,12 @@ func parseISO8601Micros(_ s: String) -> Int64? {
         } else { return nil }
     }
     guard i == u.count, (1...12).contains(mo), (1...31).contains(d), h < 24, mi < 60, se < 61 else { return nil }
-    let days = daysFromCivil(y, mo, d)
+    let days = daysFromCivil(year: y, month: mo, day: d)
     return ((days * 86400 + h * 3600 + mi * 60 + se) - tz) * 1_000_000 + frac
-}
-
-/// Formats microseconds since 1970 as `YYYY-MM-DDTHH:MM:SS[.ffffff]Z` (fraction only when non-zero).
-func formatISO8601Micros(_ us: Int64) -> String {
-    var secs = us / 1_000_000
-    var frac = us % 1_000_000
-    if frac < 0 { frac += 1_000_000; secs -= 1 }
-    var days = secs / 86400
-    var rem = secs % 86400
-    if rem < 0 { rem += 86400; days -= 1 }
-    let (y, m, d) = civilFromDays(days)
-    var s = String(format: "%04lld-%02lld-%02lldT%02lld:%02lld:%02lld", y, m, d, rem / 3600, (rem % 3600) / 60, rem % 60)
-    if frac != 0 { s += String(format: ".%06lld", frac) }
-    return s + "Z"
 }
 
 /// `time` moved forward by `us` microseconds, or nil when `time` is empty or not parseable.
 func shiftISO8601(_ time: String, byMicroseconds us: Int64) -> String? {
     guard let t = parseISO8601Micros(time) else { return nil }
-    return formatISO8601Micros(t + us)
-}
-
-private func daysFromCivil(_ y0: Int64, _ m: Int64, _ d: Int64) -> Int64 {
-    let y = m <= 2 ? y0 - 1 : y0
-    let era = (y >= 0 ? y : y - 399) / 400
-    let yoe = y - era * 400
-    let doy = (153 * ((m + 9) % 12) + 2) / 5 + d - 1
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy
-    return era * 146097 + doe - 719468
-}
-
-private func civilFromDays(_ z0: Int64) -> (Int64, Int64, Int64) {
-    let z = z0 + 719468
-    let era = (z >= 0 ? z : z - 146096) / 146097
-    let doe = z - era * 146097
-    let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100)
-    let mp = (5 * doy + 2) / 153
-    let d = doy - (153 * mp + 2) / 5 + 1
-    let m = mp < 10 ? mp + 3 : mp - 9
-    return (m <= 2 ? yoe + era * 400 + 1 : yoe + era * 400, m, d)
+    return formatISO8601(microseconds: t + us)
 }
