@@ -113,28 +113,8 @@ public enum TraceImporter {
         guard isZstd || isGzip else { return nil }
         var out = [UInt8]()
         out.reserveCapacity(min(bytes.count * 4, 1 << 30) + (1 << 16))
-        let piece = 1 << 20
-        try bytes.withUnsafeBytes { raw in
-            if isZstd {
-                let d = ZstdDecompressor(path: name)
-                var i = 0
-                while i < raw.count {
-                    let j = min(raw.count, i + piece)
-                    try d.decompress(UnsafeRawBufferPointer(rebasing: raw[i..<j]), into: &out)
-                    i = j
-                }
-                try d.finish()
-            } else {
-                let d = try GzipDecompressor(path: name)
-                var i = 0
-                while i < raw.count {
-                    let j = min(raw.count, i + piece)
-                    try d.decompress(UnsafeRawBufferPointer(rebasing: raw[i..<j]), into: &out)
-                    i = j
-                }
-                try d.finish()
-            }
-        }
+        let decoder: any StreamDecompressor = isZstd ? ZstdDecompressor(path: name) : try GzipDecompressor(path: name)
+        try bytes.withUnsafeBytes { try decoder.decompressAll($0, into: &out) }
         return out
     }
 }

@@ -1,0 +1,25 @@
+/// A streaming decoder of a compressed byte stream (``ZstdDecompressor``,
+/// ``GzipDecompressor``): feed pieces, then check that the stream ended cleanly.
+public protocol StreamDecompressor: AnyObject {
+    /// Decompresses all of `input`, appending the output to `output`.
+    func decompress(_ input: UnsafeRawBufferPointer, into output: inout [UInt8]) throws
+    /// Throws a `.truncated` error when the input stopped in the middle of a frame or member.
+    func finish() throws
+}
+
+extension StreamDecompressor {
+    /// Decompresses a whole buffer in pieces of `piece` bytes and checks its end.
+    public func decompressAll(_ input: UnsafeRawBufferPointer, into output: inout [UInt8],
+                              piece: Int = 1 << 20) throws {
+        var i = 0
+        while i < input.count {
+            let j = min(input.count, i + piece)
+            try decompress(UnsafeRawBufferPointer(rebasing: input[i..<j]), into: &output)
+            i = j
+        }
+        try finish()
+    }
+}
+
+extension ZstdDecompressor: StreamDecompressor {}
+extension GzipDecompressor: StreamDecompressor {}
