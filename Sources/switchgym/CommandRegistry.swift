@@ -2,5 +2,5 @@ import ArgumentParser
 
 /// Every top-level subcommand group, in the order `--help` lists them.
 enum CommandRegistry {
-    static let all: [any ParsableCommand.Type] = []
+    static let all: [any ParsableCommand.Type] = [EnvsCommand.self]
 }
