@@ -1,8 +1,9 @@
 #include "CAllocationCounter.h"
 
-#if defined(__linux__) && defined(__GLIBC__)
-#include <errno.h>
+#include <errno.h>   // also defines __GLIBC__ on glibc
 #include <stddef.h>
+
+#if defined(__linux__) && defined(__GLIBC__)
 
 extern void *__libc_malloc(size_t size);
 extern void *__libc_calloc(size_t count, size_t size);

@@ -56,28 +56,30 @@ public enum EnvBenchmark {
     }
 
     /// Heap allocations per vector step over `steps` steps of `vector` (already reset),
-    /// counted on the calling thread; `nil` where counting is unsupported.
+    /// counted on the calling thread after `warmUp` uncounted steps (which let the runtime
+    /// instantiate generic metadata once); `nil` where counting is unsupported.
     public static func allocationsPerStep(_ vector: AnyVectorEnv, buffers: VectorBuffers,
-                                          actions: [Int], steps: Int) throws -> Double? {
+                                          actions: [Int], steps: Int, warmUp: Int = 100) throws -> Double? {
         let copies = vector.count
         let rows = actions.count / copies
         precondition(rows > 0, "EnvBenchmark: need at least one row of actions")
-        var thrown: Error?
-        let count = actions.withUnsafeBufferPointer { all -> Int? in
-            AllocationCounter.count {
-                for k in 0..<steps {
+        return try actions.withUnsafeBufferPointer { all -> Double? in
+            // The warm-up runs the very code that is counted, so one-time work (generic
+            // metadata instantiation in unoptimised builds) happens before counting.
+            func run(_ n: Int) throws {
+                for k in 0..<n {
                     let r = k % rows
-                    do {
-                        try vector.step(UnsafeBufferPointer(rebasing: all[(r * copies)..<((r + 1) * copies)]), into: buffers)
-                    } catch {
-                        thrown = error
-                        return
-                    }
+                    try vector.step(UnsafeBufferPointer(rebasing: all[(r * copies)..<((r + 1) * copies)]), into: buffers)
                 }
             }
+            try run(warmUp)
+            var thrown: Error?
+            let count = AllocationCounter.count {
+                do { try run(steps) } catch { thrown = error }
+            }
+            if let thrown { throw thrown }
+            return count.map { Double($0) / Double(max(steps, 1)) }
         }
-        if let thrown { throw thrown }
-        return count.map { Double($0) / Double(max(steps, 1)) }
     }
 
     /// `rows × vector.count` uniformly random valid actions.
