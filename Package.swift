@@ -10,6 +10,7 @@ let package = Package(
         .library(name: "SwitchGymIO", targets: ["SwitchGymIO"]),
         .library(name: "SwitchGymData", targets: ["SwitchGymData"]),
         .library(name: "SwitchGymNN", targets: ["SwitchGymNN"]),
+        .library(name: "SwitchGymTestSupport", targets: ["SwitchGymTestSupport"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -34,17 +35,22 @@ let package = Package(
         .target(name: "SwitchGymCore"),
         .target(name: "SwitchGymData", dependencies: ["SwitchGymIO", "SwitchGymCore"]),
         .target(name: "SwitchGymNN", dependencies: ["CBLAS"]),
+        // Counts malloc calls per thread (Linux glibc interposition); not API.
+        .target(name: "CAllocationCounter"),
+        // Env checker and env benchmark (with allocation counting) for tests and `bench`.
+        .target(name: "SwitchGymTestSupport", dependencies: ["SwitchGymCore", "CAllocationCounter"]),
 
         // MARK: Executable
         .executableTarget(
             name: "switchgym",
             dependencies: [
                 "SwitchGymCore", "SwitchGymData", "SwitchGymIO", "SwitchGymNN",
+                "SwitchGymTestSupport",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
 
         // MARK: Tests
-        .testTarget(name: "SwitchGymCoreTests", dependencies: ["SwitchGymCore"]),
+        .testTarget(name: "SwitchGymCoreTests", dependencies: ["SwitchGymCore", "SwitchGymTestSupport"]),
         .testTarget(name: "SwitchGymIOTests", dependencies: ["SwitchGymIO"]),
         .testTarget(name: "SwitchGymDataTests", dependencies: ["SwitchGymData", "SwitchGymIO", "SwitchGymCore"],
                     resources: [.copy("Fixtures")]),

@@ -5,6 +5,7 @@ enum CommandRegistry {
     static let all: [any ParsableCommand.Type] = [
         QuickstartCommand.self,
         TracesCommand.self,
+        EnvsCommand.self,
         BenchCommand.self,
     ]
 }

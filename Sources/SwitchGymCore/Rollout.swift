@@ -1,0 +1,133 @@
+/// A fixed list of actions read from a text file, one integer per line (the
+/// `--actions FILE` of `switchgym envs rollout`).
+public struct ActionScript: Sendable, Equatable {
+    /// Where the actions came from (a path), for error messages.
+    public let source: String
+    /// The actions, in order.
+    public let actions: [Int]
+    /// The 1-based line of each action in ``source``.
+    public let lines: [Int]
+
+    /// Parses `contents`: one integer per line; blank lines are skipped.
+    /// - Throws: ``EnvError/Code/invalidArgument`` naming `source` and the line of the first
+    ///   malformed entry.
+    public init(parsing contents: String, source: String) throws {
+        var actions = [Int]()
+        var lines = [Int]()
+        for (index, raw) in contents.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+            let text = raw.trimmingCharacters(in: " \t\r")
+            if text.isEmpty { continue }
+            guard let value = Int(text) else {
+                throw EnvError(.invalidArgument,
+                               "\(source):\(index + 1): expected one integer action per line, found '\(text)'.")
+            }
+            actions.append(value)
+            lines.append(index + 1)
+        }
+        self.source = source
+        self.actions = actions
+        self.lines = lines
+    }
+}
+
+extension Substring {
+    fileprivate func trimmingCharacters(in set: String) -> Substring {
+        var s = self
+        while let f = s.first, set.contains(f) { s.removeFirst() }
+        while let l = s.last, set.contains(l) { s.removeLast() }
+        return s
+    }
+}
+
+/// How a rollout chooses actions.
+public enum RolloutPolicy: Sendable, Equatable {
+    /// Uniform over the allowed actions (the action mask), seeded from the rollout seed.
+    case random
+    /// The actions of a script, in order.
+    case script(ActionScript)
+}
+
+/// Runs one env for a number of steps and reports every transition as a JSON line, the
+/// logic behind `switchgym envs rollout`.
+///
+/// Each line is `{"t", "obs", "action", "reward", "terminated", "truncated"}`. The first
+/// line is the reset observation with `"action": null`, reward 0 and both flags false; each
+/// later line holds the action taken and the resulting observation, reward and flags, with
+/// `t` the step number within the episode. When an episode ends and steps remain, the next
+/// line is a new reset (`t` 0, action null). Non-finite numbers are written as `null`.
+public enum Rollout {
+    /// Runs `steps` steps of the env registered as `spec`.
+    /// - Parameters:
+    ///   - seed: seeds the first reset (and the random policy).
+    ///   - steps: number of actions to take; with a script, at most the script's length.
+    ///   - initialState: overwrites the env's state after the first reset (``VectorizableEnv/setState(_:)``).
+    ///   - emit: receives each JSON line (without a newline).
+    /// - Throws: ``EnvError`` for a script action outside the action space (naming its
+    ///   file and line), a script shorter than `steps`, or an unsupported initial state.
+    public static func run(spec: EnvSpec, seed: UInt64, steps: Int, policy: RolloutPolicy,
+                           initialState: [Double]? = nil, emit: (String) throws -> Void) throws {
+        try run(env: spec.make(seed: seed), seed: seed, steps: steps, policy: policy,
+                initialState: initialState, emit: emit)
+    }
+
+    /// ``run(spec:seed:steps:policy:initialState:emit:)`` collecting the lines.
+    public static func lines(spec: EnvSpec, seed: UInt64, steps: Int, policy: RolloutPolicy,
+                             initialState: [Double]? = nil) throws -> [String] {
+        var out = [String]()
+        try run(spec: spec, seed: seed, steps: steps, policy: policy, initialState: initialState) { out.append($0) }
+        return out
+    }
+
+    private static func run<E: VectorizableEnv>(env: E, seed: UInt64, steps: Int, policy: RolloutPolicy,
+                                                initialState: [Double]?, emit: (String) throws -> Void) throws {
+        guard steps >= 0 else { throw EnvError(.invalidArgument, "rollout: --steps must be non-negative, got \(steps).") }
+        var env = env
+        let space = env.actionSpace
+        if case .script(let script) = policy {
+            if steps > script.actions.count {
+                throw EnvError(.invalidArgument,
+                               "rollout: \(steps) steps requested but \(script.source) holds only \(script.actions.count) actions.")
+            }
+            for (a, line) in zip(script.actions, script.lines) where !space.contains(a) {
+                throw EnvError(.invalidAction, "\(script.source):\(line): action \(a) is not in \(space).")
+            }
+        }
+        var generator = SeededGenerator.substream(seed: seed, index: 1)
+        var observation = try env.reset(seed: seed).observation
+        if let initialState {
+            try env.setState(initialState)
+            observation = env.currentObservation()
+        }
+        try emit(line(t: 0, observation: observation, action: nil, reward: 0, terminated: false, truncated: false))
+        var t = 0
+        for k in 0..<steps {
+            let action: Int
+            switch policy {
+            case .random: action = try space.sample(mask: env.currentActionMask(), using: &generator)
+            case .script(let script): action = script.actions[k]
+            }
+            let r = try env.step(action)
+            t += 1
+            try emit(line(t: t, observation: r.observation, action: action, reward: r.reward,
+                          terminated: r.terminated, truncated: r.truncated))
+            if (r.terminated || r.truncated) && k + 1 < steps {
+                observation = try env.reset(seed: nil).observation
+                t = 0
+                try emit(line(t: 0, observation: observation, action: nil, reward: 0, terminated: false, truncated: false))
+            }
+        }
+        env.close()
+    }
+
+    /// One JSON line, keys in the documented order.
+    public static func line(t: Int, observation: [Float], action: Int?, reward: Double,
+                            terminated: Bool, truncated: Bool) -> String {
+        func number<F: BinaryFloatingPoint & LosslessStringConvertible>(_ x: F) -> String {
+            x.isFinite ? "\(x)" : "null"
+        }
+        let obs = observation.map { number($0) }.joined(separator: ",")
+        let a = action.map { "\($0)" } ?? "null"
+        return "{\"t\":\(t),\"obs\":[\(obs)],\"action\":\(a),\"reward\":\(number(reward)),"
+            + "\"terminated\":\(terminated),\"truncated\":\(truncated)}"
+    }
+}

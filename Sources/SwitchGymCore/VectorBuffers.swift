@@ -1,0 +1,75 @@
+/// Caller-owned, preallocated storage that ``VectorEnv`` writes each reset and step into
+/// (PufferLib's buffer layout): row `i` belongs to sub-env `i`.
+///
+/// The storage is allocated once, by the initialiser, and freed on deinit; stepping only
+/// overwrites it. Read it through the buffer pointers (no copying) or copy out with
+/// `Array(buffers.rewards)`.
+public final class VectorBuffers {
+    /// Number of sub-envs (rows).
+    public let count: Int
+    /// `Float`s per observation.
+    public let observationDimension: Int
+    /// Actions per sub-env (mask row length).
+    public let actionCount: Int
+
+    /// Observations, `count × observationDimension`, row-major.
+    public let observations: UnsafeMutableBufferPointer<Float>
+    /// Rewards of the last step.
+    public let rewards: UnsafeMutableBufferPointer<Float>
+    /// `terminated` flags of the last step.
+    public let terminations: UnsafeMutableBufferPointer<Bool>
+    /// `truncated` flags of the last step.
+    public let truncations: UnsafeMutableBufferPointer<Bool>
+    /// Allowed actions for the next step, `count × actionCount`, row-major.
+    public let actionMasks: UnsafeMutableBufferPointer<Bool>
+    /// Same-step autoreset only: the final observation of episodes that ended on the last
+    /// step (`count × observationDimension`; rows are valid where ``hasFinalObservation``).
+    public let finalObservations: UnsafeMutableBufferPointer<Float>
+    /// Same-step autoreset only: whether row `i` of ``finalObservations`` was written by the last step.
+    public let hasFinalObservation: UnsafeMutableBufferPointer<Bool>
+
+    /// Allocates zeroed buffers for `count` sub-envs.
+    public init(count: Int, observationDimension: Int, actionCount: Int) {
+        precondition(count > 0 && observationDimension > 0 && actionCount > 0, "VectorBuffers: sizes must be positive")
+        self.count = count
+        self.observationDimension = observationDimension
+        self.actionCount = actionCount
+        func make<T>(_ n: Int, _ zero: T) -> UnsafeMutableBufferPointer<T> {
+            let b = UnsafeMutableBufferPointer<T>.allocate(capacity: n)
+            b.initialize(repeating: zero)
+            return b
+        }
+        observations = make(count * observationDimension, 0)
+        rewards = make(count, 0)
+        terminations = make(count, false)
+        truncations = make(count, false)
+        actionMasks = make(count * actionCount, true)
+        finalObservations = make(count * observationDimension, 0)
+        hasFinalObservation = make(count, false)
+    }
+
+    deinit {
+        observations.deallocate()
+        rewards.deallocate()
+        terminations.deallocate()
+        truncations.deallocate()
+        actionMasks.deallocate()
+        finalObservations.deallocate()
+        hasFinalObservation.deallocate()
+    }
+
+    /// Observation row `i` (a view, no copy).
+    public func observation(_ i: Int) -> UnsafeMutableBufferPointer<Float> {
+        UnsafeMutableBufferPointer(rebasing: observations[(i * observationDimension)..<((i + 1) * observationDimension)])
+    }
+
+    /// Final-observation row `i` (same-step autoreset; a view, no copy).
+    public func finalObservation(_ i: Int) -> UnsafeMutableBufferPointer<Float> {
+        UnsafeMutableBufferPointer(rebasing: finalObservations[(i * observationDimension)..<((i + 1) * observationDimension)])
+    }
+
+    /// Action-mask row `i` (a view, no copy).
+    public func actionMask(_ i: Int) -> UnsafeMutableBufferPointer<Bool> {
+        UnsafeMutableBufferPointer(rebasing: actionMasks[(i * actionCount)..<((i + 1) * actionCount)])
+    }
+}

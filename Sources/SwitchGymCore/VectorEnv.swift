@@ -1,0 +1,232 @@
+import Dispatch
+
+/// `count` copies of a ``VectorizableEnv`` stepped together into caller-owned
+/// ``VectorBuffers`` (Gymnasium's `SyncVectorEnv`, with PufferLib's in-place buffers).
+///
+/// Seeding follows Gymnasium: `reset(seed: s)` resets sub-env `i` with seed `s + i`;
+/// automatic resets continue each sub-env's own stream. Autoreset follows ``AutoresetMode``.
+///
+/// Serial stepping (``parallelism`` = 1, the default) performs **zero heap allocations per
+/// step**; `SwitchGymTestSupport`'s `EnvBenchmark` measures this and the tests enforce it.
+/// With ``parallelism`` > 1 the sub-envs are split into that many contiguous chunks stepped
+/// with `DispatchQueue.concurrentPerform`; that path may allocate inside Dispatch and only
+/// pays off when a sub-env step costs far more than a CartPole step.
+public final class VectorEnv<E: VectorizableEnv> {
+    /// Number of sub-envs.
+    public let count: Int
+    /// `Float`s per observation.
+    public let observationDimension: Int
+    /// Actions per sub-env.
+    public let actionCount: Int
+    /// The smallest action (the action space's `start`).
+    public let actionStart: Int
+    /// The autoreset mode.
+    public let autoreset: AutoresetMode
+    /// Number of chunks stepped concurrently; 1 steps serially on the calling thread.
+    public var parallelism: Int = 1
+
+    private let envs: UnsafeMutablePointer<E>
+    private let pendingReset: UnsafeMutablePointer<Bool>
+    private var isReady = false
+
+    /// Creates `count` sub-envs with `make(i)`.
+    /// - Precondition: every sub-env has the same observation dimension and action space.
+    public init(count: Int, autoreset: AutoresetMode = .nextStep, make: (Int) throws -> E) rethrows {
+        precondition(count > 0, "VectorEnv: count must be positive, got \(count)")
+        let first = try make(0)
+        self.count = count
+        self.autoreset = autoreset
+        self.observationDimension = first.observationDimension
+        self.actionCount = first.actionSpace.n
+        self.actionStart = first.actionSpace.start
+        envs = .allocate(capacity: count)
+        envs.initialize(to: first)
+        for i in 1..<max(count, 1) {
+            let e: E
+            do { e = try make(i) } catch {
+                envs.deinitialize(count: i)
+                envs.deallocate()
+                throw error
+            }
+            precondition(e.observationDimension == observationDimension && e.actionSpace == first.actionSpace,
+                         "VectorEnv: sub-env \(i) has a different observation dimension or action space")
+            (envs + i).initialize(to: e)
+        }
+        pendingReset = .allocate(capacity: count)
+        pendingReset.initialize(repeating: false, count: count)
+    }
+
+    deinit {
+        envs.deinitialize(count: count)
+        envs.deallocate()
+        pendingReset.deallocate()
+    }
+
+    /// The observation space of one sub-env.
+    public var singleObservationSpace: Box { envs[0].observationSpace }
+    /// The action space of one sub-env.
+    public var singleActionSpace: Discrete { envs[0].actionSpace }
+
+    /// Buffers of the right size for this vector env.
+    public func makeBuffers() -> VectorBuffers {
+        VectorBuffers(count: count, observationDimension: observationDimension, actionCount: actionCount)
+    }
+
+    /// Read access to sub-env `i` (for tests and diagnostics).
+    public func withSubEnv<R>(_ i: Int, _ body: (E) throws -> R) rethrows -> R {
+        precondition(i >= 0 && i < count)
+        return try body(envs[i])
+    }
+
+    /// Resets every sub-env; writes observations and masks, zeroes rewards and flags.
+    /// - Parameter seed: sub-env `i` is reset with `seed + i`; `nil` continues the streams.
+    public func reset(seed: UInt64? = nil, into buffers: VectorBuffers) throws {
+        try checkShape(buffers)
+        for i in 0..<count {
+            resetSubEnv(i, seed: seed.map { $0 &+ UInt64(i) }, buffers)
+        }
+        isReady = true
+    }
+
+    /// Resets the sub-envs where `mask[i]` is true (for ``AutoresetMode/disabled``), leaving
+    /// the other rows of the buffers untouched. Gymnasium: `reset(options={"reset_mask": mask})`.
+    public func reset(mask: [Bool], seed: UInt64? = nil, into buffers: VectorBuffers) throws {
+        try checkShape(buffers)
+        guard mask.count == count else {
+            throw EnvError(.invalidArgument, "VectorEnv.reset(mask:): expected \(count) entries, got \(mask.count).")
+        }
+        guard isReady || mask.allSatisfy({ $0 }) else {
+            throw EnvError(.invalidArgument, "VectorEnv.reset(mask:): the first reset must reset every sub-env.")
+        }
+        for i in 0..<count where mask[i] {
+            resetSubEnv(i, seed: seed.map { $0 &+ UInt64(i) }, buffers)
+        }
+        isReady = true
+    }
+
+    /// Steps every sub-env with `actions[i]`, writing into `buffers` in place.
+    /// - Throws: ``EnvError/Code/stepBeforeReset`` before the first reset;
+    ///   ``EnvError/Code/invalidAction`` if an action is outside the action space (then no
+    ///   sub-env is stepped); ``EnvError/Code/invalidArgument`` on a size mismatch.
+    /// - Complexity: O(count); no allocation on the serial path.
+    public func step(_ actions: UnsafeBufferPointer<Int>, into buffers: VectorBuffers) throws {
+        guard isReady else { throw EnvError.stepBeforeReset("VectorEnv<\(E.self)>") }
+        try checkShape(buffers)
+        guard actions.count == count else {
+            throw EnvError(.invalidArgument, "VectorEnv.step: expected \(count) actions, got \(actions.count).")
+        }
+        for i in 0..<count {
+            let a = actions[i]
+            if a < actionStart || a - actionStart >= actionCount {
+                throw EnvError(.invalidAction,
+                               "VectorEnv.step: action \(a) of sub-env \(i) is not in \(singleActionSpace).")
+            }
+        }
+        let chunks = min(max(parallelism, 1), count)
+        if chunks == 1 {
+            stepRange(0, count, actions.baseAddress!, buffers)
+        } else {
+            let base = actions.baseAddress!
+            let n = count
+            let chunk = ChunkWork { c in
+                self.stepRange(c * n / chunks, (c + 1) * n / chunks, base, buffers)
+            }
+            DispatchQueue.concurrentPerform(iterations: chunks) { c in chunk.run(c) }
+        }
+    }
+
+    /// ``step(_:into:)`` with an array of actions (no copy).
+    public func step(_ actions: [Int], into buffers: VectorBuffers) throws {
+        try actions.withUnsafeBufferPointer { try step($0, into: buffers) }
+    }
+
+    /// Closes every sub-env; stepping again requires a reset. Idempotent.
+    public func close() {
+        for i in 0..<count { envs[i].close() }
+        isReady = false
+    }
+
+    // MARK: - Internals
+
+    private func checkShape(_ b: VectorBuffers) throws {
+        guard b.count == count, b.observationDimension == observationDimension, b.actionCount == actionCount else {
+            throw EnvError(.invalidArgument,
+                           "VectorEnv: buffers are \(b.count)×\(b.observationDimension) (actions \(b.actionCount)), "
+                           + "expected \(count)×\(observationDimension) (actions \(actionCount)). - help: use makeBuffers().")
+        }
+    }
+
+    @inline(__always)
+    private func resetSubEnv(_ i: Int, seed: UInt64?, _ b: VectorBuffers) {
+        envs[i].resetState(seed: seed)
+        envs[i].writeObservation(into: b.observations.baseAddress! + i * observationDimension)
+        envs[i].writeActionMask(into: b.actionMasks.baseAddress! + i * actionCount)
+        b.rewards[i] = 0
+        b.terminations[i] = false
+        b.truncations[i] = false
+        b.hasFinalObservation[i] = false
+        pendingReset[i] = false
+    }
+
+    private func stepRange(_ lo: Int, _ hi: Int, _ actions: UnsafePointer<Int>, _ b: VectorBuffers) {
+        let dim = observationDimension
+        let obs = b.observations.baseAddress!
+        let masks = b.actionMasks.baseAddress!
+        let rewards = b.rewards.baseAddress!
+        let terms = b.terminations.baseAddress!
+        let truncs = b.truncations.baseAddress!
+        let finals = b.finalObservations.baseAddress!
+        let hasFinal = b.hasFinalObservation.baseAddress!
+        switch autoreset {
+        case .nextStep:
+            for i in lo..<hi {
+                if pendingReset[i] {
+                    envs[i].resetState(seed: nil)
+                    rewards[i] = 0
+                    terms[i] = false
+                    truncs[i] = false
+                    pendingReset[i] = false
+                } else {
+                    let t = envs[i].step(discrete: actions[i])
+                    rewards[i] = Float(t.reward)
+                    terms[i] = t.terminated
+                    truncs[i] = t.truncated
+                    pendingReset[i] = t.terminated || t.truncated
+                }
+                envs[i].writeObservation(into: obs + i * dim)
+                envs[i].writeActionMask(into: masks + i * actionCount)
+            }
+        case .sameStep:
+            for i in lo..<hi {
+                let t = envs[i].step(discrete: actions[i])
+                rewards[i] = Float(t.reward)
+                terms[i] = t.terminated
+                truncs[i] = t.truncated
+                if t.terminated || t.truncated {
+                    envs[i].writeObservation(into: finals + i * dim)
+                    hasFinal[i] = true
+                    envs[i].resetState(seed: nil)
+                } else {
+                    hasFinal[i] = false
+                }
+                envs[i].writeObservation(into: obs + i * dim)
+                envs[i].writeActionMask(into: masks + i * actionCount)
+            }
+        case .disabled:
+            for i in lo..<hi {
+                let t = envs[i].step(discrete: actions[i])
+                rewards[i] = Float(t.reward)
+                terms[i] = t.terminated
+                truncs[i] = t.truncated
+                envs[i].writeObservation(into: obs + i * dim)
+                envs[i].writeActionMask(into: masks + i * actionCount)
+            }
+        }
+    }
+}
+
+/// One chunk of a parallel step. Chunks touch disjoint sub-envs and buffer rows, and
+/// `concurrentPerform` returns only after all of them, hence the unchecked `Sendable`.
+private struct ChunkWork: @unchecked Sendable {
+    let run: (Int) -> Void
+}

@@ -1,0 +1,99 @@
+/// An env that ``VectorEnv`` can batch: flat `Float` observations in a ``Box``, discrete
+/// actions in a ``Discrete`` space, and allocation-free primitives that write straight into
+/// the vector env's buffers.
+///
+/// The primitives skip the checks of the scalar API (`reset`/`step`): ``VectorEnv``
+/// guarantees that `resetState` comes before `step(discrete:)` and that actions are valid.
+public protocol VectorizableEnv: Env
+where Observation == [Float], Action == Int, ObservationSpace == Box, ActionSpace == Discrete {
+    /// The number of `Float`s in an observation (``Box/count`` of ``observationSpace``).
+    var observationDimension: Int { get }
+
+    /// Starts an episode without allocating; `seed` as in ``Env/reset(seed:options:)``.
+    mutating func resetState(seed: UInt64?)
+
+    /// Writes the current observation to `destination[0 ..< observationDimension]`.
+    func writeObservation(into destination: UnsafeMutablePointer<Float>)
+
+    /// Writes which actions are allowed now to `destination[0 ..< actionSpace.n]`.
+    /// The default allows every action.
+    func writeActionMask(into destination: UnsafeMutablePointer<Bool>)
+
+    /// Advances one step without allocating.
+    /// - Precondition: `resetState` was called and `actionSpace.contains(action)`.
+    mutating func step(discrete action: Int) -> Transition
+
+    /// Overwrites the env's physical state after a reset (used by parity checks such as
+    /// `Scripts/check_cartpole_parity.py`). The default throws ``EnvError/Code/unsupported``.
+    mutating func setState(_ values: [Double]) throws
+}
+
+/// The scalar part of a step: reward and the two end-of-episode flags.
+public struct Transition: Sendable, Equatable {
+    /// The reward for the transition.
+    public var reward: Double
+    /// The MDP reached a terminal state.
+    public var terminated: Bool
+    /// An outside limit ended the episode.
+    public var truncated: Bool
+
+    @inline(__always)
+    public init(reward: Double, terminated: Bool, truncated: Bool) {
+        self.reward = reward
+        self.terminated = terminated
+        self.truncated = truncated
+    }
+}
+
+extension VectorizableEnv {
+    public func writeActionMask(into destination: UnsafeMutablePointer<Bool>) {
+        destination.update(repeating: true, count: actionSpace.n)
+    }
+
+    public mutating func setState(_ values: [Double]) throws {
+        throw EnvError(.unsupported, "\(Self.self) does not support setting its state.")
+    }
+
+    /// The current observation as an array (allocates; for the scalar API and tests).
+    public func currentObservation() -> [Float] {
+        [Float](unsafeUninitializedCapacity: observationDimension) { buffer, count in
+            writeObservation(into: buffer.baseAddress!)
+            count = observationDimension
+        }
+    }
+
+    /// The current action mask as an array (allocates).
+    public func currentActionMask() -> [Bool] {
+        [Bool](unsafeUninitializedCapacity: actionSpace.n) { buffer, count in
+            writeActionMask(into: buffer.baseAddress!)
+            count = actionSpace.n
+        }
+    }
+}
+
+/// The scalar API for the plain envs (no info, no options), built on the primitives.
+/// Conformers keep an `isReady` flag so stepping before reset is a thrown error.
+public protocol SimpleVectorizableEnv: VectorizableEnv where Info == EmptyInfo, ResetOptions == NoResetOptions {
+    /// Whether the env has been reset since it was created or closed.
+    var isReady: Bool { get set }
+}
+
+extension SimpleVectorizableEnv {
+    public mutating func reset(seed: UInt64?, options: NoResetOptions?) throws -> ResetResult<[Float], EmptyInfo> {
+        resetState(seed: seed)
+        isReady = true
+        return ResetResult(observation: currentObservation(), info: EmptyInfo())
+    }
+
+    public mutating func step(_ action: Int) throws -> StepResult<[Float], EmptyInfo> {
+        guard isReady else { throw EnvError.stepBeforeReset("\(Self.self)") }
+        guard actionSpace.contains(action) else {
+            throw EnvError(.invalidAction, "\(Self.self): action \(action) is not in \(actionSpace).")
+        }
+        let t = step(discrete: action)
+        return StepResult(observation: currentObservation(), reward: t.reward,
+                          terminated: t.terminated, truncated: t.truncated, info: EmptyInfo())
+    }
+
+    public mutating func close() { isReady = false }
+}

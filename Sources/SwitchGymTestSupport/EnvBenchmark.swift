@@ -1,0 +1,91 @@
+import Dispatch
+import SwitchGymCore
+
+/// One env's benchmark figures.
+public struct EnvBenchmarkResult: Sendable, Equatable, Codable {
+    /// The env id.
+    public var env: String
+    /// Sub-env steps per second on one core (vector steps × copies / seconds).
+    public var stepsPerSecond: Double
+    /// Heap allocations per vector step (`nil` where counting is unsupported).
+    public var allocationsPerStep: Double?
+    /// Copies in the vector env.
+    public var copies: Int
+
+    /// `{"env", "steps_per_second", "allocations_per_step"}` on one line.
+    public var jsonLine: String {
+        let a = allocationsPerStep.map { "\($0)" } ?? "null"
+        return "{\"env\":\"\(env)\",\"steps_per_second\":\(stepsPerSecond.rounded()),\"allocations_per_step\":\(a)}"
+    }
+}
+
+/// Measures single-core throughput and allocations of registered envs stepped through a
+/// ``VectorEnv`` (Gymnasium's `benchmark_step`, swift-nio's allocation counters).
+///
+/// Actions are drawn up front (uniformly from the action space, ignoring masks) so the
+/// timed loop does nothing but step.
+public enum EnvBenchmark {
+    /// Benchmarks `spec` with `copies` sub-envs, next-step autoreset, serial stepping.
+    /// - Parameters:
+    ///   - seconds: wall time of the timed loop.
+    ///   - allocationSteps: vector steps over which allocations are counted.
+    public static func run(spec: EnvSpec, copies: Int = 16, seconds: Double = 1, seed: UInt64 = 0,
+                           allocationSteps: Int = 2_000) throws -> EnvBenchmarkResult {
+        let vector = spec.makeVector(count: copies, autoreset: .nextStep)
+        let buffers = vector.makeBuffers()
+        let table = actionTable(for: vector, rows: 4_096, seed: seed)
+        try vector.reset(seed: seed, into: buffers)
+        let allocations = try allocationsPerStep(vector, buffers: buffers, actions: table, steps: allocationSteps)
+
+        let rows = table.count / copies
+        var vectorSteps = 0
+        let start = DispatchTime.now().uptimeNanoseconds
+        let budget = UInt64(max(seconds, 0.001) * 1e9)
+        var elapsed: UInt64 = 0
+        try table.withUnsafeBufferPointer { all in
+            repeat {
+                for r in 0..<rows {
+                    try vector.step(UnsafeBufferPointer(rebasing: all[(r * copies)..<((r + 1) * copies)]), into: buffers)
+                }
+                vectorSteps += rows
+                elapsed = DispatchTime.now().uptimeNanoseconds - start
+            } while elapsed < budget
+        }
+        return EnvBenchmarkResult(env: spec.id, stepsPerSecond: Double(vectorSteps * copies) / (Double(elapsed) / 1e9),
+                                  allocationsPerStep: allocations, copies: copies)
+    }
+
+    /// Heap allocations per vector step over `steps` steps of `vector` (already reset),
+    /// counted on the calling thread after `warmUp` uncounted steps (which let the runtime
+    /// instantiate generic metadata once); `nil` where counting is unsupported.
+    public static func allocationsPerStep(_ vector: AnyVectorEnv, buffers: VectorBuffers,
+                                          actions: [Int], steps: Int, warmUp: Int = 100) throws -> Double? {
+        let copies = vector.count
+        let rows = actions.count / copies
+        precondition(rows > 0, "EnvBenchmark: need at least one row of actions")
+        return try actions.withUnsafeBufferPointer { all -> Double? in
+            // The warm-up runs the very code that is counted, so one-time work (generic
+            // metadata instantiation in unoptimised builds) happens before counting.
+            func run(_ n: Int) throws {
+                for k in 0..<n {
+                    let r = k % rows
+                    try vector.step(UnsafeBufferPointer(rebasing: all[(r * copies)..<((r + 1) * copies)]), into: buffers)
+                }
+            }
+            try run(warmUp)
+            var thrown: Error?
+            let count = AllocationCounter.count {
+                do { try run(steps) } catch { thrown = error }
+            }
+            if let thrown { throw thrown }
+            return count.map { Double($0) / Double(max(steps, 1)) }
+        }
+    }
+
+    /// `rows × vector.count` uniformly random valid actions.
+    public static func actionTable(for vector: AnyVectorEnv, rows: Int, seed: UInt64) -> [Int] {
+        var g = SeededGenerator.substream(seed: seed, index: 7)
+        let space = vector.singleActionSpace
+        return (0..<(rows * vector.count)).map { _ in space.sample(using: &g) }
+    }
+}

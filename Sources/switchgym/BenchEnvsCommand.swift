@@ -1,0 +1,47 @@
+import ArgumentParser
+import SwitchGymCore
+import SwitchGymTestSupport
+
+/// `switchgym bench envs`: single-core steps per second and allocations per vector step of
+/// every registered env. (Attached under the `bench` group by the command registry.)
+struct BenchEnvsCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "envs",
+        abstract: "Measure env steps per second (one core) and allocations per vector step.",
+        discussion: """
+            Each env runs as a VectorEnv of --copies sub-envs with next-step autoreset and \
+            precomputed random actions. Build with -c release for meaningful numbers.
+            """)
+
+    @Flag(help: "Print one JSON object per env per line: {\"env\", \"steps_per_second\", \"allocations_per_step\"}.")
+    var json = false
+
+    @Option(help: "Seconds of timed stepping per env.")
+    var seconds: Double = 1
+
+    @Option(help: "Sub-envs per vector env.")
+    var copies: Int = 16
+
+    @Option(help: "Benchmark only this env id.")
+    var env: String?
+
+    func validate() throws {
+        if !(seconds > 0) { throw ValidationError("--seconds must be positive, got \(seconds).") }
+        if copies <= 0 { throw ValidationError("--copies must be positive, got \(copies).") }
+        if let env { _ = try EnvRegistry.spec(env) }
+    }
+
+    func run() throws {
+        let specs = try env.map { [try EnvRegistry.spec($0)] } ?? EnvRegistry.all
+        for spec in specs {
+            let r = try EnvBenchmark.run(spec: spec, copies: copies, seconds: seconds)
+            if json {
+                print(r.jsonLine)
+            } else {
+                let sps = (r.stepsPerSecond / 1e6 * 100).rounded() / 100
+                let allocs = r.allocationsPerStep.map { "\($0)" } ?? "n/a"
+                print("\(spec.id): \(sps) M steps/s, \(allocs) allocations per vector step (\(r.copies) copies)")
+            }
+        }
+    }
+}

@@ -1,0 +1,110 @@
+import ArgumentParser
+import Foundation
+import SwitchGymCore
+
+/// `switchgym envs`: list the registered envs and roll one out.
+struct EnvsCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "envs",
+        abstract: "List the registered environments and roll them out.",
+        subcommands: [List.self, RolloutCommand.self])
+
+    /// `switchgym envs list`
+    struct List: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Print every registered env id with its observation and action spaces.")
+
+        func run() throws {
+            for spec in EnvRegistry.all {
+                let limit = spec.maxEpisodeSteps.map { "  max_episode_steps=\($0)" } ?? ""
+                print("\(spec.id)  obs=\(spec.observationSpace)  action=\(spec.actionSpace)\(limit)")
+                print("    \(spec.summary)")
+            }
+        }
+    }
+
+    /// `switchgym envs rollout ENV --seed N --steps K [--policy random|CHECKPOINT] [--actions FILE]`
+    struct RolloutCommand: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "rollout",
+            abstract: "Run an env and print one JSON object per line.",
+            discussion: """
+                Each line is {"t", "obs", "action", "reward", "terminated", "truncated"}. The first line \
+                is the reset observation with "action": null; each later line holds the action taken and \
+                the resulting observation, reward and flags (t counts steps within the episode). When an \
+                episode ends, the next line is a new reset.
+                """)
+
+        @Argument(help: "The env id (see `switchgym envs list`).")
+        var env: String
+
+        @Option(help: "Seed of the first reset and of the random policy.")
+        var seed: UInt64 = 0
+
+        @Option(help: "Number of steps (actions); defaults to 100, or to the length of --actions.")
+        var steps: Int?
+
+        @Option(help: "`random`, or a checkpoint path.")
+        var policy: String = "random"
+
+        @Option(help: "A file of actions, one integer per line (overrides --policy).")
+        var actions: String?
+
+        @Option(help: ArgumentHelp("Comma-separated state set after the first reset (parity checks).",
+                                   visibility: .hidden))
+        var initialState: String?
+
+        func validate() throws {
+            if let steps, steps < 0 { throw ValidationError("--steps must be non-negative, got \(steps).") }
+            _ = try EnvRegistry.spec(env)
+        }
+
+        func run() throws {
+            let spec = try EnvRegistry.spec(env)
+            let rolloutPolicy: RolloutPolicy
+            if let actions {
+                let contents: String
+                do {
+                    contents = try String(contentsOfFile: actions, encoding: .utf8)
+                } catch {
+                    throw ValidationError("cannot read actions file \(actions): \(error.localizedDescription)")
+                }
+                rolloutPolicy = .script(try ActionScript(parsing: contents, source: actions))
+            } else if policy == "random" {
+                rolloutPolicy = .random
+            } else {
+                throw ValidationError(
+                    "--policy \(policy): checkpoint policies arrive with the training issue; use --policy random or --actions FILE.")
+            }
+            var count = steps ?? 100
+            if steps == nil, case .script(let script) = rolloutPolicy { count = script.actions.count }
+            let state = try initialState.map { text in
+                try text.split(separator: ",").map { part -> Double in
+                    guard let v = Double(part.trimmingCharacters(in: .whitespaces)) else {
+                        throw ValidationError("--initial-state: '\(part)' is not a number.")
+                    }
+                    return v
+                }
+            }
+            var out = FileHandleOutput()
+            try Rollout.run(spec: spec, seed: seed, steps: count, policy: rolloutPolicy, initialState: state) { line in
+                out.write(line)
+            }
+            out.flush()
+        }
+    }
+}
+
+/// Buffered stdout for long JSON-lines output.
+private struct FileHandleOutput {
+    private var buffer = ""
+    mutating func write(_ line: String) {
+        buffer += line
+        buffer += "\n"
+        if buffer.utf8.count > 1 << 16 { flush() }
+    }
+    mutating func flush() {
+        FileHandle.standardOutput.write(Data(buffer.utf8))
+        buffer = ""
+    }
+}
