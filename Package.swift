@@ -26,12 +26,14 @@ let package = Package(
         .systemLibrary(
             name: "CZlib", pkgConfig: "zlib",
             providers: [.apt(["zlib1g-dev"])]),
+        // Header-only: SHA-256 with the x86 SHA extensions (checked at run time).
+        .systemLibrary(name: "CSHA256"),
         .systemLibrary(
             name: "CBLAS", pkgConfig: "openblas",
             providers: [.apt(["libopenblas-dev"]), .brew(["openblas"])]),
 
         // MARK: Library modules
-        .target(name: "SwitchGymIO", dependencies: ["CHDF5", "CZstd", "CZlib"]),
+        .target(name: "SwitchGymIO", dependencies: ["CHDF5", "CZstd", "CZlib", "CSHA256"]),
         .target(name: "SwitchGymCore"),
         .target(name: "SwitchGymData", dependencies: ["SwitchGymIO", "SwitchGymCore"]),
         .target(name: "SwitchGymNN", dependencies: ["CBLAS"]),

@@ -1,4 +1,9 @@
+import CSHA256
+
 /// SHA-256 (FIPS 180-4), used to fingerprint imported source files.
+///
+/// Uses the x86 SHA extensions (SHA-NI) when the CPU has them, else a portable
+/// unrolled implementation.
 ///
 /// Incremental: call ``update(_:)`` with successive pieces, then ``finalize()``.
 public struct SHA256: Sendable {
@@ -7,7 +12,16 @@ public struct SHA256: Sendable {
     private var pending = [UInt8]()
     private var totalBytes: UInt64 = 0
 
+    /// Set by tests to exercise the portable code on SHA-NI machines.
+    private var portable = false
+
     public init() { pending.reserveCapacity(64) }
+
+    /// A hasher that never uses SHA-NI (to test the portable code).
+    init(portable: Bool) {
+        self.init()
+        self.portable = portable
+    }
 
     /// The digest of `bytes` as 64 lowercase hex digits.
     public static func hex<C: Collection>(of bytes: C) -> String where C.Element == UInt8 {
@@ -80,8 +94,25 @@ public struct SHA256: Sendable {
         h = t1 &+ t2
     }
 
-    // Fully unrolled (generated): the 16-word message schedule lives in locals.
+    /// Whether the CPU has SHA-NI (checked once).
+    static let hardware: Bool = CZlib_sha256_ni_available() != 0
+
     private mutating func compress(blocks: UnsafeRawPointer, count: Int) {
+        if Self.hardware && !portable {
+            var state: (UInt32, UInt32, UInt32, UInt32, UInt32, UInt32, UInt32, UInt32) = h
+            withUnsafeMutableBytes(of: &state) { raw in
+                CZlib_sha256_ni_blocks(raw.baseAddress!.assumingMemoryBound(to: UInt32.self),
+                                       blocks.assumingMemoryBound(to: UInt8.self), count)
+            }
+            h = state
+        } else {
+            compressPortable(blocks: blocks, count: count)
+        }
+    }
+
+    /// The portable block function, fully unrolled (generated): the 16-word
+    /// message schedule lives in locals.
+    private mutating func compressPortable(blocks: UnsafeRawPointer, count: Int) {
         var (a0, b0, c0, d0, e0, f0, g0, h0) = h
         for blk in 0..<count {
             let p = blocks + blk &* 64

@@ -20,25 +20,23 @@ public enum SyntheticCSV {
         var t: Int64 = daysFromCivil(year: 2023, month: 11, day: 16) * 86_400_000_000
             + Int64((18 * 60 + 17) * 60 + 3) * 1_000_000 + 979_960
         var burst = 0
+        // Digits are written in place (no temporary arrays: this also runs in debug builds).
         func put(_ v: Int64, width: Int) {
-            var digits = [UInt8](repeating: 0x30, count: width)
+            let end = out.count + width
+            for _ in 0..<width { out.append(0x30) }
             var x = v
-            var i = width - 1
-            while i >= 0 {
-                digits[i] = UInt8(0x30 + x % 10)
+            var i = end - 1
+            while x > 0 && i >= end - width {
+                out[i] = UInt8(0x30 + x % 10)
                 x /= 10
                 i -= 1
             }
-            out.append(contentsOf: digits)
         }
         func putNumber(_ v: Int64) {
-            var x = v
-            var digits = [UInt8]()
-            repeat {
-                digits.append(UInt8(0x30 + x % 10))
-                x /= 10
-            } while x > 0
-            out.append(contentsOf: digits.reversed())
+            var width = 1
+            var x = v / 10
+            while x > 0 { width += 1; x /= 10 }
+            put(v, width: width)
         }
         for _ in 0..<rows {
             out.append(0x0A)

@@ -1,3 +1,8 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 import Dispatch
 import SwitchGymIO
 
@@ -25,6 +30,10 @@ public enum TraceImporter {
     ///   line and column, and what was expected); ``SwitchGymIOError`` when the
     ///   file cannot be read or its compression is corrupt or truncated (`.truncated`).
     public static func importFile(_ path: String, options: TraceImportOptions = .init()) throws -> Trace {
+        // Regular files are mapped, not copied: parsing and hashing read the page cache directly.
+        if let mapped = try MappedFile(path: path) {
+            return try importSource(SourceBytes(mapped.bytes, owner: mapped), name: path, options: options)
+        }
         let bytes = try FileSystem.readAll(path)
         return try importBytes(bytes, name: path, options: options)
     }
@@ -35,19 +44,36 @@ public enum TraceImporter {
     ///   `metadata.sourceFile`.
     /// - Throws: as ``importFile(_:options:)``.
     public static func importBytes(_ bytes: [UInt8], name: String, options: TraceImportOptions = .init()) throws -> Trace {
-        let digest = BackgroundDigest(bytes)
-        let compressed = try decompressIfNeeded(bytes, name: name)
-        let ctx = ImportContext(path: name, options: options)
-        var trace: Trace
-        if let text = compressed {
-            trace = try text.withUnsafeBufferPointer { try parse($0, ctx: ctx) }
-        } else {
-            trace = try bytes.withUnsafeBufferPointer { try parse($0, ctx: ctx) }
+        // `importSource` waits for the digest thread on every path, so the
+        // pointer is not used after this closure returns.
+        try bytes.withUnsafeBufferPointer { buffer in
+            try importSource(SourceBytes(buffer, owner: ArrayOwner(bytes)), name: name, options: options)
         }
-        trace.metadata.sourceFile = FileSystem.baseName(of: name)
-        trace.metadata.sourceSHA256 = digest.wait()
-        trace.metadata.createdAt = options.createdAt ?? currentTimeISO8601()
-        return trace
+    }
+
+    static func importSource(_ source: SourceBytes, name: String, options: TraceImportOptions) throws -> Trace {
+        let digest = BackgroundDigest(source)
+        // The digest thread reads `source` until it finishes: wait for it on every path.
+        let trace: Trace
+        do {
+            trace = try parseSource(source.buffer, name: name, options: options)
+        } catch {
+            _ = digest.wait()
+            throw error
+        }
+        var result = trace
+        result.metadata.sourceFile = FileSystem.baseName(of: name)
+        result.metadata.sourceSHA256 = digest.wait()
+        result.metadata.createdAt = options.createdAt ?? currentTimeISO8601()
+        return result
+    }
+
+    static func parseSource(_ buffer: UnsafeBufferPointer<UInt8>, name: String, options: TraceImportOptions) throws -> Trace {
+        let ctx = ImportContext(path: name, options: options)
+        if let text = try decompressIfNeeded(buffer, name: name) {
+            return try text.withUnsafeBufferPointer { try parse($0, ctx: ctx) }
+        }
+        return try parse(buffer, ctx: ctx)
     }
 
     /// The format a header line (the first line of a file) belongs to, or nil.
@@ -107,14 +133,14 @@ public enum TraceImporter {
 
     /// The decompressed content when `bytes` starts with a zstd or gzip magic
     /// number, else nil (the caller uses `bytes` as is).
-    static func decompressIfNeeded(_ bytes: [UInt8], name: String) throws -> [UInt8]? {
+    static func decompressIfNeeded(_ bytes: UnsafeBufferPointer<UInt8>, name: String) throws -> [UInt8]? {
         let isZstd = bytes.count >= 4 && bytes[0] == 0x28 && bytes[1] == 0xB5 && bytes[2] == 0x2F && bytes[3] == 0xFD
         let isGzip = bytes.count >= 2 && bytes[0] == 0x1F && bytes[1] == 0x8B
         guard isZstd || isGzip else { return nil }
         var out = [UInt8]()
         out.reserveCapacity(min(bytes.count * 4, 1 << 30) + (1 << 16))
         let decoder: any StreamDecompressor = isZstd ? ZstdDecompressor(path: name) : try GzipDecompressor(path: name)
-        try bytes.withUnsafeBytes { try decoder.decompressAll($0, into: &out) }
+        try decoder.decompressAll(UnsafeRawBufferPointer(bytes), into: &out)
         return out
     }
 }
@@ -140,26 +166,71 @@ struct ImportContext {
     }
 }
 
-/// SHA-256 of a byte array, computed on another thread while the caller works.
+/// Bytes to import and the object that keeps them alive (a mapping or an array).
+struct SourceBytes: @unchecked Sendable {
+    // Immutable memory owned by `owner`, only read, by the parser and the digest thread.
+    let buffer: UnsafeBufferPointer<UInt8>
+    let owner: AnyObject
+
+    init(_ buffer: UnsafeBufferPointer<UInt8>, owner: AnyObject) {
+        self.buffer = buffer
+        self.owner = owner
+    }
+}
+
+/// Holds an array at a stable address for ``SourceBytes``.
+final class ArrayOwner {
+    let bytes: [UInt8]
+    init(_ bytes: [UInt8]) { self.bytes = bytes }
+}
+
+/// A read-only private mapping of a whole regular file, unmapped on deinit.
+final class MappedFile {
+    let bytes: UnsafeBufferPointer<UInt8>
+    private let base: UnsafeMutableRawPointer
+    private let length: Int
+
+    /// Maps `path`; nil when it is not a non-empty regular file or cannot be mapped
+    /// (the caller then reads it, which reports errors with the path).
+    init?(path: String) throws {
+        let fd = open(path, O_RDONLY)
+        guard fd >= 0 else { return nil }
+        defer { close(fd) }
+        var st = stat()
+        guard fstat(fd, &st) == 0, (st.st_mode & S_IFMT) == S_IFREG, st.st_size > 0 else { return nil }
+        let n = Int(st.st_size)
+        guard let p = mmap(nil, n, PROT_READ, MAP_PRIVATE, fd, 0), p != MAP_FAILED else { return nil }
+        _ = madvise(p, n, MADV_SEQUENTIAL)
+        base = p
+        length = n
+        bytes = UnsafeBufferPointer(start: p.assumingMemoryBound(to: UInt8.self), count: n)
+    }
+
+    deinit { munmap(base, length) }
+}
+
+/// SHA-256 of the source bytes, computed on another thread while the caller parses.
 final class BackgroundDigest: @unchecked Sendable {
     private let group = DispatchGroup()
     // Written once by the worker before `leave()`, read after `wait()`.
     private var result = ""
 
-    init(_ bytes: [UInt8]) {
-        if bytes.count < 1 << 20 {
-            var h = SHA256()
-            h.update(bytes)
-            result = h.finalizeHex()
+    init(_ source: SourceBytes) {
+        if source.buffer.count < 1 << 20 {
+            result = Self.digest(source)
             return
         }
         group.enter()
         DispatchQueue.global(qos: .userInitiated).async { [self] in
-            var h = SHA256()
-            h.update(bytes)
-            self.result = h.finalizeHex()
+            self.result = Self.digest(source)
             self.group.leave()
         }
+    }
+
+    private static func digest(_ source: SourceBytes) -> String {
+        var h = SHA256()
+        withExtendedLifetime(source.owner) { h.update(UnsafeRawBufferPointer(source.buffer)) }
+        return h.finalizeHex()
     }
 
     func wait() -> String {
