@@ -145,4 +145,14 @@ struct DefaultDatasetTests {
         #expect(committed == fresh, "regenerate with datasets/generate.sh and commit")
         #expect(fresh.count > 10_000 && fresh.streams.count == 4)
     }
+
+    @Test("writing the default again gives the committed file byte for byte (no timestamps, no stray bytes)")
+    func byteStable() throws {
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent()
+        let dir = try scratch(); defer { try? FileManager.default.removeItem(atPath: dir) }
+        try TraceDataset.write(try DefaultDataset.generate(), to: dir + "/d.h5")
+        let committed = try FileSystem.readAll(root.appendingPathComponent(DefaultDataset.relativePath).path)
+        #expect(try FileSystem.readAll(dir + "/d.h5") == committed, "regenerate with datasets/generate.sh and commit")
+    }
 }
