@@ -24,6 +24,10 @@
 #
 # A crash is reproduced with `.build/fuzz/<target>/fuzzer fuzz-artifacts/<target>/crash-...`,
 # minimised with `... -minimize_crash=1 -runs=100000 -exact_artifact_path=min.bin crash-...`.
+# hdf5: libhdf5 1.10 itself crashes (SEGV in H5HG_read via H5Aread of a vlen string
+# attribute), hangs and leaks on some corrupt files; fuzz it with
+#   Scripts/fuzz.sh hdf5 600 -- -fork=1 -ignore_crashes=1 -ignore_timeouts=1 -detect_leaks=0
+# and triage each artifact by its stack (frames in libhdf5_serial.so are libhdf5 bugs).
 # Keep minimised inputs as regression fixtures in Tests/SwitchGymDataTests/Fixtures/fuzz/
 # (import/*.bin, hdf5/*.h5); FuzzRegressionTests feeds every one of them to the reader.
 set -euo pipefail
