@@ -10,6 +10,7 @@ let package = Package(
         .library(name: "SwitchGymIO", targets: ["SwitchGymIO"]),
         .library(name: "SwitchGymData", targets: ["SwitchGymData"]),
         .library(name: "SwitchGymNN", targets: ["SwitchGymNN"]),
+        .library(name: "SwitchGymAgents", targets: ["SwitchGymAgents"]),
         .library(name: "SwitchGymTestSupport", targets: ["SwitchGymTestSupport"]),
     ],
     dependencies: [
@@ -36,7 +37,8 @@ let package = Package(
         .target(name: "SwitchGymIO", dependencies: ["CHDF5", "CZstd", "CZlib", "CSHA256"]),
         .target(name: "SwitchGymCore"),
         .target(name: "SwitchGymData", dependencies: ["SwitchGymIO", "SwitchGymCore"]),
-        .target(name: "SwitchGymNN", dependencies: ["CBLAS"]),
+        .target(name: "SwitchGymNN", dependencies: ["CBLAS", "SwitchGymCore"]),
+        .target(name: "SwitchGymAgents", dependencies: ["SwitchGymCore", "SwitchGymNN"]),
         // Counts malloc calls per thread (Linux glibc interposition); not API.
         .target(name: "CAllocationCounter"),
         // Env checker and env benchmark (with allocation counting) for tests and `bench`.
@@ -56,7 +58,7 @@ let package = Package(
         .testTarget(name: "SwitchGymIOTests", dependencies: ["SwitchGymIO"]),
         .testTarget(name: "SwitchGymDataTests", dependencies: ["SwitchGymData", "SwitchGymIO", "SwitchGymCore"],
                     resources: [.copy("Fixtures")]),
-        .testTarget(name: "SwitchGymNNTests", dependencies: ["SwitchGymNN"]),
+        .testTarget(name: "SwitchGymNNTests", dependencies: ["SwitchGymNN", "SwitchGymAgents", "SwitchGymCore"]),
         .testTarget(name: "SwitchGymCLITests", dependencies: ["SwitchGymData", "SwitchGymIO"]),
     ]
 )

@@ -1,0 +1,1 @@
+// PPO: see PPO.swift

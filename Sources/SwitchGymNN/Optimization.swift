@@ -1,0 +1,110 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// Adam (Kingma and Ba, 2015) exactly as PyTorch's `torch.optim.Adam` computes it
+/// (no weight decay, no AMSGrad), with CleanRL PPO's defaults (`eps = 1e-5`).
+///
+/// Update at step `t` (starting at 1), per parameter:
+/// `m = β1 m + (1 - β1) g`, `v = β2 v + (1 - β2) g²`,
+/// `p -= lr / (1 - β1ᵗ) · m / (√v / √(1 - β2ᵗ) + ε)`.
+public final class Adam {
+    /// Step size; may be changed between steps (annealing).
+    public var learningRate: Float
+    /// First-moment decay.
+    public let beta1: Float
+    /// Second-moment decay.
+    public let beta2: Float
+    /// Added to the denominator.
+    public let epsilon: Float
+    /// Steps taken so far.
+    public private(set) var stepCount = 0
+    /// Parameters this optimiser updates.
+    public let parameterCount: Int
+    private let m: UnsafeMutablePointer<Float>
+    private let v: UnsafeMutablePointer<Float>
+
+    /// An optimiser for `parameterCount` parameters with zero moments.
+    public init(parameterCount: Int, learningRate: Float, beta1: Float = 0.9, beta2: Float = 0.999, epsilon: Float = 1e-5) {
+        self.parameterCount = parameterCount
+        self.learningRate = learningRate
+        self.beta1 = beta1
+        self.beta2 = beta2
+        self.epsilon = epsilon
+        m = .allocate(capacity: parameterCount)
+        m.initialize(repeating: 0, count: parameterCount)
+        v = .allocate(capacity: parameterCount)
+        v.initialize(repeating: 0, count: parameterCount)
+    }
+
+    deinit {
+        m.deallocate()
+        v.deallocate()
+    }
+
+    /// One update of `parameters` from `gradients` (same length as ``parameterCount``).
+    /// - Complexity: O(parameterCount); no allocation.
+    public func step(parameters: UnsafeMutableBufferPointer<Float>, gradients: UnsafeBufferPointer<Float>) {
+        precondition(parameters.count == parameterCount && gradients.count == parameterCount, "Adam.step: size mismatch")
+        stepCount += 1
+        let t = Double(stepCount)
+        let bc1 = 1 - pow(Double(beta1), t)
+        let bc2 = 1 - pow(Double(beta2), t)
+        let stepSize = Float(Double(learningRate) / bc1)
+        let bc2Sqrt = Float(bc2.squareRoot())
+        let p = parameters.baseAddress!, g = gradients.baseAddress!
+        let b1 = beta1, b2 = beta2, eps = epsilon
+        for i in 0..<parameterCount {
+            let gi = g[i]
+            m[i] = b1 * m[i] + (1 - b1) * gi
+            v[i] = b2 * v[i] + (1 - b2) * gi * gi
+            p[i] -= stepSize * m[i] / (v[i].squareRoot() / bc2Sqrt + eps)
+        }
+    }
+
+    /// ``step(parameters:gradients:)`` for an ``MLP``'s own buffers.
+    public func step(_ network: MLP) {
+        step(parameters: network.parameters, gradients: UnsafeBufferPointer(network.gradients))
+    }
+}
+
+/// Global-norm gradient clipping (PyTorch's `clip_grad_norm_`).
+public enum GradientClipping {
+    /// Σ g² over a buffer, accumulated in `Double`.
+    public static func sumOfSquares(_ g: UnsafeBufferPointer<Float>) -> Double {
+        var s = 0.0
+        for x in g { s += Double(x) * Double(x) }
+        return s
+    }
+
+    /// Scales every gradient in `buffers` by `maxNorm / (‖g‖ + 1e-6)` when the global L2 norm
+    /// `‖g‖` over all of them exceeds `maxNorm`, as `torch.nn.utils.clip_grad_norm_` does.
+    /// - Returns: the norm before clipping.
+    @discardableResult
+    public static func clipGlobalNorm(_ buffers: [UnsafeMutableBufferPointer<Float>], maxNorm: Float) -> Float {
+        var total = 0.0
+        for b in buffers { total += sumOfSquares(UnsafeBufferPointer(b)) }
+        let norm = Float(total.squareRoot())
+        let coefficient = maxNorm / (norm + 1e-6)
+        if coefficient < 1 {
+            for b in buffers { for i in b.indices { b[i] *= coefficient } }
+        }
+        return norm
+    }
+
+    /// ``clipGlobalNorm(_:maxNorm:)`` over the gradients of two networks (actor and critic)
+    /// without building an array.
+    @discardableResult
+    public static func clipGlobalNorm(_ a: MLP, _ b: MLP, maxNorm: Float) -> Float {
+        let total = sumOfSquares(UnsafeBufferPointer(a.gradients)) + sumOfSquares(UnsafeBufferPointer(b.gradients))
+        let norm = Float(total.squareRoot())
+        let coefficient = maxNorm / (norm + 1e-6)
+        if coefficient < 1 {
+            for i in a.gradients.indices { a.gradients[i] *= coefficient }
+            for i in b.gradients.indices { b.gradients[i] *= coefficient }
+        }
+        return norm
+    }
+}
