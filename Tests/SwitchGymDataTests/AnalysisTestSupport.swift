@@ -1,20 +1,9 @@
 import Foundation
 @testable import SwitchGymData
 
-/// The package root, found from this file's path (Tests/SwitchGymDataTests/...).
-func analysisPackageRoot(_ file: String = #filePath) -> URL {
-    URL(fileURLWithPath: file).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-}
-
 /// Path of the real Azure LLM code trace next to the checkout (../shared/traces), or nil with a printed reason.
 func azureLLMCodeTracePath() -> String? {
-    let candidates = [
-        analysisPackageRoot().deletingLastPathComponent().appendingPathComponent("shared/traces/azure_llm_2023/AzureLLMInferenceTrace_code.csv").path,
-        "/work/shared/traces/azure_llm_2023/AzureLLMInferenceTrace_code.csv",
-    ]
-    for p in candidates where FileManager.default.fileExists(atPath: p) { return p }
-    print("skipping: real Azure LLM trace not found (looked in \(candidates.joined(separator: ", ")))")
-    return nil
+    ImportFixtures.realTracesPresent(ImportFixtures.llmTrace) ? ImportFixtures.llmTrace : nil
 }
 
 /// A deliberately simple parser for the Azure LLM CSV (`TIMESTAMP,ContextTokens,GeneratedTokens`,
@@ -90,13 +79,7 @@ func analysisApprox(_ a: Double, _ b: Double, rel: Double = 1e-9, abs absTol: Do
 
 /// Path of the Azure Functions 500-function sample next to the checkout, or nil with a printed reason.
 func azureFunctionsSamplePath() -> String? {
-    let candidates = [
-        analysisPackageRoot().deletingLastPathComponent().appendingPathComponent("shared/traces/azure_functions_2019_sample500/invocations.csv").path,
-        "/work/shared/traces/azure_functions_2019_sample500/invocations.csv",
-    ]
-    for p in candidates where FileManager.default.fileExists(atPath: p) { return p }
-    print("skipping: Azure Functions sample not found (looked in \(candidates.joined(separator: ", ")))")
-    return nil
+    ImportFixtures.realTracesPresent(ImportFixtures.functionsTrace) ? ImportFixtures.functionsTrace : nil
 }
 
 /// A simple expansion of the per-minute Azure Functions counts, independent of the real

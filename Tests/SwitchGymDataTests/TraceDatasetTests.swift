@@ -135,9 +135,7 @@ struct TraceDatasetTests {
 struct DefaultDatasetTests {
     @Test("datasets/default.h5 is exactly what the built-in recipe generates")
     func regenerates() throws {
-        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-            .deletingLastPathComponent()
-        let committed = try TraceDataset.read(root.appendingPathComponent(DefaultDataset.relativePath).path)
+        let committed = try TraceDataset.read(ImportFixtures.packageRoot + "/" + DefaultDataset.relativePath)
         let fresh = try DefaultDataset.generate()
         #expect(committed.arrivals == fresh.arrivals)
         #expect(committed.streamIDs == fresh.streamIDs)
@@ -148,11 +146,9 @@ struct DefaultDatasetTests {
 
     @Test("writing the default again gives the committed file byte for byte (no timestamps, no stray bytes)")
     func byteStable() throws {
-        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-            .deletingLastPathComponent()
         let dir = try scratch(); defer { try? FileManager.default.removeItem(atPath: dir) }
         try TraceDataset.write(try DefaultDataset.generate(), to: dir + "/d.h5")
-        let committed = try FileSystem.readAll(root.appendingPathComponent(DefaultDataset.relativePath).path)
+        let committed = try FileSystem.readAll(ImportFixtures.packageRoot + "/" + DefaultDataset.relativePath)
         #expect(try FileSystem.readAll(dir + "/d.h5") == committed, "regenerate with datasets/generate.sh and commit")
     }
 }
