@@ -11,9 +11,11 @@ let package = Package(
         .library(name: "SwitchGymData", targets: ["SwitchGymData"]),
         .library(name: "SwitchGymNN", targets: ["SwitchGymNN"]),
         .library(name: "SwitchGymTestSupport", targets: ["SwitchGymTestSupport"]),
+        .library(name: "SwitchGymEnvs", targets: ["SwitchGymEnvs"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/LebJe/TOMLKit", from: "0.6.0"),
     ],
     targets: [
         // MARK: C libraries (not API: only the Swift wrappers may import these)
@@ -35,6 +37,11 @@ let package = Package(
         .target(name: "SwitchGymCore"),
         .target(name: "SwitchGymData", dependencies: ["SwitchGymIO", "SwitchGymCore"]),
         .target(name: "SwitchGymNN", dependencies: ["CBLAS"]),
+        // Serving scenarios (TOML specs), their reduction to EmploymentSearch, and the serving env.
+        .target(name: "SwitchGymEnvs", dependencies: [
+            "SwitchGymCore", "SwitchGymData",
+            .product(name: "TOMLKit", package: "TOMLKit"),
+        ]),
         // Counts malloc calls per thread (Linux glibc interposition); not API.
         .target(name: "CAllocationCounter"),
         // Env checker and env benchmark (with allocation counting) for tests and `bench`.
@@ -45,7 +52,7 @@ let package = Package(
             name: "switchgym",
             dependencies: [
                 "SwitchGymCore", "SwitchGymData", "SwitchGymIO", "SwitchGymNN",
-                "SwitchGymTestSupport",
+                "SwitchGymTestSupport", "SwitchGymEnvs",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
 
@@ -54,6 +61,8 @@ let package = Package(
         .testTarget(name: "SwitchGymIOTests", dependencies: ["SwitchGymIO"]),
         .testTarget(name: "SwitchGymDataTests", dependencies: ["SwitchGymData", "SwitchGymIO", "SwitchGymCore"],
                     resources: [.copy("Fixtures")]),
+        .testTarget(name: "SwitchGymEnvsTests",
+                    dependencies: ["SwitchGymEnvs", "SwitchGymCore", "SwitchGymData", "SwitchGymTestSupport"]),
         .testTarget(name: "SwitchGymNNTests", dependencies: ["SwitchGymNN"]),
         .testTarget(name: "SwitchGymCLITests", dependencies: ["SwitchGymData", "SwitchGymIO"]),
     ]
