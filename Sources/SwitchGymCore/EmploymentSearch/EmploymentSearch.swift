@@ -303,7 +303,6 @@ public struct EmploymentSearch: Env, Sendable {
                 }
             }
             info.outstanding += b.amount
-            b.amount = b.amount
             bills[kept] = b
             kept += 1
         }
