@@ -10,11 +10,13 @@ let package = Package(
         .library(name: "SwitchGymIO", targets: ["SwitchGymIO"]),
         .library(name: "SwitchGymData", targets: ["SwitchGymData"]),
         .library(name: "SwitchGymNN", targets: ["SwitchGymNN"]),
+        .library(name: "SwitchGymEnvs", targets: ["SwitchGymEnvs"]),
         .library(name: "SwitchGymAgents", targets: ["SwitchGymAgents"]),
         .library(name: "SwitchGymTestSupport", targets: ["SwitchGymTestSupport"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/LebJe/TOMLKit", from: "0.6.0"),
     ],
     targets: [
         // MARK: C libraries (not API: only the Swift wrappers may import these)
@@ -38,7 +40,14 @@ let package = Package(
         .target(name: "SwitchGymCore"),
         .target(name: "SwitchGymData", dependencies: ["SwitchGymIO", "SwitchGymCore"]),
         .target(name: "SwitchGymNN", dependencies: ["CBLAS", "SwitchGymCore"]),
-        .target(name: "SwitchGymAgents", dependencies: ["SwitchGymCore", "SwitchGymNN"]),
+        // Serving scenarios (TOML specs), their reduction to EmploymentSearch, the serving envs,
+        // dispatch (R-JIQ, POP, LP bound) and the interference predictor.
+        .target(name: "SwitchGymEnvs", dependencies: [
+            "SwitchGymCore", "SwitchGymData",
+            .product(name: "TOMLKit", package: "TOMLKit"),
+        ]),
+        // PPO, DQN, baselines, checkpoints and metrics (CSV, TensorBoard).
+        .target(name: "SwitchGymAgents", dependencies: ["SwitchGymCore", "SwitchGymNN", "SwitchGymIO", "SwitchGymEnvs"]),
         // Counts malloc calls per thread (Linux glibc interposition); not API.
         .target(name: "CAllocationCounter"),
         // Env checker and env benchmark (with allocation counting) for tests and `bench`.
@@ -49,7 +58,7 @@ let package = Package(
             name: "switchgym",
             dependencies: [
                 "SwitchGymCore", "SwitchGymData", "SwitchGymIO", "SwitchGymNN",
-                "SwitchGymTestSupport",
+                "SwitchGymTestSupport", "SwitchGymEnvs", "SwitchGymAgents",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
 
@@ -58,7 +67,11 @@ let package = Package(
         .testTarget(name: "SwitchGymIOTests", dependencies: ["SwitchGymIO"]),
         .testTarget(name: "SwitchGymDataTests", dependencies: ["SwitchGymData", "SwitchGymIO", "SwitchGymCore"],
                     resources: [.copy("Fixtures")]),
-        .testTarget(name: "SwitchGymNNTests", dependencies: ["SwitchGymNN", "SwitchGymAgents", "SwitchGymCore"]),
+        .testTarget(name: "SwitchGymEnvsTests",
+                    dependencies: ["SwitchGymEnvs", "SwitchGymCore", "SwitchGymData", "SwitchGymTestSupport"]),
+        .testTarget(name: "SwitchGymNNTests", dependencies: ["SwitchGymNN", "SwitchGymCore"]),
+        .testTarget(name: "SwitchGymAgentsTests",
+                    dependencies: ["SwitchGymAgents", "SwitchGymNN", "SwitchGymCore", "SwitchGymIO", "SwitchGymEnvs"]),
         .testTarget(name: "SwitchGymCLITests", dependencies: ["SwitchGymData", "SwitchGymIO"]),
     ]
 )

@@ -1,0 +1,366 @@
+/// The typed info of ``EmploymentSearch``: what happened in one step and the reward's parts.
+public struct EmploymentInfo: Sendable, Equatable, Codable {
+    /// The step just taken (0-based within the episode); -1 after reset.
+    public var step = -1
+    /// Bill units that arrived this step.
+    public var arrived = 0.0
+    /// Bill units paid this step (on time and late).
+    public var paid = 0.0
+    /// Of ``paid``, the units paid by their deadline.
+    public var paidOnTime = 0.0
+    /// Bill units written off this step.
+    public var writtenOff = 0.0
+    /// Bill units still outstanding after the step.
+    public var outstanding = 0.0
+    /// `Σ_w happiness(job_w) · paid_w` (payment attributed to workers by their earnings share).
+    public var happinessPaid = 0.0
+    /// `Σ_w hours(job_w)` (pending workers count the job they applied to).
+    public var hours = 0.0
+    /// Lateness penalty charged this step (weighted by stream, before the utility weight).
+    public var latenessPenalty = 0.0
+    /// Write-off penalty charged this step (weighted by stream, before the utility weight).
+    public var writeOffPenalty = 0.0
+    /// Workers whose chosen job differs from the one they held or applied to.
+    public var switches = 0
+    /// Chosen jobs that were masked (treated as staying).
+    public var infeasibleChoices = 0
+    /// The reward's parts: `+salary·paid`, `+happiness·happinessPaid`, `−hours·hours`,
+    /// `−lateness·(latenessPenalty + writeOffPenalty)`; they sum to the reward.
+    public var salaryTerm = 0.0, happinessTerm = 0.0, hoursTerm = 0.0, latenessTerm = 0.0
+
+    public init() {}
+
+    /// The sum of the reward's parts.
+    public var reward: Double { salaryTerm + happinessTerm + hoursTerm + latenessTerm }
+}
+
+/// **EmploymentSearch(J, j, B, f)**: a family of workers, each holding a job, choose every step
+/// which job each applies to (its current job means stay); together they pay a time series of
+/// bills with deadlines, late bills accrue a penalty and are eventually written off; the
+/// reward is the utility `f(s, h, t)` minus the penalties (see DESIGN.md, "The reduction that
+/// frames the gym").
+///
+/// Dynamics of step `t`:
+/// 1. Each worker `w` takes its choice `a_w`. A masked choice (requirement above the worker's
+///    capacity) counts as staying. `a_w != job_w` is a switch: the worker applies to `a_w` and
+///    its hire time is drawn; it earns nothing while the hire is pending.
+/// 2. Worker `w` works the fraction `1 − min(pending_w, 1)` of the step and earns
+///    `salary(job_w)` times it; its pending time drops by one step.
+/// 3. The bills of step `t` arrive, due `deadlineSteps` later.
+/// 4. The pooled earnings pay outstanding bills, earliest due first (ties: stream order, then
+///    arrival).
+/// 5. A bill unpaid at the end of its due step `d` is `x = t − d + 1` steps late and is charged
+///    `weight · (p(x) − p(x − 1))` per remaining unit; at `x >= writeOffAfter` it is written off
+///    at `weight · writeOffPenalty` per unit.
+///
+/// Episodes run over ``Configuration/episodeLength`` steps of the bill series (from a random
+/// start when ``Configuration/randomStart``) and end truncated. Everything is deterministic
+/// given the seed.
+public struct EmploymentSearch: Env, Sendable {
+    /// Everything that defines an instance.
+    public struct Configuration: Sendable, Equatable, Codable {
+        /// The jobs J.
+        public var jobs: [Job]
+        /// The family.
+        public var workers: [Worker]
+        /// The kinds of bills.
+        public var streams: [BillStream]
+        /// The bills B: `series.amounts[t].count == streams.count`.
+        public var series: BillSeries
+        /// The utility weights.
+        public var weights: UtilityWeights
+        /// Steps per episode; `nil` runs the whole series.
+        public var episodeLength: Int?
+        /// Start each episode at a random step of the series (drawn from the env's generator).
+        public var randomStart: Bool
+        /// The windows (in steps) of the recent-bill means in the observation.
+        public var historyWindows: [Int]
+        /// Include the next step's bills per stream in the observation (a perfect forecast).
+        public var forecast: Bool
+
+        public init(jobs: [Job], workers: [Worker], streams: [BillStream], series: BillSeries,
+                    weights: UtilityWeights = UtilityWeights(), episodeLength: Int? = nil,
+                    randomStart: Bool = false, historyWindows: [Int] = [1, 4, 16], forecast: Bool = false) {
+            self.jobs = jobs
+            self.workers = workers
+            self.streams = streams
+            self.series = series
+            self.weights = weights
+            self.episodeLength = episodeLength
+            self.randomStart = randomStart
+            self.historyWindows = historyWindows
+            self.forecast = forecast
+        }
+
+        /// Checks the configuration is consistent.
+        /// - Throws: ``EnvError/Code/invalidArgument`` naming the problem.
+        public func validate() throws {
+            func fail(_ m: String) -> EnvError { EnvError(.invalidArgument, "EmploymentSearch: \(m)") }
+            guard !jobs.isEmpty else { throw fail("needs at least one job.") }
+            guard !workers.isEmpty else { throw fail("needs at least one worker.") }
+            guard !streams.isEmpty else { throw fail("needs at least one bill stream.") }
+            guard series.count > 0 else { throw fail("the bill series is empty.") }
+            for j in jobs {
+                try j.hireTime.validate(job: j.name)
+                guard j.salary.isFinite, j.salary >= 0, j.happiness.isFinite, j.hours.isFinite else {
+                    throw fail("job \(j.name): salary must be finite and >= 0, happiness and hours finite.")
+                }
+            }
+            for w in workers {
+                guard jobs.indices.contains(w.initialJob) else {
+                    throw fail("worker \(w.name): initial job \(w.initialJob) is not one of the \(jobs.count) jobs.")
+                }
+                guard jobs[w.initialJob].requirement <= w.capacity else {
+                    throw fail("worker \(w.name): initial job \(jobs[w.initialJob].name) needs \(jobs[w.initialJob].requirement) > capacity \(w.capacity).")
+                }
+            }
+            for s in streams where s.deadlineSteps < 0 || s.writeOffAfter < 1 {
+                throw fail("stream \(s.name): deadlineSteps must be >= 0 and writeOffAfter >= 1.")
+            }
+            for (t, row) in series.amounts.enumerated() {
+                guard row.count == streams.count else {
+                    throw fail("series step \(t) has \(row.count) amounts for \(streams.count) streams.")
+                }
+                guard row.allSatisfy({ $0.isFinite && $0 >= 0 }) else { throw fail("series step \(t) has a negative or non-finite amount.") }
+            }
+            if let l = episodeLength, l < 1 || l > series.count {
+                throw fail("episodeLength \(l) must be in 1...\(series.count).")
+            }
+            guard historyWindows.allSatisfy({ $0 >= 1 }) else { throw fail("history windows must be >= 1.") }
+        }
+    }
+
+    /// One outstanding bill.
+    struct Bill: Sendable, Equatable {
+        var stream: Int
+        var due: Int
+        var amount: Double
+    }
+
+    /// The configuration.
+    public let configuration: Configuration
+    /// The observation normalisation: the mean bill amount per step and stream over the series.
+    public let billScale: Double
+    public let observationSpace: Box
+    public let actionSpace: MultiDiscrete
+
+    private var generator: SeededGenerator
+    private var isReady = false
+    /// Step index within the episode.
+    public private(set) var time = 0
+    /// First step of the episode in the series.
+    public private(set) var start = 0
+    /// The job each worker holds or has applied to.
+    public private(set) var jobs: [Int]
+    /// Steps until each worker's pending hire completes (0: hired).
+    public private(set) var pending: [Double]
+    private var bills: [Bill] = []
+
+    /// Creates the env; `seed` seeds resets without a seed.
+    /// - Throws: ``EnvError/Code/invalidArgument`` if the configuration is inconsistent.
+    public init(configuration: Configuration, seed: UInt64 = 0) throws {
+        try configuration.validate()
+        self.configuration = configuration
+        let c = configuration
+        let total = c.series.amounts.reduce(0.0) { $0 + $1.reduce(0, +) }
+        self.billScale = max(total / Double(c.series.count * c.streams.count), 1e-9)
+        self.actionSpace = MultiDiscrete([Int](repeating: c.jobs.count, count: c.workers.count))
+        var low = [Float](), high = [Float]()
+        for _ in c.workers {
+            low += [Float](repeating: 0, count: c.jobs.count); high += [Float](repeating: 1, count: c.jobs.count)
+            low.append(0); high.append(.infinity)
+        }
+        let perStream = c.historyWindows.count + 4 + (c.forecast ? 1 : 0)
+        low += [Float](repeating: 0, count: perStream * c.streams.count)
+        high += [Float](repeating: .infinity, count: perStream * c.streams.count)
+        low.append(0); high.append(1)
+        self.observationSpace = Box(low: low, high: high)
+        self.generator = SeededGenerator(seed: seed)
+        self.jobs = c.workers.map(\.initialJob)
+        self.pending = [Double](repeating: 0, count: c.workers.count)
+    }
+
+    /// Steps in an episode.
+    public var episodeLength: Int { configuration.episodeLength ?? configuration.series.count }
+
+    /// Which jobs each worker may choose: `mask[w][j]` is false when job `j`'s requirement
+    /// exceeds worker `w`'s capacity.
+    public var actionMask: [[Bool]] {
+        configuration.workers.map { w in configuration.jobs.map { $0.requirement <= w.capacity } }
+    }
+
+    /// Whether worker `w` may take job `j`.
+    @inline(__always)
+    public func isFeasible(worker w: Int, job j: Int) -> Bool {
+        configuration.jobs[j].requirement <= configuration.workers[w].capacity
+    }
+
+    /// Outstanding bill units per stream.
+    public var outstandingByStream: [Double] {
+        var out = [Double](repeating: 0, count: configuration.streams.count)
+        for b in bills { out[b.stream] += b.amount }
+        return out
+    }
+
+    public mutating func reset(seed: UInt64?, options: NoResetOptions?) throws -> ResetResult<[Float], EmploymentInfo> {
+        resetState(seed: seed)
+        isReady = true
+        return ResetResult(observation: observation(), info: EmploymentInfo())
+    }
+
+    /// Starts an episode (no checks); `seed` as in ``reset(seed:options:)``.
+    public mutating func resetState(seed: UInt64?) {
+        if let seed { generator = SeededGenerator(seed: seed) }
+        let c = configuration
+        time = 0
+        start = 0
+        if c.randomStart && episodeLength < c.series.count {
+            start = Int.random(in: 0...(c.series.count - episodeLength), using: &generator)
+        }
+        for w in c.workers.indices {
+            jobs[w] = c.workers[w].initialJob
+            pending[w] = 0
+        }
+        bills.removeAll(keepingCapacity: true)
+    }
+
+    public mutating func step(_ action: [Int]) throws -> StepResult<[Float], EmploymentInfo> {
+        guard isReady else { throw EnvError.stepBeforeReset("EmploymentSearch") }
+        guard actionSpace.contains(action) else {
+            throw EnvError(.invalidAction, "EmploymentSearch: action \(action) is not in \(actionSpace).")
+        }
+        var info = EmploymentInfo()
+        let t = action.withUnsafeBufferPointer { stepState($0, info: &info) }
+        return StepResult(observation: observation(), reward: t.reward, terminated: t.terminated,
+                          truncated: t.truncated, info: info)
+    }
+
+    public mutating func close() { isReady = false }
+
+    /// Advances one step (no checks beyond the mask) and fills `info`.
+    /// - Precondition: `resetState` was called and every `action[w]` is a job index.
+    public mutating func stepState(_ action: UnsafeBufferPointer<Int>, info: inout EmploymentInfo) -> Transition {
+        let c = configuration
+        info = EmploymentInfo()
+        info.step = time
+        // 1-2. choices, work fractions, earnings.
+        var budget = 0.0
+        var earnHappiness = 0.0
+        for w in c.workers.indices {
+            var a = action[w]
+            if !isFeasible(worker: w, job: a) {
+                info.infeasibleChoices += 1
+                a = jobs[w]
+            }
+            if a != jobs[w] {
+                info.switches += 1
+                jobs[w] = a
+                pending[w] = c.jobs[a].hireTime.sample(using: &generator)
+            }
+            let job = c.jobs[jobs[w]]
+            let worked = 1 - min(pending[w], 1)
+            pending[w] = max(0, pending[w] - 1)
+            let earned = job.salary * worked
+            budget += earned
+            earnHappiness += job.happiness * earned
+            info.hours += job.hours
+        }
+        // 3. new bills.
+        let row = c.series.amounts[start + time]
+        for s in c.streams.indices where row[s] > 0 {
+            bills.append(Bill(stream: s, due: time + c.streams[s].deadlineSteps, amount: row[s]))
+            info.arrived += row[s]
+        }
+        // 4. pay, earliest due first (stable: stream order, then arrival).
+        if bills.count > 1 {
+            bills.sort { $0.due != $1.due ? $0.due < $1.due : $0.stream < $1.stream }
+        }
+        var left = budget
+        var i = 0
+        while left > 0 && i < bills.count {
+            let pay = min(left, bills[i].amount)
+            bills[i].amount -= pay
+            left -= pay
+            info.paid += pay
+            if bills[i].due >= time { info.paidOnTime += pay }
+            i += 1
+        }
+        // The payment is attributed to workers by their share of the earnings.
+        info.happinessPaid = budget > 0 ? earnHappiness * (info.paid / budget) : 0
+        // 5. lateness and write-offs.
+        var kept = 0
+        for k in bills.indices {
+            var b = bills[k]
+            if b.amount <= 0 { continue }
+            if b.due <= time {
+                let s = c.streams[b.stream]
+                let x = time - b.due + 1
+                info.latenessPenalty += b.amount * s.weight * s.penalty.increment(x)
+                if x >= s.writeOffAfter {
+                    info.writtenOff += b.amount
+                    info.writeOffPenalty += b.amount * s.weight * s.writeOffPenalty
+                    continue
+                }
+            }
+            info.outstanding += b.amount
+            bills[kept] = b
+            kept += 1
+        }
+        bills.removeLast(bills.count - kept)
+        let wts = c.weights
+        info.salaryTerm = wts.salary * info.paid
+        info.happinessTerm = wts.happiness * info.happinessPaid
+        info.hoursTerm = -wts.hours * info.hours
+        info.latenessTerm = -wts.lateness * (info.latenessPenalty + info.writeOffPenalty)
+        time += 1
+        return Transition(reward: info.reward, terminated: false, truncated: time >= episodeLength)
+    }
+
+    /// The number of `Float`s in an observation.
+    public var observationDimension: Int { observationSpace.count }
+
+    /// The current observation (allocates).
+    public func observation() -> [Float] {
+        [Float](unsafeUninitializedCapacity: observationDimension) { buffer, count in
+            writeObservation(into: buffer.baseAddress!)
+            count = observationDimension
+        }
+    }
+
+    /// Writes the observation: per worker the one-hot job held or applied to and the pending
+    /// hire time (steps); per stream the mean bills over each history window, the backlog in
+    /// lateness buckets (not yet late, 1, 2-3, 4+ steps late) and optionally next step's bills,
+    /// all divided by ``billScale``; last, the episode's elapsed fraction.
+    public func writeObservation(into d: UnsafeMutablePointer<Float>) {
+        let c = configuration
+        var k = 0
+        for w in c.workers.indices {
+            for j in c.jobs.indices { d[k] = j == jobs[w] ? 1 : 0; k += 1 }
+            d[k] = Float(pending[w]); k += 1
+        }
+        let now = start + time  // the next step's row
+        let scale = 1 / billScale
+        for s in c.streams.indices {
+            for window in c.historyWindows {
+                let lo = max(start, now - window)
+                var sum = 0.0
+                if lo < now { for t in lo..<now { sum += c.series.amounts[t][s] } }
+                d[k] = Float(sum / Double(window) * scale); k += 1
+            }
+            var buckets = (0.0, 0.0, 0.0, 0.0)
+            for b in bills where b.stream == s {
+                // Lateness the bill will have if unpaid at the end of the next step.
+                let x = time - b.due + 1
+                if x <= 0 { buckets.0 += b.amount } else if x == 1 { buckets.1 += b.amount }
+                else if x <= 3 { buckets.2 += b.amount } else { buckets.3 += b.amount }
+            }
+            d[k] = Float(buckets.0 * scale); d[k + 1] = Float(buckets.1 * scale)
+            d[k + 2] = Float(buckets.2 * scale); d[k + 3] = Float(buckets.3 * scale)
+            k += 4
+            if c.forecast {
+                d[k] = now < c.series.count ? Float(c.series.amounts[now][s] * scale) : 0; k += 1
+            }
+        }
+        d[k] = Float(min(Double(time) / Double(episodeLength), 1))
+    }
+}
