@@ -87,6 +87,10 @@ public struct Job: Sendable, Equatable, Codable {
     public var name: String
     /// Bill units the job pays per step of work (serving: queries servable per interval).
     public var salary: Double
+    /// Per bill stream, the units of that stream one full step of this job pays, overriding
+    /// ``salary`` (serving: throughput under each stream's deadline; 0 where the variant is
+    /// not accurate enough for the stream). `nil` pays ``salary`` for every stream.
+    public var streamSalaries: [Double]?
     /// Happiness per unit paid (serving: accuracy of each answered query).
     public var happiness: Double
     /// Hours worked per step, held or applied to (serving: cost per interval).
@@ -96,15 +100,20 @@ public struct Job: Sendable, Equatable, Codable {
     /// What the job demands of a worker (serving: memory in GB); infeasible above the worker's capacity.
     public var requirement: Double
 
-    public init(name: String, salary: Double, happiness: Double, hours: Double,
+    public init(name: String, salary: Double, streamSalaries: [Double]? = nil, happiness: Double, hours: Double,
                 hireTime: HireTime, requirement: Double = 0) {
         self.name = name
         self.salary = salary
+        self.streamSalaries = streamSalaries
         self.happiness = happiness
         self.hours = hours
         self.hireTime = hireTime
         self.requirement = requirement
     }
+
+    /// The salary of one full step for bills of stream `s`.
+    @inline(__always)
+    public func salary(stream s: Int) -> Double { streamSalaries?[s] ?? salary }
 }
 
 /// One member of the family (in the serving reduction: a GPU).
@@ -115,11 +124,15 @@ public struct Worker: Sendable, Equatable, Codable {
     public var capacity: Double
     /// The job held at the start of an episode (already hired).
     public var initialJob: Int
+    /// Per job, whether the worker may take it at all (serving: the device kind matches the
+    /// variant's hardware); `nil` allows every job within ``capacity``.
+    public var eligible: [Bool]?
 
-    public init(name: String, capacity: Double, initialJob: Int) {
+    public init(name: String, capacity: Double, initialJob: Int, eligible: [Bool]? = nil) {
         self.name = name
         self.capacity = capacity
         self.initialJob = initialJob
+        self.eligible = eligible
     }
 }
 

@@ -12,7 +12,7 @@ public struct EmploymentInfo: Sendable, Equatable, Codable {
     public var writtenOff = 0.0
     /// Bill units still outstanding after the step.
     public var outstanding = 0.0
-    /// `Σ_w happiness(job_w) · paid_w` (payment attributed to workers by their earnings share).
+    /// `Σ_w happiness(job_w) · paid_w`.
     public var happinessPaid = 0.0
     /// `Σ_w hours(job_w)` (pending workers count the job they applied to).
     public var hours = 0.0
@@ -44,11 +44,12 @@ public struct EmploymentInfo: Sendable, Equatable, Codable {
 /// 1. Each worker `w` takes its choice `a_w`. A masked choice (requirement above the worker's
 ///    capacity) counts as staying. `a_w != job_w` is a switch: the worker applies to `a_w` and
 ///    its hire time is drawn; it earns nothing while the hire is pending.
-/// 2. Worker `w` works the fraction `1 − min(pending_w, 1)` of the step and earns
-///    `salary(job_w)` times it; its pending time drops by one step.
+/// 2. Worker `w` works the fraction `1 − min(pending_w, 1)` of the step; its pending time
+///    drops by one step.
 /// 3. The bills of step `t` arrive, due `deadlineSteps` later.
-/// 4. The pooled earnings pay outstanding bills, earliest due first (ties: stream order, then
-///    arrival).
+/// 4. Outstanding bills are paid earliest due first (ties: stream order), each from the
+///    workers in order: a unit of stream `s` takes `1 / salary(job_w, s)` of worker `w`'s step
+///    (see ``Job/streamSalaries``); a worker whose job pays nothing for `s` skips it.
 /// 5. A bill unpaid at the end of its due step `d` is `x = t − d + 1` steps late and is charged
 ///    `weight · (p(x) − p(x − 1))` per remaining unit; at `x >= writeOffAfter` it is written off
 ///    at `weight · writeOffPenalty` per unit.
@@ -105,12 +106,20 @@ public struct EmploymentSearch: Env, Sendable {
                 guard j.salary.isFinite, j.salary >= 0, j.happiness.isFinite, j.hours.isFinite else {
                     throw fail("job \(j.name): salary must be finite and >= 0, happiness and hours finite.")
                 }
+                if let ss = j.streamSalaries {
+                    guard ss.count == streams.count, ss.allSatisfy({ $0.isFinite && $0 >= 0 }) else {
+                        throw fail("job \(j.name): streamSalaries needs one finite value >= 0 per stream (\(streams.count)), got \(ss).")
+                    }
+                }
             }
             for w in workers {
                 guard jobs.indices.contains(w.initialJob) else {
                     throw fail("worker \(w.name): initial job \(w.initialJob) is not one of the \(jobs.count) jobs.")
                 }
-                guard jobs[w.initialJob].requirement <= w.capacity else {
+                if let e = w.eligible, e.count != jobs.count {
+                    throw fail("worker \(w.name): eligible needs one flag per job (\(jobs.count)), got \(e.count).")
+                }
+                guard jobs[w.initialJob].requirement <= w.capacity, w.eligible?[w.initialJob] ?? true else {
                     throw fail("worker \(w.name): initial job \(jobs[w.initialJob].name) needs \(jobs[w.initialJob].requirement) > capacity \(w.capacity).")
                 }
             }
@@ -155,6 +164,8 @@ public struct EmploymentSearch: Env, Sendable {
     /// Steps until each worker's pending hire completes (0: hired).
     public private(set) var pending: [Double]
     private var bills: [Bill] = []
+    /// Per worker, the fraction of the current step not yet spent paying bills.
+    private var timeLeft: [Double]
 
     /// Creates the env; `seed` seeds resets without a seed.
     /// - Throws: ``EnvError/Code/invalidArgument`` if the configuration is inconsistent.
@@ -178,6 +189,7 @@ public struct EmploymentSearch: Env, Sendable {
         self.generator = SeededGenerator(seed: seed)
         self.jobs = c.workers.map(\.initialJob)
         self.pending = [Double](repeating: 0, count: c.workers.count)
+        self.timeLeft = [Double](repeating: 0, count: c.workers.count)
     }
 
     /// Steps in an episode.
@@ -186,13 +198,14 @@ public struct EmploymentSearch: Env, Sendable {
     /// Which jobs each worker may choose: `mask[w][j]` is false when job `j`'s requirement
     /// exceeds worker `w`'s capacity.
     public var actionMask: [[Bool]] {
-        configuration.workers.map { w in configuration.jobs.map { $0.requirement <= w.capacity } }
+        configuration.workers.indices.map { w in configuration.jobs.indices.map { isFeasible(worker: w, job: $0) } }
     }
 
     /// Whether worker `w` may take job `j`.
     @inline(__always)
     public func isFeasible(worker w: Int, job j: Int) -> Bool {
-        configuration.jobs[j].requirement <= configuration.workers[w].capacity
+        let worker = configuration.workers[w]
+        return configuration.jobs[j].requirement <= worker.capacity && (worker.eligible?[j] ?? true)
     }
 
     /// Outstanding bill units per stream.
@@ -243,9 +256,7 @@ public struct EmploymentSearch: Env, Sendable {
         let c = configuration
         info = EmploymentInfo()
         info.step = time
-        // 1-2. choices, work fractions, earnings.
-        var budget = 0.0
-        var earnHappiness = 0.0
+        // 1-2. choices and the fraction of the step each worker works.
         for w in c.workers.indices {
             var a = action[w]
             if !isFeasible(worker: w, job: a) {
@@ -257,13 +268,9 @@ public struct EmploymentSearch: Env, Sendable {
                 jobs[w] = a
                 pending[w] = c.jobs[a].hireTime.sample(using: &generator)
             }
-            let job = c.jobs[jobs[w]]
-            let worked = 1 - min(pending[w], 1)
+            timeLeft[w] = 1 - min(pending[w], 1)
             pending[w] = max(0, pending[w] - 1)
-            let earned = job.salary * worked
-            budget += earned
-            earnHappiness += job.happiness * earned
-            info.hours += job.hours
+            info.hours += c.jobs[jobs[w]].hours
         }
         // 3. new bills.
         let row = c.series.amounts[start + time]
@@ -271,26 +278,36 @@ public struct EmploymentSearch: Env, Sendable {
             bills.append(Bill(stream: s, due: time + c.streams[s].deadlineSteps, amount: row[s]))
             info.arrived += row[s]
         }
-        // 4. pay, earliest due first (stable: stream order, then arrival).
+        // 4. pay, earliest due first (ties: stream order); each bill from the workers in order,
+        // a unit of stream s costing worker w 1 / salary(job_w, s) of its step.
         if bills.count > 1 {
             bills.sort { $0.due != $1.due ? $0.due < $1.due : $0.stream < $1.stream }
         }
-        var left = budget
-        var i = 0
-        while left > 0 && i < bills.count {
-            let pay = min(left, bills[i].amount)
-            bills[i].amount -= pay
-            left -= pay
-            info.paid += pay
-            if bills[i].due >= time { info.paidOnTime += pay }
-            i += 1
+        for i in bills.indices {
+            let s = bills[i].stream
+            for w in c.workers.indices where timeLeft[w] > 0 && bills[i].amount > 0 {
+                let job = c.jobs[jobs[w]]
+                let rate = job.salary(stream: s)
+                guard rate > 0 else { continue }
+                let can = timeLeft[w] * rate
+                let pay: Double
+                if can <= bills[i].amount {
+                    pay = can
+                    timeLeft[w] = 0
+                } else {
+                    pay = bills[i].amount
+                    timeLeft[w] -= pay / rate
+                }
+                bills[i].amount -= pay
+                info.paid += pay
+                info.happinessPaid += job.happiness * pay
+                if bills[i].due >= time { info.paidOnTime += pay }
+            }
         }
-        // The payment is attributed to workers by their share of the earnings.
-        info.happinessPaid = budget > 0 ? earnHappiness * (info.paid / budget) : 0
         // 5. lateness and write-offs.
         var kept = 0
         for k in bills.indices {
-            var b = bills[k]
+            let b = bills[k]
             if b.amount <= 0 { continue }
             if b.due <= time {
                 let s = c.streams[b.stream]

@@ -1,0 +1,275 @@
+import Foundation
+import SwitchGymCore
+import TOMLKit
+
+/// Reads serving scenarios from TOML spec files (`envs/*.toml`).
+///
+/// Every key is checked: an unknown key, a missing required key or a value of the wrong type
+/// is a ``ScenarioError`` naming the file and the key path (`variants[2].latency_ms`). A
+/// relative `trace.dataset` path is resolved against the spec file's folder. The format is
+/// documented in `envs/README.md`.
+public enum ScenarioSpec {
+    /// Reads and validates the spec at `path`.
+    public static func load(path: String) throws -> ServingScenario {
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw ScenarioError(file: path, key: "", message: "cannot read the file (missing or unreadable)")
+        }
+        guard let text = String(data: data, encoding: .utf8) else {
+            throw ScenarioError(file: path, key: "", message: "expected UTF-8 TOML text")
+        }
+        let base = (path as NSString).deletingLastPathComponent
+        return try parse(text, file: path, baseDirectory: base.isEmpty ? "." : base)
+    }
+
+    /// Parses spec text; `file` names it in errors, `baseDirectory` resolves a relative dataset.
+    public static func parse(_ text: String, file: String, baseDirectory: String = ".") throws -> ServingScenario {
+        let root: TOMLTable
+        do {
+            root = try TOMLTable(string: text)
+        } catch let e as TOMLParseError {
+            throw ScenarioError(file: file, key: "", message:
+                "not valid TOML at line \(e.source.begin.line), column \(e.source.begin.column): \(e.description)")
+        }
+        let r = Reader(table: root, path: "", file: file)
+        let name = try r.string("name")
+        let summary = try r.optionalString("description") ?? ""
+        let interval = try r.double("decision_interval_s")
+        let episode = try r.optionalInt("episode_intervals")
+        let loadFromName = try r.optionalString("load_from") ?? "disk"
+        guard let loadFrom = LoadSource(rawValue: loadFromName) else {
+            throw ScenarioError(file: file, key: "load_from", message: "expected \"disk\" or \"ram\", got \"\(loadFromName)\"")
+        }
+
+        // [trace]
+        let t = try r.table("trace")
+        var source = ScenarioTraceSource.defaultSynthetic
+        let dataset = try t.optionalString("dataset")
+        let synthetic = try t.optionalString("synthetic")
+        switch (dataset, synthetic) {
+        case (let d?, nil):
+            source = .dataset(d.hasPrefix("/") ? d : (baseDirectory as NSString).appendingPathComponent(d))
+        case (nil, let s?):
+            guard s == "default" else {
+                throw ScenarioError(file: file, key: "trace.synthetic", message: "expected \"default\", got \"\(s)\"")
+            }
+        case (nil, nil):
+            throw ScenarioError(file: file, key: "trace", message: "expected either dataset = PATH or synthetic = \"default\"")
+        case (_?, _?):
+            throw ScenarioError(file: file, key: "trace", message: "expected only one of dataset and synthetic")
+        }
+        let rateScale = try t.optionalDouble("rate_scale")
+        let meanRate = try t.optionalDouble("mean_rate")
+        if rateScale != nil && meanRate != nil {
+            throw ScenarioError(file: file, key: "trace", message: "expected only one of rate_scale and mean_rate")
+        }
+        try t.finish()
+
+        // [reward]
+        var weights = ServingRewardWeights()
+        if let w = try r.optionalTable("reward") {
+            weights.served = try w.optionalDouble("served") ?? weights.served
+            weights.accuracy = try w.optionalDouble("accuracy") ?? weights.accuracy
+            weights.cost = try w.optionalDouble("cost") ?? weights.cost
+            weights.slo = try w.optionalDouble("slo") ?? weights.slo
+            try w.finish()
+        }
+
+        // [observation]
+        var windows = [1, 4, 16]
+        var forecast = false
+        if let o = try r.optionalTable("observation") {
+            windows = try o.optionalInts("history_windows") ?? windows
+            forecast = try o.optionalBool("forecast") ?? false
+            try o.finish()
+        }
+
+        // [[variants]]
+        var variants: [ModelVariant] = []
+        for v in try r.tables("variants") {
+            variants.append(ModelVariant(
+                name: try v.string("name"), accuracy: try v.double("accuracy"),
+                batchSizes: try v.ints("batch_sizes"), latencyMs: try v.doubles("latency_ms"),
+                memoryGB: try v.double("memory_gb"), loadSecondsDisk: try v.double("load_s_disk"),
+                loadSecondsRAM: try v.double("load_s_ram"), costPerSecond: try v.optionalDouble("cost_per_s") ?? 0,
+                hardware: try v.optionalString("hardware") ?? "gpu"))
+            try v.finish()
+        }
+
+        // [[fleet]]
+        var fleet: [Device] = []
+        var initialNames: [String?] = []
+        for d in try r.tables("fleet") {
+            let base = try d.string("name")
+            let count = try d.optionalInt("count") ?? 1
+            guard count >= 1 else { throw ScenarioError(file: file, key: d.key("count"), message: "expected >= 1, got \(count)") }
+            let kind = try d.optionalString("kind") ?? "gpu"
+            let memory = try d.double("memory_gb")
+            let ram = try d.optionalDouble("host_ram_gb") ?? 0
+            let initial = try d.optionalString("initial")
+            try d.finish()
+            for i in 0..<count {
+                fleet.append(Device(name: count == 1 ? base : "\(base)-\(i)", kind: kind, memoryGB: memory, hostRAMGB: ram))
+                initialNames.append(initial)
+            }
+        }
+
+        // [[streams]]
+        var streams: [SLOStream] = []
+        for s in try r.tables("streams") {
+            let kind = try s.optionalString("penalty") ?? "stepwise"
+            let penalty: LatenessPenalty
+            switch kind {
+            case "stepwise": penalty = .stepwise(amount: try s.optionalDouble("penalty_amount") ?? 1)
+            case "linear": penalty = .linear(rate: try s.optionalDouble("penalty_amount") ?? 1)
+            case "logarithmic": penalty = .logarithmic(scale: try s.optionalDouble("penalty_amount") ?? 1)
+            case "table": penalty = .table(try s.doubles("penalty_table"))
+            default:
+                throw ScenarioError(file: file, key: s.key("penalty"),
+                                    message: "expected stepwise, linear, logarithmic or table, got \"\(kind)\"")
+            }
+            streams.append(SLOStream(
+                name: try s.string("name"), deadlineMs: try s.double("deadline_ms"),
+                share: try s.optionalDouble("share") ?? 1, minAccuracy: try s.optionalDouble("min_accuracy") ?? 0,
+                penalty: penalty, weight: try s.optionalDouble("weight") ?? 1,
+                dropAfterIntervals: try s.optionalInt("drop_after") ?? 4,
+                dropPenalty: try s.optionalDouble("drop_penalty") ?? 0))
+            try s.finish()
+        }
+        try r.finish()
+
+        var initial: [Int] = []
+        for (d, n) in initialNames.enumerated() {
+            if let n {
+                guard let v = variants.firstIndex(where: { $0.name == n }) else {
+                    throw ScenarioError(file: file, key: "fleet.initial",
+                                        message: "device \(fleet[d].name): unknown variant \"\(n)\" (known: \(variants.map(\.name).joined(separator: ", ")))")
+                }
+                initial.append(v)
+            } else {
+                initial.append(variants.firstIndex(where: { fleet[d].canHold($0) }) ?? 0)
+            }
+        }
+        let scenario = ServingScenario(
+            name: name, summary: summary, sourcePath: file, variants: variants, fleet: fleet, streams: streams,
+            decisionInterval: interval, episodeIntervals: episode, loadFrom: loadFrom, weights: weights,
+            trace: source, rateScale: rateScale ?? 1, targetMeanRate: meanRate, initialVariants: initial, historyWindows: windows, forecast: forecast)
+        try scenario.validate()
+        return scenario
+    }
+
+    /// Reads one table's keys, remembering which were used so ``finish()`` can reject the rest.
+    final class Reader {
+        let table: TOMLTable
+        let path: String
+        let file: String
+        private var used = Set<String>()
+
+        init(table: TOMLTable, path: String, file: String) {
+            self.table = table
+            self.path = path
+            self.file = file
+        }
+
+        func key(_ k: String) -> String { path.isEmpty ? k : "\(path).\(k)" }
+
+        private func fail(_ k: String, _ m: String) -> ScenarioError { ScenarioError(file: file, key: key(k), message: m) }
+
+        private func value(_ k: String) -> TOMLValueConvertible? {
+            used.insert(k)
+            return table[k]
+        }
+
+        /// Throws for every key that no accessor asked for.
+        func finish() throws {
+            let unknown = table.keys.filter { !used.contains($0) }.sorted()
+            if let k = unknown.first {
+                throw fail(k, "unknown key (expected one of: \(used.sorted().joined(separator: ", ")))")
+            }
+        }
+
+        func optionalString(_ k: String) throws -> String? {
+            guard let v = value(k) else { return nil }
+            guard let s = v.string else { throw fail(k, "expected a string, got \(v.type)") }
+            return s
+        }
+
+        func string(_ k: String) throws -> String {
+            guard let s = try optionalString(k) else { throw fail(k, "missing; expected a string") }
+            return s
+        }
+
+        func optionalDouble(_ k: String) throws -> Double? {
+            guard let v = value(k) else { return nil }
+            if let d = v.double { return d }
+            if let i = v.int { return Double(i) }
+            throw fail(k, "expected a number, got \(v.type)")
+        }
+
+        func double(_ k: String) throws -> Double {
+            guard let d = try optionalDouble(k) else { throw fail(k, "missing; expected a number") }
+            return d
+        }
+
+        func optionalInt(_ k: String) throws -> Int? {
+            guard let v = value(k) else { return nil }
+            guard let i = v.int else { throw fail(k, "expected an integer, got \(v.type)") }
+            return i
+        }
+
+        func optionalBool(_ k: String) throws -> Bool? {
+            guard let v = value(k) else { return nil }
+            guard let b = v.bool else { throw fail(k, "expected true or false, got \(v.type)") }
+            return b
+        }
+
+        func optionalDoubles(_ k: String) throws -> [Double]? {
+            guard let v = value(k) else { return nil }
+            guard let a = v.array else { throw fail(k, "expected an array of numbers, got \(v.type)") }
+            return try a.enumerated().map { i, x in
+                if let d = x.double { return d }
+                if let n = x.int { return Double(n) }
+                throw fail("\(k)[\(i)]", "expected a number, got \(x.type)")
+            }
+        }
+
+        func doubles(_ k: String) throws -> [Double] {
+            guard let d = try optionalDoubles(k) else { throw fail(k, "missing; expected an array of numbers") }
+            return d
+        }
+
+        func optionalInts(_ k: String) throws -> [Int]? {
+            guard let v = value(k) else { return nil }
+            guard let a = v.array else { throw fail(k, "expected an array of integers, got \(v.type)") }
+            return try a.enumerated().map { i, x in
+                guard let n = x.int else { throw fail("\(k)[\(i)]", "expected an integer, got \(x.type)") }
+                return n
+            }
+        }
+
+        func ints(_ k: String) throws -> [Int] {
+            guard let d = try optionalInts(k) else { throw fail(k, "missing; expected an array of integers") }
+            return d
+        }
+
+        func optionalTable(_ k: String) throws -> Reader? {
+            guard let v = value(k) else { return nil }
+            guard let t = v.table else { throw fail(k, "expected a table [\(key(k))], got \(v.type)") }
+            return Reader(table: t, path: key(k), file: file)
+        }
+
+        func table(_ k: String) throws -> Reader {
+            guard let t = try optionalTable(k) else { throw fail(k, "missing; expected a table [\(key(k))]") }
+            return t
+        }
+
+        /// An array of tables (`[[k]]`), each reader named `k[i]`.
+        func tables(_ k: String) throws -> [Reader] {
+            guard let v = value(k) else { throw fail(k, "missing; expected one or more [[\(key(k))]] tables") }
+            guard let a = v.array else { throw fail(k, "expected an array of tables [[\(key(k))]], got \(v.type)") }
+            return try a.enumerated().map { i, x in
+                guard let t = x.table else { throw fail("\(k)[\(i)]", "expected a table, got \(x.type)") }
+                return Reader(table: t, path: "\(key(k))[\(i)]", file: file)
+            }
+        }
+    }
+}

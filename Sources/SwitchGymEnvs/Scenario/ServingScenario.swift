@@ -1,0 +1,349 @@
+import Foundation
+import SwitchGymCore
+
+/// One model variant a device can hold (a model compiled for a precision, a batch-size range
+/// and a hardware kind): the *job* of the reduction.
+public struct ModelVariant: Sendable, Equatable, Codable {
+    /// Name used in specs, actions and reports.
+    public var name: String
+    /// Accuracy in [0, 1] (ImageNet top-1, MMLU, ...): the job's *happiness*.
+    public var accuracy: Double
+    /// Batch sizes profiled, ascending.
+    public var batchSizes: [Int]
+    /// Latency in milliseconds to run one batch of each size in ``batchSizes``.
+    public var latencyMs: [Double]
+    /// Device memory the variant occupies while loaded, in GB.
+    public var memoryGB: Double
+    /// Seconds to load from disk to the device.
+    public var loadSecondsDisk: Double
+    /// Seconds to load from the host RAM cache to the device.
+    public var loadSecondsRAM: Double
+    /// Cost per second of holding (or loading) the variant on a device: the job's *hours*.
+    public var costPerSecond: Double
+    /// The device kind it runs on (`gpu`, `cpu`, ...).
+    public var hardware: String
+
+    public init(name: String, accuracy: Double, batchSizes: [Int], latencyMs: [Double], memoryGB: Double,
+                loadSecondsDisk: Double, loadSecondsRAM: Double, costPerSecond: Double, hardware: String = "gpu") {
+        self.name = name
+        self.accuracy = accuracy
+        self.batchSizes = batchSizes
+        self.latencyMs = latencyMs
+        self.memoryGB = memoryGB
+        self.loadSecondsDisk = loadSecondsDisk
+        self.loadSecondsRAM = loadSecondsRAM
+        self.costPerSecond = costPerSecond
+        self.hardware = hardware
+    }
+
+    /// Queries per second the variant serves while every query meets a `deadlineMs` latency
+    /// SLO under deadline-aware dynamic batching: the largest `b / L(b)` over profiled batch
+    /// sizes with `2·L(b) <= deadline` (a query may wait for the batch in progress, `L(b)`,
+    /// then ride in the next, another `L(b)`). 0 when even batch 1 cannot meet the deadline.
+    public func throughput(deadlineMs: Double) -> Double {
+        var best = 0.0
+        for (b, l) in zip(batchSizes, latencyMs) where 2 * l <= deadlineMs && l > 0 {
+            best = max(best, Double(b) * 1000 / l)
+        }
+        return best
+    }
+
+    /// The largest profiled batch size whose doubled latency fits `deadlineMs` (0 if none).
+    public func largestBatch(deadlineMs: Double) -> Int {
+        var best = 0
+        for (b, l) in zip(batchSizes, latencyMs) where 2 * l <= deadlineMs { best = max(best, b) }
+        return best
+    }
+
+    /// Latency in ms of a batch of `size`, interpolated linearly between profiled sizes
+    /// (extrapolated from the last two beyond the largest; batch 1's latency below it).
+    public func latency(batch size: Int) -> Double {
+        let n = batchSizes.count
+        if n == 1 || size <= batchSizes[0] { return latencyMs[0] }
+        var i = 1
+        while i < n - 1 && batchSizes[i] < size { i += 1 }
+        let b0 = Double(batchSizes[i - 1]), b1 = Double(batchSizes[i])
+        let l0 = latencyMs[i - 1], l1 = latencyMs[i]
+        return max(l0, l0 + (l1 - l0) * (Double(size) - b0) / (b1 - b0))
+    }
+}
+
+/// One device of the fleet (after expanding `count`): a *worker* of the family.
+public struct Device: Sendable, Equatable, Codable {
+    public var name: String
+    /// Device kind; a variant runs only on devices of its ``ModelVariant/hardware``.
+    public var kind: String
+    /// Device memory in GB.
+    public var memoryGB: Double
+    /// Host RAM set aside to cache variants for fast reloads (discrete-event fidelity), GB.
+    public var hostRAMGB: Double
+
+    public init(name: String, kind: String = "gpu", memoryGB: Double, hostRAMGB: Double = 0) {
+        self.name = name
+        self.kind = kind
+        self.memoryGB = memoryGB
+        self.hostRAMGB = hostRAMGB
+    }
+
+    /// Whether the device can hold `variant`.
+    public func canHold(_ variant: ModelVariant) -> Bool {
+        variant.hardware == kind && variant.memoryGB <= memoryGB
+    }
+}
+
+/// A class of queries sharing one SLO: a *bill stream*.
+public struct SLOStream: Sendable, Equatable, Codable {
+    public var name: String
+    /// Latency deadline per query in ms.
+    public var deadlineMs: Double
+    /// Fraction of the trace's arrivals that belong to this stream (the shares sum to 1).
+    public var share: Double
+    /// Queries of this stream may only be answered by variants at least this accurate.
+    public var minAccuracy: Double
+    /// Penalty per query for each interval it stays unanswered past its deadline.
+    public var penalty: LatenessPenalty
+    /// Weight of this stream's penalties.
+    public var weight: Double
+    /// A query late this many intervals is dropped.
+    public var dropAfterIntervals: Int
+    /// Extra penalty per dropped query.
+    public var dropPenalty: Double
+
+    public init(name: String, deadlineMs: Double, share: Double = 1, minAccuracy: Double = 0,
+                penalty: LatenessPenalty = .stepwise(amount: 1), weight: Double = 1,
+                dropAfterIntervals: Int = 4, dropPenalty: Double = 0) {
+        self.name = name
+        self.deadlineMs = deadlineMs
+        self.share = share
+        self.minAccuracy = minAccuracy
+        self.penalty = penalty
+        self.weight = weight
+        self.dropAfterIntervals = dropAfterIntervals
+        self.dropPenalty = dropPenalty
+    }
+}
+
+/// Weights of the serving reward (per interval):
+/// `served·answered + accuracy·Σ accuracy·answered − cost·cost − slo·(lateness + drop penalties)`.
+/// Answers that miss their deadline still count as answered; their lateness is what `slo` prices.
+public struct ServingRewardWeights: Sendable, Equatable, Codable {
+    /// Per query answered (R1, goodput, with `slo` pricing lateness).
+    public var served: Double
+    /// Per unit of accuracy-weighted service (R2, accuracy).
+    public var accuracy: Double
+    /// Per unit of cost (R3).
+    public var cost: Double
+    /// Per unit of SLO lateness and drop penalty.
+    public var slo: Double
+
+    public init(served: Double = 1, accuracy: Double = 0, cost: Double = 0, slo: Double = 1) {
+        self.served = served
+        self.accuracy = accuracy
+        self.cost = cost
+        self.slo = slo
+    }
+}
+
+/// Where a scenario's arrivals come from.
+public enum ScenarioTraceSource: Sendable, Equatable {
+    /// A trace dataset (canonical HDF5) at this path.
+    case dataset(String)
+    /// The built-in default synthetic trace (`DefaultDataset`), generated in memory.
+    case defaultSynthetic
+}
+
+/// Which load time the fluid fidelity charges on a switch.
+public enum LoadSource: String, Sendable, Equatable, Codable, CaseIterable {
+    case disk, ram
+}
+
+/// A serving scenario: a model zoo, a fleet, SLO streams, a decision interval, reward weights
+/// and a trace. Read from a TOML spec in `envs/` by ``ScenarioSpec``; reduced to an
+/// ``EmploymentSearch`` instance by ``ScenarioReduction``.
+public struct ServingScenario: Sendable, Equatable {
+    public var name: String
+    public var summary: String
+    /// The spec file it was read from (for messages), or "" when built in code.
+    public var sourcePath: String
+    public var variants: [ModelVariant]
+    /// The fleet, one entry per device.
+    public var fleet: [Device]
+    public var streams: [SLOStream]
+    /// Seconds between two decisions.
+    public var decisionInterval: Double
+    /// Intervals per training episode; `nil` runs the whole trace.
+    public var episodeIntervals: Int?
+    /// The load time the fluid fidelity charges.
+    public var loadFrom: LoadSource
+    public var weights: ServingRewardWeights
+    public var trace: ScenarioTraceSource
+    /// Multiplies the trace's arrival counts (to bring a public trace to the fleet's scale).
+    public var rateScale: Double
+    /// When set, the scale is instead chosen so the trace's mean rate becomes this many
+    /// queries per second (independent of which trace is replayed).
+    public var targetMeanRate: Double?
+    /// Per device, the index of the variant held at the start of an episode.
+    public var initialVariants: [Int]
+    /// Observation: windows (in intervals) of the recent-arrival means.
+    public var historyWindows: [Int]
+    /// Observation: include the next interval's arrivals (an oracle forecast).
+    public var forecast: Bool
+
+    public init(name: String, summary: String = "", sourcePath: String = "", variants: [ModelVariant],
+                fleet: [Device], streams: [SLOStream], decisionInterval: Double, episodeIntervals: Int? = nil,
+                loadFrom: LoadSource = .disk, weights: ServingRewardWeights = ServingRewardWeights(),
+                trace: ScenarioTraceSource = .defaultSynthetic, rateScale: Double = 1,
+                targetMeanRate: Double? = nil, initialVariants: [Int]? = nil, historyWindows: [Int] = [1, 4, 16], forecast: Bool = false) {
+        self.name = name
+        self.summary = summary
+        self.sourcePath = sourcePath
+        self.variants = variants
+        self.fleet = fleet
+        self.streams = streams
+        self.decisionInterval = decisionInterval
+        self.episodeIntervals = episodeIntervals
+        self.loadFrom = loadFrom
+        self.weights = weights
+        self.trace = trace
+        self.rateScale = rateScale
+        self.targetMeanRate = targetMeanRate
+        self.initialVariants = initialVariants ?? fleet.map { d in variants.firstIndex(where: { d.canHold($0) }) ?? 0 }
+        self.historyWindows = historyWindows
+        self.forecast = forecast
+    }
+
+    /// The throughput (queries/s) of variant `v` for stream `s`: 0 when the variant is less
+    /// accurate than the stream's minimum or cannot meet its deadline.
+    public func throughput(variant v: Int, stream s: Int) -> Double {
+        let variant = variants[v], stream = streams[s]
+        guard variant.accuracy >= stream.minAccuracy else { return 0 }
+        return variant.throughput(deadlineMs: stream.deadlineMs)
+    }
+
+    /// Queries of stream `s` one device holding variant `v` answers in a full interval.
+    public func capacityPerInterval(variant v: Int, stream s: Int) -> Double {
+        throughput(variant: v, stream: s) * decisionInterval
+    }
+
+    /// The switch delay of loading variant `v`, in seconds.
+    public func loadSeconds(variant v: Int) -> Double {
+        loadFrom == .disk ? variants[v].loadSecondsDisk : variants[v].loadSecondsRAM
+    }
+
+    /// Intervals after its arrival interval a query of stream `s` is due: 0 when its deadline
+    /// is shorter than an interval.
+    public func deadlineIntervals(stream s: Int) -> Int {
+        Int((streams[s].deadlineMs / 1000 / decisionInterval).rounded(.down))
+    }
+
+    /// Number of joint actions: one variant per device, `variants.count ^ fleet.count`.
+    public var jointActionCount: Int {
+        var n = 1
+        for _ in fleet { n *= variants.count }
+        return n
+    }
+
+    /// Decodes a joint action (mixed radix, device 0 least significant) into per-device variants.
+    @inline(__always)
+    public func decode(jointAction a: Int, into out: UnsafeMutablePointer<Int>) {
+        var x = a
+        let v = variants.count
+        for d in fleet.indices {
+            out[d] = x % v
+            x /= v
+        }
+    }
+
+    /// Decodes a joint action into an array (allocates).
+    public func decode(jointAction a: Int) -> [Int] {
+        [Int](unsafeUninitializedCapacity: fleet.count) { b, n in
+            decode(jointAction: a, into: b.baseAddress!)
+            n = fleet.count
+        }
+    }
+
+    /// Encodes per-device variants into a joint action.
+    public func encode(variants perDevice: [Int]) -> Int {
+        var a = 0
+        for d in fleet.indices.reversed() { a = a * variants.count + perDevice[d] }
+        return a
+    }
+
+    /// Checks the scenario is consistent.
+    /// - Throws: ``ScenarioError`` naming the spec file and the offending key.
+    public func validate() throws {
+        func fail(_ key: String, _ m: String) -> ScenarioError { ScenarioError(file: sourcePath, key: key, message: m) }
+        guard !variants.isEmpty else { throw fail("variants", "expected at least one [[variants]] table") }
+        guard !fleet.isEmpty else { throw fail("fleet", "expected at least one [[fleet]] table") }
+        guard !streams.isEmpty else { throw fail("streams", "expected at least one [[streams]] table") }
+        guard decisionInterval.isFinite, decisionInterval > 0 else {
+            throw fail("decision_interval_s", "expected a positive number of seconds, got \(decisionInterval)")
+        }
+        for (i, v) in variants.enumerated() {
+            let k = "variants[\(i)] (\(v.name))"
+            guard (0...1).contains(v.accuracy) else { throw fail("\(k).accuracy", "expected a fraction in [0, 1], got \(v.accuracy)") }
+            guard !v.batchSizes.isEmpty, v.batchSizes.count == v.latencyMs.count else {
+                throw fail("\(k).latency_ms", "expected one latency per batch size (\(v.batchSizes.count)), got \(v.latencyMs.count)")
+            }
+            guard zip(v.batchSizes, v.batchSizes.dropFirst()).allSatisfy({ $0 < $1 }), v.batchSizes[0] >= 1 else {
+                throw fail("\(k).batch_sizes", "expected strictly increasing sizes >= 1, got \(v.batchSizes)")
+            }
+            guard v.latencyMs.allSatisfy({ $0.isFinite && $0 > 0 }) else {
+                throw fail("\(k).latency_ms", "expected positive latencies, got \(v.latencyMs)")
+            }
+            for (key, x) in [("memory_gb", v.memoryGB), ("load_s_disk", v.loadSecondsDisk),
+                             ("load_s_ram", v.loadSecondsRAM), ("cost_per_s", v.costPerSecond)] {
+                guard x.isFinite, x >= 0 else { throw fail("\(k).\(key)", "expected a finite number >= 0, got \(x)") }
+            }
+            guard fleet.contains(where: { $0.canHold(v) }) else {
+                throw fail("\(k)", "no device of the fleet can hold it (hardware \(v.hardware), \(v.memoryGB) GB)")
+            }
+        }
+        let names = Set(variants.map(\.name))
+        guard names.count == variants.count else { throw fail("variants", "variant names must be unique") }
+        for (i, s) in streams.enumerated() {
+            let k = "streams[\(i)] (\(s.name))"
+            guard s.deadlineMs.isFinite, s.deadlineMs > 0 else { throw fail("\(k).deadline_ms", "expected a positive deadline, got \(s.deadlineMs)") }
+            guard s.share.isFinite, s.share >= 0 else { throw fail("\(k).share", "expected a share >= 0, got \(s.share)") }
+            guard s.dropAfterIntervals >= 1 else { throw fail("\(k).drop_after", "expected >= 1 interval, got \(s.dropAfterIntervals)") }
+            guard variants.indices.contains(where: { throughput(variant: $0, stream: i) > 0 }) else {
+                throw fail(k, "no variant meets its deadline of \(s.deadlineMs) ms and minimum accuracy \(s.minAccuracy)")
+            }
+        }
+        let total = streams.reduce(0) { $0 + $1.share }
+        guard abs(total - 1) < 1e-6 else { throw fail("streams.share", "expected shares summing to 1, got \(total)") }
+        guard rateScale.isFinite, rateScale > 0 else { throw fail("trace.rate_scale", "expected a positive factor, got \(rateScale)") }
+        if let r = targetMeanRate, !(r.isFinite && r > 0) { throw fail("trace.mean_rate", "expected a positive rate in queries/s, got \(r)") }
+        if let e = episodeIntervals, e < 1 { throw fail("episode_intervals", "expected >= 1, got \(e)") }
+        guard historyWindows.allSatisfy({ $0 >= 1 }) else { throw fail("observation.history_windows", "expected windows >= 1") }
+        guard initialVariants.count == fleet.count else {
+            throw fail("fleet.initial", "expected one initial variant per device")
+        }
+        for (d, v) in initialVariants.enumerated() {
+            guard variants.indices.contains(v), fleet[d].canHold(variants[v]) else {
+                throw fail("fleet[\(d)].initial", "device \(fleet[d].name) cannot hold its initial variant")
+            }
+        }
+        guard jointActionCount <= 1 << 16 else {
+            throw fail("fleet", "\(variants.count) variants on \(fleet.count) devices give \(jointActionCount) joint actions; at most 65536 are supported")
+        }
+    }
+}
+
+/// A scenario that cannot be read or is inconsistent: names the file and the key.
+public struct ScenarioError: Error, CustomStringConvertible, Equatable, Sendable {
+    public var file: String
+    public var key: String
+    public var message: String
+
+    public init(file: String, key: String, message: String) {
+        self.file = file
+        self.key = key
+        self.message = message
+    }
+
+    public var description: String {
+        let where_ = file.isEmpty ? "" : "\(file): "
+        return key.isEmpty ? "\(where_)\(message)" : "\(where_)key '\(key)': \(message)"
+    }
+}

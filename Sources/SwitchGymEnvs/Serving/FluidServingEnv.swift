@@ -1,0 +1,333 @@
+import SwitchGymCore
+
+/// What happened in one decision interval of a serving env, in serving terms.
+public struct ServingStepInfo: Sendable, Equatable, Codable {
+    /// The interval just simulated (0-based in the episode); -1 after reset.
+    public var interval = -1
+    /// Queries that arrived.
+    public var arrived = 0.0
+    /// Queries answered (on time or late).
+    public var served = 0.0
+    /// Of ``served``, those answered by their deadline (goodput × interval).
+    public var servedOnTime = 0.0
+    /// Queries dropped after waiting too long.
+    public var dropped = 0.0
+    /// Queries still queued after the interval.
+    public var queued = 0.0
+    /// `Σ accuracy × answered`.
+    public var accuracyServed = 0.0
+    /// Cost of the variants held or loading.
+    public var cost = 0.0
+    /// Devices whose variant changed (a load started).
+    public var switches = 0
+    /// Devices asked to hold a variant they cannot (the choice was ignored).
+    public var infeasibleChoices = 0
+    /// SLO lateness penalty (stream-weighted) and drop penalty.
+    public var latenessPenalty = 0.0, dropPenalty = 0.0
+    /// Reward parts: `+served`, `+accuracy`, `−cost`, `−slo` terms; they sum to the reward.
+    public var servedTerm = 0.0, accuracyTerm = 0.0, costTerm = 0.0, sloTerm = 0.0
+
+    public init() {}
+
+    public var reward: Double { servedTerm + accuracyTerm + costTerm + sloTerm }
+}
+
+/// Totals over an episode (or a whole evaluation), and the metrics users compare policies by.
+public struct ServingMetrics: Sendable, Equatable, Codable {
+    public var intervals = 0
+    public var seconds = 0.0
+    public var arrived = 0.0, served = 0.0, servedOnTime = 0.0, dropped = 0.0, queued = 0.0
+    public var accuracyServed = 0.0, cost = 0.0
+    public var switches = 0
+    public var latenessPenalty = 0.0, dropPenalty = 0.0
+    /// Sum of rewards (the utility).
+    public var utility = 0.0
+
+    public init() {}
+
+    /// Adds one interval.
+    public mutating func add(_ i: ServingStepInfo, seconds dt: Double) {
+        intervals += 1
+        seconds += dt
+        arrived += i.arrived; served += i.served; servedOnTime += i.servedOnTime; dropped += i.dropped
+        queued = i.queued
+        accuracyServed += i.accuracyServed; cost += i.cost; switches += i.switches
+        latenessPenalty += i.latenessPenalty; dropPenalty += i.dropPenalty
+        utility += i.reward
+    }
+
+    /// Queries answered by their deadline per second.
+    public var goodput: Double { seconds > 0 ? servedOnTime / seconds : 0 }
+    /// Share of arrivals answered by their deadline.
+    public var sloAttainment: Double { arrived > 0 ? servedOnTime / arrived : 1 }
+    /// Mean accuracy of the answers.
+    public var meanAccuracy: Double { served > 0 ? accuracyServed / served : 0 }
+}
+
+/// The serving scenario at **fluid** fidelity: per-interval arrival counts (fractional),
+/// devices that serve at their variant's throughput under each stream's SLO, loads that idle a
+/// device for the load delay, FIFO queues per stream served earliest-deadline first, SLO
+/// lateness penalties per interval late, drops after `drop_after` intervals.
+///
+/// Action: one ``Discrete`` joint action, the variant of every device in mixed radix (device 0
+/// least significant; ``ServingScenario/decode(jointAction:)``), masked where a device cannot
+/// hold its variant (a masked action keeps that device's variant). Observation: the layout of
+/// the reduced ``EmploymentSearch`` (per device a one-hot variant and the pending load in
+/// intervals; per stream the mean arrivals over the history windows, the backlog by lateness,
+/// the optional next-interval forecast, all over the mean arrivals per interval; the elapsed
+/// fraction). Reward: ``ServingRewardWeights``. Episodes end truncated after
+/// ``ServingModel/episodeLength`` intervals.
+///
+/// Invariants (checked by ``checkInvariants()``; asserted in debug builds every step):
+/// arrived = served + dropped + queued; no device holds a variant it cannot; time only advances.
+public struct FluidServingEnv: VectorizableEnv, Sendable {
+    public typealias Info = ServingStepInfo
+
+    public let model: ServingModel
+    public let observationSpace: Box
+    public let actionSpace: Discrete
+
+    private var generator: SeededGenerator
+    private var isReady = false
+    /// Interval index within the episode.
+    public private(set) var time = 0
+    /// First interval of the episode in the series.
+    public private(set) var start = 0
+    /// Variant held (or loading) per device.
+    public private(set) var variants: [Int]
+    /// Intervals of load left per device.
+    public private(set) var pending: [Double]
+    private var timeLeft: [Double]
+    private var ringDue: [Int]
+    private var ringAmount: [Double]
+    private var ringHead: [Int]
+    private var ringCount: [Int]
+    private var cursor: [Int]
+    /// The last interval's details.
+    public private(set) var last = ServingStepInfo()
+    /// Totals since the last reset.
+    public private(set) var totals = ServingMetrics()
+
+    /// An env over `model`; `seed` seeds resets without a seed (random episode starts).
+    public init(model: ServingModel, seed: UInt64 = 0) {
+        self.model = model
+        observationSpace = model.observationSpace
+        actionSpace = Discrete(model.jointActionCount)
+        generator = SeededGenerator(seed: seed)
+        variants = model.scenario.initialVariants
+        pending = [Double](repeating: 0, count: model.deviceCount)
+        timeLeft = pending
+        ringDue = [Int](repeating: 0, count: model.ringTotal)
+        ringAmount = [Double](repeating: 0, count: model.ringTotal)
+        ringHead = [Int](repeating: 0, count: model.streamCount)
+        ringCount = ringHead
+        cursor = ringHead
+    }
+
+    /// Convenience: the model of `scenario` over `arrivals`.
+    public init(scenario: ServingScenario, arrivals: ScenarioArrivals, randomStart: Bool = false, seed: UInt64 = 0) throws {
+        self.init(model: try ServingModel(scenario: scenario, arrivals: arrivals, randomStart: randomStart), seed: seed)
+    }
+
+    public var observationDimension: Int { model.observationDimension }
+
+    public mutating func reset(seed: UInt64?, options: NoResetOptions?) throws -> ResetResult<[Float], ServingStepInfo> {
+        resetState(seed: seed)
+        return ResetResult(observation: currentObservation(), info: last)
+    }
+
+    public mutating func step(_ action: Int) throws -> StepResult<[Float], ServingStepInfo> {
+        guard isReady else { throw EnvError.stepBeforeReset("FluidServingEnv(\(model.scenario.name))") }
+        guard actionSpace.contains(action) else {
+            throw EnvError(.invalidAction, "FluidServingEnv: action \(action) is not in \(actionSpace).")
+        }
+        let t = step(discrete: action)
+        return StepResult(observation: currentObservation(), reward: t.reward, terminated: t.terminated,
+                          truncated: t.truncated, info: last)
+    }
+
+    public mutating func close() { isReady = false }
+
+    public mutating func resetState(seed: UInt64?) {
+        if let seed { generator = SeededGenerator(seed: seed) }
+        time = 0
+        start = 0
+        let len = model.episodeLength
+        if model.randomStart && len < model.intervalCount {
+            start = Int.random(in: 0...(model.intervalCount - len), using: &generator)
+        }
+        for d in 0..<model.deviceCount {
+            variants[d] = model.scenario.initialVariants[d]
+            pending[d] = 0
+        }
+        for s in 0..<model.streamCount { ringHead[s] = 0; ringCount[s] = 0 }
+        last = ServingStepInfo()
+        totals = ServingMetrics()
+        isReady = true
+    }
+
+    public func writeActionMask(into destination: UnsafeMutablePointer<Bool>) {
+        model.jointMask.withUnsafeBufferPointer { destination.update(from: $0.baseAddress!, count: $0.count) }
+    }
+
+    /// Simulates one interval with joint action `action`.
+    public mutating func step(discrete action: Int) -> Transition {
+        let m = model
+        let V = m.variantCount, S = m.streamCount, D = m.deviceCount
+        var info = ServingStepInfo()
+        info.interval = time
+        // Decisions: a device whose choice differs from its variant starts loading it.
+        var x = action
+        for d in 0..<D {
+            var v = x % V
+            x /= V
+            if !m.canHold[d * V + v] {
+                info.infeasibleChoices += 1
+                v = variants[d]
+            }
+            if v != variants[d] {
+                info.switches += 1
+                variants[d] = v
+                pending[d] = m.hireSteps[v]
+            }
+            timeLeft[d] = 1 - min(pending[d], 1)
+            pending[d] = max(0, pending[d] - 1)
+            info.cost += m.costPerInterval[variants[d]]
+        }
+        // Arrivals join their stream's queue, due `deadline` intervals later.
+        let row = start + time
+        for s in 0..<S {
+            let a = m.arrivals.counts[row * S + s]
+            if a > 0 {
+                let slot = m.ringOffset[s] + (ringHead[s] + ringCount[s]) % m.ringCapacity[s]
+                ringDue[slot] = time + m.deadlineSteps[s]
+                ringAmount[slot] = a
+                ringCount[s] += 1
+                info.arrived += a
+            }
+            cursor[s] = 0
+        }
+        // Serve queued queries earliest deadline first (ties: stream order), each batch of
+        // queries from the devices in order; then charge lateness and drop what waited too long.
+        while true {
+            var best = -1, bestDue = Int.max
+            for s in 0..<S where cursor[s] < ringCount[s] {
+                let due = ringDue[m.ringOffset[s] + (ringHead[s] + cursor[s]) % m.ringCapacity[s]]
+                if due < bestDue { best = s; bestDue = due }
+            }
+            if best < 0 { break }
+            let s = best
+            let slot = m.ringOffset[s] + (ringHead[s] + cursor[s]) % m.ringCapacity[s]
+            cursor[s] += 1
+            var amount = ringAmount[slot]
+            for d in 0..<D where timeLeft[d] > 0 && amount > 0 {
+                let v = variants[d]
+                let rate = m.capacity[v * S + s]
+                guard rate > 0 else { continue }
+                let can = timeLeft[d] * rate
+                let served: Double
+                if can <= amount {
+                    served = can
+                    timeLeft[d] = 0
+                } else {
+                    served = amount
+                    timeLeft[d] -= served / rate
+                }
+                amount -= served
+                info.served += served
+                info.accuracyServed += m.accuracy[v] * served
+                if bestDue >= time { info.servedOnTime += served }
+            }
+            ringAmount[slot] = amount
+        }
+        for s in 0..<S {
+            // Lateness in queue order (the same order as the EDF pass within a stream).
+            var kept = 0
+            let cap = m.ringCapacity[s], off = m.ringOffset[s], head = ringHead[s]
+            for k in 0..<ringCount[s] {
+                let slot = off + (head + k) % cap
+                let amount = ringAmount[slot]
+                if amount <= 0 { continue }
+                let due = ringDue[slot]
+                if due <= time {
+                    let late = time - due + 1
+                    info.latenessPenalty += amount * m.weight[s] * m.penaltyIncrement[s * m.maxLate + late - 1]
+                    if late >= m.dropAfter[s] {
+                        info.dropped += amount
+                        info.dropPenalty += amount * m.weight[s] * m.dropPenalty[s]
+                        continue
+                    }
+                }
+                info.queued += amount
+                let to = off + (head + kept) % cap
+                ringDue[to] = due
+                ringAmount[to] = amount
+                kept += 1
+            }
+            ringCount[s] = kept
+        }
+        let w = m.scenario.weights
+        info.servedTerm = w.served * info.served
+        info.accuracyTerm = w.accuracy * info.accuracyServed
+        info.costTerm = -w.cost * info.cost
+        info.sloTerm = -w.slo * (info.latenessPenalty + info.dropPenalty)
+        last = info
+        totals.add(info, seconds: m.scenario.decisionInterval)
+        time += 1
+        assert(invariantViolation() == nil, invariantViolation() ?? "")
+        return Transition(reward: info.reward, terminated: false, truncated: time >= m.episodeLength)
+    }
+
+    /// A description of the first broken invariant, or `nil`.
+    public func invariantViolation() -> String? {
+        let balance = totals.served + totals.dropped + totals.queued
+        if abs(totals.arrived - balance) > 1e-7 * max(1, totals.arrived) {
+            return "arrived \(totals.arrived) != served \(totals.served) + dropped \(totals.dropped) + queued \(totals.queued)"
+        }
+        for d in 0..<model.deviceCount where !model.canHold[d * model.variantCount + variants[d]] {
+            let dev = model.scenario.fleet[d], v = model.scenario.variants[variants[d]]
+            return "device \(dev.name) (\(dev.memoryGB) GB, \(dev.kind)) holds \(v.name) (\(v.memoryGB) GB, \(v.hardware))"
+        }
+        if time < 0 || time > model.episodeLength || totals.intervals != time { return "clock at \(time) after \(totals.intervals) intervals" }
+        return nil
+    }
+
+    /// Throws ``EnvError`` if an invariant is broken (see the type's documentation).
+    public func checkInvariants() throws {
+        if let v = invariantViolation() { throw EnvError(.invalidArgument, "FluidServingEnv invariant: \(v)") }
+    }
+
+    public func writeObservation(into out: UnsafeMutablePointer<Float>) {
+        let m = model
+        let V = m.variantCount, S = m.streamCount
+        var k = 0
+        for d in 0..<m.deviceCount {
+            for v in 0..<V { out[k] = v == variants[d] ? 1 : 0; k += 1 }
+            out[k] = Float(pending[d]); k += 1
+        }
+        let now = start + time
+        let scale = 1 / m.billScale
+        for s in 0..<S {
+            for window in m.scenario.historyWindows {
+                let lo = max(start, now - window)
+                let sum = lo < now ? m.prefix[now * S + s] - m.prefix[lo * S + s] : 0
+                out[k] = Float(sum / Double(window) * scale); k += 1
+            }
+            var b0 = 0.0, b1 = 0.0, b2 = 0.0, b3 = 0.0
+            let cap = m.ringCapacity[s], off = m.ringOffset[s]
+            for i in 0..<ringCount[s] {
+                let slot = off + (ringHead[s] + i) % cap
+                let late = time - ringDue[slot] + 1
+                let a = ringAmount[slot]
+                if late <= 0 { b0 += a } else if late == 1 { b1 += a } else if late <= 3 { b2 += a } else { b3 += a }
+            }
+            out[k] = Float(b0 * scale); out[k + 1] = Float(b1 * scale)
+            out[k + 2] = Float(b2 * scale); out[k + 3] = Float(b3 * scale)
+            k += 4
+            if m.scenario.forecast {
+                out[k] = now < m.intervalCount ? Float(m.arrivals.counts[now * S + s] * scale) : 0; k += 1
+            }
+        }
+        out[k] = Float(min(Double(time) / Double(m.episodeLength), 1))
+    }
+}

@@ -1,0 +1,124 @@
+import SwitchGymCore
+
+/// The immutable, precomputed tables of a scenario over one arrival series, shared by every
+/// copy of a ``FluidServingEnv`` (a class, so copying an env copies a reference).
+public final class ServingModel: Sendable {
+    public let scenario: ServingScenario
+    public let arrivals: ScenarioArrivals
+    /// Variants, streams, devices, intervals.
+    public let variantCount: Int, streamCount: Int, deviceCount: Int, intervalCount: Int
+    /// `capacity[v * S + s]`: queries of stream `s` one device with variant `v` answers per interval.
+    let capacity: [Double]
+    /// Load delay of each variant in intervals.
+    let hireSteps: [Double]
+    /// Cost of holding each variant for one interval.
+    let costPerInterval: [Double]
+    let accuracy: [Double]
+    /// `canHold[d * V + v]`.
+    let canHold: [Bool]
+    /// Per joint action, whether every device can hold its variant.
+    let jointMask: [Bool]
+    let deadlineSteps: [Int]
+    let dropAfter: [Int]
+    let weight: [Double]
+    let dropPenalty: [Double]
+    /// `penaltyIncrement[s * maxLate + x - 1]`: `p_s(x) − p_s(x − 1)` for `x = 1 ... dropAfter_s`.
+    let penaltyIncrement: [Double]
+    let maxLate: Int
+    /// Ring capacity per stream (`deadline + dropAfter + 1`) and offsets into the flat rings.
+    let ringCapacity: [Int], ringOffset: [Int]
+    let ringTotal: Int
+    /// `prefix[t * S + s]`: arrivals of stream `s` in intervals `0 ..< t`.
+    let prefix: [Double]
+    /// Mean arrivals per interval and stream: the observation's scale.
+    public let billScale: Double
+    public let episodeLength: Int
+    public let randomStart: Bool
+    public let observationDimension: Int
+    public let jointActionCount: Int
+
+    /// Precomputes the tables of `scenario` over `arrivals`.
+    /// - Throws: ``ScenarioError`` if the scenario is inconsistent or the arrivals do not
+    ///   have one column per stream.
+    public init(scenario sc: ServingScenario, arrivals: ScenarioArrivals, randomStart: Bool = false) throws {
+        try sc.validate()
+        guard arrivals.streams == sc.streams.count, arrivals.intervals >= 1 else {
+            throw ScenarioError(file: sc.sourcePath, key: "streams",
+                                message: "the arrival series has \(arrivals.streams) streams and \(arrivals.intervals) intervals; expected \(sc.streams.count) streams and >= 1 interval")
+        }
+        scenario = sc
+        self.arrivals = arrivals
+        let V = sc.variants.count, S = sc.streams.count, D = sc.fleet.count, T = arrivals.intervals
+        variantCount = V; streamCount = S; deviceCount = D; intervalCount = T
+        var cap = [Double](repeating: 0, count: V * S)
+        for v in 0..<V { for s in 0..<S { cap[v * S + s] = sc.capacityPerInterval(variant: v, stream: s) } }
+        capacity = cap
+        hireSteps = (0..<V).map { sc.loadSeconds(variant: $0) / sc.decisionInterval }
+        costPerInterval = sc.variants.map { $0.costPerSecond * sc.decisionInterval }
+        accuracy = sc.variants.map(\.accuracy)
+        var hold = [Bool](repeating: false, count: D * V)
+        for d in 0..<D { for v in 0..<V { hold[d * V + v] = sc.fleet[d].canHold(sc.variants[v]) } }
+        canHold = hold
+        jointActionCount = sc.jointActionCount
+        var mask = [Bool](repeating: true, count: jointActionCount)
+        for a in 0..<jointActionCount {
+            var x = a
+            for d in 0..<D {
+                if !hold[d * V + x % V] { mask[a] = false }
+                x /= V
+            }
+        }
+        jointMask = mask
+        let deadlines = (0..<S).map { sc.deadlineIntervals(stream: $0) }
+        let drops = sc.streams.map(\.dropAfterIntervals)
+        deadlineSteps = deadlines
+        dropAfter = drops
+        weight = sc.streams.map(\.weight)
+        dropPenalty = sc.streams.map(\.dropPenalty)
+        let m = drops.max() ?? 1
+        maxLate = m
+        var inc = [Double](repeating: 0, count: S * m)
+        for s in 0..<S { for x in 1...m { inc[s * m + x - 1] = sc.streams[s].penalty.increment(x) } }
+        penaltyIncrement = inc
+        let caps = (0..<S).map { deadlines[$0] + drops[$0] + 2 }
+        ringCapacity = caps
+        var off = [Int](), total = 0
+        for c in caps { off.append(total); total += c }
+        ringOffset = off
+        ringTotal = total
+        var p = [Double](repeating: 0, count: (T + 1) * S)
+        for t in 0..<T { for s in 0..<S { p[(t + 1) * S + s] = p[t * S + s] + arrivals.counts[t * S + s] } }
+        prefix = p
+        let sum = arrivals.counts.reduce(0, +)
+        billScale = max(sum / Double(T * S), 1e-9)
+        episodeLength = sc.episodeIntervals.map { min($0, T) } ?? T
+        self.randomStart = randomStart
+        observationDimension = D * (V + 1) + S * (sc.historyWindows.count + 4 + (sc.forecast ? 1 : 0)) + 1
+    }
+
+    /// The observation space (same layout as the reduced ``EmploymentSearch``).
+    public var observationSpace: Box {
+        var low = [Float](), high = [Float]()
+        for _ in 0..<deviceCount {
+            low += [Float](repeating: 0, count: variantCount); high += [Float](repeating: 1, count: variantCount)
+            low.append(0); high.append(.infinity)
+        }
+        let perStream = scenario.historyWindows.count + 4 + (scenario.forecast ? 1 : 0)
+        low += [Float](repeating: 0, count: perStream * streamCount)
+        high += [Float](repeating: .infinity, count: perStream * streamCount)
+        low.append(0); high.append(1)
+        return Box(low: low, high: high)
+    }
+
+    /// Queries of stream `s` one device holding variant `v` answers per interval.
+    @inline(__always)
+    public func capacity(variant v: Int, stream s: Int) -> Double { capacity[v * streamCount + s] }
+
+    /// Whether joint action `a` fits the fleet (every device can hold its variant).
+    @inline(__always)
+    public func isFeasible(jointAction a: Int) -> Bool { jointMask[a] }
+
+    /// Arrivals of stream `s` in interval `t`.
+    @inline(__always)
+    public func arrivals(interval t: Int, stream s: Int) -> Double { arrivals.counts[t * streamCount + s] }
+}
