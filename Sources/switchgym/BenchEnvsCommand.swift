@@ -1,5 +1,6 @@
 import ArgumentParser
 import SwitchGymCore
+import SwitchGymEnvs
 import SwitchGymTestSupport
 
 /// `switchgym bench envs`: single-core steps per second and allocations per vector step of
@@ -22,17 +23,19 @@ struct BenchEnvsCommand: ParsableCommand {
     @Option(help: "Sub-envs per vector env.")
     var copies: Int = 16
 
-    @Option(help: "Benchmark only this env id.")
+    @Option(help: "Benchmark only this env id or scenario spec.")
     var env: String?
 
     func validate() throws {
         if !(seconds > 0) { throw ValidationError("--seconds must be positive, got \(seconds).") }
         if copies <= 0 { throw ValidationError("--copies must be positive, got \(copies).") }
-        if let env { _ = try EnvRegistry.spec(env) }
+        if let env, !EnvResolver.isScenarioPath(env) { _ = try EnvRegistry.spec(env) }
     }
 
     func run() throws {
-        let specs = try env.map { [try EnvRegistry.spec($0)] } ?? EnvRegistry.all
+        // Every registered env, then the fluid env of every shipped scenario spec.
+        let specs = try env.map { [try EnvResolver.spec($0)] }
+            ?? (EnvRegistry.all + EnvResolver.shippedSpecPaths().map { try EnvResolver.spec($0) })
         for spec in specs {
             let r = try EnvBenchmark.run(spec: spec, copies: copies, seconds: seconds)
             if json {

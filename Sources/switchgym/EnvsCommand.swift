@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import SwitchGymCore
+import SwitchGymEnvs
 
 /// `switchgym envs`: list the registered envs and roll one out.
 struct EnvsCommand: ParsableCommand {
@@ -20,6 +21,15 @@ struct EnvsCommand: ParsableCommand {
                 print("\(spec.id)  obs=\(spec.observationSpace)  action=\(spec.actionSpace)\(limit)")
                 print("    \(spec.summary)")
             }
+            for path in EnvResolver.shippedSpecPaths() {
+                do {
+                    let sc = try ScenarioSpec.load(path: path)
+                    print("\(path)  variants=\(sc.variants.count) devices=\(sc.fleet.count) streams=\(sc.streams.count)  action=Discrete(\(sc.jointActionCount))  interval=\(sc.decisionInterval)s")
+                    print("    \(sc.summary)")
+                } catch {
+                    print("\(path)  (invalid: \(error))")
+                }
+            }
         }
     }
 
@@ -35,8 +45,11 @@ struct EnvsCommand: ParsableCommand {
                 episode ends, the next line is a new reset.
                 """)
 
-        @Argument(help: "The env id (see `switchgym envs list`).")
+        @Argument(help: "The env id or a scenario spec file (see `switchgym envs list`).")
         var env: String
+
+        @Option(help: "For a scenario spec: replay this trace dataset (.h5) instead of the spec's.")
+        var trace: String?
 
         @Option(help: "Seed of the first reset and of the random policy.")
         var seed: UInt64 = 0
@@ -56,11 +69,11 @@ struct EnvsCommand: ParsableCommand {
 
         func validate() throws {
             if let steps, steps < 0 { throw ValidationError("--steps must be non-negative, got \(steps).") }
-            _ = try EnvRegistry.spec(env)
+            if !EnvResolver.isScenarioPath(env) { _ = try EnvRegistry.spec(env) }
         }
 
         func run() throws {
-            let spec = try EnvRegistry.spec(env)
+            let spec = try EnvResolver.spec(env, trace: trace)
             let rolloutPolicy: RolloutPolicy
             if let actions {
                 let contents: String

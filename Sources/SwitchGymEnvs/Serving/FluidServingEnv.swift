@@ -157,7 +157,7 @@ public struct FluidServingEnv: VectorizableEnv, Sendable {
             start = Int.random(in: 0...(model.intervalCount - len), using: &generator)
         }
         for d in 0..<model.deviceCount {
-            variants[d] = model.scenario.initialVariants[d]
+            variants[d] = model.initialVariants[d]
             pending[d] = 0
         }
         for s in 0..<model.streamCount { ringHead[s] = 0; ringCount[s] = 0 }
@@ -197,7 +197,7 @@ public struct FluidServingEnv: VectorizableEnv, Sendable {
         // Arrivals join their stream's queue, due `deadline` intervals later.
         let row = start + time
         for s in 0..<S {
-            let a = m.arrivals.counts[row * S + s]
+            let a = m.counts[row * S + s]
             if a > 0 {
                 let slot = m.ringOffset[s] + (ringHead[s] + ringCount[s]) % m.ringCapacity[s]
                 ringDue[slot] = time + m.deadlineSteps[s]
@@ -266,13 +266,13 @@ public struct FluidServingEnv: VectorizableEnv, Sendable {
             }
             ringCount[s] = kept
         }
-        let w = m.scenario.weights
+        let w = m.weights
         info.servedTerm = w.served * info.served
         info.accuracyTerm = w.accuracy * info.accuracyServed
         info.costTerm = -w.cost * info.cost
         info.sloTerm = -w.slo * (info.latenessPenalty + info.dropPenalty)
         last = info
-        totals.add(info, seconds: m.scenario.decisionInterval)
+        totals.add(info, seconds: m.interval)
         time += 1
         assert(invariantViolation() == nil, invariantViolation() ?? "")
         return Transition(reward: info.reward, terminated: false, truncated: time >= m.episodeLength)
@@ -308,7 +308,7 @@ public struct FluidServingEnv: VectorizableEnv, Sendable {
         let now = start + time
         let scale = 1 / m.billScale
         for s in 0..<S {
-            for window in m.scenario.historyWindows {
+            for window in m.windows {
                 let lo = max(start, now - window)
                 let sum = lo < now ? m.prefix[now * S + s] - m.prefix[lo * S + s] : 0
                 out[k] = Float(sum / Double(window) * scale); k += 1
@@ -324,8 +324,8 @@ public struct FluidServingEnv: VectorizableEnv, Sendable {
             out[k] = Float(b0 * scale); out[k + 1] = Float(b1 * scale)
             out[k + 2] = Float(b2 * scale); out[k + 3] = Float(b3 * scale)
             k += 4
-            if m.scenario.forecast {
-                out[k] = now < m.intervalCount ? Float(m.arrivals.counts[now * S + s] * scale) : 0; k += 1
+            if m.forecast {
+                out[k] = now < m.intervalCount ? Float(m.counts[now * S + s] * scale) : 0; k += 1
             }
         }
         out[k] = Float(min(Double(time) / Double(m.episodeLength), 1))

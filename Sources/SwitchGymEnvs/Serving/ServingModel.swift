@@ -30,6 +30,15 @@ public final class ServingModel: Sendable {
     let ringTotal: Int
     /// `prefix[t * S + s]`: arrivals of stream `s` in intervals `0 ..< t`.
     let prefix: [Double]
+    /// `counts[t * S + s]`: arrivals of stream `s` in interval `t` (a copy of the series').
+    let counts: [Double]
+    /// The scenario's reward weights, decision interval, history windows and forecast flag,
+    /// hoisted so the step does not touch the scenario struct.
+    let weights: ServingRewardWeights
+    let interval: Double
+    let windows: [Int]
+    let forecast: Bool
+    let initialVariants: [Int]
     /// Mean arrivals per interval and stream: the observation's scale.
     public let billScale: Double
     public let episodeLength: Int
@@ -89,6 +98,12 @@ public final class ServingModel: Sendable {
         var p = [Double](repeating: 0, count: (T + 1) * S)
         for t in 0..<T { for s in 0..<S { p[(t + 1) * S + s] = p[t * S + s] + arrivals.counts[t * S + s] } }
         prefix = p
+        counts = arrivals.counts
+        weights = sc.weights
+        interval = sc.decisionInterval
+        windows = sc.historyWindows
+        forecast = sc.forecast
+        initialVariants = sc.initialVariants
         let sum = arrivals.counts.reduce(0, +)
         billScale = max(sum / Double(T * S), 1e-9)
         episodeLength = sc.episodeIntervals.map { min($0, T) } ?? T

@@ -1,0 +1,40 @@
+import Foundation
+import SwitchGymCore
+
+/// Resolves what users pass as `--env` / `ENV`: a registered id (`CartPole-v1`) or a scenario
+/// spec file (`envs/vision-zoo.toml`), optionally replayed on another trace.
+public enum EnvResolver {
+    /// Whether `name` names a scenario spec rather than a registered id.
+    public static func isScenarioPath(_ name: String) -> Bool {
+        name.hasSuffix(".toml") || name.contains("/")
+    }
+
+    /// The spec files in `directory` (default `envs/` under the current directory), sorted.
+    public static func shippedSpecPaths(directory: String = "envs") -> [String] {
+        let files = (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []
+        return files.filter { $0.hasSuffix(".toml") }.sorted().map { (directory as NSString).appendingPathComponent($0) }
+    }
+
+    /// A scenario's fluid env as an ``EnvSpec`` (id = the spec path), over the scenario's own
+    /// trace or `trace` (a dataset path). Episodes start at random intervals of the trace when
+    /// the scenario sets `episode_intervals` shorter than the trace.
+    public static func scenarioSpec(path: String, trace: String? = nil) throws -> (EnvSpec, ServingModel) {
+        let scenario = try ScenarioSpec.load(path: path)
+        let arrivals = try scenario.loadArrivals(overridePath: trace)
+        let model = try ServingModel(scenario: scenario, arrivals: arrivals, randomStart: true)
+        let spec = EnvSpec(id: path, summary: scenario.summary, maxEpisodeSteps: model.episodeLength) {
+            FluidServingEnv(model: model, seed: $0)
+        }
+        return (spec, model)
+    }
+
+    /// A registered env or a scenario's fluid env.
+    /// - Throws: the registry's unknown-id error, or the scenario's error naming file and key.
+    public static func spec(_ name: String, trace: String? = nil) throws -> EnvSpec {
+        if isScenarioPath(name) { return try scenarioSpec(path: name, trace: trace).0 }
+        guard trace == nil else {
+            throw EnvError(.invalidArgument, "--trace applies to scenario specs (envs/*.toml), not to the registered env '\(name)'.")
+        }
+        return try EnvRegistry.spec(name)
+    }
+}
