@@ -159,7 +159,8 @@ public final class ProgressBar {
                 buffer.append(UInt8(ascii: "["))
                 let filled = Int(fraction * Double(width))
                 for i in 0..<width { buffer.append(i < filled ? UInt8(ascii: "#") : UInt8(ascii: "-")) }
-                buffer.append(contentsOf: [UInt8(ascii: "]"), 32, 32])
+                buffer.append(UInt8(ascii: "]"))
+                appendLiteral("  ")
             }
         }
         appendInt(step)
@@ -185,7 +186,7 @@ public final class ProgressBar {
         } else {
             appendLiteral("-:--")
         }
-        if isTTY { buffer.append(contentsOf: [27, UInt8(ascii: "["), UInt8(ascii: "K")]) }  // clear to end of line
+        if isTTY { appendLiteral("\u{1B}[K") }  // clear to end of line
     }
 
     /// The rendered line as text (for tests).
