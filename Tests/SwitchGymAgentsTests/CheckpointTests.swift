@@ -174,6 +174,12 @@ struct CheckpointTests {
         #expect(throws: CheckpointError.self) { try store.save(bad, step: 30) }
         #expect(listNames(dir) == ["ckpt-0000000010.h5"])
 
+        // A save killed before its rename leaves a temporary file; the next store removes it.
+        let stale = dir.appendingPathComponent(".ckpt-0000000040.h5.tmp-123-456")
+        try Data("partial".utf8).write(to: stale)
+        _ = try CheckpointStore(directory: dir, keepLast: 1)
+        #expect(listNames(dir) == ["ckpt-0000000010.h5"])
+
         // The folder disappeared (or is unwritable): the save throws.
         let gone = try CheckpointStore(directory: dir.appendingPathComponent("gone"), keepLast: 2)
         try FileManager.default.removeItem(at: gone.directory)

@@ -219,6 +219,12 @@ struct MetricsLoggerTests {
         #expect(a.eventFileURL.lastPathComponent == "events.out.tfevents.5.h")
         #expect(b.eventFileURL.lastPathComponent == "events.out.tfevents.5.h.1")
         try a.close(); try b.close()
+        // A fresh run over older event files hides them in TensorBoard (START at step 0).
+        let c = try MetricsLogger(directory: dir, hostname: "h", clock: { 6 })
+        try c.close()
+        let events = try readEvents(c.eventFileURL)
+        #expect(events.count == 2 && events[1].sessionStatus == 1 && events[1].step == 0)
+        #expect(try readEvents(a.eventFileURL).count == 1)
     }
 
     @Test("resuming drops rows after the resume step, so the CSV equals an uninterrupted run's")

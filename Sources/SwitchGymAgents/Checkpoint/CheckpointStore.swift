@@ -34,6 +34,12 @@ public final class CheckpointStore {
             throw SwitchGymIOError(.system, "cannot create the checkpoint folder", path: directory.path,
                                    libraryMessage: "\(error.localizedDescription)")
         }
+        // Temporary files of saves killed before their rename (AtomicOutput names them
+        // `.<name>.tmp-<pid>-<random>`).
+        for name in (try? FileManager.default.contentsOfDirectory(atPath: directory.path)) ?? []
+        where name.hasPrefix(".ckpt-") && name.contains(".h5.tmp-") {
+            FileSystem.removeIfPresent(directory.appendingPathComponent(name).path)
+        }
     }
 
     /// The file name for a step: `ckpt-0000012345.h5`.

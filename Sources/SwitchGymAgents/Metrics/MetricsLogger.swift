@@ -27,7 +27,9 @@ import Darwin
 /// `step <= s` (so a resumed run's CSV equals an uninterrupted one's, apart from wall
 /// times) and starts a new event file whose second event is `SessionLog START` at step
 /// `s + 1`, which makes TensorBoard's accumulator drop the older files' events at steps
-/// after `s`.
+/// after `s`. (So a trainer should log an update's metrics before saving the checkpoint of
+/// that step.) A fresh start in a folder that already holds event files writes
+/// `SessionLog START` at step 0 instead, hiding the older run in TensorBoard.
 ///
 /// Not thread-safe: log from one thread (the training loop).
 public final class MetricsLogger {
@@ -103,6 +105,8 @@ public final class MetricsLogger {
         let now = clock()
         lastWallTime = now
         lastFlush = now
+        let previousEventFiles = ((try? FileManager.default.contentsOfDirectory(atPath: directory.path)) ?? [])
+            .contains { $0.hasPrefix("events.out.tfevents.") }
         let host = (hostname ?? Self.hostName()).map { $0 == "/" ? "_" : $0 }
         let base = "events.out.tfevents.\(Int(now.rounded(.down))).\(String(host))"
         var name = base
@@ -119,9 +123,16 @@ public final class MetricsLogger {
             throw error
         }
         TensorBoardEvents.appendRecord(TensorBoardEvents.fileVersionEvent(wallTime: now), to: &eventBuffer)
-        if case .resume(let step) = start {
+        switch start {
+        case .resume(let step):
             TensorBoardEvents.appendRecord(TensorBoardEvents.sessionStartEvent(wallTime: now, step: Int64(step) + 1),
                                            to: &eventBuffer)
+        case .fresh where previousEventFiles:
+            // A new run in a folder that holds an older run's event files: START at step 0
+            // makes TensorBoard drop everything it read before this file.
+            TensorBoardEvents.appendRecord(TensorBoardEvents.sessionStartEvent(wallTime: now, step: 0), to: &eventBuffer)
+        case .fresh:
+            break
         }
         try flush()
     }
