@@ -344,3 +344,107 @@ public final class HDF5File {
         try HDF5Library.check(write(attr, type), "H5Awrite", path: path, location: loc)
     }
 }
+
+// MARK: - Walking the file and describing datasets
+
+/// The element type of a dataset, as stored in the file.
+public enum HDF5ElementType: Sendable, Equatable, CustomStringConvertible {
+    /// IEEE floating point with this many bits (32, 64).
+    case float(bits: Int)
+    /// Signed integer with this many bits.
+    case signedInteger(bits: Int)
+    /// Unsigned integer with this many bits.
+    case unsignedInteger(bits: Int)
+    /// Variable-length string.
+    case variableString
+    /// Fixed-length string of this many bytes.
+    case fixedString(bytes: Int)
+    /// Anything else (compound, enum, array, reference, ...), with HDF5's class number.
+    case other(typeClass: Int)
+
+    public var description: String {
+        switch self {
+        case .float(let b): return "float\(b)"
+        case .signedInteger(let b): return "int\(b)"
+        case .unsignedInteger(let b): return "uint\(b)"
+        case .variableString: return "variable-length string"
+        case .fixedString(let n): return "fixed-length string (\(n) bytes)"
+        case .other(let c): return "HDF5 type class \(c)"
+        }
+    }
+}
+
+/// What kind of object a link in a group points to.
+public enum HDF5ObjectKind: Sendable, Equatable {
+    case group, dataset, other
+}
+
+extension HDF5File {
+    /// The names (not paths) and kinds of the objects in a group, sorted by name.
+    ///
+    /// Uses only calls whose signatures are the same in HDF5 1.10, 1.12 and 1.14
+    /// (`H5Gget_info_by_name`, `H5Lget_name_by_idx`, `H5Oopen`, `H5Iget_type`).
+    public func children(of group: String = "/") throws -> [(name: String, kind: HDF5ObjectKind)] {
+        let loc = "group \(group)"
+        var info = H5G_info_t()
+        try HDF5Library.check(H5Gget_info_by_name(id, group, &info, CHDF5_P_DEFAULT()), "H5Gget_info_by_name",
+                              path: path, location: loc, summary: "cannot list group (truncated or damaged file?)")
+        var out: [(name: String, kind: HDF5ObjectKind)] = []
+        for i in 0..<info.nlinks {
+            let n = H5Lget_name_by_idx(id, group, H5_INDEX_NAME, H5_ITER_INC, i, nil, 0, CHDF5_P_DEFAULT())
+            try HDF5Library.check(n, "H5Lget_name_by_idx", path: path, location: loc)
+            var buf = [CChar](repeating: 0, count: Int(n) + 1)
+            try HDF5Library.check(H5Lget_name_by_idx(id, group, H5_INDEX_NAME, H5_ITER_INC, i, &buf, buf.count,
+                                                     CHDF5_P_DEFAULT()), "H5Lget_name_by_idx", path: path, location: loc)
+            let name = String(decoding: buf.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+            let child = group.hasSuffix("/") ? group + name : group + "/" + name
+            let obj = H5Oopen(id, child, CHDF5_P_DEFAULT())
+            try HDF5Library.check(obj, "H5Oopen", path: path, location: "object \(child)",
+                                  summary: "cannot open object (dangling link, or a truncated or damaged file?)")
+            let type = H5Iget_type(obj)
+            H5Oclose(obj)
+            let kind: HDF5ObjectKind = type == H5I_GROUP ? .group : type == H5I_DATASET ? .dataset : .other
+            out.append((name, kind))
+        }
+        return out
+    }
+
+    /// The absolute paths of every dataset in the file (depth first, sorted by name
+    /// within each group).
+    public func datasetPaths(under group: String = "/") throws -> [String] {
+        var out: [String] = []
+        for (name, kind) in try children(of: group) {
+            let child = group.hasSuffix("/") ? group + name : group + "/" + name
+            switch kind {
+            case .group: out += try datasetPaths(under: child)
+            case .dataset: out.append(child)
+            case .other: break
+            }
+        }
+        return out
+    }
+
+    /// The element type of a dataset as stored in the file (before any conversion
+    /// that ``read(_:as:)`` would apply).
+    public func elementType(of name: String) throws -> HDF5ElementType {
+        let loc = "dataset \(name)"
+        guard exists(name) else {
+            throw SwitchGymIOError(.notFound, "dataset is missing", path: path, location: loc)
+        }
+        let ds = try HDF5Library.check(H5Dopen2(id, name, CHDF5_P_DEFAULT()), "H5Dopen2", path: path, location: loc)
+        defer { H5Dclose(ds) }
+        let type = try HDF5Library.check(H5Dget_type(ds), "H5Dget_type", path: path, location: loc)
+        defer { H5Tclose(type) }
+        let bits = Int(H5Tget_size(type)) * 8
+        let cls = H5Tget_class(type)
+        switch cls {
+        case H5T_FLOAT: return .float(bits: bits)
+        case H5T_INTEGER:
+            return H5Tget_sign(type) == H5T_SGN_NONE ? .unsignedInteger(bits: bits) : .signedInteger(bits: bits)
+        case H5T_STRING:
+            return H5Tis_variable_str(type) > 0 ? .variableString : .fixedString(bytes: bits / 8)
+        default:
+            return .other(typeClass: Int(cls.rawValue))
+        }
+    }
+}

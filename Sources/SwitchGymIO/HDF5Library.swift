@@ -16,7 +16,13 @@ enum HDF5Library {
         return true
     }()
 
-    static func ensureInitialized() { _ = initialized }
+    /// The library is built thread-safe on Debian, where the automatic error printer is
+    /// a per-thread setting: silence it on every thread that opens or creates a file, not
+    /// only on the first one (otherwise `HDF5-DIAG` dumps reach stderr from other threads).
+    static func ensureInitialized() {
+        _ = initialized
+        CHDF5_silence_errors()
+    }
 
     /// Turns a negative HDF5 status into an error that carries the function,
     /// the path and HDF5's own innermost message.

@@ -7,5 +7,6 @@ enum CommandRegistry {
         TracesCommand.self,
         EnvsCommand.self,
         BenchCommand.self,
+        DebugCommand.self,
     ]
 }
