@@ -8,7 +8,7 @@ struct EnvsCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "envs",
         abstract: "List the registered environments and roll them out.",
-        subcommands: [List.self, RolloutCommand.self])
+        subcommands: [List.self, RolloutCommand.self, SimulateCommand.self])
 
     /// `switchgym envs list`
     struct List: ParsableCommand {
@@ -73,7 +73,7 @@ struct EnvsCommand: ParsableCommand {
         }
 
         func run() throws {
-            let spec = try EnvResolver.spec(env, trace: trace)
+            let spec = try reportingErrors(inputs: [env] + (trace.map { [$0] } ?? [])) { try EnvResolver.spec(env, trace: trace) }
             let rolloutPolicy: RolloutPolicy
             if let actions {
                 let contents: String

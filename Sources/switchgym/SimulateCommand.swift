@@ -1,0 +1,133 @@
+import ArgumentParser
+import Foundation
+import SwitchGymCore
+import SwitchGymEnvs
+
+/// `switchgym envs simulate SPEC`: run simple policies over a scenario's whole trace and print
+/// the serving metrics.
+struct SimulateCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "simulate",
+        abstract: "Run fixed policies over a scenario's whole trace (fluid fidelity) and print serving metrics.",
+        discussion: """
+            Policies: hold (keep the initial variants), random (a random feasible joint action each \
+            interval), static:VARIANT (every device that can hold VARIANT holds it), static-best (the \
+            best constant joint action in hindsight), or all of these with --policy all.
+            """)
+
+    @Argument(help: "A scenario spec file (envs/*.toml).")
+    var spec: String
+
+    @Option(help: "Replay this trace dataset (.h5) instead of the spec's.")
+    var trace: String?
+
+    @Option(help: "hold | random | static:VARIANT | static-best | all")
+    var policy: String = "all"
+
+    @Option(help: "Seed of the random policy.")
+    var seed: UInt64 = 0
+
+    @Flag(help: "Print {\"policies\": [...]} as JSON.")
+    var json = false
+
+    func run() throws {
+        try reportingErrors {
+            let sc = try ScenarioSpec.load(path: spec)
+            let arrivals = try sc.loadArrivals(overridePath: trace)
+            let model = try ServingEvaluation.model(scenario: sc, arrivals: arrivals)
+            var runs: [ServingRun] = []
+            let names = policy == "all"
+                ? ["hold"] + sc.variants.map { "static:\($0.name)" } + ["static-best", "random"]
+                : [policy]
+            for name in names {
+                runs.append(try Self.run(policy: name, scenario: sc, model: model, seed: seed))
+            }
+            let table = PolicyTable(scenario: sc, seconds: Double(model.intervalCount) * sc.decisionInterval, runs: runs)
+            print(json ? table.json() : table.text())
+        }
+    }
+
+    static func run(policy name: String, scenario sc: ServingScenario, model: ServingModel, seed: UInt64) throws -> ServingRun {
+        switch name {
+        case "hold":
+            return ServingEvaluation.replay(name: "hold", model: model, actions: [sc.encode(variants: sc.initialVariants)])
+        case "static-best":
+            return ServingEvaluation.bestStatic(model: model)
+        case "random":
+            var g = SeededGenerator(seed: seed)
+            let feasible = (0..<model.jointActionCount).filter { model.isFeasible(jointAction: $0) }
+            return ServingEvaluation.run(name: "random", model: model) { _, _, _ in feasible[Int(g.next() % UInt64(feasible.count))] }
+        default:
+            if name.hasPrefix("static:") {
+                let v = String(name.dropFirst("static:".count))
+                guard let i = sc.variants.firstIndex(where: { $0.name == v }) else {
+                    throw CLIError.usage("--policy \(name): unknown variant '\(v)' (known: \(sc.variants.map(\.name).joined(separator: ", "))).")
+                }
+                return ServingEvaluation.replay(name: name, model: model, actions: [ServingEvaluation.staticAction(sc, variant: i)])
+            }
+            throw CLIError.usage("--policy \(name): expected hold, random, static:VARIANT, static-best or all.")
+        }
+    }
+}
+
+/// One table of policies on the same trace: text for people, JSON for scripts.
+struct PolicyTable {
+    var scenario: ServingScenario
+    var seconds: Double
+    var runs: [ServingRun]
+    var oracleBound: Double? = nil
+
+    func text() -> String {
+        var out = "\(scenario.name): \(runs.first?.metrics.intervals ?? 0) intervals of \(scenario.decisionInterval) s (\(formatSeconds(seconds))), arrivals \(String(format: "%.0f", runs.first?.metrics.arrived ?? 0))\n"
+        let header = ["policy", "utility", "goodput/s", "SLO", "accuracy", "cost", "switches", "dropped"]
+            + (oracleBound == nil ? [] : ["regret"])
+        var rows: [[String]] = [header]
+        for r in runs {
+            let m = r.metrics
+            var row = [r.name, String(format: "%.4g", m.utility), String(format: "%.2f", m.goodput),
+                       String(format: "%.2f%%", 100 * m.sloAttainment), String(format: "%.4f", m.meanAccuracy),
+                       String(format: "%.4g", m.cost), "\(m.switches)", String(format: "%.0f", m.dropped)]
+            if let b = oracleBound { row.append(String(format: "%.4g", b - m.utility)) }
+            rows.append(row)
+        }
+        let widths = header.indices.map { c in rows.map { $0[c].count }.max()! }
+        for (i, row) in rows.enumerated() {
+            out += row.enumerated().map { c, s in
+                c == 0 ? s.padding(toLength: widths[c], withPad: " ", startingAt: 0)
+                       : String(repeating: " ", count: widths[c] - s.count) + s
+            }.joined(separator: "  ") + "\n"
+            if i == 0 { out += String(repeating: "-", count: widths.reduce(0, +) + 2 * (widths.count - 1)) + "\n" }
+        }
+        if let b = oracleBound { out += "oracle bound (hindsight DP, fluid): \(String(format: "%.4g", b))\n" }
+        return out
+    }
+
+    func json() -> String {
+        func num(_ x: Double) -> String { x.isFinite ? "\(x)" : "null" }
+        let policies = runs.map { r in
+            let m = r.metrics
+            return "{\"name\":\(jsonString(r.name)),\"utility\":\(num(m.utility)),\"goodput\":\(num(m.goodput)),\"slo_attainment\":\(num(m.sloAttainment)),\"mean_accuracy\":\(num(m.meanAccuracy)),\"cost\":\(num(m.cost)),\"switches\":\(m.switches),\"dropped\":\(num(m.dropped)),\"arrived\":\(num(m.arrived))}"
+        }
+        return "{\"scenario\":\(jsonString(scenario.name)),\"policies\":[\(policies.joined(separator: ","))],\"oracle_bound\":\(oracleBound.map(num) ?? "null")}"
+    }
+
+    private func formatSeconds(_ s: Double) -> String {
+        s >= 3600 ? String(format: "%.2f h", s / 3600) : String(format: "%.1f min", s / 60)
+    }
+}
+
+/// A JSON string literal.
+func jsonString(_ s: String) -> String {
+    var out = "\""
+    for c in s.unicodeScalars {
+        switch c {
+        case "\"": out += "\\\""
+        case "\\": out += "\\\\"
+        case "\n": out += "\\n"
+        case "\t": out += "\\t"
+        default:
+            if c.value < 0x20 { out += String(format: "\\u%04x", c.value) } else { out.unicodeScalars.append(c) }
+        }
+    }
+    return out + "\""
+}
