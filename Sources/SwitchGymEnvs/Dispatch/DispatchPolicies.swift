@@ -136,9 +136,14 @@ public struct POPPolicy: DispatchPolicy, Sendable {
     /// One ordered pair: accurate class `u`, fast class `v` (equal for a singleton), the
     /// probability `p` of serving on `u`, and the pair's mean service time in seconds.
     public struct Pair: Sendable, Equatable {
+        /// Class index with accuracy `>= a*`.
         public var accurate: Int
+        /// Faster class index with accuracy `< a*` (equal to `accurate` for a singleton).
         public var fast: Int
+        /// Probability `p` of serving on `accurate`; the pair's mean accuracy is `a*` (or
+        /// `a_u` for a singleton).
         public var probabilityAccurate: Double
+        /// `p/μ_u + (1 − p)/μ_v`, seconds: the pair's priority key.
         public var meanServiceTime: Double
     }
 
@@ -215,6 +220,7 @@ public struct POPPolicy: DispatchPolicy, Sendable {
 public struct RandomProportionalPolicy: DispatchPolicy, Sendable {
     private var cdf: [Double] = []
     private var rates: [Double] = []
+    /// The policy; its table is built from the system on ``reset(system:)``.
     public init() {}
     public mutating func reset(system: DispatchSystem) {
         if rates != system.serverRate {
@@ -233,6 +239,7 @@ public struct RandomProportionalPolicy: DispatchPolicy, Sendable {
 /// Baseline: join the shortest queue over all servers (ties at random); ignores accuracy and
 /// speed.
 public struct JoinShortestQueuePolicy: DispatchPolicy, Sendable {
+    /// The policy (stateless).
     public init() {}
     public mutating func choose(
         queueLengths q: UnsafeBufferPointer<Int>, system: DispatchSystem, generator g: inout SeededGenerator
@@ -244,6 +251,7 @@ public struct JoinShortestQueuePolicy: DispatchPolicy, Sendable {
 /// Baseline: every query to the most accurate class (shortest queue inside it, ties at random):
 /// maximal accuracy, but only that class's capacity, so latency explodes under load.
 public struct MostAccurateOnlyPolicy: DispatchPolicy, Sendable {
+    /// The policy (stateless).
     public init() {}
     public mutating func choose(
         queueLengths q: UnsafeBufferPointer<Int>, system: DispatchSystem, generator g: inout SeededGenerator
