@@ -377,25 +377,22 @@ public struct RLSForecaster: Sendable, Equatable {
         checkObservation(x, "RLSForecaster")
         let p = order, d = self.d, lambda = forgetting
         let ready = observationCount >= p
-        var h = head
+        let h = head
         storage.withUnsafeMutableBufferPointer { s in
             let theta = s.baseAddress!
             let P = theta + d
             let pu = P + d * d
             let history = pu + d
             if ready {
-                // u = [1, x_{t-1}, ..., x_{t-p}]; history[(head - 1 - j) mod p] = x_{t-1-j}.
-                @inline(__always) func u(_ i: Int) -> Double {
-                    i == 0 ? 1 : history[(h - i + p) % p]
-                }
-                var prediction = 0.0
-                for i in 0..<d { prediction += theta[i] * u(i) }
+                // u = [1, x_{t-1}, ..., x_{t-p}]; history[(head - i) mod p] = x_{t-i} for i >= 1.
+                var prediction = theta[0]
+                for i in 1..<d { prediction += theta[i] * history[(h - i + p) % p] }
                 var denominator = lambda
                 for i in 0..<d {
-                    var acc = 0.0
-                    for j in 0..<d { acc += P[i * d + j] * u(j) }
+                    var acc = P[i * d]
+                    for j in 1..<d { acc += P[i * d + j] * history[(h - j + p) % p] }
                     pu[i] = acc
-                    denominator += u(i) * acc
+                    denominator += (i == 0 ? 1 : history[(h - i + p) % p]) * acc
                 }
                 let error = x - prediction
                 for i in 0..<d { theta[i] += pu[i] / denominator * error }
@@ -409,10 +406,8 @@ public struct RLSForecaster: Sendable, Equatable {
                 }
             }
             history[h] = x
-            h += 1
-            if h == p { h = 0 }
         }
-        head = h
+        head = h + 1 == p ? 0 : h + 1
         observationCount += 1
     }
 

@@ -84,9 +84,15 @@ public func headroomRate(forecast: Double, recentErrors: [Double], quantile: Dou
     precondition(forecast.isFinite, "headroomRate: forecast must be finite, got \(forecast)")
     precondition(quantile >= 0 && quantile <= 1, "headroomRate: quantile must be in [0, 1], got \(quantile)")
     guard !recentErrors.isEmpty else { return max(0, forecast) }
-    scratch.removeAll(keepingCapacity: true)
-    scratch.append(contentsOf: recentErrors)
-    let q = scratch.withUnsafeMutableBufferPointer { EmpiricalQuantile.interpolated($0, quantile) }
+    let n = recentErrors.count
+    if scratch.count > n { scratch.removeLast(scratch.count - n) }
+    while scratch.count < n { scratch.append(0) }
+    let q = recentErrors.withUnsafeBufferPointer { source in
+        scratch.withUnsafeMutableBufferPointer { s in
+            for i in 0..<n { s[i] = source[i] }
+            return EmpiricalQuantile.interpolated(s, quantile)
+        }
+    }
     return max(0, forecast + max(0, q))
 }
 
