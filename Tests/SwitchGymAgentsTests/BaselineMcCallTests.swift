@@ -82,6 +82,15 @@ private func bisect(_ lo: Double, _ hi: Double, _ f: (Double) -> Double) -> Doub
         #expect(w.pending == 1.25 && w.serving == 0.75)
         let z = McCallSwitchingPolicy.discountedWeights(discount: 0.9, delay: 0)
         #expect(z.pending == 0 && abs(z.serving - 10) < 1e-12)
+        // The closed form equals the definition sum_k beta^k clamp(d - k, 0, 1).
+        for beta in [0.0, 0.3, 0.9, 0.99] {
+            for d in [0.0, 0.2, 1, 1.75, 3, 7.5] {
+                var direct = 0.0
+                for k in 0..<20 { direct += pow(beta, Double(k)) * min(1, max(0, d - Double(k))) }
+                let w = McCallSwitchingPolicy.discountedWeights(discount: beta, delay: d)
+                #expect(abs(w.pending - direct) < 1e-12, "beta \(beta) d \(d)")
+            }
+        }
     }
 
     @Test func reducesToTheClassicModel() {

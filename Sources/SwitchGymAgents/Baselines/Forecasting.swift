@@ -327,6 +327,10 @@ public struct HoltWintersForecaster: Sendable, Equatable {
 /// Multi-step forecasts iterate the fitted recursion, feeding forecasts back as inputs; they are
 /// only as stable as the fitted polynomial (no stationarity is enforced).
 ///
+/// With `lambda < 1` and a series that stops varying (no excitation), `P` grows like
+/// `lambda^-t` ("covariance wind-up") and the next change moves the coefficients abruptly;
+/// keep `lambda` close to 1 (0.98 to 0.999) for arrival rates.
+///
 /// Until the first update (fewer than `p + 1` observations) the forecast is the last
 /// observation. `init` allocates `O(p^2)` doubles; `observe` and `forecast` allocate nothing
 /// (`forecast` uses a stack scratch of `p` doubles).

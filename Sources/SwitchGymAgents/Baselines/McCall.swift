@@ -5,6 +5,12 @@
 // Economics 84(1), 1970, pp. 113-126; the value-iteration presentation follows Sargent &
 // Stachurski, "Job Search I: The McCall Search Model" (QuantEcon lectures).
 
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 /// A finite discrete distribution: `values[i]` with probability `probabilities[i]`.
 ///
 /// Used for per-interval rewards, e.g. a forecast's quantiles of the arrival rate mapped through
@@ -285,13 +291,11 @@ public struct McCallSwitchingPolicy: Sendable {
     public static func discountedWeights(discount beta: Double, delay: Double) -> (pending: Double, serving: Double) {
         precondition(beta >= 0 && beta < 1, "McCallSwitchingPolicy.discountedWeights: discount must be in [0, 1), got \(beta)")
         precondition(delay >= 0 && delay <= 1e9, "McCallSwitchingPolicy.discountedWeights: delay must be in [0, 1e9], got \(delay)")
-        var pending = 0.0, power = 1.0
-        let span = SwitchingModel.span(delay: delay)
-        for k in 0..<span {
-            pending += power * min(1, max(0, delay - Double(k)))
-            power *= beta
-            if power == 0 { break }
-        }
+        // p_k = 1 for k < n = floor(delay), p_n = delay - n, 0 after:
+        // sum_k beta^k p_k = (1 - beta^n) / (1 - beta) + (delay - n) * beta^n.
+        let whole = delay.rounded(.down)
+        let power = pow(beta, whole)
+        let pending = (1 - power) / (1 - beta) + (delay - whole) * power
         return (pending, 1 / (1 - beta) - pending)
     }
 
