@@ -6,6 +6,7 @@ enum CommandRegistry {
         QuickstartCommand.self,
         TracesCommand.self,
         EnvsCommand.self,
+        EvalCommand.self,
         BenchCommand.self,
         DebugCommand.self,
     ]

@@ -39,6 +39,10 @@ public final class ServingModel: Sendable {
     let windows: [Int]
     let forecast: Bool
     let initialVariants: [Int]
+    /// Streams by deadline (ties: stream order), the order ``estimateInterval`` serves them.
+    let streamOrder: [Int]
+    /// Per stream, the highest accuracy among the variants that can answer it.
+    let bestAccuracy: [Double]
     /// Mean arrivals per interval and stream: the observation's scale.
     public let billScale: Double
     public let episodeLength: Int
@@ -104,6 +108,8 @@ public final class ServingModel: Sendable {
         windows = sc.historyWindows
         forecast = sc.forecast
         initialVariants = sc.initialVariants
+        bestAccuracy = (0..<S).map { s in (0..<V).filter { cap[$0 * S + s] > 0 }.map { sc.variants[$0].accuracy }.max() ?? 0 }
+        streamOrder = (0..<S).sorted { deadlines[$0] != deadlines[$1] ? deadlines[$0] < deadlines[$1] : $0 < $1 }
         let sum = arrivals.counts.reduce(0, +)
         billScale = max(sum / Double(T * S), 1e-9)
         episodeLength = sc.episodeIntervals.map { min($0, T) } ?? T
@@ -136,4 +142,78 @@ public final class ServingModel: Sendable {
     /// Arrivals of stream `s` in interval `t`.
     @inline(__always)
     public func arrivals(interval t: Int, stream s: Int) -> Double { arrivals.counts[t * streamCount + s] }
+}
+
+extension ServingModel {
+    /// A one-interval estimate used by planning baselines: the reward of choosing joint
+    /// action `a` for an interval with `arrivals[s]` new queries per stream and no backlog.
+    /// Devices whose variant changes from `current` (when given) lose their load time. Streams
+    /// are served in deadline order from the devices in order (as the env does); queries of a
+    /// stream due this interval that stay unserved are charged one interval of lateness, and a
+    /// stream due later is not charged (an optimistic estimate).
+    ///
+    /// With `relaxed`, the estimate becomes an upper bound on what the interval's arrivals can
+    /// contribute to the env's utility under any queueing: queries left unserved are credited
+    /// as if answered later by the most accurate variant able to answer their stream, and only
+    /// the one lateness increment they cannot escape (deadline in this interval) is charged.
+    /// Summed over a plan this bounds the env's utility for that plan (the hindsight oracle).
+    /// - Returns: the estimated reward and the unserved queries.
+    public func estimateInterval(current: UnsafeBufferPointer<Int>?, action a: Int,
+                                 arrivals: UnsafeBufferPointer<Double>, relaxed: Bool = false) -> (reward: Double, unserved: Double) {
+        let V = variantCount, S = streamCount, D = deviceCount
+        return withUnsafeTemporaryAllocation(of: Double.self, capacity: D + 1) { timeLeft in
+            var x = a
+            var cost = 0.0
+            for d in 0..<D {
+                let v = x % V
+                x /= V
+                var t = 1.0
+                if let current, current[d] != v { t = 1 - min(hireSteps[v], 1) }
+                timeLeft[d] = t
+                cost += costPerInterval[v]
+            }
+            var served = 0.0, accuracyServed = 0.0, penalty = 0.0, unserved = 0.0
+            for s in streamOrder {
+                var amount = arrivals[s]
+                var y = a
+                for d in 0..<D {
+                    let v = y % V
+                    y /= V
+                    let rate = capacity[v * S + s]
+                    guard amount > 0, timeLeft[d] > 0, rate > 0 else { continue }
+                    let can = timeLeft[d] * rate
+                    let take = min(can, amount)
+                    timeLeft[d] = can <= amount ? 0 : timeLeft[d] - take / rate
+                    amount -= take
+                    served += take
+                    accuracyServed += accuracy[v] * take
+                }
+                unserved += amount
+                if deadlineSteps[s] == 0 { penalty += amount * weight[s] * penaltyIncrement[s * maxLate] }
+                if relaxed && amount > 0 {
+                    served += amount
+                    accuracyServed += bestAccuracy[s] * amount
+                }
+            }
+            let w = weights
+            let reward = w.served * served + w.accuracy * accuracyServed - w.cost * cost - w.slo * penalty
+            return (reward, unserved)
+        }
+    }
+
+
+    /// The load delay in intervals of switching from `current` to joint action `a`: the
+    /// longest load among the devices that change.
+    public func switchDelay(from current: Int, to a: Int) -> Double {
+        var x = current, y = a, delay = 0.0
+        for _ in 0..<deviceCount {
+            let u = x % variantCount, v = y % variantCount
+            if u != v { delay = max(delay, hireSteps[v]) }
+            x /= variantCount; y /= variantCount
+        }
+        return delay
+    }
+
+    /// The joint action of the variants the env holds now.
+    public func jointAction(of variants: [Int]) -> Int { scenario.encode(variants: variants) }
 }

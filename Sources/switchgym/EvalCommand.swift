@@ -1,0 +1,68 @@
+import ArgumentParser
+import Foundation
+import SwitchGymAgents
+import SwitchGymCore
+import SwitchGymEnvs
+
+/// `switchgym eval CHECKPOINT... --env SPEC --trace HELDOUT.h5 --baselines all`
+struct EvalCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "eval",
+        abstract: "Compare trained policies with the baselines on one (held-out) trace of a scenario.",
+        discussion: """
+            Every policy runs the scenario's fluid env over the whole trace from its first interval. \
+            The table shows utility (the summed reward), goodput, SLO attainment, mean accuracy, cost, \
+            switches and regret against the hindsight oracle's bound. Baselines: \
+            \(ServingBaselines.allNames.joined(separator: ", ")), static:VARIANT; `all` runs every one.
+            """)
+
+    @Argument(help: "Checkpoint files (.h5) or run folders of trained policies.")
+    var checkpoints: [String] = []
+
+    @Option(help: "The scenario spec (envs/*.toml).")
+    var env: String
+
+    @Option(help: "The trace to evaluate on (a dataset .h5); defaults to the spec's.")
+    var trace: String?
+
+    @Option(help: "Comma-separated baselines, `all` or `none`.")
+    var baselines: String = "all"
+
+    @Flag(help: "Print {\"policies\": [...], \"oracle_bound\"} as JSON.")
+    var json = false
+
+    @Option(help: "Write tidy CSVs, a notebook and SVG pictures into this folder (e.g. notebooks-export/NAME).")
+    var export: String?
+
+    func run() throws {
+        try reportingErrors(inputs: checkpoints + [env] + (trace.map { [$0] } ?? [])) {
+            let sc = try ScenarioSpec.load(path: env)
+            let arrivals = try sc.loadArrivals(overridePath: trace)
+            let model = try ServingEvaluation.model(scenario: sc, arrivals: arrivals)
+            var runs: [ServingRun] = []
+            for path in checkpoints {
+                runs.append(try PolicyLoader.evaluate(checkpoint: path, model: model))
+            }
+            let names: [String]
+            switch baselines {
+            case "all": names = ServingBaselines.allNames.filter { $0 != "oracle" }
+            case "none": names = []
+            default: names = baselines.split(separator: ",").map { String($0).trimmingCharacters(in: .whitespaces) }.filter { $0 != "oracle" }
+            }
+            for name in names { runs.append(try ServingBaselines.run(name, model: model)) }
+            var bound: Double? = nil
+            if baselines != "none" {
+                let oracle = ServingBaselines.oracle(model: model)
+                runs.append(oracle.run)
+                bound = oracle.bound
+            }
+            var table = PolicyTable(scenario: sc, seconds: Double(model.intervalCount) * sc.decisionInterval, runs: runs)
+            table.oracleBound = bound
+            print(json ? table.json() : table.text(), terminator: json ? "\n" : "")
+            if let export {
+                try ReportExport.write(directory: export, table: table, model: model)
+                if !json { print("exported to \(export)/ (policies.csv, intervals.csv, report.ipynb, *.svg)") }
+            }
+        }
+    }
+}

@@ -1,0 +1,68 @@
+import Foundation
+import Testing
+import SwitchGymCore
+import SwitchGymEnvs
+@testable import SwitchGymAgents
+
+@Suite struct ServingBaselineTests {
+    static let root: String = {
+        var url = URL(fileURLWithPath: #filePath)
+        for _ in 0..<3 { url.deleteLastPathComponent() }
+        return url.path
+    }()
+
+    /// A shipped scenario over bursty random arrivals at `load` × the fleet's best capacity,
+    /// with every load time scaled by `loadScale`.
+    func model(_ spec: String, load: Double, loadScale: Double, seed: UInt64) throws -> ServingModel {
+        var sc = try ScenarioSpec.load(path: Self.root + "/envs/\(spec)")
+        for v in sc.variants.indices { sc.variants[v].loadSecondsDisk *= loadScale; sc.variants[v].loadSecondsRAM *= loadScale }
+        let cap = sc.variants.indices.map { sc.capacityPerInterval(variant: $0, stream: 0) }.max()! * Double(sc.fleet.count)
+        var g = SeededGenerator(seed: seed)
+        var counts: [Double] = []
+        var level = 1.0
+        for _ in 0..<(150 * sc.streams.count) {
+            if g.nextUnit() < 0.05 { level = 0.3 + 1.7 * g.nextUnit() }
+            counts.append(cap * load * level * (0.7 + 0.6 * g.nextUnit()) / Double(sc.streams.count))
+        }
+        return try ServingEvaluation.model(scenario: sc, arrivals: ScenarioArrivals(intervals: 150, streams: sc.streams.count, counts: counts))
+    }
+
+    @Test(arguments: [("vision-zoo.toml", 0.5, 1.0), ("vision-zoo.toml", 0.9, 4.0), ("llm-zoo.toml", 0.3, 1.0), ("llm-zoo.toml", 0.6, 0.25)])
+    func theOracleBoundsEveryPolicy(spec: String, load: Double, loadScale: Double) throws {
+        let m = try model(spec, load: load, loadScale: loadScale, seed: 11)
+        let (bound, oracleRun) = ServingBaselines.oracle(model: m)
+        var runs = [oracleRun]
+        for name in ServingBaselines.allNames where name != "oracle" { runs.append(try ServingBaselines.run(name, model: m)) }
+        var g = SeededGenerator(seed: 3)
+        let feasible = (0..<m.jointActionCount).filter { m.isFeasible(jointAction: $0) }
+        runs.append(ServingEvaluation.run(name: "random", model: m) { _, _, _ in feasible[Int(g.next() % UInt64(feasible.count))] })
+        for r in runs {
+            #expect(r.metrics.utility <= bound + 1e-6 * abs(bound), "\(spec): \(r.name) \(r.metrics.utility) above the bound \(bound)")
+            #expect(r.metrics.intervals == m.intervalCount)
+        }
+        // The oracle plans with the whole trace: it is at least as good as the best constant plan.
+        let best = ServingEvaluation.bestStatic(model: m)
+        #expect(oracleRun.metrics.utility >= best.metrics.utility - 1e-6 * abs(best.metrics.utility) || oracleRun.metrics.switches > 0)
+    }
+
+    @Test func unknownBaselinesAreNamed() throws {
+        let m = try model("vision-zoo.toml", load: 0.5, loadScale: 1, seed: 1)
+        #expect(throws: EnvError.self) { try ServingBaselines.run("clairvoyant", model: m) }
+        let r = try ServingBaselines.run("static:efficientnet-b4-amp", model: m)
+        #expect(r.actions.allSatisfy { m.scenario.decode(jointAction: $0).allSatisfy { m.scenario.variants[$0].name == "efficientnet-b4-amp" } })
+    }
+
+    @Test func estimateMatchesTheEnvOnAnEmptyQueue() throws {
+        // With no backlog and every deadline inside the interval, one env step equals the estimate.
+        let m = try model("vision-zoo.toml", load: 1.3, loadScale: 1, seed: 5)
+        var env = FluidServingEnv(model: m)
+        env.resetState(seed: 0)
+        let a = ServingEvaluation.staticAction(m.scenario, variant: 2)
+        let current = env.variants
+        let arrivals = (0..<m.streamCount).map { m.arrivals(interval: 0, stream: $0) }
+        let e = current.withUnsafeBufferPointer { c in arrivals.withUnsafeBufferPointer { m.estimateInterval(current: c, action: a, arrivals: $0) } }
+        let t = env.step(discrete: a)
+        #expect(abs(e.reward - t.reward) <= 1e-9 * abs(t.reward))
+        #expect(abs(e.unserved - env.last.queued - env.last.dropped) <= 1e-6 * max(1, e.unserved))
+    }
+}
