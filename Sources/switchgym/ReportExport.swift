@@ -44,6 +44,17 @@ enum ReportExport {
         try AtomicOutput.write(text: iv, to: path("intervals.csv"))
         try AtomicOutput.write(text: asg, to: path("assignments.csv"))
 
+        // Dispatch among the loaded variants (LP bound, R-JIQ, POP, JSQ) for the first policy.
+        if let first = table.runs.first {
+            func opt(_ x: Double?) -> String { x.map { "\($0)" } ?? "" }
+            var d = "policy,interval,arrival_rate,accuracy_target,status,lp_bound_ms,rjiq_ms,pop_ms,jsq_ms,rjiq_accuracy,pop_accuracy,jsq_accuracy\n"
+            let target = DispatchReport.defaultTarget(sc)
+            for r in DispatchReport.report(model: model, run: first, accuracyTarget: target, jobsPerInterval: 1000) {
+                d += "\(csv(first.name)),\(r.interval),\(r.arrivalRate),\(target),\(r.status),\(opt(r.lpBoundMs)),\(opt(r.rjiqMs)),\(opt(r.popMs)),\(opt(r.jsqMs)),\(opt(r.rjiqAccuracy)),\(opt(r.popAccuracy)),\(opt(r.jsqAccuracy))\n"
+            }
+            try AtomicOutput.write(text: d, to: path("dispatch.csv"))
+        }
+
         // Crossover: reactive vs proactive as the switch delay grows.
         var cross = "load_scale,policy,utility\n"
         var crossSeries: [String: [Double]] = [:]
