@@ -9,7 +9,7 @@ import SwitchGymCore
 public enum Activation: String, Sendable, Codable, CaseIterable {
     /// `y = x` (policy logits, values).
     case identity
-    /// `y = tanh(x)`; derivative `1 - y²`.
+    /// `y = tanh(x)` (computed by ``fastTanh(_:)``, relative error < 2e-6); derivative `1 - y²`.
     case tanh
     /// `y = max(0, x)`; derivative `y > 0 ? 1 : 0`.
     case relu
@@ -274,7 +274,7 @@ public final class MLP {
 func applyActivation(_ a: Activation, _ y: UnsafeMutablePointer<Float>, _ n: Int) {
     switch a {
     case .identity: break
-    case .tanh: for i in 0..<n { y[i] = tanhf(y[i]) }
+    case .tanh: fastTanh(inPlace: y, count: n)
     case .relu: for i in 0..<n { y[i] = max(y[i], 0) }
     }
 }
@@ -290,7 +290,7 @@ func dot(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ n: Int) -> Floa
     var acc = SIMD8<Float>()
     var i = 0
     while i + 8 <= n {
-        acc = acc.addingProduct(load8(a + i), load8(b + i))
+        acc += load8(a + i) * load8(b + i)
         i += 8
     }
     var s = acc.sum()
@@ -305,10 +305,12 @@ func dot4(_ w: UnsafePointer<Float>, _ n: Int, _ x: UnsafePointer<Float>) -> (Fl
     var i = 0
     while i + 8 <= n {
         let xv = load8(x + i)
-        a0 = a0.addingProduct(load8(w + i), xv)
-        a1 = a1.addingProduct(load8(w + n + i), xv)
-        a2 = a2.addingProduct(load8(w + 2 * n + i), xv)
-        a3 = a3.addingProduct(load8(w + 3 * n + i), xv)
+        // Separate multiply and add: without `-mfma` (the package's baseline x86-64 target),
+        // `addingProduct` compiles to one libm `fmaf` call per lane.
+        a0 += load8(w + i) * xv
+        a1 += load8(w + n + i) * xv
+        a2 += load8(w + 2 * n + i) * xv
+        a3 += load8(w + 3 * n + i) * xv
         i += 8
     }
     var s0 = a0.sum(), s1 = a1.sum(), s2 = a2.sum(), s3 = a3.sum()
@@ -318,4 +320,25 @@ func dot4(_ w: UnsafePointer<Float>, _ n: Int, _ x: UnsafePointer<Float>) -> (Fl
         i += 1
     }
     return (s0, s1, s2, s3)
+}
+
+extension MLP: StateCheckpointable {
+    /// The parameters (`parameters`) and the layer sizes (`sizes`, checked on load).
+    public func saveState() -> StateDict {
+        var s = StateDict()
+        s.floats["parameters"] = Array(parameters)
+        s.setInts(sizes, at: "sizes")
+        return s
+    }
+
+    /// Restores the parameters of a network with the same sizes; gradients are zeroed.
+    public func loadState(_ s: StateDict) throws {
+        let sz = try s.ints("sizes")
+        guard sz == sizes else {
+            throw EnvError(.invalidArgument, "MLP.loadState: the state is for sizes \(sz), this network has \(sizes).")
+        }
+        let p = try s.floats("parameters", count: parameterCount)
+        _ = parameters.update(fromContentsOf: p)
+        zeroGradients()
+    }
 }

@@ -3,6 +3,7 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
+import SwitchGymCore
 
 /// Adam (Kingma and Ba, 2015) exactly as PyTorch's `torch.optim.Adam` computes it
 /// (no weight decay, no AMSGrad), with CleanRL PPO's defaults (`eps = 1e-5`).
@@ -106,5 +107,29 @@ public enum GradientClipping {
             for i in b.gradients.indices { b.gradients[i] *= coefficient }
         }
         return norm
+    }
+}
+
+extension Adam: StateCheckpointable {
+    /// The moments (`m`, `v`), the step count and the current learning rate.
+    public func saveState() -> StateDict {
+        var s = StateDict()
+        s.floats["m"] = Array(UnsafeBufferPointer(start: m, count: parameterCount))
+        s.floats["v"] = Array(UnsafeBufferPointer(start: v, count: parameterCount))
+        s.setInt(stepCount, at: "step_count")
+        s.floats["learning_rate"] = [learningRate]
+        return s
+    }
+
+    /// Restores the state of an optimiser over the same number of parameters.
+    public func loadState(_ s: StateDict) throws {
+        let mm = try s.floats("m", count: parameterCount)
+        let vv = try s.floats("v", count: parameterCount)
+        let t = try s.int("step_count")
+        let lr = try s.floats("learning_rate", count: 1)
+        mm.withUnsafeBufferPointer { m.update(from: $0.baseAddress!, count: parameterCount) }
+        vv.withUnsafeBufferPointer { v.update(from: $0.baseAddress!, count: parameterCount) }
+        stepCount = t
+        learningRate = lr[0]
     }
 }
