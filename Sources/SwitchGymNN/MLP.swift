@@ -3,6 +3,7 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
+import CBLAS
 import SwitchGymCore
 
 /// An elementwise nonlinearity applied after a ``Dense`` layer.
@@ -236,8 +237,17 @@ public final class MLP {
     // MARK: - Batch 1 (no BLAS)
 
     /// Forward pass of one sample without BLAS: `output[0 ..< outputSize]` from `input[0 ..< inputSize]`.
+    /// On x86-64 CPUs with AVX2 and FMA the dot products run in a C kernel compiled for them
+    /// (the package targets baseline x86-64, where Swift's SIMD code is SSE only); elsewhere
+    /// in portable SIMD. The two round differently (fused multiply-add), so outputs agree to
+    /// float precision, not bit for bit, across machines; on one machine they are deterministic.
     /// - Complexity: O(parameterCount); no allocation.
     public func forwardSingle(_ input: UnsafePointer<Float>, into output: UnsafeMutablePointer<Float>) {
+        forwardSingle(input, into: output, useAVX2: hasAVX2FMA)
+    }
+
+    /// ``forwardSingle(_:into:)`` with the kernel chosen by the caller (tests compare both).
+    func forwardSingle(_ input: UnsafePointer<Float>, into output: UnsafeMutablePointer<Float>, useAVX2: Bool) {
         let p = UnsafePointer(parameters.baseAddress!)
         var x = input
         var bufs = (singleA, singleB)
@@ -245,6 +255,13 @@ public final class MLP {
             let y = l == layers.count - 1 ? output : bufs.0
             let w = p + d.weightOffset, b = p + d.biasOffset
             let nIn = d.inputSize
+            if useAVX2 {
+                CBLAS_dense_single_avx2(w, b, x, y, d.outputSize, nIn)
+                applyActivation(d.activation, y, d.outputSize)
+                x = UnsafePointer(y)
+                bufs = (bufs.1, bufs.0)
+                continue
+            }
             var o = 0
             while o + 4 <= d.outputSize {
                 let r = dot4(w + o * nIn, nIn, x)
@@ -269,6 +286,9 @@ public final class MLP {
         return out
     }
 }
+
+/// Whether the CPU (and OS) support AVX2 and FMA; read once.
+let hasAVX2FMA: Bool = CBLAS_has_avx2_fma() != 0
 
 @inline(__always)
 func applyActivation(_ a: Activation, _ y: UnsafeMutablePointer<Float>, _ n: Int) {

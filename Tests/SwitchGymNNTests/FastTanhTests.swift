@@ -1,7 +1,7 @@
 import Testing
 import Foundation
 import SwitchGymCore
-import SwitchGymNN
+@testable import SwitchGymNN
 
 @Suite struct FastTanhTests {
     /// Relative error against `tanh` in Double on a dense grid over [-10, 10] and on a
@@ -63,5 +63,28 @@ import SwitchGymNN
         p.withUnsafeMutableBufferPointer { pp in tiny.withUnsafeBufferPointer { c.step(parameters: pp, gradients: $0) } }
         let v = c.saveState().floats["v"]!
         #expect(v.allSatisfy { $0 == 0 })
+    }
+}
+
+@Suite struct BatchOneKernelTests {
+    /// The AVX2/FMA kernel (when the CPU has it), the portable SIMD path and the BLAS batch
+    /// path agree to float precision.
+    @Test(arguments: [[16, 64, 64, 8], [4, 256, 256, 2], [3, 5, 7, 1]])
+    func kernelsAgree(_ sizes: [Int]) {
+        var g = SeededGenerator(seed: 8)
+        let net = MLP(sizes: sizes, hiddenActivation: .tanh)
+        net.initializeOrthogonal(outputGain: 1, using: &g)
+        let x = (0..<sizes[0]).map { _ in Float(Orthogonal.gaussian(&g)) }
+        var fast = [Float](repeating: 0, count: net.outputSize), portable = fast
+        x.withUnsafeBufferPointer { xp in
+            fast.withUnsafeMutableBufferPointer { net.forwardSingle(xp.baseAddress!, into: $0.baseAddress!, useAVX2: hasAVX2FMA) }
+            portable.withUnsafeMutableBufferPointer { net.forwardSingle(xp.baseAddress!, into: $0.baseAddress!, useAVX2: false) }
+        }
+        let ws = net.makeWorkspace(maxBatch: 1)
+        let batched = x.withUnsafeBufferPointer { Array(UnsafeBufferPointer(start: net.forward($0.baseAddress!, batch: 1, workspace: ws), count: net.outputSize)) }
+        for o in 0..<net.outputSize {
+            #expect(abs(fast[o] - portable[o]) <= 1e-5 * max(1, abs(portable[o])))
+            #expect(abs(batched[o] - portable[o]) <= 1e-5 * max(1, abs(portable[o])))
+        }
     }
 }
