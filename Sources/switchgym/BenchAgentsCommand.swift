@@ -3,6 +3,7 @@ import Foundation
 import SwitchGymAgents
 import SwitchGymCore
 import SwitchGymNN
+import SwitchGymTestSupport
 
 /// `switchgym bench agents`: how fast PPO and DQN solve CartPole-v1, and the batch-1
 /// forward latency of a small MLP.
@@ -66,13 +67,15 @@ struct BenchAgentsCommand: ParsableCommand {
         var evalWall: Double
         var lastEvalMean: Double
         var evaluations: Int
+        var allocationsPerUpdate: Int?
 
         var fields: [(String, Any)] {
             [("bench", "agents"), ("algorithm", algorithm), ("env", "CartPole-v1"), ("seed", seed), ("solved", solved),
              ("steps_to_solve", solved ? steps as Any : NSNull()), ("steps_run", steps), ("updates", updates),
              ("train_wall_s", trainWall), ("train_cpu_s", trainCPU), ("eval_wall_s", evalWall),
              ("evaluations", evaluations), ("last_eval_mean_return", lastEvalMean),
-             ("eval", "greedy, mean of episodes >= 475"), ("blas_core", BLAS.coreName)]
+             ("eval", "greedy, mean of episodes >= 475"), ("blas_core", BLAS.coreName),
+             ("allocations_per_update", allocationsPerUpdate as Any? ?? NSNull())]
         }
     }
 
@@ -81,7 +84,7 @@ struct BenchAgentsCommand: ParsableCommand {
                   globalStep: () -> Int, step: () throws -> Void) throws -> Run {
         var evalEnv = Self.makeCartPole(1_000_000 + seed)
         var run = Run(algorithm: algorithm, seed: seed, solved: false, steps: 0, updates: 0, trainWall: 0, trainCPU: 0,
-                      evalWall: 0, lastEvalMean: 0, evaluations: 0)
+                      evalWall: 0, lastEvalMean: 0, evaluations: 0, allocationsPerUpdate: nil)
         while globalStep() < limit {
             let w0 = monotonicSeconds(), c0 = processCPUSeconds()
             try step()
@@ -101,6 +104,9 @@ struct BenchAgentsCommand: ParsableCommand {
                 }
             }
         }
+        // Heap allocations of one more update (the event, its dictionaries and arrays; none
+        // per env step), counted on this thread.
+        run.allocationsPerUpdate = try AllocationCounter.count { try step() }
         return run
     }
 
@@ -111,7 +117,8 @@ struct BenchAgentsCommand: ParsableCommand {
         } else {
             let what = r.solved ? "solved at \(r.steps) steps" : "NOT solved in \(r.steps) steps"
             say(String(format: "%@ seed %llu: %@ (%d updates), train %.2f s wall / %.2f s CPU, eval %.2f s, last eval mean %.1f",
-                       r.algorithm, r.seed, what, r.updates, r.trainWall, r.trainCPU, r.evalWall, r.lastEvalMean))
+                       r.algorithm, r.seed, what, r.updates, r.trainWall, r.trainCPU, r.evalWall, r.lastEvalMean)
+                + (r.allocationsPerUpdate.map { ", \($0) allocations per update" } ?? ""))
         }
     }
 
