@@ -51,3 +51,20 @@ public struct Bandit: SimpleVectorizableEnv, Sendable {
         return Transition(reward: reward, terminated: true, truncated: false)
     }
 }
+
+extension Bandit: StateCheckpointable {
+    /// The generator and the ready flag.
+    public func saveState() -> StateDict {
+        var s = StateDict()
+        s.setGenerator(generator, at: "generator")
+        s.setFlag(isReady, at: "is_ready")
+        return s
+    }
+
+    public mutating func loadState(_ s: StateDict) throws {
+        let g = try s.generator("generator")
+        let r = try s.flag("is_ready")
+        generator = g
+        isReady = r
+    }
+}

@@ -138,3 +138,26 @@ public struct CartPole: SimpleVectorizableEnv, Sendable {
         terminatedAlready = false
     }
 }
+
+extension CartPole: StateCheckpointable {
+    /// `state` (x, ẋ, θ, θ̇ as doubles), the generator, and the ready/terminated flags.
+    public func saveState() -> StateDict {
+        var s = StateDict()
+        s.doubles["state"] = [state.0, state.1, state.2, state.3]
+        s.setGenerator(generator, at: "generator")
+        s.setFlag(terminatedAlready, at: "terminated_already")
+        s.setFlag(isReady, at: "is_ready")
+        return s
+    }
+
+    public mutating func loadState(_ s: StateDict) throws {
+        let v = try s.doubles("state", count: 4)
+        let g = try s.generator("generator")
+        let t = try s.flag("terminated_already")
+        let r = try s.flag("is_ready")
+        state = (v[0], v[1], v[2], v[3])
+        generator = g
+        terminatedAlready = t
+        isReady = r
+    }
+}

@@ -59,3 +59,27 @@ public struct DelayedReward: SimpleVectorizableEnv, Sendable {
         return Transition(reward: 0, terminated: false, truncated: false)
     }
 }
+
+extension DelayedReward: StateCheckpointable {
+    /// The generator, cue, decision, step count and ready flag.
+    public func saveState() -> StateDict {
+        var s = StateDict()
+        s.setGenerator(generator, at: "generator")
+        s.setInts([cue, stepsTaken], at: "cue_steps")
+        s.setFlag(correct, at: "correct")
+        s.setFlag(isReady, at: "is_ready")
+        return s
+    }
+
+    public mutating func loadState(_ s: StateDict) throws {
+        let g = try s.generator("generator")
+        let cs = try s.ints("cue_steps", count: 2)
+        let c = try s.flag("correct")
+        let r = try s.flag("is_ready")
+        generator = g
+        cue = cs[0]
+        stepsTaken = cs[1]
+        correct = c
+        isReady = r
+    }
+}

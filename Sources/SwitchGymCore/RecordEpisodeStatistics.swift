@@ -70,3 +70,22 @@ public struct RecordEpisodeStatistics<Base: Env>: Env {
 }
 
 extension RecordEpisodeStatistics: Sendable where Base: Sendable {}
+
+extension RecordEpisodeStatistics: StateCheckpointable where Base: StateCheckpointable {
+    /// The wrapped env under `base/` and the current episode's return and length accumulators.
+    public func saveState() -> StateDict {
+        var s = StateDict()
+        s.merge(base.saveState(), prefix: "base")
+        s.doubles["episode_return"] = [episodeReturn]
+        s.setInt(episodeLength, at: "episode_length")
+        return s
+    }
+
+    public mutating func loadState(_ s: StateDict) throws {
+        let ret = try s.doubles("episode_return", count: 1)
+        let len = try s.int("episode_length")
+        try base.loadState(s.subset("base"))
+        episodeReturn = ret[0]
+        episodeLength = len
+    }
+}

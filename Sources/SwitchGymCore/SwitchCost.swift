@@ -67,3 +67,24 @@ public struct SwitchCost: SimpleVectorizableEnv, Sendable {
         return Transition(reward: reward, terminated: false, truncated: false)
     }
 }
+
+extension SwitchCost: StateCheckpointable {
+    /// The generator, held and better options and the ready flag.
+    public func saveState() -> StateDict {
+        var s = StateDict()
+        s.setGenerator(generator, at: "generator")
+        s.setInts([held, better], at: "held_better")
+        s.setFlag(isReady, at: "is_ready")
+        return s
+    }
+
+    public mutating func loadState(_ s: StateDict) throws {
+        let g = try s.generator("generator")
+        let hb = try s.ints("held_better", count: 2)
+        let r = try s.flag("is_ready")
+        generator = g
+        held = hb[0]
+        better = hb[1]
+        isReady = r
+    }
+}

@@ -72,3 +72,19 @@ extension TimeLimit: VectorizableEnv where Base: VectorizableEnv {
 
     public mutating func setState(_ values: [Double]) throws { try base.setState(values) }
 }
+
+extension TimeLimit: StateCheckpointable where Base: StateCheckpointable {
+    /// The wrapped env under `base/` and the elapsed steps.
+    public func saveState() -> StateDict {
+        var s = StateDict()
+        s.merge(base.saveState(), prefix: "base")
+        s.setInt(elapsedSteps, at: "elapsed_steps")
+        return s
+    }
+
+    public mutating func loadState(_ s: StateDict) throws {
+        let n = try s.int("elapsed_steps")
+        try base.loadState(s.subset("base"))
+        elapsedSteps = n
+    }
+}

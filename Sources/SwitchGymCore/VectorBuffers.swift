@@ -27,6 +27,10 @@ public final class VectorBuffers {
     public let finalObservations: UnsafeMutableBufferPointer<Float>
     /// Same-step autoreset only: whether row `i` of ``finalObservations`` was written by the last step.
     public let hasFinalObservation: UnsafeMutableBufferPointer<Bool>
+    /// Same-step autoreset only: the action mask of the final state of episodes that ended on
+    /// the last step (`count × actionCount`; rows are valid where ``hasFinalObservation``).
+    /// Agents that bootstrap a truncated episode with a masked argmax need it.
+    public let finalActionMasks: UnsafeMutableBufferPointer<Bool>
 
     /// Allocates zeroed buffers for `count` sub-envs.
     public init(count: Int, observationDimension: Int, actionCount: Int) {
@@ -46,6 +50,7 @@ public final class VectorBuffers {
         actionMasks = make(count * actionCount, true)
         finalObservations = make(count * observationDimension, 0)
         hasFinalObservation = make(count, false)
+        finalActionMasks = make(count * actionCount, true)
     }
 
     deinit {
@@ -56,6 +61,7 @@ public final class VectorBuffers {
         actionMasks.deallocate()
         finalObservations.deallocate()
         hasFinalObservation.deallocate()
+        finalActionMasks.deallocate()
     }
 
     /// Observation row `i` (a view, no copy).
@@ -66,6 +72,11 @@ public final class VectorBuffers {
     /// Final-observation row `i` (same-step autoreset; a view, no copy).
     public func finalObservation(_ i: Int) -> UnsafeMutableBufferPointer<Float> {
         UnsafeMutableBufferPointer(rebasing: finalObservations[(i * observationDimension)..<((i + 1) * observationDimension)])
+    }
+
+    /// Final action-mask row `i` (same-step autoreset; a view, no copy).
+    public func finalActionMask(_ i: Int) -> UnsafeMutableBufferPointer<Bool> {
+        UnsafeMutableBufferPointer(rebasing: finalActionMasks[(i * actionCount)..<((i + 1) * actionCount)])
     }
 
     /// Action-mask row `i` (a view, no copy).

@@ -177,6 +177,7 @@ public final class VectorEnv<E: VectorizableEnv> {
         let truncs = b.truncations.baseAddress!
         let finals = b.finalObservations.baseAddress!
         let hasFinal = b.hasFinalObservation.baseAddress!
+        let finalMasks = b.finalActionMasks.baseAddress!
         switch autoreset {
         case .nextStep:
             for i in lo..<hi {
@@ -204,6 +205,7 @@ public final class VectorEnv<E: VectorizableEnv> {
                 truncs[i] = t.truncated
                 if t.terminated || t.truncated {
                     envs[i].writeObservation(into: finals + i * dim)
+                    envs[i].writeActionMask(into: finalMasks + i * actionCount)
                     hasFinal[i] = true
                     envs[i].resetState(seed: nil)
                 } else {
@@ -229,4 +231,40 @@ public final class VectorEnv<E: VectorizableEnv> {
 /// `concurrentPerform` returns only after all of them, hence the unchecked `Sendable`.
 private struct ChunkWork: @unchecked Sendable {
     let run: (Int) -> Void
+}
+
+extension VectorEnv: StateCheckpointable where E: StateCheckpointable {
+    /// Every sub-env's state under `env/<i>/`, the pending next-step resets and whether the
+    /// vector env has been reset. The buffers are the caller's (see ``VectorBuffers/saveState()``).
+    public func saveState() -> StateDict {
+        var s = StateDict()
+        s.setInt(count, at: "count")
+        s.setFlag(isReady, at: "is_ready")
+        s.setFlags(UnsafeBufferPointer(start: pendingReset, count: count), at: "pending_reset")
+        for i in 0..<count { s.merge(envs[i].saveState(), prefix: "env/\(i)") }
+        return s
+    }
+
+    /// Restores a state saved from a vector env of the same size and sub-env construction.
+    /// Every sub-env is restored into a copy first, so a failure leaves this env unchanged.
+    public func loadState(_ s: StateDict) throws {
+        let n = try s.int("count")
+        guard n == count else {
+            throw EnvError(.invalidArgument, "VectorEnv.loadState: the state has \(n) sub-envs, this env has \(count).")
+        }
+        let ready = try s.flag("is_ready")
+        let pending = try s.flags("pending_reset", count: count)
+        var restored: [E] = []
+        restored.reserveCapacity(count)
+        for i in 0..<count {
+            var e = envs[i]
+            try e.loadState(s.subset("env/\(i)"))
+            restored.append(e)
+        }
+        for i in 0..<count {
+            envs[i] = restored[i]
+            pendingReset[i] = pending[i]
+        }
+        isReady = ready
+    }
 }

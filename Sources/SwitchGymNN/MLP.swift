@@ -3,13 +3,14 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
+import CBLAS
 import SwitchGymCore
 
 /// An elementwise nonlinearity applied after a ``Dense`` layer.
 public enum Activation: String, Sendable, Codable, CaseIterable {
     /// `y = x` (policy logits, values).
     case identity
-    /// `y = tanh(x)`; derivative `1 - y²`.
+    /// `y = tanh(x)` (computed by ``fastTanh(_:)``, relative error < 2e-6); derivative `1 - y²`.
     case tanh
     /// `y = max(0, x)`; derivative `y > 0 ? 1 : 0`.
     case relu
@@ -236,8 +237,17 @@ public final class MLP {
     // MARK: - Batch 1 (no BLAS)
 
     /// Forward pass of one sample without BLAS: `output[0 ..< outputSize]` from `input[0 ..< inputSize]`.
+    /// On x86-64 CPUs with AVX2 and FMA the dot products run in a C kernel compiled for them
+    /// (the package targets baseline x86-64, where Swift's SIMD code is SSE only); elsewhere
+    /// in portable SIMD. The two round differently (fused multiply-add), so outputs agree to
+    /// float precision, not bit for bit, across machines; on one machine they are deterministic.
     /// - Complexity: O(parameterCount); no allocation.
     public func forwardSingle(_ input: UnsafePointer<Float>, into output: UnsafeMutablePointer<Float>) {
+        forwardSingle(input, into: output, useAVX2: hasAVX2FMA)
+    }
+
+    /// ``forwardSingle(_:into:)`` with the kernel chosen by the caller (tests compare both).
+    func forwardSingle(_ input: UnsafePointer<Float>, into output: UnsafeMutablePointer<Float>, useAVX2: Bool) {
         let p = UnsafePointer(parameters.baseAddress!)
         var x = input
         var bufs = (singleA, singleB)
@@ -245,6 +255,13 @@ public final class MLP {
             let y = l == layers.count - 1 ? output : bufs.0
             let w = p + d.weightOffset, b = p + d.biasOffset
             let nIn = d.inputSize
+            if useAVX2 {
+                CBLAS_dense_single_avx2(w, b, x, y, d.outputSize, nIn)
+                applyActivation(d.activation, y, d.outputSize)
+                x = UnsafePointer(y)
+                bufs = (bufs.1, bufs.0)
+                continue
+            }
             var o = 0
             while o + 4 <= d.outputSize {
                 let r = dot4(w + o * nIn, nIn, x)
@@ -270,11 +287,14 @@ public final class MLP {
     }
 }
 
+/// Whether the CPU (and OS) support AVX2 and FMA; read once.
+let hasAVX2FMA: Bool = CBLAS_has_avx2_fma() != 0
+
 @inline(__always)
 func applyActivation(_ a: Activation, _ y: UnsafeMutablePointer<Float>, _ n: Int) {
     switch a {
     case .identity: break
-    case .tanh: for i in 0..<n { y[i] = tanhf(y[i]) }
+    case .tanh: fastTanh(inPlace: y, count: n)
     case .relu: for i in 0..<n { y[i] = max(y[i], 0) }
     }
 }
@@ -290,7 +310,7 @@ func dot(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ n: Int) -> Floa
     var acc = SIMD8<Float>()
     var i = 0
     while i + 8 <= n {
-        acc = acc.addingProduct(load8(a + i), load8(b + i))
+        acc += load8(a + i) * load8(b + i)
         i += 8
     }
     var s = acc.sum()
@@ -305,10 +325,12 @@ func dot4(_ w: UnsafePointer<Float>, _ n: Int, _ x: UnsafePointer<Float>) -> (Fl
     var i = 0
     while i + 8 <= n {
         let xv = load8(x + i)
-        a0 = a0.addingProduct(load8(w + i), xv)
-        a1 = a1.addingProduct(load8(w + n + i), xv)
-        a2 = a2.addingProduct(load8(w + 2 * n + i), xv)
-        a3 = a3.addingProduct(load8(w + 3 * n + i), xv)
+        // Separate multiply and add: without `-mfma` (the package's baseline x86-64 target),
+        // `addingProduct` compiles to one libm `fmaf` call per lane.
+        a0 += load8(w + i) * xv
+        a1 += load8(w + n + i) * xv
+        a2 += load8(w + 2 * n + i) * xv
+        a3 += load8(w + 3 * n + i) * xv
         i += 8
     }
     var s0 = a0.sum(), s1 = a1.sum(), s2 = a2.sum(), s3 = a3.sum()
@@ -318,4 +340,25 @@ func dot4(_ w: UnsafePointer<Float>, _ n: Int, _ x: UnsafePointer<Float>) -> (Fl
         i += 1
     }
     return (s0, s1, s2, s3)
+}
+
+extension MLP: StateCheckpointable {
+    /// The parameters (`parameters`) and the layer sizes (`sizes`, checked on load).
+    public func saveState() -> StateDict {
+        var s = StateDict()
+        s.floats["parameters"] = Array(parameters)
+        s.setInts(sizes, at: "sizes")
+        return s
+    }
+
+    /// Restores the parameters of a network with the same sizes; gradients are zeroed.
+    public func loadState(_ s: StateDict) throws {
+        let sz = try s.ints("sizes")
+        guard sz == sizes else {
+            throw EnvError(.invalidArgument, "MLP.loadState: the state is for sizes \(sz), this network has \(sizes).")
+        }
+        let p = try s.floats("parameters", count: parameterCount)
+        _ = parameters.update(fromContentsOf: p)
+        zeroGradients()
+    }
 }

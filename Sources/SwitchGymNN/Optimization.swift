@@ -3,6 +3,7 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
+import SwitchGymCore
 
 /// Adam (Kingma and Ba, 2015) exactly as PyTorch's `torch.optim.Adam` computes it
 /// (no weight decay, no AMSGrad), with CleanRL PPO's defaults (`eps = 1e-5`).
@@ -10,6 +11,7 @@ import Darwin
 /// Update at step `t` (starting at 1), per parameter:
 /// `m = β1 m + (1 - β1) g`, `v = β2 v + (1 - β2) g²`,
 /// `p -= lr / (1 - β1ᵗ) · m / (√v / √(1 - β2ᵗ) + ε)`.
+/// Moments below the smallest normal float are flushed to zero (see ``step(parameters:gradients:)``).
 public final class Adam {
     /// Step size; may be changed between steps (annealing).
     public var learningRate: Float
@@ -56,11 +58,38 @@ public final class Adam {
         let bc2Sqrt = Float(bc2.squareRoot())
         let p = parameters.baseAddress!, g = gradients.baseAddress!
         let b1 = beta1, b2 = beta2, eps = epsilon
-        for i in 0..<parameterCount {
+        // Eight lanes at a time (the same operations in the same order as the scalar tail, so
+        // the result does not depend on the split). Moments that fall below the smallest
+        // normal float are flushed to zero: parameters whose gradient stays zero (dead ReLU
+        // units) otherwise decay their moments into subnormals, which cost ~100 cycles per
+        // operation on x86 and made DQN's Adam step 30x slower.
+        let tiny = Float.leastNormalMagnitude
+        let vb1 = SIMD8<Float>(repeating: b1), vb2 = SIMD8<Float>(repeating: b2)
+        let vc1 = SIMD8<Float>(repeating: 1 - b1), vc2 = SIMD8<Float>(repeating: 1 - b2)
+        let vStep = SIMD8<Float>(repeating: stepSize), vBc2 = SIMD8<Float>(repeating: bc2Sqrt)
+        let vEps = SIMD8<Float>(repeating: eps), vTiny = SIMD8<Float>(repeating: tiny), zero = SIMD8<Float>()
+        var i = 0
+        while i + 8 <= parameterCount {
+            let gi = loadVector(g + i)
+            var mi = vb1 * loadVector(m + i) + vc1 * gi
+            var vi = vb2 * loadVector(v + i) + vc2 * gi * gi
+            mi.replace(with: zero, where: (mi .< vTiny) .& (mi .> -vTiny))
+            vi.replace(with: zero, where: vi .< vTiny)
+            storeVector(mi, m + i)
+            storeVector(vi, v + i)
+            storeVector(loadVector(p + i) - vStep * mi / (vi.squareRoot() / vBc2 + vEps), p + i)
+            i += 8
+        }
+        while i < parameterCount {
             let gi = g[i]
-            m[i] = b1 * m[i] + (1 - b1) * gi
-            v[i] = b2 * v[i] + (1 - b2) * gi * gi
-            p[i] -= stepSize * m[i] / (v[i].squareRoot() / bc2Sqrt + eps)
+            var mi = b1 * m[i] + (1 - b1) * gi
+            var vi = b2 * v[i] + (1 - b2) * gi * gi
+            if abs(mi) < tiny { mi = 0 }
+            if vi < tiny { vi = 0 }
+            m[i] = mi
+            v[i] = vi
+            p[i] -= stepSize * mi / (vi.squareRoot() / bc2Sqrt + eps)
+            i += 1
         }
     }
 
@@ -107,4 +136,43 @@ public enum GradientClipping {
         }
         return norm
     }
+}
+
+extension Adam: StateCheckpointable {
+    /// The moments (`m`, `v`), the step count and the current learning rate.
+    public func saveState() -> StateDict {
+        var s = StateDict()
+        s.floats["m"] = Array(UnsafeBufferPointer(start: m, count: parameterCount))
+        s.floats["v"] = Array(UnsafeBufferPointer(start: v, count: parameterCount))
+        s.setInt(stepCount, at: "step_count")
+        s.floats["learning_rate"] = [learningRate]
+        return s
+    }
+
+    /// Restores the state of an optimiser over the same number of parameters.
+    public func loadState(_ s: StateDict) throws {
+        let mm = try s.floats("m", count: parameterCount)
+        let vv = try s.floats("v", count: parameterCount)
+        let t = try s.int("step_count")
+        let lr = try s.floats("learning_rate", count: 1)
+        mm.withUnsafeBufferPointer { m.update(from: $0.baseAddress!, count: parameterCount) }
+        vv.withUnsafeBufferPointer { v.update(from: $0.baseAddress!, count: parameterCount) }
+        stepCount = t
+        learningRate = lr[0]
+    }
+}
+
+@inline(__always)
+private func loadVector(_ p: UnsafePointer<Float>) -> SIMD8<Float> {
+    UnsafeRawPointer(p).loadUnaligned(as: SIMD8<Float>.self)
+}
+
+@inline(__always)
+private func loadVector(_ p: UnsafeMutablePointer<Float>) -> SIMD8<Float> {
+    UnsafeRawPointer(p).loadUnaligned(as: SIMD8<Float>.self)
+}
+
+@inline(__always)
+private func storeVector(_ x: SIMD8<Float>, _ p: UnsafeMutablePointer<Float>) {
+    UnsafeMutableRawPointer(p).storeBytes(of: x, as: SIMD8<Float>.self)
 }

@@ -1,0 +1,122 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+import SwitchGymCore
+
+/// What an agent reports after each update (PPO: one rollout and its optimisation epochs;
+/// DQN: one round of `trainFreq` vector steps and its gradient steps).
+public struct TrainingEvent: Sendable {
+    /// `"ppo"` or `"dqn"`.
+    public var algorithm: String
+    /// Updates completed so far (this one included).
+    public var update: Int
+    /// Env steps taken so far, counted as Stable-Baselines3 counts `num_timesteps`: sub-envs ×
+    /// vector steps (with next-step autoreset this includes the reset steps).
+    public var globalStep: Int
+    /// Episodes that finished since the previous event, in the order they finished
+    /// (sub-env order within a vector step).
+    public var episodes: [EpisodeStatistics]
+    /// Env steps per wall-clock second since the previous event (training time only: the
+    /// caller's work between `train` calls is not counted). Not deterministic.
+    public var stepsPerSecond: Double
+    /// Scalars of this update by name. PPO: `policy_loss`, `value_loss`, `entropy`,
+    /// `approx_kl`, `clip_fraction`, `learning_rate`, `clip_range`, `explained_variance`,
+    /// `grad_norm`. DQN: `loss`, `q_values`, `epsilon`, `learning_rate`, `grad_norm`
+    /// (`loss`, `q_values` and `grad_norm` only once learning has started).
+    public var losses: [String: Double]
+
+    public init(algorithm: String, update: Int, globalStep: Int, episodes: [EpisodeStatistics],
+                stepsPerSecond: Double, losses: [String: Double]) {
+        self.algorithm = algorithm
+        self.update = update
+        self.globalStep = globalStep
+        self.episodes = episodes
+        self.stepsPerSecond = stepsPerSecond
+        self.losses = losses
+    }
+
+    /// The returns of ``episodes``.
+    public var episodeReturns: [Double] { episodes.map(\.episodeReturn) }
+    /// The lengths of ``episodes``.
+    public var episodeLengths: [Int] { episodes.map(\.length) }
+}
+
+/// Per-sub-env return and length accumulators, and the episodes finished since the last
+/// ``drain()`` (Gymnasium's `RecordEpisodeStatistics` for a vector env, inside the agent).
+public struct EpisodeTracker: Sendable, StateCheckpointable {
+    /// Return so far of each sub-env's current episode.
+    public private(set) var returns: [Double]
+    /// Steps so far of each sub-env's current episode.
+    public private(set) var lengths: [Int]
+    /// Finished episodes not yet drained.
+    public private(set) var finished: [EpisodeStatistics] = []
+
+    /// Trackers for `count` sub-envs.
+    public init(count: Int) {
+        returns = Array(repeating: 0, count: count)
+        lengths = Array(repeating: 0, count: count)
+        finished.reserveCapacity(4 * count)
+    }
+
+    /// Adds one step of sub-env `i`; records the episode when `done`.
+    @inline(__always)
+    public mutating func record(_ i: Int, reward: Float, done: Bool) {
+        returns[i] += Double(reward)
+        lengths[i] += 1
+        if done {
+            finished.append(EpisodeStatistics(episodeReturn: returns[i], length: lengths[i]))
+            returns[i] = 0
+            lengths[i] = 0
+        }
+    }
+
+    /// Returns and forgets the finished episodes.
+    public mutating func drain() -> [EpisodeStatistics] {
+        let out = finished
+        finished.removeAll(keepingCapacity: true)
+        return out
+    }
+
+    public func saveState() -> StateDict {
+        var s = StateDict()
+        s.doubles["returns"] = returns
+        s.setInts(lengths, at: "lengths")
+        s.doubles["finished_returns"] = finished.map(\.episodeReturn)
+        s.setInts(finished.map(\.length), at: "finished_lengths")
+        return s
+    }
+
+    public mutating func loadState(_ s: StateDict) throws {
+        let r = try s.doubles("returns", count: returns.count)
+        let l = try s.ints("lengths", count: lengths.count)
+        let fr = try s.doubles("finished_returns")
+        let fl = try s.ints("finished_lengths", count: fr.count)
+        returns = r
+        lengths = l
+        finished.removeAll(keepingCapacity: true)
+        for k in 0..<fr.count { finished.append(EpisodeStatistics(episodeReturn: fr[k], length: fl[k])) }
+    }
+}
+
+/// Why an agent could not be built or restored.
+public struct AgentError: Error, CustomStringConvertible, Equatable {
+    public var message: String
+    public init(_ message: String) { self.message = message }
+    public var description: String { message }
+}
+
+/// Seconds on a monotonic clock.
+@inline(__always)
+func monotonicNow() -> Double {
+    var ts = timespec()
+    clock_gettime(CLOCK_MONOTONIC, &ts)
+    return Double(ts.tv_sec) + Double(ts.tv_nsec) * 1e-9
+}
+
+/// A uniform integer in `0 ..< n` (Lemire's multiply-shift; bias < n / 2⁶⁴).
+@inline(__always)
+func uniformIndex(_ n: Int, _ g: inout SeededGenerator) -> Int {
+    Int(truncatingIfNeeded: g.next().multipliedFullWidth(by: UInt64(n)).high)
+}
