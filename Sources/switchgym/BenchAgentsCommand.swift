@@ -123,16 +123,7 @@ struct BenchAgentsCommand: ParsableCommand {
     }
 
     func run() throws {
-        // OpenBLAS picks its kernels when it loads, from OPENBLAS_CORETYPE or CPU detection;
-        // when detection fell back to Prescott on a newer CPU, re-run this process with a better
-        // core type (the only way to change it), unless told not to or already set.
-        if !keepBlasCore, getenv("OPENBLAS_CORETYPE") == nil, let core = BLAS.suggestedCoreType() {
-            note("bench agents: OpenBLAS chose Prescott kernels on this CPU; re-running with OPENBLAS_CORETYPE=\(core) "
-                 + "(--keep-blas-core to measure without)")
-            setenv("OPENBLAS_CORETYPE", core, 1)
-            execv("/proc/self/exe", CommandLine.unsafeArgv)
-            note("bench agents: re-running failed (errno \(errno)); continuing with Prescott kernels")
-        }
+        if !keepBlasCore { ensureFastBLASKernels(command: "bench agents", hint: "--keep-blas-core to measure without") }
         try reportingErrors {
             BLAS.setThreadCount(1)
             if !json { say("OpenBLAS core: \(BLAS.coreName), 1 thread") }

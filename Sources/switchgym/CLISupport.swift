@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import SwitchGymNN
 import SwitchGymData
 import SwitchGymIO
 
@@ -116,4 +117,17 @@ func formatBytes(_ n: Int) -> String {
 
 extension HDF5Compression: ExpressibleByArgument {
     public init?(argument: String) { self.init(parsing: argument) }
+}
+
+/// OpenBLAS picks its kernels when it loads, from OPENBLAS_CORETYPE or CPU detection; when
+/// detection fell back to the old Prescott kernels on a newer CPU (OpenBLAS 0.3.21 on recent
+/// Xeons), re-run this process with a better core type (the only way to change it), unless
+/// OPENBLAS_CORETYPE is already set. Training results are reproducible for a given machine and
+/// kernel choice; this makes the choice the same on every run.
+func ensureFastBLASKernels(command: String, hint: String = "set OPENBLAS_CORETYPE to choose yourself") {
+    guard getenv("OPENBLAS_CORETYPE") == nil, let core = BLAS.suggestedCoreType() else { return }
+    FileHandle.standardError.write(Data("\(command): OpenBLAS chose Prescott kernels on this CPU; re-running with OPENBLAS_CORETYPE=\(core) (\(hint))\n".utf8))
+    setenv("OPENBLAS_CORETYPE", core, 1)
+    execv("/proc/self/exe", CommandLine.unsafeArgv)
+    FileHandle.standardError.write(Data("\(command): re-running failed (errno \(errno)); continuing with Prescott kernels\n".utf8))
 }

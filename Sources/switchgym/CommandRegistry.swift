@@ -6,6 +6,7 @@ enum CommandRegistry {
         QuickstartCommand.self,
         TracesCommand.self,
         EnvsCommand.self,
+        TrainCommand.self,
         EvalCommand.self,
         BenchCommand.self,
         DebugCommand.self,

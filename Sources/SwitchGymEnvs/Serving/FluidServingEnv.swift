@@ -87,26 +87,26 @@ public struct FluidServingEnv: VectorizableEnv, Sendable {
     public let observationSpace: Box
     public let actionSpace: Discrete
 
-    private var generator: SeededGenerator
-    private var isReady = false
+    var generator: SeededGenerator
+    var isReady = false
     /// Interval index within the episode.
-    public private(set) var time = 0
+    public internal(set) var time = 0
     /// First interval of the episode in the series.
-    public private(set) var start = 0
+    public internal(set) var start = 0
     /// Variant held (or loading) per device.
-    public private(set) var variants: [Int]
+    public internal(set) var variants: [Int]
     /// Intervals of load left per device.
-    public private(set) var pending: [Double]
+    public internal(set) var pending: [Double]
     private var timeLeft: [Double]
-    private var ringDue: [Int]
-    private var ringAmount: [Double]
-    private var ringHead: [Int]
-    private var ringCount: [Int]
+    var ringDue: [Int]
+    var ringAmount: [Double]
+    var ringHead: [Int]
+    var ringCount: [Int]
     private var cursor: [Int]
     /// The last interval's details.
-    public private(set) var last = ServingStepInfo()
+    public internal(set) var last = ServingStepInfo()
     /// Totals since the last reset.
-    public private(set) var totals = ServingMetrics()
+    public internal(set) var totals = ServingMetrics()
 
     /// An env over `model`; `seed` seeds resets without a seed (random episode starts).
     public init(model: ServingModel, seed: UInt64 = 0) {
@@ -275,7 +275,7 @@ public struct FluidServingEnv: VectorizableEnv, Sendable {
         totals.add(info, seconds: m.interval)
         time += 1
         assert(invariantViolation() == nil, invariantViolation() ?? "")
-        return Transition(reward: info.reward, terminated: false, truncated: time >= m.episodeLength)
+        return Transition(reward: info.reward * m.rewardScale, terminated: false, truncated: time >= m.episodeLength)
     }
 
     /// A description of the first broken invariant, or `nil`.

@@ -53,7 +53,18 @@ public final class ServingModel: Sendable {
     /// Precomputes the tables of `scenario` over `arrivals`.
     /// - Throws: ``ScenarioError`` if the scenario is inconsistent or the arrivals do not
     ///   have one column per stream.
-    public init(scenario sc: ServingScenario, arrivals: ScenarioArrivals, randomStart: Bool = false) throws {
+    /// Multiplies the reward the env returns from `step` (not the metrics or the info): 1
+    /// for evaluation, ``trainingRewardScale`` for training so rewards are about 1 per
+    /// interval's worth of queries.
+    public let rewardScale: Double
+
+    /// `1 / (mean arrivals per interval)`: a reward scale that makes one interval's served
+    /// queries worth about 1, whatever the trace's rate.
+    public var trainingRewardScale: Double { 1 / (billScale * Double(streamCount)) }
+
+    public init(scenario sc: ServingScenario, arrivals: ScenarioArrivals, randomStart: Bool = false,
+                rewardScale: Double = 1) throws {
+        self.rewardScale = rewardScale
         try sc.validate()
         guard arrivals.streams == sc.streams.count, arrivals.intervals >= 1 else {
             throw ScenarioError(file: sc.sourcePath, key: "streams",
