@@ -5,7 +5,7 @@ import SwitchGymIO
 
 /// The `switchgym` binary under test: $SWITCHGYM_BIN, else the one built next to
 /// this test bundle (`swift test` builds every product).
-private func binary() -> String {
+func binary() -> String {
     if let b = ProcessInfo.processInfo.environment["SWITCHGYM_BIN"] { return b }
     return URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
         .appendingPathComponent("switchgym").path
@@ -18,7 +18,7 @@ struct RunResult {
 }
 
 /// Runs the binary with `args` in `cwd`.
-private func run(_ args: [String], cwd: String? = nil) throws -> RunResult {
+func run(_ args: [String], cwd: String? = nil) throws -> RunResult {
     let p = Process()
     p.executableURL = URL(fileURLWithPath: binary())
     p.arguments = args
@@ -35,17 +35,17 @@ private func run(_ args: [String], cwd: String? = nil) throws -> RunResult {
                      stderr: String(decoding: e, as: UTF8.self))
 }
 
-private func scratch(_ name: String = #function) throws -> String {
+func scratch(_ name: String = #function) throws -> String {
     let dir = NSTemporaryDirectory() + "switchgym-cli-\(name.filter { $0.isLetter })-\(UUID().uuidString.prefix(8))"
     try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
     return dir
 }
 
-private func write(_ text: String, _ path: String) throws {
+func write(_ text: String, _ path: String) throws {
     try AtomicOutput.write(text: text, to: path)
 }
 
-private func files(_ dir: String) -> [String] {
+func files(_ dir: String) -> [String] {
     ((try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? []).sorted()
 }
 

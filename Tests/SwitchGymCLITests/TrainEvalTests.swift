@@ -1,0 +1,110 @@
+import Foundation
+import Testing
+import SwitchGymIO
+
+private let root: String = {
+    var url = URL(fileURLWithPath: #filePath)
+    for _ in 0..<3 { url.deleteLastPathComponent() }
+    return url.path
+}()
+
+/// metrics.csv without wall times and without the time-based SPS rows.
+private func deterministicMetrics(_ dir: String) throws -> [String] {
+    try String(contentsOfFile: dir + "/metrics.csv", encoding: .utf8).split(separator: "\n")
+        .filter { !$0.contains("charts/SPS") }
+        .map { $0.split(separator: ",").prefix(3).joined(separator: ",") }
+}
+
+@Suite("switchgym train and eval", .serialized)
+struct TrainEvalTests {
+    @Test("a resumed run continues bit for bit: same metrics and the same final checkpoint as an uninterrupted run")
+    func resumeIsBitExact() throws {
+        let dir = try scratch(); defer { try? FileManager.default.removeItem(atPath: dir) }
+        let base = ["train", "--env", "CartPole-v1", "--seed", "3", "--steps", "6000", "--checkpoint-every", "1024", "--quiet"]
+        let a = try run(base + ["--out", dir + "/a"])
+        #expect(a.status == 0, "\(a.stderr)")
+        let b1 = try run(base + ["--out", dir + "/b", "--stop-at", "3000"])
+        #expect(b1.status == 0, "\(b1.stderr)")
+        #expect(!files(dir + "/b").contains { $0.hasPrefix("ckpt-00000061") })
+        let b2 = try run(["train", "--env", "CartPole-v1", "--out", dir + "/b", "--resume", "--quiet"])
+        #expect(b2.status == 0, "\(b2.stderr)")
+        let ma = try deterministicMetrics(dir + "/a"), mb = try deterministicMetrics(dir + "/b")
+        #expect(ma.count > 20)
+        #expect(ma == mb)
+        let last = try #require(files(dir + "/a").filter { $0.hasPrefix("ckpt-") }.last)
+        #expect(files(dir + "/b").contains(last))
+        let ca = try FileSystem.readAll(dir + "/a/" + last), cb = try FileSystem.readAll(dir + "/b/" + last)
+        #expect(ca == cb, "the final checkpoints differ")
+        // keep-last-3, a config.json and a TensorBoard event file per session.
+        #expect(files(dir + "/a").filter { $0.hasPrefix("ckpt-") }.count == 3)
+        #expect(files(dir + "/b").filter { $0.hasPrefix("events.out.tfevents.") }.count == 2)
+        #expect(files(dir + "/a").contains("config.json"))
+    }
+
+    @Test("bad train input: unknown config key, an existing run, nothing to resume")
+    func badTrainInput() throws {
+        let dir = try scratch(); defer { try? FileManager.default.removeItem(atPath: dir) }
+        try write("{\"n_steps\": 16, \"lr\": 0.1}", dir + "/c.json")
+        let r = try run(["train", "--env", "CartPole-v1", "--config", dir + "/c.json", "--out", dir + "/r", "--quiet"])
+        #expect(r.status == 65)
+        #expect(r.stderr.contains("c.json") && r.stderr.contains("unknown ppo config key 'lr'"), "\(r.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: dir + "/r/config.json"))
+        let ok = try run(["train", "--env", "CartPole-v1", "--steps", "512", "--out", dir + "/r", "--quiet"])
+        #expect(ok.status == 0, "\(ok.stderr)")
+        let again = try run(["train", "--env", "CartPole-v1", "--steps", "512", "--out", dir + "/r", "--quiet"])
+        #expect(again.status == 73 && again.stderr.contains("already holds a run"), "\(again.stderr)")
+        let none = try run(["train", "--env", "CartPole-v1", "--out", dir + "/empty", "--resume", "--quiet"])
+        #expect(none.status == 66, "\(none.stderr)")
+    }
+
+    @Test("eval compares a trained policy with every baseline, prints JSON and exports CSVs, a notebook and SVGs")
+    func evalAndExport() throws {
+        let dir = try scratch(); defer { try? FileManager.default.removeItem(atPath: dir) }
+        let spec = root + "/envs/vision-zoo.toml"
+        try write("{\"n_steps\": 32, \"n_epochs\": 2, \"n_timesteps\": 1024}", dir + "/small.json")
+        let t = try run(["train", "--env", spec, "--config", dir + "/small.json", "--out", dir + "/run", "--quiet"])
+        #expect(t.status == 0, "\(t.stderr)")
+        let e = try run(["eval", dir + "/run", "--env", spec, "--json", "--export", dir + "/report"])
+        #expect(e.status == 0, "\(e.stderr)")
+        let line = try #require(e.stdout.split(separator: "\n").first)
+        let obj = try #require(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])
+        let policies = try #require(obj["policies"] as? [[String: Any]])
+        let names = policies.compactMap { $0["name"] as? String }
+        #expect(names.first == "ppo:run")
+        for n in ["static-best", "reactive", "infaas", "forecast-holt-winters", "mccall", "oracle"] { #expect(names.contains(n), "\(n) missing") }
+        let bound = try #require(obj["oracle_bound"] as? Double)
+        for p in policies {
+            for k in ["utility", "goodput", "slo_attainment", "mean_accuracy", "cost", "switches"] { #expect(p[k] != nil, "\(k) missing") }
+            #expect((p["utility"] as! Double) <= bound * (1 + 1e-9))
+        }
+        let exported = files(dir + "/report")
+        for f in ["policies.csv", "intervals.csv", "assignments.csv", "crossover.csv", "dispatch.csv", "report.ipynb",
+                  "rate.svg", "utility.svg", "crossover.svg", "variants-ppo_run.svg"] {
+            #expect(exported.contains(f), "\(f) not exported")
+        }
+        let csv = try String(contentsOfFile: dir + "/report/policies.csv", encoding: .utf8).split(separator: "\n")
+        #expect(csv.count == policies.count + 1)
+        let nb = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: dir + "/report/report.ipynb"))) as? [String: Any])
+        #expect(nb["nbformat"] as? Int == 4)
+        #expect(((nb["cells"] as? [Any])?.count ?? 0) >= 4)
+        // A CartPole policy does not fit the scenario: the error names the checkpoint and the shapes.
+        let cp = try run(["train", "--env", "CartPole-v1", "--steps", "256", "--out", dir + "/cp", "--quiet"])
+        #expect(cp.status == 0)
+        let bad = try run(["eval", dir + "/cp", "--env", spec, "--baselines", "none"])
+        #expect(bad.status == 65 && bad.stderr.contains("cp") && bad.stderr.contains("observations"), "\(bad.stderr)")
+    }
+
+    @Test("a scenario spec with an unknown key is refused naming the file and the key path")
+    func badSpec() throws {
+        let dir = try scratch(); defer { try? FileManager.default.removeItem(atPath: dir) }
+        let text = try String(contentsOfFile: root + "/envs/llm-zoo.toml", encoding: .utf8)
+            .replacingOccurrences(of: "count = 4", with: "count = 4\ngpus_per_node = 8")
+            .replacingOccurrences(of: "../datasets/default.h5", with: root + "/datasets/default.h5")
+        try write(text, dir + "/spec.toml")
+        for args in [["envs", "rollout", dir + "/spec.toml", "--steps", "3"], ["eval", "--env", dir + "/spec.toml"]] {
+            let r = try run(args)
+            #expect(r.status == 65, "\(args): \(r.status) \(r.stderr)")
+            #expect(r.stderr.contains("spec.toml") && r.stderr.contains("fleet[0].gpus_per_node") && r.stderr.contains("unknown key"), "\(r.stderr)")
+        }
+    }
+}
