@@ -5,9 +5,10 @@ import SwitchGymIO
 
 /// `switchgym quickstart`: the main job end to end on the built-in default.
 ///
-/// Today: the default dataset (made from the built-in recipe when absent), its
-/// statistics, a train/held-out split and a rate plot. Training, evaluation and
-/// export join this command as the agents land.
+/// The default dataset (made from the built-in recipe when absent), its statistics, a
+/// train/held-out split and a rate plot; then a PPO agent trained on the training part in a
+/// scenario (envs/vision-zoo.toml by default), evaluated against every baseline on the
+/// held-out part, and the report exported to notebooks-export/quickstart.
 struct QuickstartCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "quickstart",
@@ -22,32 +23,58 @@ struct QuickstartCommand: ParsableCommand {
     @Option(name: .long, help: "Fraction of the trace used for training.")
     var train: Double = 0.7
 
+    @Option(help: "The scenario to train and evaluate in.")
+    var env = "envs/vision-zoo.toml"
+
+    @Option(help: "PPO training steps.")
+    var steps = 600_000
+
+    @Option(help: "Seed of the agent.")
+    var seed: UInt64 = 1
+
+    @Option(help: "Folder for the evaluation report.")
+    var export = "notebooks-export/quickstart"
+
     func run() throws {
-        try reportingErrors(inputs: [dataset]) {
+        ensureFastBLASKernels(command: "quickstart")
+        try reportingErrors(inputs: [dataset, env]) {
             try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
             var path = dataset
             if !FileSystem.exists(dataset) {
                 path = out + "/default.h5"
-                note("[1/4] \(dataset) is missing: generating the built-in default into \(path)")
+                note("[1/7] \(dataset) is missing: generating the built-in default into \(path)")
                 try TraceDataset.write(try DefaultDataset.generate(), to: path)
             } else {
-                note("[1/4] dataset \(dataset)")
+                note("[1/7] dataset \(dataset)")
             }
             let trace = try TraceDataset.read(path)
-            note("[2/4] statistics")
+            note("[2/7] statistics")
             say(try TraceStatistics.compute(trace).render(maxStreams: 10))
-            note("[3/4] time split, \(Int(train * 100))% train")
+            note("[3/7] time split, \(Int(train * 100))% train")
             let (a, b) = try TraceSplit.split(trace, trainFraction: train)
             let trainPath = out + "/train.h5", heldPath = out + "/heldout.h5"
             try TraceDataset.write(a, to: trainPath)
             try TraceDataset.write(b, to: heldPath)
             say("train:    \(trainPath): \(a.summaryLine)")
             say("held-out: \(heldPath): \(b.summaryLine)")
-            note("[4/4] rate plot")
+            note("[4/7] rate plot")
             let plot = out + "/rate.svg"
             try AtomicOutput.write(text: try RatePlot.svg(trace, windowSeconds: 10, streams: 4, title: "default dataset"),
                                    to: plot)
             say("plot:     \(plot)")
+            let run = out + "/run"
+            if FileSystem.exists(run) {
+                note("[5/7] removing the previous quickstart run \(run)")
+                try FileManager.default.removeItem(atPath: run)
+            }
+            note("[5/7] training PPO in \(env) on the training part (\(steps) steps)")
+            var trainCommand = try TrainCommand.parse(["--env", env, "--trace", trainPath, "--algo", "ppo", "--seed", "\(seed)",
+                                                       "--steps", "\(steps)", "--out", run])
+            try trainCommand.run()
+            note("[6/7] evaluating it against every baseline on the held-out part")
+            var evalCommand = try EvalCommand.parse([run, "--env", env, "--trace", heldPath, "--export", export])
+            try evalCommand.run()
+            note("[7/7] report in \(export)/: policies.csv, intervals.csv, report.ipynb, utility.svg, crossover.svg, ...")
             say("quickstart: done")
         }
     }
