@@ -206,6 +206,18 @@ def main():
         check(ev[1].HasField("session_log") and ev[1].session_log.status == event_pb2.SessionLog.START
               and ev[1].step == RESUME + 1,
               f"resumed: the new file's second event is SessionLog START at step {ev[1].step}")
+        # A real training run: `switchgym train` on CartPole, read by TensorBoard.
+        run = os.path.join(tmp, "train")
+        r = subprocess.run([pyclient.switchgym_binary(), "train", "--env", "CartPole-v1", "--seed", "2",
+                            "--steps", "4096", "--out", run, "--quiet"], capture_output=True, text=True)
+        check(r.returncode == 0, f"switchgym train exited {r.returncode} {r.stderr.strip()[-200:]}")
+        t_rows, t_by_tag = read_csv(run)
+        for tag in ["charts/episodic_return", "charts/episodic_length", "charts/SPS", "losses/policy_loss",
+                    "losses/value_loss", "losses/entropy", "losses/approx_kl"]:
+            check(tag in t_by_tag, f"train: metrics.csv has {tag}")
+        acc = compare_accumulator(run, t_by_tag, "train")
+        returns = [e.value for e in acc.Scalars("charts/episodic_return")]
+        check(len(returns) > 20 and max(returns) > 50, f"train: {len(returns)} episodic returns, best {max(returns) if returns else None}")
     if failures:
         pyclient.fail(f"{len(failures)} check(s) failed")
     print("PASS: check_tensorboard.py")
