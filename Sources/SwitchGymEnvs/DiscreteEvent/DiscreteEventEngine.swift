@@ -52,8 +52,8 @@ struct DiscreteEventEngine {
     var scanTime = 0.0
     var time = 0
     var start = 0
-    var arrivalRNG = SeededGenerator(seed: 0)
-    var noiseRNG = SeededGenerator(seed: 1)
+    var arrivalRNG = FastRandom(seed: 0)
+    var noiseRNG = FastRandom(seed: 1)
     var stamp: UInt64 = 1
 
     /// The fixed-size buffers, in one allocation of `arenaWords` 8-byte words.
@@ -194,8 +194,8 @@ struct DiscreteEventEngine {
     mutating func reset(start: Int, seed: UInt64, initialVariants: [Int]) {
         self.start = start
         now = 0; scanTime = 0; time = 0; stamp = 1
-        arrivalRNG = SeededGenerator(seed: seed)
-        noiseRNG = SeededGenerator.substream(seed: seed, index: 1)
+        arrivalRNG = FastRandom(seed: seed)
+        noiseRNG = FastRandom(seed: seed ^ 0x5DEE_CE66_D1CE_F00D)
         let D = t.D, S = t.S, V = t.V
         for d in 0..<D {
             let v = initialVariants[d]
@@ -350,7 +350,7 @@ struct DiscreteEventEngine {
     // MARK: - Rings
 
     @inline(__always)
-    private func ringPop(_ r: Int) -> Double {
+    private mutating func ringPop(_ r: Int) -> Double {
         let h = ringHead[r]
         let a = ringBuf[r][h]
         ringHead[r] = (h + 1) & ringMask[r]
@@ -359,14 +359,14 @@ struct DiscreteEventEngine {
     }
 
     @inline(__always)
-    private func ringPush(_ r: Int, _ a: Double) {
+    private mutating func ringPush(_ r: Int, _ a: Double) {
         if ringCount[r] > ringMask[r] { growRing(r) }
         ringBuf[r][(ringHead[r] + ringCount[r]) & ringMask[r]] = a
         ringCount[r] += 1
     }
 
     /// Doubles ring `r`'s capacity, moving its queries to the start.
-    private func growRing(_ r: Int) {
+    private mutating func growRing(_ r: Int) {
         let cap = ringMask[r] + 1, n = ringCount[r], h = ringHead[r]
         let p = UnsafeMutablePointer<Double>.allocate(capacity: cap * 2)
         for k in 0..<n { p[k] = ringBuf[r][(h + k) & ringMask[r]] }
@@ -399,7 +399,7 @@ struct DiscreteEventEngine {
     }
 
     @inline(__always)
-    private func scratchPush(_ s: Int, _ a: Double) {
+    private mutating func scratchPush(_ s: Int, _ a: Double) {
         if scratchCount[s] == scratchCap[s] {
             let cap = scratchCap[s] * 2
             let p = UnsafeMutablePointer<Double>.allocate(capacity: cap)
@@ -438,7 +438,7 @@ struct DiscreteEventEngine {
                 let b1 = j == bins - 1 ? T1 : b0 + w
                 var x = b0
                 while true {
-                    x -= log(1 - arrivalRNG.nextUnit()) / rate
+                    x += arrivalRNG.nextExponential() / rate
                     if x >= b1 { break }
                     emit(x, pickStream(arrivalRNG.nextUnit()))
                 }
@@ -450,7 +450,7 @@ struct DiscreteEventEngine {
             let rate = sum / t.interval
             var x = T0
             while true {
-                x -= log(1 - arrivalRNG.nextUnit()) / rate
+                x += arrivalRNG.nextExponential() / rate
                 if x >= T1 { break }
                 let target = arrivalRNG.nextUnit() * sum
                 var s = 0
@@ -462,7 +462,7 @@ struct DiscreteEventEngine {
     }
 
     @inline(__always)
-    private func pickStream(_ u: Double) -> Int {
+    private mutating func pickStream(_ u: Double) -> Int {
         var s = 0
         while s < t.S - 1 && u >= t.cumShare[s] { s += 1 }
         return s
@@ -606,9 +606,12 @@ struct DiscreteEventEngine {
     /// Whole intervals (rounded up) a query due at `due` is late at `x`, capped at its stream's
     /// drop-after; 0 when not late.
     @inline(__always)
-    private func intervalsLate(stream s: Int, due: Double, at x: Double) -> Int {
+    private mutating func intervalsLate(stream s: Int, due: Double, at x: Double) -> Int {
         guard x > due else { return 0 }
-        return min(Int(((x - due) * t.invInterval).rounded(.up)), t.dropK[s])
+        let y = (x - due) * t.invInterval
+        var k = Int(y)
+        if Double(k) < y { k += 1 }
+        return min(k, t.dropK[s])
     }
 
     /// Forms and starts one batch on device `d` at `x` (deadline-aware dynamic batching).
@@ -695,7 +698,7 @@ struct DiscreteEventEngine {
     /// The lateness penalty still owed by a query due at `due` answered at `f`: the stream's
     /// increments for every whole interval late at `f`, minus those charged at the last scan.
     @inline(__always)
-    private func latePenalty(stream s: Int, due: Double, finish f: Double) -> Double {
+    private mutating func latePenalty(stream s: Int, due: Double, finish f: Double) -> Double {
         let row = t.penCum + s * (t.K + 1)
         return row[intervalsLate(stream: s, due: due, at: f)] - row[intervalsLate(stream: s, due: due, at: scanTime)]
     }
