@@ -119,7 +119,7 @@ import SwitchGymTestSupport
         let lt = light.totals
         #expect(lt.dropped == 0)
         #expect(Double(lt.servedOnTime) >= 0.999 * Double(lt.arrived), "\(lt.servedOnTime) of \(lt.arrived) on time")
-        #expect(lt.latencyP99Ms < 100)
+        #expect(light.episodeMetrics().latencyP99Ms < 100 && light.episodeMetrics().latencyP50Ms > 5)
 
         var heavy = try DiscreteEventServingEnv(scenario: sc, arrivals: DESFixtures.constant(sc, perInterval: 3200, intervals: 30))
         heavy.resetState(seed: 2)
@@ -292,6 +292,39 @@ import SwitchGymTestSupport
         let sd = (ratios.map { ($0 - mean) * ($0 - mean) }.reduce(0, +) / Double(ratios.count)).squareRoot()
         #expect(ratios.count > 1000)
         #expect(abs(mean - 1) < 0.01 && abs(sd - 0.1) < 0.02, "mean \(mean), sd \(sd)")
+    }
+
+    // MARK: - Spec key and allocations
+
+    @Test func theFleetKeyConcurrencyIsReadAndChecked() throws {
+        let path = ScenarioFixtures.packageRoot + "/envs/vision-zoo.toml"
+        let text = try String(contentsOfFile: path, encoding: .utf8)
+        let base = ScenarioFixtures.packageRoot + "/envs"
+        #expect(try ScenarioSpec.parse(text, file: "spec.toml", baseDirectory: base).fleet.allSatisfy { $0.concurrency == 1 })
+        let two = text.replacingOccurrences(of: "host_ram_gb = 8.0", with: "host_ram_gb = 8.0\nconcurrency = 2")
+        #expect(try ScenarioSpec.parse(two, file: "spec.toml", baseDirectory: base).fleet.allSatisfy { $0.concurrency == 2 })
+        let zero = text.replacingOccurrences(of: "host_ram_gb = 8.0", with: "host_ram_gb = 8.0\nconcurrency = 0")
+        do {
+            _ = try ScenarioSpec.parse(zero, file: "spec.toml", baseDirectory: base)
+            Issue.record("expected an error for concurrency = 0")
+        } catch let e as ScenarioError {
+            #expect(e.key == "fleet[0].concurrency" && e.description.contains(">= 1"), "\(e)")
+        }
+    }
+
+    @Test func steadyStateStepsDoNotAllocate() throws {
+        guard AllocationCounter.isSupported else { return }
+        let (sc, arrivals) = try DESFixtures.vision(meanRate: 2000)
+        var env = try DiscreteEventServingEnv(scenario: sc, arrivals: arrivals)
+        env.resetState(seed: 1)
+        let a = DESFixtures.action(sc, DESFixtures.visionStatic)
+        for _ in 0..<100 { _ = env.step(discrete: a) }
+        var arrived = 0
+        let count = AllocationCounter.count {
+            for _ in 0..<50 { _ = env.step(discrete: a); arrived += env.last.arrived }
+        }
+        #expect(arrived > 50_000)
+        #expect(count == 0, "\(count ?? -1) allocations in 50 steps")
     }
 
     // MARK: - Internals

@@ -85,6 +85,8 @@ struct DiscreteEventEngine {
     var arrCap = 0, arrCount = 0
     var tempBuf: UnsafeMutablePointer<Double>, tempCap = 0
 
+    /// The bins of ``hist`` in use this interval (`histLo > histHi` when empty).
+    var histLo = LatencyHistogram.bins, histHi = -1
     var c = DiscreteEventCounters()
     var total = DiscreteEventCounters()
     var batchLog: [BatchObservation] = []
@@ -214,6 +216,7 @@ struct DiscreteEventEngine {
         for i in 0..<LatencyHistogram.bins { hist[i] = 0; histTotal[i] = 0 }
         c = DiscreteEventCounters()
         total = DiscreteEventCounters()
+        histLo = LatencyHistogram.bins; histHi = -1
         batchLog.removeAll(keepingCapacity: true)
     }
 
@@ -222,7 +225,8 @@ struct DiscreteEventEngine {
         let I = t.interval
         let T0 = Double(time) * I, T1 = Double(time + 1) * I
         c = DiscreteEventCounters()
-        for i in 0..<LatencyHistogram.bins { hist[i] = 0 }
+        if histLo <= histHi { for i in histLo...histHi { hist[i] = 0 } }
+        histLo = LatencyHistogram.bins; histHi = -1
         if recordBatches { batchLog.removeAll(keepingCapacity: true) }
         decide(action: action, at: T0)
         generateArrivals(row: start + time, from: T0, to: T1)
@@ -243,7 +247,7 @@ struct DiscreteEventEngine {
         for d in 0..<D where nextEvent[d] <= T1 { advance(d, to: T1) }
         scan(at: T1)
         for d in 0..<D { c.cost += t.costPerInterval[variant[d]] }
-        for i in 0..<LatencyHistogram.bins { histTotal[i] += hist[i] }
+        if histLo <= histHi { for i in histLo...histHi { histTotal[i] += hist[i] } }
         total.add(c)
         time += 1
     }
@@ -668,7 +672,7 @@ struct DiscreteEventEngine {
             for _ in 0..<n {
                 let q = ringPop(r)
                 let due = q + t.deadline[0]
-                hist[LatencyHistogram.bin(seconds: f - q)] += 1
+                recordLatency(f - q)
                 if f <= due { onTime += 1 } else { penalty += latePenalty(stream: 0, due: due, finish: f) }
             }
         } else {
@@ -680,7 +684,7 @@ struct DiscreteEventEngine {
                     if due < bestDue { bestDue = due; bs = s }
                 }
                 let q = ringPop(r0 + bs)
-                hist[LatencyHistogram.bin(seconds: f - q)] += 1
+                recordLatency(f - q)
                 if f <= bestDue { onTime += 1 } else { penalty += latePenalty(stream: bs, due: bestDue, finish: f) }
             }
         }
@@ -693,6 +697,14 @@ struct DiscreteEventEngine {
         nextFinish[d] = min(nextFinish[d], f)
         c.batches += 1
         c.batchQueries += n
+    }
+
+    @inline(__always)
+    private mutating func recordLatency(_ x: Double) {
+        let b = LatencyHistogram.bin(seconds: x)
+        hist[b] += 1
+        if b < histLo { histLo = b }
+        if b > histHi { histHi = b }
     }
 
     /// The lateness penalty still owed by a query due at `due` answered at `f`: the stream's

@@ -34,7 +34,9 @@ public struct DiscreteEventMetrics: Sendable, Equatable, Codable {
     /// Exact counts (``queued`` after the last interval).
     public var arrived = 0, served = 0, servedOnTime = 0, dropped = 0, queued = 0
     public var batches = 0, batchQueries = 0, loadsFromRAM = 0, loadsFromDisk = 0
-    /// Latency percentiles over the episode, ms.
+    /// Latency percentiles over the episode, ms (filled by
+    /// ``DiscreteEventServingEnv/episodeMetrics()``, 0 in ``DiscreteEventServingEnv/totals``,
+    /// which the env updates every step without scanning the histogram).
     public var latencyP50Ms = 0.0, latencyP99Ms = 0.0
 
     public init() {}
@@ -202,8 +204,9 @@ public struct DiscreteEventServingEnv: VectorizableEnv, Sendable {
         info.batches = e.batches
         info.meanBatchSize = e.batches > 0 ? Double(e.batchQueries) / Double(e.batches) : 0
         info.loadsFromRAM = e.loadsRAM; info.loadsFromDisk = e.loadsDisk
-        info.latencyP50Ms = LatencyHistogram.quantileMs(storage.engine.hist, total: e.batchQueries, q: 0.5)
-        info.latencyP99Ms = LatencyHistogram.quantileMs(storage.engine.hist, total: e.batchQueries, q: 0.99)
+        let lo = storage.engine.histLo
+        info.latencyP50Ms = LatencyHistogram.quantileMs(storage.engine.hist, total: e.batchQueries, q: 0.5, from: lo)
+        info.latencyP99Ms = LatencyHistogram.quantileMs(storage.engine.hist, total: e.batchQueries, q: 0.99, from: lo)
         last = info
         totals.serving.add(s, seconds: model.scenario.decisionInterval)
         let tot = storage.engine.total
@@ -211,10 +214,17 @@ public struct DiscreteEventServingEnv: VectorizableEnv, Sendable {
         totals.dropped = tot.dropped; totals.queued = queued
         totals.batches = tot.batches; totals.batchQueries = tot.batchQueries
         totals.loadsFromRAM = tot.loadsRAM; totals.loadsFromDisk = tot.loadsDisk
-        totals.latencyP50Ms = LatencyHistogram.quantileMs(storage.engine.histTotal, total: tot.batchQueries, q: 0.5)
-        totals.latencyP99Ms = LatencyHistogram.quantileMs(storage.engine.histTotal, total: tot.batchQueries, q: 0.99)
         assert(storage.engine.invariantViolation() == nil, storage.engine.invariantViolation() ?? "")
         return Transition(reward: s.reward, terminated: false, truncated: storage.engine.time >= model.serving.episodeLength)
+    }
+
+    /// ``totals`` with the episode's latency percentiles.
+    public func episodeMetrics() -> DiscreteEventMetrics {
+        var m = totals
+        let e = storage.engine
+        m.latencyP50Ms = LatencyHistogram.quantileMs(e.histTotal, total: e.total.batchQueries, q: 0.5)
+        m.latencyP99Ms = LatencyHistogram.quantileMs(e.histTotal, total: e.total.batchQueries, q: 0.99)
+        return m
     }
 
     /// A description of the first broken invariant, or `nil`.

@@ -58,7 +58,7 @@ public struct FidelityComparison: Sendable, Equatable, Codable {
             rows.append(Interval(interval: k, fluid: fluid.last, discreteEvent: des.last.serving))
             if f.truncated { break }
         }
-        return FidelityComparison(intervals: rows, fluid: fluid.totals, discreteEvent: des.totals)
+        return FidelityComparison(intervals: rows, fluid: fluid.totals, discreteEvent: des.episodeMetrics())
     }
 
     /// Replays one joint action held for `intervals` intervals (a static policy).

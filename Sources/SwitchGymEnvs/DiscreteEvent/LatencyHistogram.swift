@@ -21,11 +21,11 @@ enum LatencyHistogram {
     }
 
     /// The `q`-quantile (midpoint of its bin, ms) of the `total` samples in `h`; 0 when empty.
-    static func quantileMs(_ h: UnsafePointer<Int>, total: Int, q: Double) -> Double {
+    static func quantileMs(_ h: UnsafePointer<Int>, total: Int, q: Double, from lo: Int = 0) -> Double {
         guard total > 0 else { return 0 }
         let rank = max(1, Int((q * Double(total)).rounded(.up)))
         var acc = 0
-        for i in 0..<bins {
+        for i in max(0, lo)..<bins {
             acc += h[i]
             if acc >= rank { return i == 0 ? lowerMs(1) / 2 : (lowerMs(i) + lowerMs(i + 1)) / 2 }
         }
