@@ -36,6 +36,12 @@ import SwitchGymCore
         #expect(c.relativeGoodputGap <= noise(n), "goodput gap \(c.relativeGoodputGap)")
         #expect(c.sloAttainmentGap <= 0.001)
         #expect(c.utilityGap <= noise(n) * abs(c.fluid.utility))
+        // Counting the fluid's due interval as on time (its optimism about deadlines shorter
+        // than an interval) closes most of the gap; what is left is capacity lost to batching,
+        // dispatch and burstier arrivals, never a gain.
+        let lenient = Double(c.discreteEvent.servedInDueInterval) / n
+        #expect(lenient >= c.discreteEvent.serving.sloAttainment)
+        #expect(lenient <= c.fluid.sloAttainment + 0.001)
         var worse = 0
         for row in c.intervals where row.discreteEvent.servedOnTime > row.fluid.servedOnTime * (1 + noise(row.fluid.servedOnTime)) + 5 {
             worse += 1

@@ -71,7 +71,7 @@ import SwitchGymTestSupport
             let i = r.info
             arrived += i.arrived; served += i.served; dropped += i.dropped; switches += i.serving.switches
             #expect(arrived == served + dropped + i.queued, "arrived \(arrived) != \(served) + \(dropped) + \(i.queued)")
-            #expect(i.servedOnTime <= i.served && i.inFlight + i.centralQueued <= i.queued)
+            #expect(i.servedOnTime <= i.servedInDueInterval && i.servedInDueInterval <= i.served && i.inFlight + i.centralQueued <= i.queued)
             #expect(i.serving.latenessPenalty >= 0 && i.serving.dropPenalty >= 0)
             #expect(r.observation.allSatisfy { $0.isFinite && $0 >= 0 })
             try env.checkInvariants()

@@ -1,5 +1,10 @@
 import Dispatch
 import SwitchGymCore
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 
 /// Measures the discrete-event fidelity's speed in simulated queries per second on the
 /// calling thread (one core). Build with `-c release` for meaningful figures.
@@ -12,8 +17,13 @@ public enum DiscreteEventBenchmark {
         public var intervals: Int
         /// Wall-clock seconds of stepping (resets included, model construction not).
         public var seconds: Double
+        /// CPU seconds the stepping thread used (equals ``seconds`` on an idle core; less when
+        /// other processes share the core).
+        public var cpuSeconds: Double
         /// Simulated queries per wall-clock second.
         public var queriesPerSecond: Double { seconds > 0 ? Double(queries) / seconds : 0 }
+        /// Simulated queries per CPU second of the stepping thread (the per-core speed).
+        public var queriesPerCPUSecond: Double { cpuSeconds > 0 ? Double(queries) / cpuSeconds : 0 }
         /// Simulated intervals per wall-clock second.
         public var intervalsPerSecond: Double { seconds > 0 ? Double(intervals) / seconds : 0 }
     }
@@ -27,6 +37,7 @@ public enum DiscreteEventBenchmark {
         var env = DiscreteEventServingEnv(model: model, seed: seed)
         env.resetState(seed: seed)
         var queries = 0, intervals = 0
+        let c0 = threadCPUSeconds()
         let t0 = DispatchTime.now().uptimeNanoseconds
         var elapsed = 0.0
         while elapsed < minSeconds || intervals < minIntervals {
@@ -38,7 +49,14 @@ public enum DiscreteEventBenchmark {
             }
             elapsed = Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9
         }
-        return Result(queries: queries, intervals: intervals, seconds: elapsed)
+        return Result(queries: queries, intervals: intervals, seconds: elapsed, cpuSeconds: threadCPUSeconds() - c0)
+    }
+
+    /// CPU time of the calling thread, seconds.
+    static func threadCPUSeconds() -> Double {
+        var ts = timespec()
+        guard clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts) == 0 else { return 0 }
+        return Double(ts.tv_sec) + Double(ts.tv_nsec) * 1e-9
     }
 
     /// The benchmark on a scenario spec (its own trace), e.g. the shipped `envs/vision-zoo.toml`.

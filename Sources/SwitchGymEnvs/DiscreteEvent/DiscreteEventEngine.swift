@@ -5,12 +5,12 @@ import SwitchGymCore
 
 /// Integer and real counts of one interval (or of an episode).
 struct DiscreteEventCounters {
-    var arrived = 0, served = 0, onTime = 0, dropped = 0
+    var arrived = 0, served = 0, onTime = 0, inDue = 0, dropped = 0
     var switches = 0, infeasible = 0, batches = 0, batchQueries = 0, loadsRAM = 0, loadsDisk = 0
     var accuracy = 0.0, lateness = 0.0, dropPenalty = 0.0, cost = 0.0
 
     mutating func add(_ o: DiscreteEventCounters) {
-        arrived += o.arrived; served += o.served; onTime += o.onTime; dropped += o.dropped
+        arrived += o.arrived; served += o.served; onTime += o.onTime; inDue += o.inDue; dropped += o.dropped
         switches += o.switches; infeasible += o.infeasible; batches += o.batches; batchQueries += o.batchQueries
         loadsRAM += o.loadsRAM; loadsDisk += o.loadsDisk
         accuracy += o.accuracy; lateness += o.lateness; dropPenalty += o.dropPenalty; cost += o.cost
@@ -22,7 +22,7 @@ struct RunningBatch {
     var finish = 0.0, start = 0.0
     var accuracy = 0.0, penalty = 0.0
     var base = 0.0, observed = 0.0, theta = 0.0, colocLoad = 0.0, ewmaN = 0.0, ewmaLoad = 0.0
-    var n = 0, onTime = 0, colocN = 0, colocQ = 0, variant = 0
+    var n = 0, onTime = 0, inDue = 0, colocN = 0, colocQ = 0, variant = 0
 }
 
 // MARK: - Engine
@@ -550,6 +550,7 @@ struct DiscreteEventEngine {
             if b.finish <= e {
                 c.served += b.n
                 c.onTime += b.onTime
+                c.inDue += b.inDue
                 c.accuracy += Double(b.n) * b.accuracy
                 c.lateness += b.penalty
                 if recordBatches { record(b, device: d) }
@@ -665,7 +666,7 @@ struct DiscreteEventEngine {
         ewmaN[d] = a * Double(colocN) + (1 - a) * ewmaN[d]
         ewmaLoad[d] = a * colocLoad + (1 - a) * ewmaLoad[d]
         let f = x + observed
-        var onTime = 0
+        var onTime = 0, inDue = 0
         var penalty = 0.0
         if S == 1 {
             let r = r0
@@ -673,6 +674,7 @@ struct DiscreteEventEngine {
                 let q = ringPop(r)
                 let due = q + t.deadline[0]
                 recordLatency(f - q)
+                if f <= max(due, dueIntervalEnd(stream: 0, arrival: q)) { inDue += 1 }
                 if f <= due { onTime += 1 } else { penalty += latePenalty(stream: 0, due: due, finish: f) }
             }
         } else {
@@ -685,6 +687,7 @@ struct DiscreteEventEngine {
                 }
                 let q = ringPop(r0 + bs)
                 recordLatency(f - q)
+                if f <= max(bestDue, dueIntervalEnd(stream: bs, arrival: q)) { inDue += 1 }
                 if f <= bestDue { onTime += 1 } else { penalty += latePenalty(stream: bs, due: bestDue, finish: f) }
             }
         }
@@ -692,11 +695,18 @@ struct DiscreteEventEngine {
         slots[slotBase + colocN] = RunningBatch(
             finish: f, start: x, accuracy: t.accuracy[v], penalty: penalty, base: base, observed: observed,
             theta: theta, colocLoad: colocLoad, ewmaN: ewmaN[d], ewmaLoad: ewmaLoad[d],
-            n: n, onTime: onTime, colocN: colocN, colocQ: colocQ, variant: v)
+            n: n, onTime: onTime, inDue: inDue, colocN: colocN, colocQ: colocQ, variant: v)
         nRunning[d] = colocN + 1
         nextFinish[d] = min(nextFinish[d], f)
         c.batches += 1
         c.batchQueries += n
+    }
+
+    /// The end of the interval a query arriving at `a` is due in the fluid model's terms
+    /// (its arrival interval plus its deadline in whole intervals).
+    @inline(__always)
+    private mutating func dueIntervalEnd(stream s: Int, arrival a: Double) -> Double {
+        Double(Int(a * t.invInterval) + t.dueIntervals[s] + 1) * t.interval
     }
 
     @inline(__always)

@@ -65,6 +65,8 @@ public final class DiscreteEventModel: @unchecked Sendable {
         /// Per stream: deadline and drop window (`dropAfter × interval`) in seconds.
         var deadline: UnsafeMutablePointer<Double>, dropWindow: UnsafeMutablePointer<Double>
         var dropK: UnsafeMutablePointer<Int>
+        /// Per stream: the deadline in whole intervals (the fluid model's due offset).
+        var dueIntervals: UnsafeMutablePointer<Int>
         /// `penCum[s * (K + 1) + k]`: weight × cumulative lateness penalty after `k` intervals late.
         var penCum: UnsafeMutablePointer<Double>
         /// weight × drop penalty.
@@ -171,7 +173,8 @@ public final class DiscreteEventModel: @unchecked Sendable {
             deviceMemory: table(sc.fleet.map(\.memoryGB)),
             deadline: table(sc.streams.map { $0.deadlineMs / 1000 }),
             dropWindow: table(sc.streams.map { Double($0.dropAfterIntervals) * I }),
-            dropK: table(sc.streams.map(\.dropAfterIntervals)), penCum: table(penCum),
+            dropK: table(sc.streams.map(\.dropAfterIntervals)),
+            dueIntervals: table(sc.streams.indices.map { sc.deadlineIntervals(stream: $0) }), penCum: table(penCum),
             dropPen: table(sc.streams.map { $0.weight * $0.dropPenalty }), cumShare: table(cum),
             counts: table(arrivals.counts), intervalFirst: table(first), fineCounts: table(fine),
             arrivalTimes: UnsafePointer(table(arrivals.arrivalTimes)))
