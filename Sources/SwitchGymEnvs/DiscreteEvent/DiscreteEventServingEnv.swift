@@ -85,6 +85,12 @@ final class DiscreteEventStorage: @unchecked Sendable {
 ///   ``SLOStream/dropAfterIntervals`` intervals past its deadline is dropped (with the
 ///   remaining increments and the drop penalty).
 ///
+/// Observation: the fluid layout, filled from the simulation: the history windows average the
+/// *realized* arrivals, the backlog bins count queued queries by whole intervals late (running
+/// batches excluded), the optional forecast is the fluid count of the next interval, the pending
+/// load is the seconds left over the interval. Cost: the variants held or loading per interval,
+/// as in the fluid model.
+///
 /// Info: ``DiscreteEventStepInfo`` (the fluid ``ServingStepInfo`` plus exact counts and
 /// latency percentiles). Invariants (``checkInvariants()``; asserted every step in debug
 /// builds): arrived = served + dropped + queued exactly; every device holds a variant it can
