@@ -52,6 +52,41 @@ import SwitchGymTestSupport
         #expect(des.currentActionMask() == fluid.currentActionMask())
     }
 
+    @Test func runsInAVectorEnvLikeTheFluidEnv() throws {
+        let (sc, arrivals) = try DESFixtures.vision(meanRate: 300, episode: 12)
+        let model = try DiscreteEventModel(scenario: sc, arrivals: arrivals, randomStart: true)
+        let vector = VectorEnv(count: 3) { i in DiscreteEventServingEnv(model: model, seed: UInt64(i)) }
+        let buffers = vector.makeBuffers()
+        try vector.reset(seed: 7, into: buffers)
+        let a = DESFixtures.action(sc, DESFixtures.visionStatic)
+        var truncations = 0
+        for _ in 0..<30 {
+            try vector.step([a, a, a], into: buffers)
+            truncations += buffers.truncations.filter { $0 }.count
+            #expect(buffers.observations.allSatisfy { $0.isFinite && $0 >= 0 })
+            #expect(buffers.rewards.allSatisfy { $0.isFinite })
+        }
+        #expect(truncations >= 6)
+        try vector.withSubEnv(1) { try $0.checkInvariants() }
+    }
+
+    @Test func everyShippedSpecRunsAndConserves() throws {
+        for path in ScenarioFixtures.shippedSpecs {
+            var sc = try ScenarioSpec.load(path: path)
+            sc.episodeIntervals = 20
+            var env = try DiscreteEventServingEnv(scenario: sc, arrivals: try sc.loadArrivals(), seed: 1)
+            _ = try env.reset(seed: 1)
+            var g = SeededGenerator(seed: 2)
+            for _ in 0..<20 {
+                let r = try env.step(Int(g.next() % UInt64(sc.jointActionCount)))
+                try env.checkInvariants()
+                if r.truncated { break }
+            }
+            #expect(env.totals.arrived > 0, "\(path)")
+            #expect(env.totals.arrived == env.totals.served + env.totals.dropped + env.totals.queued, "\(path)")
+        }
+    }
+
     // MARK: - Conservation
 
     @Test(arguments: 0..<12)
