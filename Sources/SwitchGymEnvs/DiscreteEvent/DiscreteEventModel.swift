@@ -79,6 +79,7 @@ public final class DiscreteEventModel: @unchecked Sendable {
         var intervalFirst: UnsafeMutablePointer<Int>
         /// Fine Poisson: real arrivals per fine bin (`T × binsPerInterval`).
         var fineCounts: UnsafeMutablePointer<Int32>
+        /// Thinning: the trace's arrival times, µs (empty otherwise).
         var arrivalTimes: UnsafePointer<Int64>
     }
 
@@ -177,7 +178,7 @@ public final class DiscreteEventModel: @unchecked Sendable {
             dueIntervals: table(sc.streams.indices.map { sc.deadlineIntervals(stream: $0) }), penCum: table(penCum),
             dropPen: table(sc.streams.map { $0.weight * $0.dropPenalty }), cumShare: table(cum),
             counts: table(arrivals.counts), intervalFirst: table(first), fineCounts: table(fine),
-            arrivalTimes: UnsafePointer(table(arrivals.arrivalTimes)))
+            arrivalTimes: UnsafePointer(table(mode == .thinning ? arrivals.arrivalTimes : [])))
         allocations = allocs
     }
 
