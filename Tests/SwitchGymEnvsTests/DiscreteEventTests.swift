@@ -282,7 +282,7 @@ import SwitchGymTestSupport
 
     @Test func coLocatedBatchesInflateLatencyByTheGroundTruth() throws {
         let variants = [DESFixtures.variant("a")]
-        let interference = InterferenceModel(theta: 0.5, thetaDriftPerHour: 1800)
+        let interference = CoLocationInterference(theta: 0.5, thetaDriftPerHour: 1800)
         func run(concurrency: Int) throws -> (DiscreteEventServingEnv, [BatchObservation]) {
             let sc = DESFixtures.scenario(variants: variants, concurrency: concurrency)
             var env = try DiscreteEventServingEnv(
@@ -316,7 +316,7 @@ import SwitchGymTestSupport
         let sc = DESFixtures.scenario(variants: [DESFixtures.variant("a")], concurrency: 2)
         var env = try DiscreteEventServingEnv(
             scenario: sc, arrivals: DESFixtures.constant(sc, perInterval: 1200, intervals: 20),
-            config: DiscreteEventConfig(interference: InterferenceModel(theta: 0.3, noise: 0.1), recordBatches: true))
+            config: DiscreteEventConfig(interference: CoLocationInterference(theta: 0.3, noise: 0.1), recordBatches: true))
         env.resetState(seed: 2)
         var ratios: [Double] = []
         for _ in 0..<20 {

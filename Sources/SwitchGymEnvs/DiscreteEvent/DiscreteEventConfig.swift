@@ -15,7 +15,7 @@ import Foundation
 /// time `c` is always 0). The predictor that should learn θ online sees
 /// ``BatchObservation``s, never this struct. Source: the co-location model of the
 /// interference paper in DESIGN.md (a linear model over co-located batch features).
-public struct InterferenceModel: Sendable, Equatable, Codable {
+public struct CoLocationInterference: Sendable, Equatable, Codable {
     /// θ at trace time 0.
     public var theta: Double
     /// Linear drift of θ per hour of trace time.
@@ -52,14 +52,14 @@ public struct DiscreteEventConfig: Sendable, Equatable, Codable {
     /// decision interval. `nil`: a tenth of the decision interval.
     public var fineBinSeconds: Double?
     /// Ground-truth co-location interference.
-    public var interference: InterferenceModel
+    public var interference: CoLocationInterference
     /// Smoothing factor of the EWMA of co-location features in ``BatchObservation``.
     public var ewmaAlpha: Double
     /// Record a ``BatchObservation`` for every finished batch (see
     /// ``DiscreteEventServingEnv/batchLog``).
     public var recordBatches: Bool
 
-    public init(fineBinSeconds: Double? = nil, interference: InterferenceModel = InterferenceModel(),
+    public init(fineBinSeconds: Double? = nil, interference: CoLocationInterference = CoLocationInterference(),
                 ewmaAlpha: Double = 0.2, recordBatches: Bool = false) {
         self.fineBinSeconds = fineBinSeconds
         self.interference = interference

@@ -43,7 +43,7 @@ struct RunningBatch {
 /// `DiscreteEventStorage` class calls it in `deinit`).
 struct DiscreteEventEngine {
     let t: DiscreteEventModel.Tables
-    let interference: InterferenceModel
+    let interference: CoLocationInterference
     let ewmaAlpha: Double
     let recordBatches: Bool
 

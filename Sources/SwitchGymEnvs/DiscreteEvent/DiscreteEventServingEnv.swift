@@ -78,7 +78,7 @@ final class DiscreteEventStorage: @unchecked Sendable {
 ///   stream, re-dispatched when a variant changes.
 /// - **Batching**: deadline-aware dynamic batching per device, earliest deadline first (see
 ///   `DiscreteEventEngine.startBatch`); up to ``Device/concurrency`` batches at once, each
-///   slowed by co-located batches (``InterferenceModel``).
+///   slowed by co-located batches (``CoLocationInterference``).
 /// - **Lateness**: a query answered after its deadline is late; each late query is charged
 ///   its stream's penalty increments per whole interval late (rounded up), as the fluid model
 ///   charges unanswered queries at the end of each interval; a query still waiting
