@@ -87,6 +87,16 @@ import SwitchGymTestSupport
         }
     }
 
+    @Test func theModelsRewardScaleAppliesAsInTheFluidEnv() throws {
+        let (sc, arrivals) = try DESFixtures.vision(meanRate: 300, episode: 5)
+        let serving = try ServingModel(scenario: sc, arrivals: arrivals, rewardScale: 0.25)
+        var env = DiscreteEventServingEnv(model: DiscreteEventModel(serving: serving), seed: 1)
+        env.resetState(seed: 1)
+        let t = env.step(discrete: DESFixtures.action(sc, DESFixtures.visionStatic))
+        #expect(env.last.reward > 0)
+        #expect(abs(t.reward - 0.25 * env.last.reward) < 1e-9 * env.last.reward)
+    }
+
     // MARK: - Conservation
 
     @Test(arguments: 0..<12)

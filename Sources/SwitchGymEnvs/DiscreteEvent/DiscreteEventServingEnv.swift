@@ -230,7 +230,9 @@ public struct DiscreteEventServingEnv: VectorizableEnv, Sendable {
         totals.batches = tot.batches; totals.batchQueries = tot.batchQueries
         totals.loadsFromRAM = tot.loadsRAM; totals.loadsFromDisk = tot.loadsDisk
         assert(storage.engine.invariantViolation() == nil, storage.engine.invariantViolation() ?? "")
-        return Transition(reward: s.reward, terminated: false, truncated: storage.engine.time >= model.serving.episodeLength)
+        // The model's reward scale (1, or the training scale) applies to the returned reward only,
+        // as in the fluid env.
+        return Transition(reward: s.reward * model.serving.rewardScale, terminated: false, truncated: storage.engine.time >= model.serving.episodeLength)
     }
 
     /// ``totals`` with the episode's latency percentiles.
