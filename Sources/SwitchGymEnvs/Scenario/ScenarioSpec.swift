@@ -106,9 +106,14 @@ public enum ScenarioSpec {
             let memory = try d.double("memory_gb")
             let ram = try d.optionalDouble("host_ram_gb") ?? 0
             let initial = try d.optionalString("initial")
+            let concurrency = try d.optionalInt("concurrency") ?? 1
+            guard concurrency >= 1 else {
+                throw ScenarioError(file: file, key: d.key("concurrency"), message: "expected >= 1 concurrent batch, got \(concurrency)")
+            }
             try d.finish()
             for i in 0..<count {
-                fleet.append(Device(name: count == 1 ? base : "\(base)-\(i)", kind: kind, memoryGB: memory, hostRAMGB: ram))
+                fleet.append(Device(name: count == 1 ? base : "\(base)-\(i)", kind: kind, memoryGB: memory, hostRAMGB: ram,
+                                    concurrency: concurrency))
                 initialNames.append(initial)
             }
         }

@@ -77,12 +77,16 @@ public struct Device: Sendable, Equatable, Codable {
     public var memoryGB: Double
     /// Host RAM set aside to cache variants for fast reloads (discrete-event fidelity), GB.
     public var hostRAMGB: Double
+    /// Batches the device may run at once (discrete-event fidelity; co-located batches slow
+    /// each other down). 1 runs batches one after another.
+    public var concurrency: Int
 
-    public init(name: String, kind: String = "gpu", memoryGB: Double, hostRAMGB: Double = 0) {
+    public init(name: String, kind: String = "gpu", memoryGB: Double, hostRAMGB: Double = 0, concurrency: Int = 1) {
         self.name = name
         self.kind = kind
         self.memoryGB = memoryGB
         self.hostRAMGB = hostRAMGB
+        self.concurrency = concurrency
     }
 
     /// Whether the device can hold `variant`.
@@ -316,6 +320,9 @@ public struct ServingScenario: Sendable, Equatable {
         if let r = targetMeanRate, !(r.isFinite && r > 0) { throw fail("trace.mean_rate", "expected a positive rate in queries/s, got \(r)") }
         if let e = episodeIntervals, e < 1 { throw fail("episode_intervals", "expected >= 1, got \(e)") }
         guard historyWindows.allSatisfy({ $0 >= 1 }) else { throw fail("observation.history_windows", "expected windows >= 1") }
+        for (d, dev) in fleet.enumerated() where dev.concurrency < 1 {
+            throw fail("fleet[\(d)].concurrency", "device \(dev.name): expected >= 1 concurrent batch, got \(dev.concurrency)")
+        }
         guard initialVariants.count == fleet.count else {
             throw fail("fleet.initial", "expected one initial variant per device")
         }
