@@ -46,5 +46,15 @@ struct BenchEnvsCommand: ParsableCommand {
                 print("\(spec.id): \(sps) M steps/s, \(allocs) allocations per vector step (\(r.copies) copies)")
             }
         }
+        // The discrete-event fidelity of every shipped scenario: simulated queries per CPU second.
+        let desSpecs = env.map { EnvResolver.isScenarioPath($0) ? [$0] : [] } ?? EnvResolver.shippedSpecPaths()
+        for path in desSpecs {
+            let r = try DiscreteEventBenchmark.run(specPath: path, minSeconds: seconds)
+            if json {
+                print("{\"env\":\(jsonString(path + "#discrete-event")),\"steps_per_second\":\(r.intervalsPerSecond.rounded()),\"queries_per_second\":\(r.queriesPerCPUSecond.rounded()),\"allocations_per_step\":null}")
+            } else {
+                print("\(path) (discrete-event): \(String(format: "%.2f", r.queriesPerCPUSecond / 1e6)) M simulated queries per CPU second, \(String(format: "%.0f", r.intervalsPerSecond)) intervals/s")
+            }
+        }
     }
 }

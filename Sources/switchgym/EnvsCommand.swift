@@ -8,7 +8,7 @@ struct EnvsCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "envs",
         abstract: "List the registered environments and roll them out.",
-        subcommands: [List.self, RolloutCommand.self, SimulateCommand.self])
+        subcommands: [List.self, RolloutCommand.self, SimulateCommand.self, FidelityCommand.self, InterferenceCommand.self])
 
     /// `switchgym envs list`
     struct List: ParsableCommand {

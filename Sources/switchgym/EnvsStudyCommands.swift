@@ -1,0 +1,92 @@
+import ArgumentParser
+import Foundation
+import SwitchGymAgents
+import SwitchGymCore
+import SwitchGymEnvs
+
+/// `switchgym envs fidelity SPEC`: the same decisions on the fluid and discrete-event fidelities.
+struct FidelityCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "fidelity",
+        abstract: "Replay one policy's decisions on the fluid and the discrete-event fidelity and report the gap.")
+
+    @Argument(help: "A scenario spec (envs/*.toml).")
+    var spec: String
+
+    @Option(help: "Replay this trace dataset (.h5) instead of the spec's.")
+    var trace: String?
+
+    @Option(help: "Whose decisions: hold, static:VARIANT, static-best, or a baseline (reactive, infaas, oracle, ...).")
+    var policy: String = "static-best"
+
+    @Option(help: "Intervals to replay (default: the whole trace).")
+    var intervals: Int?
+
+    @Flag(help: "Print the totals as JSON.")
+    var json = false
+
+    func run() throws {
+        try reportingErrors(inputs: [spec] + (trace.map { [$0] } ?? [])) {
+            let sc = try ScenarioSpec.load(path: spec)
+            let model = try ServingEvaluation.model(scenario: sc, arrivals: try sc.loadArrivals(overridePath: trace))
+            let decisions: ServingRun
+            if ["hold", "static-best", "random"].contains(policy) || policy.hasPrefix("static:") && policy != "static-best" {
+                decisions = try SimulateCommand.run(policy: policy, scenario: sc, model: model, seed: 0)
+            } else {
+                decisions = try ServingBaselines.run(policy, model: model)
+            }
+            let actions = Array(decisions.actions.prefix(intervals ?? decisions.actions.count))
+            let des = DiscreteEventModel(serving: model)
+            let c = FidelityComparison.run(model: des, actions: actions)
+            if json {
+                let a = c.fluid, b = c.discreteEvent.serving
+                print("{\"scenario\":\(jsonString(sc.name)),\"policy\":\(jsonString(decisions.name)),\"intervals\":\(actions.count),"
+                      + "\"fluid\":{\"utility\":\(a.utility),\"goodput\":\(a.goodput),\"slo_attainment\":\(a.sloAttainment),\"mean_accuracy\":\(a.meanAccuracy)},"
+                      + "\"discrete_event\":{\"utility\":\(b.utility),\"goodput\":\(b.goodput),\"slo_attainment\":\(b.sloAttainment),\"mean_accuracy\":\(b.meanAccuracy),"
+                      + "\"latency_p50_ms\":\(c.discreteEvent.latencyP50Ms),\"latency_p99_ms\":\(c.discreteEvent.latencyP99Ms)}}")
+            } else {
+                print("\(sc.name), decisions of \(decisions.name):")
+                print(c.summary)
+            }
+        }
+    }
+}
+
+/// `switchgym envs interference SPEC`: online RLS vs a static fit on the discrete-event batches.
+struct InterferenceCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "interference",
+        abstract: "Co-located batches on the discrete-event fidelity: an online RLS latency predictor vs a static fit.")
+
+    @Argument(help: "A scenario spec (envs/*.toml).")
+    var spec: String
+
+    @Option(help: "Replay this trace dataset (.h5) instead of the spec's.")
+    var trace: String?
+
+    @Option(help: "Batches a device runs at once.")
+    var concurrency: Int = 2
+
+    @Option(help: "Ground-truth inflation per unit of co-located load at the start.")
+    var theta: Double = 0.4
+
+    @Option(help: "Drift of θ per hour of trace time.")
+    var drift: Double = 0.8
+
+    @Option(help: "Intervals to simulate (default: the whole trace).")
+    var intervals: Int?
+
+    func run() throws {
+        try reportingErrors(inputs: [spec] + (trace.map { [$0] } ?? [])) {
+            let sc = try ScenarioSpec.load(path: spec)
+            let model = try ServingEvaluation.model(scenario: sc, arrivals: try sc.loadArrivals(overridePath: trace))
+            let s = try InterferenceStudy.run(serving: model, concurrency: concurrency, theta: theta,
+                                              thetaDriftPerHour: drift, intervals: intervals)
+            func f(_ x: Double) -> String { String(format: "%.2f", x) }
+            print("\(sc.name): \(s.batches) batches, θ \(f(s.thetaStart)) -> \(f(s.thetaEnd)) (concurrency \(concurrency))")
+            print("MAPE in the calibration part (first 20%): online RLS \(f(s.onlineCalibrationMAPE))%, static fit \(f(s.staticCalibrationMAPE))%")
+            print("MAPE after it:                            online RLS \(f(s.onlineAfterMAPE))%, static fit \(f(s.staticAfterMAPE))%")
+            print("coefficients [load, batches]: online \(s.onlineCoefficients.map(f)), static \(s.staticCoefficients.map(f))")
+        }
+    }
+}
