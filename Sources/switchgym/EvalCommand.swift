@@ -13,7 +13,7 @@ struct EvalCommand: ParsableCommand {
             Every policy runs the scenario's fluid env over the whole trace from its first interval. \
             The table shows utility (the summed reward), goodput, SLO attainment, mean accuracy, cost, \
             switches and regret against the hindsight oracle's bound. Baselines: \
-            \(ServingBaselines.allNames.joined(separator: ", ")), static:VARIANT; `all` runs every one.
+            \(ServingBaselines.allNames.joined(separator: ", ")), static:VARIANT; `all` runs every one, with static:VARIANT for each variant.
             """)
 
     @Argument(help: "Checkpoint files (.h5) or run folders of trained policies.")
@@ -45,7 +45,7 @@ struct EvalCommand: ParsableCommand {
             }
             let names: [String]
             switch baselines {
-            case "all": names = ServingBaselines.allNames.filter { $0 != "oracle" }
+            case "all": names = sc.variants.map { "static:\($0.name)" } + ServingBaselines.allNames.filter { $0 != "oracle" }
             case "none": names = []
             default: names = baselines.split(separator: ",").map { String($0).trimmingCharacters(in: .whitespaces) }.filter { $0 != "oracle" }
             }

@@ -277,7 +277,7 @@ public struct DiscreteEventServingEnv: VectorizableEnv, Sendable {
             for b in 0..<4 { out[k + b] = Float(e.backlog[4 * s + b] * scale) }
             k += 4
             if m.scenario.forecast {
-                out[k] = now < m.intervalCount ? Float(m.arrivals.counts[now * S + s] * scale) : 0; k += 1
+                out[k] = now < m.intervalCount ? Float(m.forecastCounts[now * S + s] * scale) : 0; k += 1
             }
         }
         out[k] = Float(min(Double(time) / Double(m.episodeLength), 1))

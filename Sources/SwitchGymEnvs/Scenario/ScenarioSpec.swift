@@ -77,9 +77,26 @@ public enum ScenarioSpec {
         // [observation]
         var windows = [1, 4, 16]
         var forecast = false
+        var forecastNoise = 0.0
         if let o = try r.optionalTable("observation") {
             windows = try o.optionalInts("history_windows") ?? windows
-            forecast = try o.optionalBool("forecast") ?? false
+            // forecast = "none" | "oracle" | "noisy" (or true / false for oracle / none).
+            let kind: String
+            if let v = o.table["forecast"], let b = v.bool { kind = b ? "oracle" : "none"; _ = try o.optionalBool("forecast") }
+            else { kind = try o.optionalString("forecast") ?? "none" }
+            switch kind {
+            case "none": forecast = false
+            case "oracle": forecast = true
+            case "noisy": forecast = true; forecastNoise = 0.3
+            default:
+                throw ScenarioError(file: file, key: "observation.forecast", message: "expected \"none\", \"oracle\" or \"noisy\", got \"\(kind)\"")
+            }
+            if let n = try o.optionalDouble("forecast_noise") {
+                guard kind == "noisy" else {
+                    throw ScenarioError(file: file, key: "observation.forecast_noise", message: "applies to forecast = \"noisy\" only")
+                }
+                forecastNoise = n
+            }
             try o.finish()
         }
 
@@ -157,7 +174,8 @@ public enum ScenarioSpec {
         let scenario = ServingScenario(
             name: name, summary: summary, sourcePath: file, variants: variants, fleet: fleet, streams: streams,
             decisionInterval: interval, episodeIntervals: episode, loadFrom: loadFrom, weights: weights,
-            trace: source, rateScale: rateScale ?? 1, targetMeanRate: meanRate, initialVariants: initial, historyWindows: windows, forecast: forecast)
+            trace: source, rateScale: rateScale ?? 1, targetMeanRate: meanRate, initialVariants: initial, historyWindows: windows, forecast: forecast,
+            forecastNoise: forecastNoise)
         try scenario.validate()
         return scenario
     }

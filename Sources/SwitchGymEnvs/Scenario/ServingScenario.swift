@@ -192,12 +192,16 @@ public struct ServingScenario: Sendable, Equatable {
     public var historyWindows: [Int]
     /// Observation: include the next interval's arrivals (an oracle forecast).
     public var forecast: Bool
+    /// Relative error of that forecast: 0 is an oracle (the true next arrivals); `x > 0`
+    /// multiplies each value by a mean-one log-normal factor with coefficient of variation `x`.
+    public var forecastNoise: Double
 
     public init(name: String, summary: String = "", sourcePath: String = "", variants: [ModelVariant],
                 fleet: [Device], streams: [SLOStream], decisionInterval: Double, episodeIntervals: Int? = nil,
                 loadFrom: LoadSource = .disk, weights: ServingRewardWeights = ServingRewardWeights(),
                 trace: ScenarioTraceSource = .defaultSynthetic, rateScale: Double = 1,
-                targetMeanRate: Double? = nil, initialVariants: [Int]? = nil, historyWindows: [Int] = [1, 4, 16], forecast: Bool = false) {
+                targetMeanRate: Double? = nil, initialVariants: [Int]? = nil, historyWindows: [Int] = [1, 4, 16], forecast: Bool = false,
+                forecastNoise: Double = 0) {
         self.name = name
         self.summary = summary
         self.sourcePath = sourcePath
@@ -214,6 +218,7 @@ public struct ServingScenario: Sendable, Equatable {
         self.initialVariants = initialVariants ?? fleet.map { d in variants.firstIndex(where: { d.canHold($0) }) ?? 0 }
         self.historyWindows = historyWindows
         self.forecast = forecast
+        self.forecastNoise = forecastNoise
     }
 
     /// The throughput (queries/s) of variant `v` for stream `s`: 0 when the variant is less
@@ -320,6 +325,7 @@ public struct ServingScenario: Sendable, Equatable {
         if let r = targetMeanRate, !(r.isFinite && r > 0) { throw fail("trace.mean_rate", "expected a positive rate in queries/s, got \(r)") }
         if let e = episodeIntervals, e < 1 { throw fail("episode_intervals", "expected >= 1, got \(e)") }
         guard historyWindows.allSatisfy({ $0 >= 1 }) else { throw fail("observation.history_windows", "expected windows >= 1") }
+        guard forecastNoise.isFinite, forecastNoise >= 0 else { throw fail("observation.forecast_noise", "expected a relative error >= 0, got \(forecastNoise)") }
         for (d, dev) in fleet.enumerated() where dev.concurrency < 1 {
             throw fail("fleet[\(d)].concurrency", "device \(dev.name): expected >= 1 concurrent batch, got \(dev.concurrency)")
         }

@@ -325,7 +325,7 @@ public struct FluidServingEnv: VectorizableEnv, Sendable {
             out[k + 2] = Float(b2 * scale); out[k + 3] = Float(b3 * scale)
             k += 4
             if m.forecast {
-                out[k] = now < m.intervalCount ? Float(m.counts[now * S + s] * scale) : 0; k += 1
+                out[k] = now < m.intervalCount ? Float(m.forecastCounts[now * S + s] * scale) : 0; k += 1
             }
         }
         out[k] = Float(min(Double(time) / Double(m.episodeLength), 1))

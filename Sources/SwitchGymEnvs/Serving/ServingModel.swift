@@ -1,3 +1,4 @@
+import Foundation
 import SwitchGymCore
 
 /// The immutable, precomputed tables of a scenario over one arrival series, shared by every
@@ -38,6 +39,11 @@ public final class ServingModel: Sendable {
     let interval: Double
     let windows: [Int]
     let forecast: Bool
+    /// The forecast feature's values: the next interval's arrivals, exact (an oracle
+    /// forecast) or times a mean-one log-normal error of relative size
+    /// ``ServingScenario/forecastNoise``, fixed per interval and stream (reproducible, the
+    /// same in every copy of the env).
+    public let forecastCounts: [Double]
     let initialVariants: [Int]
     /// Streams by deadline (ties: stream order), the order ``estimateInterval`` serves them.
     let streamOrder: [Int]
@@ -118,6 +124,15 @@ public final class ServingModel: Sendable {
         interval = sc.decisionInterval
         windows = sc.historyWindows
         forecast = sc.forecast
+        if sc.forecastNoise > 0 {
+            var g = SeededGenerator(seed: 0x5EED_F0CA)
+            let sigma = (log(1 + sc.forecastNoise * sc.forecastNoise)).squareRoot()
+            forecastCounts = arrivals.counts.map { c in
+                c * exp(sigma * Sample.normal(using: &g) - sigma * sigma / 2)
+            }
+        } else {
+            forecastCounts = arrivals.counts
+        }
         initialVariants = sc.initialVariants
         bestAccuracy = (0..<S).map { s in (0..<V).filter { cap[$0 * S + s] > 0 }.map { sc.variants[$0].accuracy }.max() ?? 0 }
         streamOrder = (0..<S).sorted { deadlines[$0] != deadlines[$1] ? deadlines[$0] < deadlines[$1] : $0 < $1 }
