@@ -177,13 +177,22 @@ struct CLIHappyPathTests {
         #expect(abs(got.meanRate - target.meanRate) / target.meanRate < 0.1)
     }
 
-    @Test("quickstart generates the default when missing and writes its split and plot")
+    @Test("quickstart generates the default when missing, splits it, trains, evaluates and exports a report")
     func quickstart() throws {
         let dir = try scratch(); defer { try? FileManager.default.removeItem(atPath: dir) }
-        let r = try run(["quickstart", "--dataset", dir + "/missing.h5", "--out", dir + "/run"])
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().path
+        let r = try run(["quickstart", "--dataset", dir + "/missing.h5", "--out", dir + "/run", "--steps", "2048",
+                         "--env", root + "/envs/llm-zoo.toml", "--export", dir + "/report"])
         #expect(r.status == 0, "\(r.stderr)")
         #expect(r.stdout.contains("quickstart: done"))
-        #expect(files(dir + "/run") == ["default.h5", "heldout.h5", "rate.svg", "train.h5"])
+        #expect(files(dir + "/run") == ["default.h5", "heldout.h5", "rate.svg", "run", "train.h5"])
         #expect(try TraceDataset.read(dir + "/run/default.h5") == DefaultDataset.generate())
+        #expect(files(dir + "/run/run").contains { $0.hasPrefix("ckpt-") })
+        #expect(r.stdout.contains("ppo:run") && r.stdout.contains("oracle bound"))
+        for f in ["policies.csv", "report.ipynb", "utility.svg", "crossover.svg"] { #expect(files(dir + "/report").contains(f)) }
+        // A second quickstart replaces its own previous run rather than refusing.
+        let again = try run(["quickstart", "--dataset", dir + "/run/default.h5", "--out", dir + "/run", "--steps", "1024",
+                             "--env", root + "/envs/llm-zoo.toml", "--export", dir + "/report"])
+        #expect(again.status == 0, "\(again.stderr)")
     }
 }
