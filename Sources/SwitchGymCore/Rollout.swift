@@ -45,6 +45,17 @@ public enum RolloutPolicy: Sendable, Equatable {
     case random
     /// The actions of a script, in order.
     case script(ActionScript)
+    /// A function of the observation and the action mask (a trained policy).
+    case function(RolloutFunction)
+}
+
+/// A policy function for ``RolloutPolicy/function(_:)`` (compared by identity).
+public final class RolloutFunction: @unchecked Sendable, Equatable {
+    public let act: ([Float], [Bool]) -> Int
+
+    public init(_ act: @escaping ([Float], [Bool]) -> Int) { self.act = act }
+
+    public static func == (a: RolloutFunction, b: RolloutFunction) -> Bool { a === b }
 }
 
 /// Runs one env for a number of steps and reports every transition as a JSON line, the
@@ -105,8 +116,10 @@ public enum Rollout {
             switch policy {
             case .random: action = try space.sample(mask: env.currentActionMask(), using: &generator)
             case .script(let script): action = script.actions[k]
+            case .function(let f): action = f.act(observation, env.currentActionMask())
             }
             let r = try env.step(action)
+            observation = r.observation
             t += 1
             try emit(line(t: t, observation: r.observation, action: action, reward: r.reward,
                           terminated: r.terminated, truncated: r.truncated))

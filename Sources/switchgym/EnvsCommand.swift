@@ -57,7 +57,7 @@ struct EnvsCommand: ParsableCommand {
         @Option(help: "Number of steps (actions); defaults to 100, or to the length of --actions.")
         var steps: Int?
 
-        @Option(help: "`random`, or a checkpoint path.")
+        @Option(help: "`random`, or a checkpoint file or run folder (the trained policy, greedy).")
         var policy: String = "random"
 
         @Option(help: "A file of actions, one integer per line (overrides --policy).")
@@ -86,8 +86,14 @@ struct EnvsCommand: ParsableCommand {
             } else if policy == "random" {
                 rolloutPolicy = .random
             } else {
-                throw ValidationError(
-                    "--policy \(policy): checkpoint policies arrive with the training issue; use --policy random or --actions FILE.")
+                let frozen = try reportingErrors(inputs: [policy]) { try FrozenPolicy.load(path: policy) }
+                guard frozen.inputSize == spec.observationSpace.count, frozen.outputSize == spec.actionSpace.n else {
+                    throw ValidationError("--policy \(policy): the policy takes \(frozen.inputSize) observations and \(frozen.outputSize) actions; \(env) has \(spec.observationSpace.count) and \(spec.actionSpace.n).")
+                }
+                let start = spec.actionSpace.start
+                rolloutPolicy = .function(RolloutFunction { obs, mask in
+                    obs.withUnsafeBufferPointer { o in mask.withUnsafeBufferPointer { m in start + frozen.act(observation: o.baseAddress!, mask: m.baseAddress!) } }
+                })
             }
             var count = steps ?? 100
             if steps == nil, case .script(let script) = rolloutPolicy { count = script.actions.count }

@@ -41,6 +41,21 @@ struct TrainEvalTests {
         #expect(files(dir + "/a").contains("config.json"))
     }
 
+    @Test("envs rollout --policy CHECKPOINT acts with the trained policy (greedy, deterministic)")
+    func rolloutWithCheckpoint() throws {
+        let dir = try scratch(); defer { try? FileManager.default.removeItem(atPath: dir) }
+        let t = try run(["train", "--env", "CartPole-v1", "--steps", "1024", "--out", dir + "/r", "--quiet"])
+        #expect(t.status == 0, "\(t.stderr)")
+        let a = try run(["envs", "rollout", "CartPole-v1", "--policy", dir + "/r", "--steps", "20", "--seed", "4"])
+        let b = try run(["envs", "rollout", "CartPole-v1", "--policy", dir + "/r", "--steps", "20", "--seed", "4"])
+        #expect(a.status == 0, "\(a.stderr)")
+        let lines = a.stdout.split(separator: "\n")
+        #expect(lines.count >= 21 && a.stdout == b.stdout)
+        #expect(lines.dropFirst().allSatisfy { $0.contains("\"action\":0") || $0.contains("\"action\":1") || $0.contains("\"action\":null") })
+        let bad = try run(["envs", "rollout", "Bandit-v0", "--policy", dir + "/r", "--steps", "2"])
+        #expect(bad.status != 0 && bad.stderr.contains("observations"), "\(bad.stderr)")
+    }
+
     @Test("bad train input: unknown config key, an existing run, nothing to resume")
     func badTrainInput() throws {
         let dir = try scratch(); defer { try? FileManager.default.removeItem(atPath: dir) }
