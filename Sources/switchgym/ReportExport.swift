@@ -134,18 +134,21 @@ enum ReportExport {
 
     /// A notebook (nbformat 4) that loads the CSVs with pandas and plots them with matplotlib.
     static func notebook(scenario: String) -> String {
+        var cellCount = 0
         func cell(_ kind: String, _ source: String) -> String {
+            cellCount += 1
+            let id = "\"id\": \"cell-\(cellCount)\", "
             let lines = source.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
             let src = lines.enumerated().map { i, l in jsonString(i < lines.count - 1 ? l + "\n" : l) }.joined(separator: ", ")
             return kind == "markdown"
-                ? "{\"cell_type\": \"markdown\", \"metadata\": {}, \"source\": [\(src)]}"
-                : "{\"cell_type\": \"code\", \"execution_count\": null, \"metadata\": {}, \"outputs\": [], \"source\": [\(src)]}"
+                ? "{\(id)\"cell_type\": \"markdown\", \"metadata\": {}, \"source\": [\(src)]}"
+                : "{\(id)\"cell_type\": \"code\", \"execution_count\": null, \"metadata\": {}, \"outputs\": [], \"source\": [\(src)]}"
         }
         let cells = [
             cell("markdown", "# SwitchGym evaluation: \(scenario)\n\nWritten by `switchgym eval --export`. Tidy CSVs: `policies.csv` (one row per policy), `intervals.csv` (per policy and decision interval), `assignments.csv` (variant per device whenever it changes), `crossover.csv` (utility as every load time is scaled)."),
             cell("code", "import pandas as pd\nimport matplotlib.pyplot as plt\npolicies = pd.read_csv('policies.csv')\nintervals = pd.read_csv('intervals.csv')\nassignments = pd.read_csv('assignments.csv')\ncrossover = pd.read_csv('crossover.csv')\npolicies.sort_values('utility', ascending=False)"),
             cell("code", "ax = policies.set_index('policy')['utility'].sort_values().plot.barh(figsize=(8, 4))\nax.set_xlabel('utility (sum of rewards)')\nplt.tight_layout()"),
-            cell("code", "fig, ax = plt.subplots(figsize=(10, 4))\nfirst = intervals[intervals.policy == intervals.policy.iloc[0]]\nax.plot(first.time_s / 60, first.arrived / (first.time_s.diff().median() or 1), label='arrivals/s')\nfor name, g in intervals.groupby('policy'):\n    ax.plot(g.time_s / 60, g.served_on_time.cumsum() / g.arrived.cumsum(), alpha=0.0)\nax.set_xlabel('time (min)'); ax.set_ylabel('queries/s'); ax.legend()"),
+            cell("code", "fig, ax = plt.subplots(figsize=(10, 4))\nfor name, g in intervals.groupby('policy'):\n    ax.plot(g.time_s / 60, (g.served_on_time.cumsum() / g.arrived.cumsum().clip(lower=1)), label=name)\nax.set_xlabel('time (min)'); ax.set_ylabel('SLO attainment so far'); ax.legend(fontsize=8)"),
             cell("code", "fig, ax = plt.subplots(figsize=(10, 4))\nfor name, g in intervals.groupby('policy'):\n    ax.plot(g.time_s / 60, g.reward.cumsum(), label=name)\nax.set_xlabel('time (min)'); ax.set_ylabel('cumulative reward'); ax.legend(fontsize=8)"),
             cell("code", "fig, ax = plt.subplots(figsize=(8, 4))\nfor name, g in crossover.groupby('policy'):\n    ax.plot(g.load_scale, g.utility, marker='o', label=name)\nax.set_xscale('log', base=2); ax.set_xlabel('load-time multiplier'); ax.set_ylabel('utility'); ax.legend(fontsize=8)"),
         ]
