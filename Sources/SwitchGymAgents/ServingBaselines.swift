@@ -237,9 +237,14 @@ public enum ServingBaselines {
     /// Every term is optimistic, so the plan's value is an upper bound on any policy's utility
     /// in the fluid env (the *oracle bound*); the plan replayed in the env is the oracle policy.
     public static func oracle(model m: ServingModel) -> (bound: Double, run: ServingRun) {
-        let relaxed = oraclePlan(model: m, relaxed: true)
         let plan = oraclePlan(model: m, relaxed: false)
-        return (relaxed.totalReward, ServingEvaluation.replay(name: "oracle", model: m, actions: plan.configurations))
+        return (oracleBound(model: m), ServingEvaluation.replay(name: "oracle", model: m, actions: plan.configurations))
+    }
+
+    /// The oracle bound alone (the relaxed plan's value), without planning and replaying the
+    /// oracle policy.
+    public static func oracleBound(model m: ServingModel) -> Double {
+        oraclePlan(model: m, relaxed: true).totalReward
     }
 
     /// The DP plan over relaxed (bound) or plain one-interval estimates.

@@ -1,4 +1,5 @@
 import ArgumentParser
+import SwitchGymData
 import SwitchGymCore
 import SwitchGymEnvs
 import SwitchGymTestSupport

@@ -1,6 +1,6 @@
 import ArgumentParser
+import SwitchGymData
 import Foundation
-import SwitchGymAgents
 import SwitchGymCore
 import SwitchGymEnvs
 
@@ -29,12 +29,7 @@ struct FidelityCommand: ParsableCommand {
         try reportingErrors(inputs: [spec] + (trace.map { [$0] } ?? [])) {
             let sc = try ScenarioSpec.load(path: spec)
             let model = try ServingEvaluation.model(scenario: sc, arrivals: try sc.loadArrivals(overridePath: trace))
-            let decisions: ServingRun
-            if ["hold", "static-best", "random"].contains(policy) || policy.hasPrefix("static:") && policy != "static-best" {
-                decisions = try SimulateCommand.run(policy: policy, scenario: sc, model: model, seed: 0)
-            } else {
-                decisions = try ServingBaselines.run(policy, model: model)
-            }
+            let decisions = try SimulateCommand.run(policy: policy, scenario: sc, model: model, seed: 0)
             let actions = Array(decisions.actions.prefix(intervals ?? decisions.actions.count))
             let des = DiscreteEventModel(serving: model)
             let c = FidelityComparison.run(model: des, actions: actions)

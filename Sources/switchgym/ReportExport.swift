@@ -79,7 +79,7 @@ enum ReportExport {
                 if crossSeries[name] == nil { crossNames.append(name) }
                 crossSeries[name, default: []].append(u)
             }
-            let bound = ServingBaselines.oracle(model: m2).bound
+            let bound = ServingBaselines.oracleBound(model: m2)
             cross += "\(scale),oracle-bound,\(bound)\n"
             if crossSeries["oracle-bound"] == nil { crossNames.append("oracle-bound") }
             crossSeries["oracle-bound", default: []].append(bound)

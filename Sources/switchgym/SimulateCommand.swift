@@ -1,5 +1,7 @@
 import ArgumentParser
+import SwitchGymData
 import Foundation
+import SwitchGymAgents
 import SwitchGymCore
 import SwitchGymEnvs
 
@@ -12,7 +14,8 @@ struct SimulateCommand: ParsableCommand {
         discussion: """
             Policies: hold (keep the initial variants), random (a random feasible joint action each \
             interval), static:VARIANT (every device that can hold VARIANT holds it), static-best (the \
-            best constant joint action in hindsight), or all of these with --policy all.
+            best constant joint action in hindsight), any baseline of `switchgym eval`, or hold, every \
+            static:VARIANT, static-best and random with --policy all.
             """)
 
     @Argument(help: "A scenario spec file (envs/*.toml).")
@@ -21,7 +24,7 @@ struct SimulateCommand: ParsableCommand {
     @Option(help: "Replay this trace dataset (.h5) instead of the spec's.")
     var trace: String?
 
-    @Option(help: "hold | random | static:VARIANT | static-best | all")
+    @Option(help: "hold | random | static:VARIANT | static-best | a baseline (reactive, infaas, oracle, ...) | all")
     var policy: String = "all"
 
     @Option(help: "Seed of the random policy.")
@@ -47,25 +50,22 @@ struct SimulateCommand: ParsableCommand {
         }
     }
 
+    /// hold and random here; static:VARIANT, static-best and every other baseline from
+    /// ``ServingBaselines``.
     static func run(policy name: String, scenario sc: ServingScenario, model: ServingModel, seed: UInt64) throws -> ServingRun {
         switch name {
         case "hold":
             return ServingEvaluation.replay(name: "hold", model: model, actions: [sc.encode(variants: sc.initialVariants)])
-        case "static-best":
-            return ServingEvaluation.bestStatic(model: model)
         case "random":
             var g = SeededGenerator(seed: seed)
             let feasible = (0..<model.jointActionCount).filter { model.isFeasible(jointAction: $0) }
             return ServingEvaluation.run(name: "random", model: model) { _, _, _ in feasible[Int(g.next() % UInt64(feasible.count))] }
         default:
-            if name.hasPrefix("static:") {
-                let v = String(name.dropFirst("static:".count))
-                guard let i = sc.variants.firstIndex(where: { $0.name == v }) else {
-                    throw CLIError.usage("--policy \(name): unknown variant '\(v)' (known: \(sc.variants.map(\.name).joined(separator: ", "))).")
-                }
-                return ServingEvaluation.replay(name: name, model: model, actions: [ServingEvaluation.staticAction(sc, variant: i)])
+            do {
+                return try ServingBaselines.run(name, model: model)
+            } catch let e as EnvError {
+                throw CLIError.usage("--policy \(name): expected hold, random or a baseline: \(e)")
             }
-            throw CLIError.usage("--policy \(name): expected hold, random, static:VARIANT, static-best or all.")
         }
     }
 }
@@ -114,20 +114,4 @@ struct PolicyTable {
     private func formatSeconds(_ s: Double) -> String {
         s >= 3600 ? String(format: "%.2f h", s / 3600) : String(format: "%.1f min", s / 60)
     }
-}
-
-/// A JSON string literal.
-func jsonString(_ s: String) -> String {
-    var out = "\""
-    for c in s.unicodeScalars {
-        switch c {
-        case "\"": out += "\\\""
-        case "\\": out += "\\\\"
-        case "\n": out += "\\n"
-        case "\t": out += "\\t"
-        default:
-            if c.value < 0x20 { out += String(format: "\\u%04x", c.value) } else { out.unicodeScalars.append(c) }
-        }
-    }
-    return out + "\""
 }

@@ -1,4 +1,5 @@
 import ArgumentParser
+import SwitchGymData
 import Foundation
 import SwitchGymAgents
 import SwitchGymCore
@@ -71,30 +72,26 @@ struct TrainCommand: ParsableCommand {
             BLAS.setThreadCount(1)
             let runDir = URL(fileURLWithPath: out)
             let configPath = runDir.appendingPathComponent("config.json").path
-            var json: String
+            let runConfig: TrainRunConfig
             if resume {
                 guard FileManager.default.fileExists(atPath: configPath) else {
                     throw CLIError(message: "\(out): no run to resume (config.json is missing); start one without --resume.", status: ExitStatus.noInput)
                 }
-                json = try String(contentsOfFile: configPath, encoding: .utf8)
                 if config != nil || seed != nil || steps != nil {
                     FileHandle.standardError.write(Data("note: --resume uses the run's saved config.json; --config/--seed/--steps are ignored.\n".utf8))
                 }
+                runConfig = try TrainRunConfig.read(configPath)
+                guard runConfig.env == env, runConfig.trace == trace else {
+                    throw CLIError.usage("--resume: the run in \(out) trained on --env \(runConfig.env)\(runConfig.trace.map { " --trace \($0)" } ?? ""); pass the same.")
+                }
             } else {
-                json = try TrainConfig.resolve(algo: algo, file: config, seed: seed, steps: steps,
-                                               base: EnvResolver.isScenarioPath(env) ? TrainConfig.servingDefaults(algo) : [:])
+                let agent = try TrainConfig.resolve(algo: algo, file: config, seed: seed, steps: steps,
+                                                    base: EnvResolver.isScenarioPath(env) ? TrainConfig.servingDefaults(algo) : [:])
                 let existing = (try? FileManager.default.contentsOfDirectory(atPath: out)) ?? []
                 if existing.contains(where: { $0.hasPrefix("ckpt-") || $0 == "config.json" }) {
                     throw CLIError(message: "\(out) already holds a run; pass --resume to continue it or choose another --out.", status: ExitStatus.cannotCreate)
                 }
-            }
-            let saved = try TrainConfig.parse(json: json, source: resume ? configPath : (config ?? "defaults"))
-            let runConfig = TrainRunConfig(env: env, trace: trace, algo: saved.algo, agent: saved.agentJSON)
-            if resume {
-                let stored = try TrainRunConfig.read(configPath)
-                guard stored.env == env, stored.trace == trace else {
-                    throw CLIError.usage("--resume: the run in \(out) trained on --env \(stored.env)\(stored.trace.map { " --trace \($0)" } ?? ""); pass the same.")
-                }
+                runConfig = TrainRunConfig(env: env, trace: trace, algo: algo, agent: agent)
             }
             let session = TrainSession(out: runDir, runConfig: runConfig, resume: resume, keep: keep,
                                        checkpointEvery: checkpointEvery, stopAt: stopAt, quiet: quiet)
@@ -130,11 +127,6 @@ struct TrainRunConfig: Codable, Equatable {
 
 /// Resolves and checks agent configs (defaults, a JSON file, flags).
 enum TrainConfig {
-    struct Parsed {
-        var algo: String
-        var agentJSON: String
-    }
-
     /// Keys a config file may set, per algorithm (the keys the config encodes, plus the
     /// optional ones that encode only when set).
     static func knownKeys(_ algo: String) -> Set<String> {
@@ -143,7 +135,6 @@ enum TrainConfig {
         return Set(keys).union(algo == "ppo" ? ["clip_range_vf", "target_kl"] : [])
     }
 
-    /// The resolved run config JSON (`{"algo", "agent": {...}}`).
     /// Defaults for scenario envs (long episodes, many joint actions, rewards scaled to ~1 per
     /// interval), on top of the RL Zoo CartPole settings.
     static func servingDefaults(_ algo: String) -> [String: Any] {
@@ -153,6 +144,8 @@ enum TrainConfig {
             : ["n_timesteps": 200_000, "learning_starts": 2000, "exploration_fraction": 0.3]
     }
 
+    /// The agent config as JSON: `base`, then the keys of `file` (unknown keys are errors
+    /// naming the file and key), then `seed` and `steps`, decoded and validated.
     static func resolve(algo: String, file: String?, seed: UInt64?, steps: Int?, base: [String: Any] = [:]) throws -> String {
         var overrides = base
         if let file {
@@ -186,16 +179,7 @@ enum TrainConfig {
         } catch let e as DecodingError {
             throw CLIError(message: "\(file ?? "config"): \(describeDecoding(e))", status: ExitStatus.dataError)
         }
-        return "{\"algo\": \(jsonString(algo)), \"agent\": \(agentJSON)}"
-    }
-
-    static func parse(json: String, source: String) throws -> Parsed {
-        guard let obj = try? JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String: Any],
-              let algo = obj["algo"] as? String, let agent = obj["agent"] else {
-            throw CLIError(message: "\(source): expected {\"algo\", \"agent\"}.", status: ExitStatus.dataError)
-        }
-        let data = try JSONSerialization.data(withJSONObject: agent, options: [.sortedKeys])
-        return Parsed(algo: algo, agentJSON: String(decoding: data, as: UTF8.self))
+        return agentJSON
     }
 
     static func describeDecoding(_ e: DecodingError) -> String {

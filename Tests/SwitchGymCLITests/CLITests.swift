@@ -180,9 +180,8 @@ struct CLIHappyPathTests {
     @Test("quickstart generates the default when missing, splits it, trains, evaluates and exports a report")
     func quickstart() throws {
         let dir = try scratch(); defer { try? FileManager.default.removeItem(atPath: dir) }
-        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().path
         let r = try run(["quickstart", "--dataset", dir + "/missing.h5", "--out", dir + "/run", "--steps", "2048",
-                         "--env", root + "/envs/llm-zoo.toml", "--export", dir + "/report"])
+                         "--env", packageRoot + "/envs/llm-zoo.toml", "--export", dir + "/report"])
         #expect(r.status == 0, "\(r.stderr)")
         #expect(r.stdout.contains("quickstart: done"))
         #expect(files(dir + "/run") == ["default.h5", "heldout.h5", "rate.svg", "run", "train.h5"])
@@ -192,7 +191,7 @@ struct CLIHappyPathTests {
         for f in ["policies.csv", "report.ipynb", "utility.svg", "crossover.svg"] { #expect(files(dir + "/report").contains(f)) }
         // A second quickstart replaces its own previous run rather than refusing.
         let again = try run(["quickstart", "--dataset", dir + "/run/default.h5", "--out", dir + "/run", "--steps", "1024",
-                             "--env", root + "/envs/llm-zoo.toml", "--export", dir + "/report"])
+                             "--env", packageRoot + "/envs/llm-zoo.toml", "--export", dir + "/report"])
         #expect(again.status == 0, "\(again.stderr)")
     }
 }

@@ -2,7 +2,8 @@ import Foundation
 import Testing
 import SwitchGymIO
 
-private let root: String = {
+/// The package root (three levels above this file).
+let packageRoot: String = {
     var url = URL(fileURLWithPath: #filePath)
     for _ in 0..<3 { url.deleteLastPathComponent() }
     return url.path
@@ -75,7 +76,7 @@ struct TrainEvalTests {
     @Test("eval compares a trained policy with every baseline, prints JSON and exports CSVs, a notebook and SVGs")
     func evalAndExport() throws {
         let dir = try scratch(); defer { try? FileManager.default.removeItem(atPath: dir) }
-        let spec = root + "/envs/vision-zoo.toml"
+        let spec = packageRoot + "/envs/vision-zoo.toml"
         try write("{\"n_steps\": 32, \"n_epochs\": 2, \"n_timesteps\": 1024}", dir + "/small.json")
         let t = try run(["train", "--env", spec, "--config", dir + "/small.json", "--out", dir + "/run", "--quiet"])
         #expect(t.status == 0, "\(t.stderr)")
@@ -112,9 +113,9 @@ struct TrainEvalTests {
     @Test("a scenario spec with an unknown key is refused naming the file and the key path")
     func badSpec() throws {
         let dir = try scratch(); defer { try? FileManager.default.removeItem(atPath: dir) }
-        let text = try String(contentsOfFile: root + "/envs/llm-zoo.toml", encoding: .utf8)
+        let text = try String(contentsOfFile: packageRoot + "/envs/llm-zoo.toml", encoding: .utf8)
             .replacingOccurrences(of: "count = 4", with: "count = 4\ngpus_per_node = 8")
-            .replacingOccurrences(of: "../datasets/default.h5", with: root + "/datasets/default.h5")
+            .replacingOccurrences(of: "../datasets/default.h5", with: packageRoot + "/datasets/default.h5")
         try write(text, dir + "/spec.toml")
         for args in [["envs", "rollout", dir + "/spec.toml", "--steps", "3"], ["eval", "--env", dir + "/spec.toml"]] {
             let r = try run(args)

@@ -11,11 +11,7 @@ enum ScenarioFixtures {
     }()
 
     /// The shipped specs in envs/.
-    static var shippedSpecs: [String] {
-        let dir = packageRoot + "/envs"
-        let files = (try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? []
-        return files.filter { $0.hasSuffix(".toml") }.sorted().map { dir + "/" + $0 }
-    }
+    static var shippedSpecs: [String] { EnvResolver.shippedSpecPaths(directory: packageRoot + "/envs") }
 
     /// Random counts per interval and stream with bursts (deterministic).
     static func randomArrivals(intervals: Int, streams: Int, mean: Double, seed: UInt64) -> ScenarioArrivals {

@@ -358,8 +358,8 @@ func fnv1a64<C: Sequence>(_ bytes: C) -> UInt64 where C.Element == UInt8 {
     return h
 }
 
-/// Escapes a string for a JSON string literal.
-func jsonString(_ s: String) -> String {
+/// Escapes a string for a JSON string literal (quotes included).
+public func jsonString(_ s: String) -> String {
     var out = "\""
     for u in s.unicodeScalars {
         switch u {

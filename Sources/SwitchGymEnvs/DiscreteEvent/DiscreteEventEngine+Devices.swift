@@ -100,8 +100,8 @@ extension DiscreteEventEngine {
         }
     }
 
-    /// Drops the queries of device `d` (heads of its rings) that waited more than their
-    /// stream's drop window past their deadline.
+    /// Drops the queries of device `d` (heads of its rings; `d == D` is the central queue)
+    /// that waited more than their stream's drop window past their deadline.
     @inline(__always)
     mutating func purge(_ d: Int, at x: Double) {
         let S = t.S
@@ -250,15 +250,9 @@ extension DiscreteEventEngine {
         let D = t.D, S = t.S
         for i in 0..<(4 * S) { backlog[i] = 0 }
         for d in 0...D {
+            purge(d, at: x)
             for s in 0..<S {
                 let r = d * S + s
-                while ringCount[r] > 0 {
-                    let due = ringBuf[r][ringHead[r]] + t.deadline[s]
-                    if due + t.dropWindow[s] >= x { break }
-                    _ = ringPop(r)
-                    queued[d] -= 1
-                    drop(stream: s, due: due)
-                }
                 let n = ringCount[r], h = ringHead[r], m = ringMask[r], b = ringBuf[r]
                 let row = t.penCum + s * (t.K + 1)
                 for k in 0..<n {
