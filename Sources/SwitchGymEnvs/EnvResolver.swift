@@ -15,6 +15,21 @@ public enum EnvResolver {
         return files.filter { $0.hasSuffix(".toml") }.sorted().map { (directory as NSString).appendingPathComponent($0) }
     }
 
+    /// The shipped specs split into those whose trace is at hand and those whose dataset has
+    /// not been imported yet (a spec on a public trace, such as `vision-functions.toml`), with
+    /// the missing dataset's path. Specs that fail to load count as ready, so their error shows.
+    public static func shippedSpecsByTrace(directory: String = "envs") -> (ready: [String], missing: [(spec: String, dataset: String)]) {
+        var ready: [String] = [], missing: [(spec: String, dataset: String)] = []
+        for path in shippedSpecPaths(directory: directory) {
+            if let sc = try? ScenarioSpec.load(path: path), case .dataset(let d) = sc.trace, !FileManager.default.fileExists(atPath: d) {
+                missing.append((path, d))
+            } else {
+                ready.append(path)
+            }
+        }
+        return (ready, missing)
+    }
+
     /// A scenario's fluid env as an ``EnvSpec`` (id = the spec path), over the scenario's own
     /// trace or `trace` (a dataset path). Episodes start at random intervals of the trace when
     /// the scenario sets `episode_intervals` shorter than the trace.

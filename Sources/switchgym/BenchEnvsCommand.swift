@@ -34,9 +34,14 @@ struct BenchEnvsCommand: ParsableCommand {
     }
 
     func run() throws {
-        // Every registered env, then the fluid env of every shipped scenario spec.
+        // Every registered env, then the fluid env of every shipped scenario spec whose trace is
+        // at hand.
+        let shipped = EnvResolver.shippedSpecsByTrace()
+        if env == nil {
+            for m in shipped.missing { note("bench: skipping \(m.spec): its dataset \(m.dataset) has not been imported") }
+        }
         let specs = try env.map { [try EnvResolver.spec($0)] }
-            ?? (EnvRegistry.all + EnvResolver.shippedSpecPaths().map { try EnvResolver.spec($0) })
+            ?? (EnvRegistry.all + shipped.ready.map { try EnvResolver.spec($0) })
         for spec in specs {
             let r = try EnvBenchmark.run(spec: spec, copies: copies, seconds: seconds)
             if json {
@@ -48,7 +53,7 @@ struct BenchEnvsCommand: ParsableCommand {
             }
         }
         // The discrete-event fidelity of every shipped scenario: simulated queries per CPU second.
-        let desSpecs = env.map { EnvResolver.isScenarioPath($0) ? [$0] : [] } ?? EnvResolver.shippedSpecPaths()
+        let desSpecs = env.map { EnvResolver.isScenarioPath($0) ? [$0] : [] } ?? shipped.ready
         for path in desSpecs {
             let r = try DiscreteEventBenchmark.run(specPath: path, minSeconds: seconds)
             if json {

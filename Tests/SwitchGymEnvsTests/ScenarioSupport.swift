@@ -10,8 +10,14 @@ enum ScenarioFixtures {
         return url.path
     }()
 
-    /// The shipped specs in envs/.
-    static var shippedSpecs: [String] { EnvResolver.shippedSpecPaths(directory: packageRoot + "/envs") }
+    /// The shipped specs in envs/ whose trace is at hand: a spec on an imported public trace
+    /// (`datasets/azure-functions.h5`, made by `Scripts/azure_functions.sh`) is skipped, with
+    /// the reason printed, until it has been imported.
+    static var shippedSpecs: [String] {
+        let specs = EnvResolver.shippedSpecsByTrace(directory: packageRoot + "/envs")
+        for m in specs.missing { print("skipping \(m.spec) in the shipped-spec tests: its dataset \(m.dataset) has not been imported") }
+        return specs.ready
+    }
 
     /// Random counts per interval and stream with bursts (deterministic).
     static func randomArrivals(intervals: Int, streams: Int, mean: Double, seed: UInt64) -> ScenarioArrivals {

@@ -18,7 +18,7 @@ extension DiscreteEventEngine {
             let last = T1.nextDown
             for i in t.intervalFirst[row]..<t.intervalFirst[row + 1] where arrivalRNG.nextUnit() < scale {
                 let x = min(max(Double(t.arrivalTimes[i]) * 1e-6 - offset, T0), last)
-                emit(x, pickStream(arrivalRNG.nextUnit()))
+                emit(x, t.byOrigin ? Int(t.arrivalStreams[i]) : pickStream(arrivalRNG.nextUnit()))
             }
         case .finePoisson:
             let bins = t.binsPerInterval, w = t.binWidth, scale = t.scale
@@ -32,7 +32,7 @@ extension DiscreteEventEngine {
                 while true {
                     x += arrivalRNG.nextExponential() / rate
                     if x >= b1 { break }
-                    emit(x, pickStream(arrivalRNG.nextUnit()))
+                    emit(x, t.byOrigin ? pickStream(row: row, arrivalRNG.nextUnit()) : pickStream(arrivalRNG.nextUnit()))
                 }
             }
         case .intervalPoisson:
@@ -44,11 +44,7 @@ extension DiscreteEventEngine {
             while true {
                 x += arrivalRNG.nextExponential() / rate
                 if x >= T1 { break }
-                let target = arrivalRNG.nextUnit() * sum
-                var s = 0
-                var acc = t.counts[row * S]
-                while s < S - 1 && target >= acc { s += 1; acc += t.counts[row * S + s] }
-                emit(x, s)
+                emit(x, pickStream(row: row, arrivalRNG.nextUnit(), total: sum))
             }
         }
     }
@@ -57,6 +53,20 @@ extension DiscreteEventEngine {
     mutating func pickStream(_ u: Double) -> Int {
         var s = 0
         while s < t.S - 1 && u >= t.cumShare[s] { s += 1 }
+        return s
+    }
+
+    /// A stream drawn from interval `row`'s own mix (`u` uniform in [0, 1); `total` the row's
+    /// arrivals when known).
+    @inline(__always)
+    func pickStream(row: Int, _ u: Double, total: Double? = nil) -> Int {
+        let S = t.S
+        var sum = total ?? 0
+        if total == nil { for s in 0..<S { sum += t.counts[row * S + s] } }
+        let target = u * sum
+        var s = 0
+        var acc = t.counts[row * S]
+        while s < S - 1 && target >= acc { s += 1; acc += t.counts[row * S + s] }
         return s
     }
 

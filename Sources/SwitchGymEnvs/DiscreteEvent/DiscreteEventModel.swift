@@ -81,6 +81,11 @@ public final class DiscreteEventModel: @unchecked Sendable {
         var fineCounts: UnsafeMutablePointer<Int32>
         /// Thinning: the trace's arrival times, µs (empty otherwise).
         var arrivalTimes: UnsafePointer<Int64>
+        /// Streams selected by origin: thinning reads each arrival's stream from
+        /// `arrivalStreams`; the Poisson modes draw it from the interval's own mix.
+        var byOrigin: Bool
+        /// Thinning by origin: each trace arrival's stream (empty otherwise).
+        var arrivalStreams: UnsafePointer<UInt8>
     }
 
     /// Precomputes the tables of `serving`'s scenario and arrivals.
@@ -178,7 +183,9 @@ public final class DiscreteEventModel: @unchecked Sendable {
             dueIntervals: table(sc.streams.indices.map { sc.deadlineIntervals(stream: $0) }), penCum: table(penCum),
             dropPen: table(sc.streams.map { $0.weight * $0.dropPenalty }), cumShare: table(cum),
             counts: table(arrivals.counts), intervalFirst: table(first), fineCounts: table(fine),
-            arrivalTimes: UnsafePointer(table(mode == .thinning ? arrivals.arrivalTimes : [])))
+            arrivalTimes: UnsafePointer(table(mode == .thinning ? arrivals.arrivalTimes : [])),
+            byOrigin: !arrivals.arrivalStreams.isEmpty,
+            arrivalStreams: UnsafePointer(table(mode == .thinning ? arrivals.arrivalStreams : [])))
         allocations = allocs
     }
 

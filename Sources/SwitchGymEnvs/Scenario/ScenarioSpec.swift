@@ -23,13 +23,7 @@ public enum ScenarioSpec {
 
     /// Parses spec text; `file` names it in errors, `baseDirectory` resolves a relative dataset.
     public static func parse(_ text: String, file: String, baseDirectory: String = ".") throws -> ServingScenario {
-        let root: TOMLTable
-        do {
-            root = try TOMLTable(string: text)
-        } catch let e as TOMLParseError {
-            throw ScenarioError(file: file, key: "", message:
-                "not valid TOML at line \(e.source.begin.line), column \(e.source.begin.column): \(e.description)")
-        }
+        let root = try resolveExtends(try table(text, file: file), file: file, baseDirectory: baseDirectory, depth: 0)
         let r = Reader(table: root, path: "", file: file)
         let name = try r.string("name")
         let summary = try r.optionalString("description") ?? ""
@@ -137,6 +131,7 @@ public enum ScenarioSpec {
 
         // [[streams]]
         var streams: [SLOStream] = []
+        var sharesGiven: [String] = []
         for s in try r.tables("streams") {
             let kind = try s.optionalString("penalty") ?? "stepwise"
             let penalty: LatenessPenalty
@@ -149,13 +144,31 @@ public enum ScenarioSpec {
                 throw ScenarioError(file: file, key: s.key("penalty"),
                                     message: "expected stepwise, linear, logarithmic or table, got \"\(kind)\"")
             }
+            let share = try s.optionalDouble("share")
+            let selector = StreamSelector(kinds: try s.optionalStrings("trace_kinds"),
+                                          minTokensIn: try s.optionalInt("min_tokens_in"),
+                                          maxTokensIn: try s.optionalInt("max_tokens_in"))
             streams.append(SLOStream(
                 name: try s.string("name"), deadlineMs: try s.double("deadline_ms"),
-                share: try s.optionalDouble("share") ?? 1, minAccuracy: try s.optionalDouble("min_accuracy") ?? 0,
+                share: share ?? 1, minAccuracy: try s.optionalDouble("min_accuracy") ?? 0,
                 penalty: penalty, weight: try s.optionalDouble("weight") ?? 1,
                 dropAfterIntervals: try s.optionalInt("drop_after") ?? 4,
-                dropPenalty: try s.optionalDouble("drop_penalty") ?? 0))
+                dropPenalty: try s.optionalDouble("drop_penalty") ?? 0,
+                select: selector.isRest ? nil : selector))
+            if share != nil { sharesGiven.append(s.key("share")) }
             try s.finish()
+        }
+        // Streams chosen by origin: every stream gets a selector (the one without criteria takes
+        // the rest) and the mix is the trace's own, so no stream may set a share.
+        if streams.contains(where: { $0.select != nil }) {
+            if let k = sharesGiven.first {
+                throw ScenarioError(file: file, key: k, message:
+                    "the mix comes from the trace when streams select their requests (trace_kinds, min_tokens_in, max_tokens_in); remove share")
+            }
+            for i in streams.indices {
+                streams[i].share = 0
+                if streams[i].select == nil { streams[i].select = StreamSelector() }
+            }
         }
         try r.finish()
 
@@ -178,6 +191,50 @@ public enum ScenarioSpec {
             forecastNoise: forecastNoise)
         try scenario.validate()
         return scenario
+    }
+
+    static func table(_ text: String, file: String) throws -> TOMLTable {
+        do {
+            return try TOMLTable(string: text)
+        } catch let e as TOMLParseError {
+            throw ScenarioError(file: file, key: "", message:
+                "not valid TOML at line \(e.source.begin.line), column \(e.source.begin.column): \(e.description)")
+        }
+    }
+
+    /// `extends = "base.toml"` (relative to the spec's folder): the spec is the base spec with
+    /// this one's keys on top. Tables (`[trace]`, `[reward]`, `[observation]`) merge key by key
+    /// (a `dataset` or `synthetic` here replaces both of the base's, as `mean_rate` or
+    /// `rate_scale` does); anything else, arrays of tables (`[[streams]]`) included, replaces
+    /// the base's whole. Relative dataset paths resolve against the extending spec's folder.
+    static func resolveExtends(_ root: TOMLTable, file: String, baseDirectory: String, depth: Int) throws -> TOMLTable {
+        guard let v = root["extends"] else { return root }
+        guard let name = v.string else { throw ScenarioError(file: file, key: "extends", message: "expected a spec path, got \(v.type)") }
+        guard depth < 8 else { throw ScenarioError(file: file, key: "extends", message: "more than 8 levels of extends (a cycle?)") }
+        let path = name.hasPrefix("/") ? name : (baseDirectory as NSString).appendingPathComponent(name)
+        guard let data = FileManager.default.contents(atPath: path), let text = String(data: data, encoding: .utf8) else {
+            throw ScenarioError(file: file, key: "extends", message: "cannot read the base spec \(path) (missing, unreadable or not UTF-8)")
+        }
+        let dir = (path as NSString).deletingLastPathComponent
+        let base = try resolveExtends(try table(text, file: path), file: path, baseDirectory: dir.isEmpty ? "." : dir, depth: depth + 1)
+        return merged(base, root, exclusive: [["dataset", "synthetic"], ["mean_rate", "rate_scale"]])
+    }
+
+    /// `top` over `base`: sub-tables merge recursively; other values of `top` replace the base's.
+    /// A key of `top` in one of the `exclusive` groups drops the base's keys of that group.
+    static func merged(_ base: TOMLTable, _ top: TOMLTable, exclusive: [[String]]) -> TOMLTable {
+        let out = TOMLTable()
+        let topKeys = Set(top.keys)
+        let dropped = Set(exclusive.filter { !topKeys.isDisjoint(with: $0) }.joined())
+        for k in base.keys where !dropped.contains(k) && k != "extends" { out[k] = base[k] }
+        for k in top.keys where k != "extends" {
+            if let b = base[k]?.table, let t = top[k]?.table {
+                out[k] = merged(b, t, exclusive: exclusive)
+            } else {
+                out[k] = top[k]
+            }
+        }
+        return out
     }
 
     /// Reads one table's keys, remembering which were used so ``finish()`` can reject the rest.
@@ -243,6 +300,15 @@ public enum ScenarioSpec {
             guard let v = value(k) else { return nil }
             guard let b = v.bool else { throw fail(k, "expected true or false, got \(v.type)") }
             return b
+        }
+
+        func optionalStrings(_ k: String) throws -> [String]? {
+            guard let v = value(k) else { return nil }
+            guard let a = v.array else { throw fail(k, "expected an array of strings, got \(v.type)") }
+            return try a.enumerated().map { i, x in
+                guard let s = x.string else { throw fail("\(k)[\(i)]", "expected a string, got \(x.type)") }
+                return s
+            }
         }
 
         func optionalDoubles(_ k: String) throws -> [Double]? {

@@ -15,13 +15,42 @@ public struct ScenarioArrivals: Sendable, Equatable {
     /// The raw arrival times in microseconds from the trace start (kept for the
     /// discrete-event fidelity; empty when built from counts).
     public let arrivalTimes: [Int64]
+    /// Per raw arrival, its stream, when the streams select requests by origin; empty when
+    /// every interval is split by the streams' shares.
+    public let arrivalStreams: [UInt8]
 
-    public init(intervals: Int, streams: Int, counts: [Double], arrivalTimes: [Int64] = []) {
+    public init(intervals: Int, streams: Int, counts: [Double], arrivalTimes: [Int64] = [], arrivalStreams: [UInt8] = []) {
         precondition(counts.count == intervals * streams, "ScenarioArrivals: counts must hold intervals × streams values")
+        precondition(arrivalStreams.isEmpty || arrivalStreams.count == arrivalTimes.count,
+                     "ScenarioArrivals: one stream per arrival, or none")
         self.intervals = intervals
         self.streams = streams
         self.counts = counts
         self.arrivalTimes = arrivalTimes
+        self.arrivalStreams = arrivalStreams
+    }
+
+    /// Bins arrival times (µs) of known streams into `interval`-second bins over `duration` µs
+    /// and scales them by `rateScale`: the mix of every interval is the trace's own.
+    public init(arrivalTimes: [Int64], arrivalStreams: [UInt8], streams: Int, duration: Int64, interval: Double,
+                rateScale: Double) {
+        let width = interval * 1e6
+        let n = max(1, Int((Double(duration) / width).rounded(.up)))
+        var counts = [Double](repeating: 0, count: n * streams)
+        for (a, s) in zip(arrivalTimes, arrivalStreams) {
+            let i = min(n - 1, max(0, Int(Double(a) / width)))
+            counts[i * streams + Int(s)] += rateScale
+        }
+        self.init(intervals: n, streams: streams, counts: counts, arrivalTimes: arrivalTimes, arrivalStreams: arrivalStreams)
+    }
+
+    /// Each stream's part of all arrivals (the configured shares when split by share; the
+    /// trace's mix when streams select by origin). Equal parts when there are no arrivals.
+    public var shares: [Double] {
+        var tot = [Double](repeating: 0, count: streams)
+        for t in 0..<intervals { for s in 0..<streams { tot[s] += counts[t * streams + s] } }
+        let sum = tot.reduce(0, +)
+        return sum > 0 ? tot.map { $0 / sum } : [Double](repeating: 1 / Double(max(streams, 1)), count: streams)
     }
 
     /// Bins arrival times (µs) into `interval`-second bins over `duration` µs, scales them by
@@ -79,7 +108,45 @@ extension ServingScenario {
             }
             scale = target / trace.meanRate
         }
+        if selectsByOrigin {
+            return ScenarioArrivals(arrivalTimes: trace.arrivals, arrivalStreams: try streamOfEachRequest(trace, file: overridePath),
+                                    streams: streams.count, duration: trace.duration, interval: decisionInterval, rateScale: scale)
+        }
         return ScenarioArrivals(arrivalTimes: trace.arrivals, duration: trace.duration,
                                 interval: decisionInterval, rateScale: scale, shares: streams.map(\.share))
+    }
+
+    /// The stream of each of `trace`'s requests under the streams' selectors: the first stream
+    /// (in spec order) whose selector matches, else the rest stream.
+    /// - Throws: ``ScenarioError`` when a selector asks for input tokens the trace lacks.
+    public func streamOfEachRequest(_ trace: Trace, file: String? = nil) throws -> [UInt8] {
+        precondition(streams.count <= Int(UInt8.max), "at most 255 streams")
+        let selectors = streams.map { $0.select ?? StreamSelector() }
+        let rest = UInt8(selectors.firstIndex(where: \.isRest) ?? streams.count - 1)
+        let specific = selectors.indices.filter { !selectors[$0].isRest }
+        if let i = specific.first(where: { selectors[$0].needsTokens }), trace.tokensIn == nil {
+            throw ScenarioError(file: sourcePath, key: "streams[\(i)] (\(streams[i].name))",
+                                message: "selects by input tokens, but the trace \(file ?? trace.metadata.sourceFile) has no per-request token counts (import an LLM trace such as azure-llm)")
+        }
+        let kinds = trace.streams.map(\.kind)
+        let tokens = trace.tokensIn
+        var out = [UInt8](repeating: rest, count: trace.count)
+        var selected = [Int](repeating: 0, count: streams.count)
+        for r in 0..<trace.count {
+            let kind = kinds[Int(trace.streamIDs[r])]
+            let tok = tokens?[r] ?? 0
+            for i in specific where selectors[i].matches(kind: kind, tokensIn: tok) {
+                out[r] = UInt8(i)
+                selected[i] += 1
+                break
+            }
+        }
+        // A stream that selects nothing is almost always a typo or the wrong trace.
+        if trace.count > 0, let i = specific.first(where: { selected[$0] == 0 }) {
+            let present = Array(Set(kinds)).sorted().prefix(12).joined(separator: ", ")
+            throw ScenarioError(file: sourcePath, key: "streams[\(i)] (\(streams[i].name))",
+                                message: "selects none of the \(trace.count) requests of the trace \(file ?? trace.metadata.sourceFile) (its stream kinds: \(present.isEmpty ? "none" : present))")
+        }
+        return out
     }
 }

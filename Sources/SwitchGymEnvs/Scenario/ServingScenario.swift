@@ -101,7 +101,13 @@ public struct SLOStream: Sendable, Equatable, Codable {
     /// Latency deadline per query in ms.
     public var deadlineMs: Double
     /// Fraction of the trace's arrivals that belong to this stream (the shares sum to 1).
+    /// 0 when the scenario's streams select their requests by origin (``select``): the mix is
+    /// then the trace's own and changes over time (``ScenarioArrivals/shares`` measures it).
     public var share: Double
+    /// Which of the trace's requests belong to this stream, by origin (trace stream kind,
+    /// prompt size), instead of a fixed share of every interval. `nil` with shares; with
+    /// selection, exactly one stream has an empty selector and takes the rest.
+    public var select: StreamSelector?
     /// Queries of this stream may only be answered by variants at least this accurate.
     public var minAccuracy: Double
     /// Penalty per query for each interval it stays unanswered past its deadline.
@@ -115,15 +121,50 @@ public struct SLOStream: Sendable, Equatable, Codable {
 
     public init(name: String, deadlineMs: Double, share: Double = 1, minAccuracy: Double = 0,
                 penalty: LatenessPenalty = .stepwise(amount: 1), weight: Double = 1,
-                dropAfterIntervals: Int = 4, dropPenalty: Double = 0) {
+                dropAfterIntervals: Int = 4, dropPenalty: Double = 0, select: StreamSelector? = nil) {
         self.name = name
         self.deadlineMs = deadlineMs
         self.share = share
+        self.select = select
         self.minAccuracy = minAccuracy
         self.penalty = penalty
         self.weight = weight
         self.dropAfterIntervals = dropAfterIntervals
         self.dropPenalty = dropPenalty
+    }
+}
+
+/// Selects a stream's requests from a trace by their origin. A request belongs to the first
+/// stream (in spec order) whose every set criterion it meets; the one stream whose selector
+/// sets no criterion takes every request no other stream selects, wherever it stands.
+public struct StreamSelector: Sendable, Equatable, Codable {
+    /// Kinds of trace streams (`TraceStream.kind`; the trigger of an Azure Function, such as
+    /// `event` or `http`) whose requests belong here; `nil` for any kind.
+    public var kinds: [String]?
+    /// Requests with at least this many input tokens (LLM traces); `nil` for any size.
+    public var minTokensIn: Int?
+    /// Requests with at most this many input tokens; `nil` for any size.
+    public var maxTokensIn: Int?
+
+    public init(kinds: [String]? = nil, minTokensIn: Int? = nil, maxTokensIn: Int? = nil) {
+        self.kinds = kinds
+        self.minTokensIn = minTokensIn
+        self.maxTokensIn = maxTokensIn
+    }
+
+    /// True when no criterion is set: the stream takes every request no other stream selects.
+    public var isRest: Bool { kinds == nil && minTokensIn == nil && maxTokensIn == nil }
+
+    /// True when the selector needs per-request input token counts.
+    public var needsTokens: Bool { minTokensIn != nil || maxTokensIn != nil }
+
+    /// Whether a request of trace-stream kind `kind` with `tokensIn` input tokens matches.
+    @inlinable
+    public func matches(kind: String, tokensIn: Int32) -> Bool {
+        if let k = kinds, !k.contains(kind) { return false }
+        if let lo = minTokensIn, Int(tokensIn) < lo { return false }
+        if let hi = maxTokensIn, Int(tokensIn) > hi { return false }
+        return true
     }
 }
 
@@ -220,6 +261,10 @@ public struct ServingScenario: Sendable, Equatable {
         self.forecast = forecast
         self.forecastNoise = forecastNoise
     }
+
+    /// True when the streams take their requests by origin (``SLOStream/select``) rather than
+    /// by fixed shares.
+    public var selectsByOrigin: Bool { streams.contains { $0.select != nil } }
 
     /// The throughput (queries/s) of variant `v` for stream `s`: 0 when the variant is less
     /// accurate than the stream's minimum or cannot meet its deadline.
@@ -319,8 +364,28 @@ public struct ServingScenario: Sendable, Equatable {
                 throw fail(k, "no variant meets its deadline of \(s.deadlineMs) ms and minimum accuracy \(s.minAccuracy)")
             }
         }
-        let total = streams.reduce(0) { $0 + $1.share }
-        guard abs(total - 1) < 1e-6 else { throw fail("streams.share", "expected shares summing to 1, got \(total)") }
+        if selectsByOrigin {
+            for (i, s) in streams.enumerated() {
+                let k = "streams[\(i)] (\(s.name))"
+                guard let sel = s.select else {
+                    throw fail("\(k)", "every stream needs a selector (trace_kinds, min_tokens_in, max_tokens_in) or none at all, once one stream selects")
+                }
+                guard s.share == 0 else {
+                    throw fail("\(k).share", "the mix comes from the trace when streams select their requests; remove share")
+                }
+                if let k2 = sel.kinds, k2.isEmpty { throw fail("\(k).trace_kinds", "expected at least one kind") }
+                if let lo = sel.minTokensIn, let hi = sel.maxTokensIn, lo > hi {
+                    throw fail("\(k).max_tokens_in", "expected >= min_tokens_in (\(lo)), got \(hi)")
+                }
+            }
+            let rest = streams.filter { $0.select?.isRest == true }
+            guard rest.count == 1 else {
+                throw fail("streams", "expected exactly one stream without trace_kinds / min_tokens_in / max_tokens_in to take the requests no other stream selects, found \(rest.count)")
+            }
+        } else {
+            let total = streams.reduce(0) { $0 + $1.share }
+            guard abs(total - 1) < 1e-6 else { throw fail("streams.share", "expected shares summing to 1, got \(total)") }
+        }
         guard rateScale.isFinite, rateScale > 0 else { throw fail("trace.rate_scale", "expected a positive factor, got \(rateScale)") }
         if let r = targetMeanRate, !(r.isFinite && r > 0) { throw fail("trace.mean_rate", "expected a positive rate in queries/s, got \(r)") }
         if let e = episodeIntervals, e < 1 { throw fail("episode_intervals", "expected >= 1, got \(e)") }

@@ -21,9 +21,12 @@ public struct IntervalDispatch: Sendable, Equatable {
 
 public enum DispatchReport {
     /// The default accuracy target: the share-weighted minimum accuracy of the streams, or the
-    /// mean accuracy of the zoo when no stream sets one.
-    public static func defaultTarget(_ sc: ServingScenario) -> Double {
-        let t = sc.streams.reduce(0) { $0 + $1.share * $1.minAccuracy }
+    /// mean accuracy of the zoo when no stream sets one. `shares` (the replayed trace's mix,
+    /// ``ScenarioArrivals/shares``) replaces the configured shares, which are 0 when the
+    /// streams select their requests by origin.
+    public static func defaultTarget(_ sc: ServingScenario, shares: [Double]? = nil) -> Double {
+        let w = shares ?? sc.streams.map(\.share)
+        let t = zip(w, sc.streams).reduce(0) { $0 + $1.0 * $1.1.minAccuracy }
         return t > 0 ? t : sc.variants.reduce(0) { $0 + $1.accuracy } / Double(sc.variants.count)
     }
 
@@ -31,7 +34,7 @@ public enum DispatchReport {
     public static func report(model m: ServingModel, run: ServingRun, accuracyTarget: Double? = nil,
                               jobsPerInterval: Int = 2000, seed: UInt64 = 0) -> [IntervalDispatch] {
         let sc = m.scenario
-        let target = accuracyTarget ?? defaultTarget(sc)
+        let target = accuracyTarget ?? defaultTarget(sc, shares: m.arrivals.shares)
         var out: [IntervalDispatch] = []
         out.reserveCapacity(run.actions.count)
         for (t, a) in run.actions.enumerated() {
