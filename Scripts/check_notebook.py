@@ -35,13 +35,19 @@ def main():
     spec = os.path.join(pyclient.ROOT, "envs", "llm-zoo.toml")
     with tempfile.TemporaryDirectory() as tmp:
         out = os.path.join(tmp, "report")
-        r = subprocess.run([pyclient.switchgym_binary(), "eval", "--env", spec, "--baselines", "static-best,reactive,infaas",
+        run = os.path.join(tmp, "run")
+        r = subprocess.run([pyclient.switchgym_binary(), "train", "--env", spec, "--steps", "2048", "--out", run, "--quiet"],
+                           capture_output=True, text=True)
+        if r.returncode != 0:
+            pyclient.fail(f"switchgym train exited {r.returncode}:\n{r.stderr}")
+        r = subprocess.run([pyclient.switchgym_binary(), "eval", run, "--env", spec, "--baselines", "static-best,reactive,infaas",
                             "--export", out], capture_output=True, text=True)
         if r.returncode != 0:
             pyclient.fail(f"switchgym eval exited {r.returncode}:\n{r.stderr}")
         policies = pd.read_csv(os.path.join(out, "policies.csv"))
         intervals = pd.read_csv(os.path.join(out, "intervals.csv"))
-        check(list(policies.policy) == ["static-best", "reactive", "infaas", "oracle"], f"policies.csv rows {list(policies.policy)}")
+        check(list(policies.policy) == ["ppo:run", "static-best", "reactive", "infaas", "oracle"], f"policies.csv rows {list(policies.policy)}")
+        check(list(policies.kind) == ["trained", "baseline", "baseline", "baseline", "oracle"], f"policies.csv kinds {list(policies.kind)}")
         per = intervals.groupby("policy").size()
         check(per.nunique() == 1 and per.iloc[0] > 10, f"intervals.csv: {per.iloc[0]} intervals for each of {len(per)} policies")
         sums = intervals.groupby("policy").reward.sum()
@@ -56,6 +62,10 @@ def main():
             client.execute()
             errors = [o for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", []) if o.get("output_type") == "error"]
             check(not errors, f"report.ipynb runs top to bottom in a python3 kernel ({len(nb.cells)} cells)")
+            best = policies[policies.kind == "baseline"].sort_values("utility").iloc[-1]
+            texts = [o.get("text", "") for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", [])]
+            check(any(f"best baseline: {best.policy}" in t for t in texts),
+                  f"the notebook names the best deployable baseline ({best.policy}) and the trained policies' margins over it")
         except Exception as e:  # a cell raised
             check(False, f"report.ipynb runs top to bottom: {type(e).__name__}: {str(e)[:300]}")
         for svg in ["rate.svg", "utility.svg", "crossover.svg"]:

@@ -58,6 +58,7 @@ struct EvalCommand: ParsableCommand {
             }
             var table = PolicyTable(scenario: sc, seconds: Double(model.intervalCount) * sc.decisionInterval, runs: runs)
             table.oracleBound = bound
+            table.trained = checkpoints.count
             print(json ? table.json() : table.text(), terminator: json ? "\n" : "")
             if let export {
                 try ReportExport.write(directory: export, table: table, model: model)

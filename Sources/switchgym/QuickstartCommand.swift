@@ -14,7 +14,7 @@ struct QuickstartCommand: ParsableCommand {
         commandName: "quickstart",
         abstract: "Run the main job end to end on the built-in default dataset.")
 
-    @Option(help: "The dataset to run on (generated from the built-in recipe when missing).")
+    @Option(help: "The dataset to run on (generated from the built-in recipe when missing), or a raw trace (CSV, .zst, .gz; e.g. ../shared/traces/azure_functions_2019_sample500/invocations.csv), imported first.")
     var dataset = DefaultDataset.relativePath
 
     @Option(help: "Folder for the run's outputs (split datasets, plots).")
@@ -29,8 +29,8 @@ struct QuickstartCommand: ParsableCommand {
     @Option(help: "PPO training steps.")
     var steps = 600_000
 
-    @Option(help: "Seed of the agent.")
-    var seed: UInt64 = 1
+    @Option(help: "Seed of the agent; repeat for one run per seed (run-s<N>), all evaluated together.")
+    var seed: [UInt64] = [1]
 
     @Option(help: "Folder for the evaluation report.")
     var export = "notebooks-export/quickstart"
@@ -40,14 +40,21 @@ struct QuickstartCommand: ParsableCommand {
         try reportingErrors(inputs: [dataset, env]) {
             try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
             var path = dataset
+            let trace: Trace
             if !FileSystem.exists(dataset) {
                 path = out + "/default.h5"
                 note("[1/7] \(dataset) is missing: generating the built-in default into \(path)")
-                try TraceDataset.write(try DefaultDataset.generate(), to: path)
-            } else {
+                trace = try DefaultDataset.generate()
+                try TraceDataset.write(trace, to: path)
+            } else if dataset.hasSuffix(".h5") {
                 note("[1/7] dataset \(dataset)")
+                trace = try TraceDataset.read(path)
+            } else {
+                path = out + "/imported.h5"
+                note("[1/7] importing the raw trace \(dataset) into \(path)")
+                trace = try TraceImporter.importFile(dataset)
+                try TraceDataset.write(trace, to: path)
             }
-            let trace = try TraceDataset.read(path)
             note("[2/7] statistics")
             say(try TraceStatistics.compute(trace).render(maxStreams: 10))
             note("[3/7] time split, \(Int(train * 100))% train")
@@ -59,20 +66,22 @@ struct QuickstartCommand: ParsableCommand {
             say("held-out: \(heldPath): \(b.summaryLine)")
             note("[4/7] rate plot")
             let plot = out + "/rate.svg"
-            try AtomicOutput.write(text: try RatePlot.svg(trace, windowSeconds: 10, streams: 4, title: "default dataset"),
+            try AtomicOutput.write(text: try RatePlot.svg(trace, windowSeconds: 10, streams: 4, title: (path as NSString).lastPathComponent),
                                    to: plot)
             say("plot:     \(plot)")
-            let run = out + "/run"
-            if FileSystem.exists(run) {
-                note("[5/7] removing the previous quickstart run \(run)")
-                try FileManager.default.removeItem(atPath: run)
+            let runs = seed.count == 1 ? [out + "/run"] : seed.map { "\(out)/run-s\($0)" }
+            for (run, seed) in zip(runs, seed) {
+                if FileSystem.exists(run) {
+                    note("[5/7] removing the previous quickstart run \(run)")
+                    try FileManager.default.removeItem(atPath: run)
+                }
+                note("[5/7] training PPO in \(env) on the training part (\(steps) steps, seed \(seed))")
+                let trainCommand = try TrainCommand.parse(["--env", env, "--trace", trainPath, "--algo", "ppo", "--seed", "\(seed)",
+                                                           "--steps", "\(steps)", "--out", run])
+                try trainCommand.run()
             }
-            note("[5/7] training PPO in \(env) on the training part (\(steps) steps)")
-            var trainCommand = try TrainCommand.parse(["--env", env, "--trace", trainPath, "--algo", "ppo", "--seed", "\(seed)",
-                                                       "--steps", "\(steps)", "--out", run])
-            try trainCommand.run()
-            note("[6/7] evaluating it against every baseline on the held-out part")
-            var evalCommand = try EvalCommand.parse([run, "--env", env, "--trace", heldPath, "--export", export])
+            note("[6/7] evaluating \(runs.count == 1 ? "it" : "them") against every baseline on the held-out part")
+            let evalCommand = try EvalCommand.parse(runs + ["--env", env, "--trace", heldPath, "--export", export])
             try evalCommand.run()
             note("[7/7] report in \(export)/: policies.csv, intervals.csv, report.ipynb, utility.svg, crossover.svg, ...")
             say("quickstart: done")

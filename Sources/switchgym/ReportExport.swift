@@ -17,11 +17,11 @@ enum ReportExport {
         func path(_ name: String) -> String { (directory as NSString).appendingPathComponent(name) }
 
         // policies.csv: one row per policy.
-        var p = "policy,utility,goodput,slo_attainment,mean_accuracy,cost,switches,dropped,arrived,regret\n"
-        for r in table.runs {
+        var p = "policy,kind,utility,goodput,slo_attainment,mean_accuracy,cost,switches,dropped,arrived,regret\n"
+        for (i, r) in table.runs.enumerated() {
             let m = r.metrics
             let regret = table.oracleBound.map { "\($0 - m.utility)" } ?? ""
-            p += "\(csv(r.name)),\(m.utility),\(m.goodput),\(m.sloAttainment),\(m.meanAccuracy),\(m.cost),\(m.switches),\(m.dropped),\(m.arrived),\(regret)\n"
+            p += "\(csv(r.name)),\(table.kind(i)),\(m.utility),\(m.goodput),\(m.sloAttainment),\(m.meanAccuracy),\(m.cost),\(m.switches),\(m.dropped),\(m.arrived),\(regret)\n"
         }
         try AtomicOutput.write(text: p, to: path("policies.csv"))
 
@@ -48,7 +48,7 @@ enum ReportExport {
         if let first = table.runs.first {
             func opt(_ x: Double?) -> String { x.map { "\($0)" } ?? "" }
             var d = "policy,interval,arrival_rate,accuracy_target,status,lp_bound_ms,rjiq_ms,pop_ms,jsq_ms,rjiq_accuracy,pop_accuracy,jsq_accuracy\n"
-            let target = DispatchReport.defaultTarget(sc)
+            let target = DispatchReport.defaultTarget(sc, shares: model.arrivals.shares)
             for r in DispatchReport.report(model: model, run: first, accuracyTarget: target, jobsPerInterval: 1000) {
                 d += "\(csv(first.name)),\(r.interval),\(r.arrivalRate),\(target),\(r.status),\(opt(r.lpBoundMs)),\(opt(r.rjiqMs)),\(opt(r.popMs)),\(opt(r.jsqMs)),\(opt(r.rjiqAccuracy)),\(opt(r.popAccuracy)),\(opt(r.jsqAccuracy))\n"
             }
@@ -147,6 +147,8 @@ enum ReportExport {
         let cells = [
             cell("markdown", "# SwitchGym evaluation: \(scenario)\n\nWritten by `switchgym eval --export`. Tidy CSVs: `policies.csv` (one row per policy), `intervals.csv` (per policy and decision interval), `assignments.csv` (variant per device whenever it changes), `crossover.csv` (utility as every load time is scaled)."),
             cell("code", "import pandas as pd\nimport matplotlib.pyplot as plt\npolicies = pd.read_csv('policies.csv')\nintervals = pd.read_csv('intervals.csv')\nassignments = pd.read_csv('assignments.csv')\ncrossover = pd.read_csv('crossover.csv')\npolicies.sort_values('utility', ascending=False)"),
+            cell("markdown", "## Trained policies against the best deployable baseline\n\n`kind` is `trained` (a checkpoint), `baseline` (deployable) or `oracle` (the hindsight plan, an upper reference, not a policy one can run)."),
+            cell("code", "baselines = policies[policies.kind == 'baseline']\nbest = baselines.loc[baselines.utility.idxmax()] if len(baselines) else None\ntrained = policies[policies.kind == 'trained'].copy()\nif best is not None:\n    trained['margin_over_best_baseline_%'] = 100 * (trained.utility - best.utility) / abs(best.utility)\n    print(f'best baseline: {best.policy} ({best.utility:.4g})')\ntrained"),
             cell("code", "ax = policies.set_index('policy')['utility'].sort_values().plot.barh(figsize=(8, 4))\nax.set_xlabel('utility (sum of rewards)')\nplt.tight_layout()"),
             cell("code", "fig, ax = plt.subplots(figsize=(10, 4))\nfor name, g in intervals.groupby('policy'):\n    ax.plot(g.time_s / 60, (g.served_on_time.cumsum() / g.arrived.cumsum().clip(lower=1)), label=name)\nax.set_xlabel('time (min)'); ax.set_ylabel('SLO attainment so far'); ax.legend(fontsize=8)"),
             cell("code", "fig, ax = plt.subplots(figsize=(10, 4))\nfor name, g in intervals.groupby('policy'):\n    ax.plot(g.time_s / 60, g.reward.cumsum(), label=name)\nax.set_xlabel('time (min)'); ax.set_ylabel('cumulative reward'); ax.legend(fontsize=8)"),

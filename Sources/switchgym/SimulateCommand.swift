@@ -76,6 +76,26 @@ struct PolicyTable {
     var seconds: Double
     var runs: [ServingRun]
     var oracleBound: Double? = nil
+    /// The first `trained` runs are trained policies (checkpoints); the rest are baselines and
+    /// the oracle.
+    var trained = 0
+
+    /// "trained", "oracle" (the hindsight DP, not deployable) or "baseline".
+    func kind(_ i: Int) -> String {
+        i < trained ? "trained" : runs[i].name == "oracle" ? "oracle" : "baseline"
+    }
+
+    /// The deployable baseline with the highest utility, if any ran.
+    var bestBaseline: ServingRun? {
+        runs.indices.filter { kind($0) == "baseline" }.map { runs[$0] }.max { $0.metrics.utility < $1.metrics.utility }
+    }
+
+    /// Each trained policy's utility relative to the best baseline's (0.05 = 5% more).
+    var marginsOverBestBaseline: [(name: String, margin: Double)] {
+        guard let best = bestBaseline, best.metrics.utility != 0 else { return [] }
+        let b = best.metrics.utility
+        return runs.prefix(trained).map { ($0.name, ($0.metrics.utility - b) / abs(b)) }
+    }
 
     func text() -> String {
         var out = "\(scenario.name): \(runs.first?.metrics.intervals ?? 0) intervals of \(scenario.decisionInterval) s (\(formatSeconds(seconds))), arrivals \(String(format: "%.0f", runs.first?.metrics.arrived ?? 0))\n"
@@ -99,16 +119,21 @@ struct PolicyTable {
             if i == 0 { out += String(repeating: "-", count: widths.reduce(0, +) + 2 * (widths.count - 1)) + "\n" }
         }
         if let b = oracleBound { out += "oracle bound (hindsight DP, fluid): \(String(format: "%.4g", b))\n" }
+        if let best = bestBaseline, trained > 0 {
+            let margins = marginsOverBestBaseline.map { "\($0.name) \(String(format: "%+.2f%%", 100 * $0.margin))" }
+            out += "against the best baseline (\(best.name), \(String(format: "%.4g", best.metrics.utility))): \(margins.joined(separator: ", "))\n"
+        }
         return out
     }
 
     func json() -> String {
         func num(_ x: Double) -> String { x.isFinite ? "\(x)" : "null" }
-        let policies = runs.map { r in
-            let m = r.metrics
-            return "{\"name\":\(jsonString(r.name)),\"utility\":\(num(m.utility)),\"goodput\":\(num(m.goodput)),\"slo_attainment\":\(num(m.sloAttainment)),\"mean_accuracy\":\(num(m.meanAccuracy)),\"cost\":\(num(m.cost)),\"switches\":\(m.switches),\"dropped\":\(num(m.dropped)),\"arrived\":\(num(m.arrived))}"
+        let policies = runs.indices.map { i in
+            let r = runs[i], m = r.metrics
+            return "{\"name\":\(jsonString(r.name)),\"kind\":\(jsonString(kind(i))),\"utility\":\(num(m.utility)),\"goodput\":\(num(m.goodput)),\"slo_attainment\":\(num(m.sloAttainment)),\"mean_accuracy\":\(num(m.meanAccuracy)),\"cost\":\(num(m.cost)),\"switches\":\(m.switches),\"dropped\":\(num(m.dropped)),\"arrived\":\(num(m.arrived))}"
         }
-        return "{\"scenario\":\(jsonString(scenario.name)),\"policies\":[\(policies.joined(separator: ","))],\"oracle_bound\":\(oracleBound.map(num) ?? "null")}"
+        let best = bestBaseline.map { "{\"name\":\(jsonString($0.name)),\"utility\":\(num($0.metrics.utility))}" } ?? "null"
+        return "{\"scenario\":\(jsonString(scenario.name)),\"policies\":[\(policies.joined(separator: ","))],\"oracle_bound\":\(oracleBound.map(num) ?? "null"),\"best_baseline\":\(best)}"
     }
 
     private func formatSeconds(_ s: Double) -> String {

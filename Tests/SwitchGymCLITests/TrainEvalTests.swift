@@ -89,6 +89,13 @@ struct TrainEvalTests {
         #expect(names.first == "ppo:run")
         for n in ["static-best", "reactive", "infaas", "forecast-holt-winters", "mccall", "oracle"] { #expect(names.contains(n), "\(n) missing") }
         let bound = try #require(obj["oracle_bound"] as? Double)
+        // Kinds, and the best deployable baseline (never the oracle, never a trained policy).
+        let kinds = policies.compactMap { $0["kind"] as? String }
+        #expect(kinds.first == "trained" && kinds.last == "oracle" && kinds.dropFirst().dropLast().allSatisfy { $0 == "baseline" })
+        let best = try #require(obj["best_baseline"] as? [String: Any])
+        let baselineUtilities = policies.filter { ($0["kind"] as? String) == "baseline" }.compactMap { $0["utility"] as? Double }
+        #expect(best["utility"] as? Double == baselineUtilities.max())
+        #expect(policies.contains { $0["name"] as? String == best["name"] as? String && $0["kind"] as? String == "baseline" })
         for p in policies {
             for k in ["utility", "goodput", "slo_attainment", "mean_accuracy", "cost", "switches"] { #expect(p[k] != nil, "\(k) missing") }
             #expect((p["utility"] as! Double) <= bound * (1 + 1e-9))
@@ -100,6 +107,18 @@ struct TrainEvalTests {
         }
         let csv = try String(contentsOfFile: dir + "/report/policies.csv", encoding: .utf8).split(separator: "\n")
         #expect(csv.count == policies.count + 1)
+        #expect(csv[0].hasPrefix("policy,kind,utility") && csv[1].hasPrefix("ppo:run,trained,"))
+        // The text table ends with the trained policy's margin over that baseline.
+        let text = try run(["eval", dir + "/run", "--env", spec, "--baselines", "static-best,reactive"])
+        let margin = try #require(text.stdout.split(separator: "\n").last { $0.hasPrefix("against the best baseline (") })
+        let rows = text.stdout.split(separator: "\n").map { $0.split(separator: " ", omittingEmptySubsequences: true) }
+        func utility(_ name: String) -> Double? { rows.first { $0.first.map(String.init) == name }.flatMap { Double($0[1]) } }
+        let (ppo, sb, re) = (try #require(utility("ppo:run")), try #require(utility("static-best")), try #require(utility("reactive")))
+        let top = max(sb, re)
+        #expect(margin.contains(sb >= re ? "(static-best," : "(reactive,"), "\(margin)")
+        // The printed margin (2 decimals) against one recomputed from the table's 4-digit utilities.
+        let printed = try #require(Double(margin.split(separator: " ").last!.dropLast()))
+        #expect(abs(printed - 100 * (ppo - top) / abs(top)) < 0.15, "\(margin)")
         let nb = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: dir + "/report/report.ipynb"))) as? [String: Any])
         #expect(nb["nbformat"] as? Int == 4)
         #expect(((nb["cells"] as? [Any])?.count ?? 0) >= 4)
