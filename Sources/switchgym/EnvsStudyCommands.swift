@@ -16,7 +16,7 @@ struct FidelityCommand: ParsableCommand {
     @Option(help: "Replay this trace dataset (.h5) instead of the spec's.")
     var trace: String?
 
-    @Option(help: "Whose decisions: hold, static:VARIANT, static-best, or a baseline (reactive, infaas, oracle, ...).")
+    @Option(help: "Whose decisions: hold, static:VARIANT, static-best, a baseline (reactive, infaas, oracle, ...) or a trained policy (checkpoint .h5 or run folder).")
     var policy: String = "static-best"
 
     @Option(help: "Intervals to replay (default: the whole trace).")

@@ -60,11 +60,14 @@ struct SimulateCommand: ParsableCommand {
             var g = SeededGenerator(seed: seed)
             let feasible = (0..<model.jointActionCount).filter { model.isFeasible(jointAction: $0) }
             return ServingEvaluation.run(name: "random", model: model) { _, _, _ in feasible[Int(g.next() % UInt64(feasible.count))] }
+        case _ where FileManager.default.fileExists(atPath: name):
+            // A trained policy: a checkpoint file or a run folder.
+            return try PolicyLoader.evaluate(checkpoint: name, model: model)
         default:
             do {
                 return try ServingBaselines.run(name, model: model)
             } catch let e as EnvError {
-                throw CLIError.usage("--policy \(name): expected hold, random or a baseline: \(e)")
+                throw CLIError.usage("--policy \(name): expected hold, random, a baseline or a checkpoint (no such file): \(e)")
             }
         }
     }

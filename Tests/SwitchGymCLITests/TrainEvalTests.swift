@@ -122,6 +122,14 @@ struct TrainEvalTests {
         let nb = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: dir + "/report/report.ipynb"))) as? [String: Any])
         #expect(nb["nbformat"] as? Int == 4)
         #expect(((nb["cells"] as? [Any])?.count ?? 0) >= 4)
+        // The trained policy's decisions replayed on both fidelities.
+        let fid = try run(["envs", "fidelity", spec, "--policy", dir + "/run", "--intervals", "30", "--json"])
+        #expect(fid.status == 0, "\(fid.stderr)")
+        let fidObj = try #require(try JSONSerialization.jsonObject(with: Data(fid.stdout.utf8)) as? [String: Any])
+        #expect(fidObj["policy"] as? String == "ppo:run" && fidObj["intervals"] as? Int == 30)
+        #expect(fidObj["discrete_event"] is [String: Any] && fidObj["fluid"] is [String: Any])
+        let missing = try run(["envs", "fidelity", spec, "--policy", dir + "/nope.h5"])
+        #expect(missing.status != 0 && missing.stderr.contains("nope.h5"), "\(missing.stderr)")
         // A CartPole policy does not fit the scenario: the error names the checkpoint and the shapes.
         let cp = try run(["train", "--env", "CartPole-v1", "--steps", "256", "--out", dir + "/cp", "--quiet"])
         #expect(cp.status == 0)
