@@ -28,6 +28,25 @@ import SwitchGymTestSupport
         #expect(sc.streams.map(\.deadlineMs) == base.streams.map(\.deadlineMs))
     }
 
+    @Test func llmCodeIsLLMZooWithLongPromptsAsTheBatchStreamLoadedFromRAM() throws {
+        let base = try ScenarioSpec.load(path: Self.envs + "/llm-zoo.toml")
+        let sc = try ScenarioSpec.load(path: Self.envs + "/llm-code.toml")
+        #expect(sc.name == "llm-code" && sc.loadFrom == .ram && base.loadFrom == .disk)
+        #expect(sc.variants == base.variants && sc.fleet == base.fleet && sc.weights == base.weights)
+        #expect(sc.targetMeanRate == 20 && sc.decisionInterval == 30)
+        #expect(sc.streams.map(\.name) == ["chat", "batch"])
+        #expect(sc.streams[0].select?.isRest == true)
+        #expect(sc.streams[1].select == StreamSelector(minTokensIn: 2400) && sc.streams[1].minAccuracy == 0.8)
+        // 70B FP8 reloads from host RAM in 3.18 s rather than 20.7 s from disk.
+        let big = sc.variants.firstIndex { $0.name == "llama3-70b-fp8" }!
+        #expect(sc.loadSeconds(variant: big) == 3.18 && base.loadSeconds(variant: big) == 20.7)
+        // Prompt sizes route requests: 2,399 tokens is chat, 2,400 batch.
+        let trace = Trace(arrivals: [0, 1_000_000, 2_000_000], streamIDs: [0, 0, 0], tokensIn: [2_399, 2_400, 100_000],
+                          streams: [TraceStream(name: "code")], duration: 30_000_000,
+                          metadata: TraceMetadata(sourceFile: "test", sourceFormat: "synthetic:test"))
+        #expect(try sc.streamOfEachRequest(trace) == [0, 1, 1])
+    }
+
     @Test func tablesMergeKeyByKeyAndArraysOfTablesReplaceTheBases() throws {
         let sc = try parse("""
             extends = "vision-zoo.toml"
@@ -127,6 +146,25 @@ import SwitchGymTestSupport
         if FileManager.default.fileExists(atPath: functionsCSV) { return true }
         print("skipping the real-trace vision-functions test: \(functionsCSV) is absent (the shared traces folder is not next to the package)")
         return false
+    }
+
+    static let llmCSV = ScenarioFixtures.packageRoot + "/../shared/traces/azure_llm_2023/AzureLLMInferenceTrace_code.csv"
+
+    @Test(.enabled(if: FileManager.default.fileExists(atPath: llmCSV)))
+    func onTheRealLLMTraceTheBatchStreamIsThePromptsOfAtLeast2400Tokens() throws {
+        let trace = try TraceImporter.importFile(Self.llmCSV)
+        let sc = try ScenarioSpec.load(path: Self.envs + "/llm-code.toml")
+        let streams = try sc.streamOfEachRequest(trace)
+        // Independent count from the CSV's ContextTokens column.
+        let text = try String(contentsOfFile: Self.llmCSV, encoding: .utf8)
+        let long = text.split(whereSeparator: \.isNewline).dropFirst().filter { Int($0.split(separator: ",")[1])! >= 2400 }.count
+        #expect(streams.filter { $0 == 1 }.count == long)
+        #expect(abs(Double(long) / Double(trace.count) - 0.309) < 0.001)
+        // Both views of the scenario agree step by step on the real mix.
+        let arrivals = ScenarioArrivals(arrivalTimes: trace.arrivals, arrivalStreams: streams, streams: 2, duration: trace.duration,
+                                        interval: sc.decisionInterval, rateScale: 20 / trace.meanRate)
+        let reduction = ReductionTests()
+        try reduction.compare(sc, arrivals, actions: reduction.actions(sc, count: arrivals.intervals, seed: 4), seed: 1)
     }
 
     @Test(.enabled(if: sharedTracePresent()))

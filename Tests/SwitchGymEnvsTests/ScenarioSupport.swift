@@ -11,7 +11,7 @@ enum ScenarioFixtures {
     }()
 
     /// The shipped specs in envs/ whose trace is at hand: a spec on an imported public trace
-    /// (`datasets/azure-functions.h5`, made by `Scripts/azure_functions.sh`) is skipped, with
+    /// (`datasets/azure-functions.h5`, made by `Scripts/azure_experiments.sh`) is skipped, with
     /// the reason printed, until it has been imported.
     static var shippedSpecs: [String] {
         let specs = EnvResolver.shippedSpecsByTrace(directory: packageRoot + "/envs")
