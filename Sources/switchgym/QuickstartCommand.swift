@@ -70,13 +70,13 @@ struct QuickstartCommand: ParsableCommand {
                                    to: plot)
             say("plot:     \(plot)")
             let runs = seed.count == 1 ? [out + "/run"] : seed.map { "\(out)/run-s\($0)" }
-            for (run, seed) in zip(runs, seed) {
+            for (run, runSeed) in zip(runs, seed) {
                 if FileSystem.exists(run) {
                     note("[5/7] removing the previous quickstart run \(run)")
                     try FileManager.default.removeItem(atPath: run)
                 }
-                note("[5/7] training PPO in \(env) on the training part (\(steps) steps, seed \(seed))")
-                let trainCommand = try TrainCommand.parse(["--env", env, "--trace", trainPath, "--algo", "ppo", "--seed", "\(seed)",
+                note("[5/7] training PPO in \(env) on the training part (\(steps) steps, seed \(runSeed))")
+                let trainCommand = try TrainCommand.parse(["--env", env, "--trace", trainPath, "--algo", "ppo", "--seed", "\(runSeed)",
                                                            "--steps", "\(steps)", "--out", run])
                 try trainCommand.run()
             }

@@ -9,9 +9,7 @@ import SwitchGymTestSupport
 @Suite struct ScenarioExtendsTests {
     static let envs = ScenarioFixtures.packageRoot + "/envs"
 
-    func parse(_ text: String) throws -> ServingScenario {
-        try ScenarioSpec.parse(text, file: "child.toml", baseDirectory: Self.envs)
-    }
+    func parse(_ text: String) throws -> ServingScenario { try ScenarioFixtures.parseSpec(text) }
 
     @Test func visionFunctionsIsVisionZooWithStreamsByTriggerAtSevenThousandQueries() throws {
         let base = try ScenarioSpec.load(path: Self.envs + "/vision-zoo.toml")
@@ -78,15 +76,10 @@ import SwitchGymTestSupport
     }
 
     @Test func aMissingBaseOrACycleIsANamedError() throws {
-        func expectExtendsError(_ text: String, file: String = "child.toml", directory: String = Self.envs, _ contains: String) {
-            do {
-                _ = try ScenarioSpec.parse(text, file: file, baseDirectory: directory)
-                Issue.record("expected an error")
-            } catch let e as ScenarioError {
-                #expect(e.key == "extends" && e.description.contains(contains), "\(e)")
-            } catch {
-                Issue.record("unexpected \(error)")
-            }
+        func expectExtendsError(_ text: String, directory: String = Self.envs, _ contains: String,
+                                sourceLocation: SourceLocation = #_sourceLocation) {
+            ScenarioFixtures.expectSpecError(text, key: "extends", contains: contains, directory: directory, file: nil,
+                                             sourceLocation: sourceLocation)
         }
         expectExtendsError("extends = \"nope.toml\"\n", "cannot read the base spec")
         expectExtendsError("extends = 3\n", "expected a spec path")

@@ -9,17 +9,8 @@ import SwitchGymTestSupport
 
     func visionText() throws -> String { try String(contentsOfFile: Self.vision, encoding: .utf8) }
 
-    func expectError(_ text: String, key: String, contains: String) {
-        do {
-            _ = try ScenarioSpec.parse(text, file: "spec.toml", baseDirectory: ScenarioFixtures.packageRoot + "/envs")
-            Issue.record("expected an error for key \(key)")
-        } catch let e as ScenarioError {
-            #expect(e.file == "spec.toml")
-            #expect(e.key == key, "\(e)")
-            #expect(e.description.contains(contains), "\(e)")
-        } catch {
-            Issue.record("unexpected error \(error)")
-        }
+    func expectError(_ text: String, key: String, contains: String, sourceLocation: SourceLocation = #_sourceLocation) {
+        ScenarioFixtures.expectSpecError(text, key: key, contains: contains, sourceLocation: sourceLocation)
     }
 
     @Test func shippedSpecsLoadWithSourcedFigures() throws {
@@ -71,7 +62,7 @@ import SwitchGymTestSupport
     @Test func aMissingSpecOrDatasetIsNamed() throws {
         #expect(throws: ScenarioError.self) { try ScenarioSpec.load(path: "/nonexistent/spec.toml") }
         let text = try visionText().replacingOccurrences(of: "../datasets/default.h5", with: "../datasets/missing.h5")
-        let sc = try ScenarioSpec.parse(text, file: "spec.toml", baseDirectory: ScenarioFixtures.packageRoot + "/envs")
+        let sc = try ScenarioFixtures.parseSpec(text)
         do {
             _ = try sc.loadArrivals()
             Issue.record("expected an error")

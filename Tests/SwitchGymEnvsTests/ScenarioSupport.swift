@@ -1,4 +1,5 @@
 import Foundation
+import Testing
 import SwitchGymCore
 @testable import SwitchGymEnvs
 
@@ -9,6 +10,27 @@ enum ScenarioFixtures {
         for _ in 0..<3 { url.deleteLastPathComponent() }
         return url.path
     }()
+
+    /// Parses spec text as `spec.toml` in `directory` (default: envs/).
+    static func parseSpec(_ text: String, directory: String = packageRoot + "/envs") throws -> ServingScenario {
+        try ScenarioSpec.parse(text, file: "spec.toml", baseDirectory: directory)
+    }
+
+    /// Expects parsing `text` to fail with a ``ScenarioError`` naming `key` (and `file`, unless
+    /// nil: an error inside a base spec names that spec) whose message contains `contains`.
+    static func expectSpecError(_ text: String, key: String, contains: String, directory: String = packageRoot + "/envs",
+                                file: String? = "spec.toml", sourceLocation: SourceLocation = #_sourceLocation) {
+        do {
+            _ = try parseSpec(text, directory: directory)
+            Issue.record("expected an error for key \(key)", sourceLocation: sourceLocation)
+        } catch let e as ScenarioError {
+            if let file { #expect(e.file == file, sourceLocation: sourceLocation) }
+            #expect(e.key == key, "\(e)", sourceLocation: sourceLocation)
+            #expect(e.description.contains(contains), "\(e)", sourceLocation: sourceLocation)
+        } catch {
+            Issue.record("unexpected error \(error)", sourceLocation: sourceLocation)
+        }
+    }
 
     /// The shipped specs in envs/ whose trace is at hand: a spec on an imported public trace
     /// (`datasets/azure-functions.h5`, made by `Scripts/azure_experiments.sh`) is skipped, with

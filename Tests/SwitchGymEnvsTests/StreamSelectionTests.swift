@@ -17,21 +17,10 @@ import SwitchGymData
             .replacingOccurrences(of: "share = 0.3\n", with: "")
     }
 
-    func parse(_ text: String) throws -> ServingScenario {
-        try ScenarioSpec.parse(text, file: "spec.toml", baseDirectory: ScenarioFixtures.packageRoot + "/envs")
-    }
+    func parse(_ text: String) throws -> ServingScenario { try ScenarioFixtures.parseSpec(text) }
 
-    func expectError(_ text: String, key: String, contains: String) {
-        do {
-            _ = try parse(text)
-            Issue.record("expected an error for key \(key)")
-        } catch let e as ScenarioError {
-            #expect(e.file == "spec.toml")
-            #expect(e.key == key, "\(e)")
-            #expect(e.description.contains(contains), "\(e)")
-        } catch {
-            Issue.record("unexpected error \(error)")
-        }
+    func expectError(_ text: String, key: String, contains: String, sourceLocation: SourceLocation = #_sourceLocation) {
+        ScenarioFixtures.expectSpecError(text, key: key, contains: contains, sourceLocation: sourceLocation)
     }
 
     /// Six requests in three 1 s intervals from trace streams of kinds event, queue and http,

@@ -10,7 +10,6 @@ extension DiscreteEventEngine {
     /// sorted by time, each with its stream.
     mutating func generateArrivals(row: Int, from T0: Double, to T1: Double) {
         arrCount = 0
-        let S = t.S
         switch t.mode {
         case .thinning:
             let offset = Double(start) * t.interval
@@ -22,6 +21,7 @@ extension DiscreteEventEngine {
             }
         case .finePoisson:
             let bins = t.binsPerInterval, w = t.binWidth, scale = t.scale
+            let rowTotal = t.byOrigin ? rowArrivals(row) : 0
             for j in 0..<bins {
                 let count = t.fineCounts[row * bins + j]
                 if count == 0 { continue }
@@ -32,12 +32,11 @@ extension DiscreteEventEngine {
                 while true {
                     x += arrivalRNG.nextExponential() / rate
                     if x >= b1 { break }
-                    emit(x, t.byOrigin ? pickStream(row: row, arrivalRNG.nextUnit()) : pickStream(arrivalRNG.nextUnit()))
+                    emit(x, t.byOrigin ? pickStream(row: row, arrivalRNG.nextUnit(), total: rowTotal) : pickStream(arrivalRNG.nextUnit()))
                 }
             }
         case .intervalPoisson:
-            var sum = 0.0
-            for s in 0..<S { sum += t.counts[row * S + s] }
+            let sum = rowArrivals(row)
             guard sum > 0 else { return }
             let rate = sum / t.interval
             var x = T0
@@ -56,14 +55,20 @@ extension DiscreteEventEngine {
         return s
     }
 
-    /// A stream drawn from interval `row`'s own mix (`u` uniform in [0, 1); `total` the row's
-    /// arrivals when known).
+    /// Interval `row`'s fluid arrivals over all streams.
     @inline(__always)
-    func pickStream(row: Int, _ u: Double, total: Double? = nil) -> Int {
+    func rowArrivals(_ row: Int) -> Double {
+        var sum = 0.0
+        for s in 0..<t.S { sum += t.counts[row * t.S + s] }
+        return sum
+    }
+
+    /// A stream drawn from interval `row`'s own mix (`u` uniform in [0, 1); `total` the row's
+    /// arrivals, ``rowArrivals(_:)``).
+    @inline(__always)
+    func pickStream(row: Int, _ u: Double, total: Double) -> Int {
         let S = t.S
-        var sum = total ?? 0
-        if total == nil { for s in 0..<S { sum += t.counts[row * S + s] } }
-        let target = u * sum
+        let target = u * total
         var s = 0
         var acc = t.counts[row * S]
         while s < S - 1 && target >= acc { s += 1; acc += t.counts[row * S + s] }
