@@ -204,11 +204,14 @@ public final class DQN<E: VectorizableEnv>: GreedyPolicy {
             throw AgentError("DQN: the env has \(env.count) sub-envs, the config says n_envs = \(config.numEnvs).")
         }
         guard env.autoreset != .disabled else { throw AgentError("DQN: the env's autoreset must not be disabled.") }
+        guard env.actionComponents == 1 else {
+            throw AgentError("DQN: the env's action has \(env.actionComponents) components (\(env.actionLayout)); DQN's Q-network scores one Discrete action, and a serving fleet's per-device action would need a Q-value per joint assignment. Use PPO (--algo ppo), whose policy factors over the devices.")
+        }
         self.config = config
         self.env = env
         n = env.count
         dim = env.observationDimension
-        actionCount = env.actionCount
+        actionCount = env.maskWidth
         buffers = env.makeBuffers()
         let sizes = [dim] + config.hiddenSizes + [actionCount]
         qNetwork = MLP(sizes: sizes, hiddenActivation: config.activation)
@@ -233,7 +236,7 @@ public final class DQN<E: VectorizableEnv>: GreedyPolicy {
         previousObservations = make(n * dim, 0)
         isResetStep = make(n, false)
         envActions = .allocate(capacity: n)
-        envActions.initialize(repeating: env.actionStart)
+        envActions.initialize(repeating: 0)
         chosen = make(n, 0)
         sampleIndices = make(b, 0)
         mbObservations = make(b * dim, 0)
@@ -265,11 +268,11 @@ public final class DQN<E: VectorizableEnv>: GreedyPolicy {
     /// ε for the next step.
     public var currentEpsilon: Double { config.epsilon(atStep: globalStep) }
 
-    /// The greedy action (allowed action with the largest Q-value), offset by the action
-    /// space's `start`. Uses the batch-1 forward pass.
-    public func act(observation: UnsafePointer<Float>, mask: UnsafePointer<Bool>?) -> Int {
+    /// The greedy choice (the allowed action with the largest Q-value, 0-based: not offset
+    /// by a ``Discrete`` space's `start`). Uses the batch-1 forward pass.
+    public func act(observation: UnsafePointer<Float>, mask: UnsafePointer<Bool>?, into choices: UnsafeMutablePointer<Int>) {
         qNetwork.forwardSingle(observation, into: singleOutput)
-        return env.actionStart + Categorical.argmax(singleOutput, mask: mask, count: actionCount)
+        choices[0] = Categorical.argmax(singleOutput, mask: mask, count: actionCount)
     }
 
     /// Runs rounds until ``globalStep`` reaches `untilStep` (default ``DQNConfig/totalTimesteps``),
@@ -334,7 +337,7 @@ public final class DQN<E: VectorizableEnv>: GreedyPolicy {
                 }
             }
             for i in 0..<n {
-                envActions[i] = env.actionStart + chosen[i]
+                envActions[i] = chosen[i]
                 isResetStep[i] = nextStepMode && (buffers.terminations[i] || buffers.truncations[i])
             }
             previousObservations.update(from: buffers.observations.baseAddress!, count: n * dim)

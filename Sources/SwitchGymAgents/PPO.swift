@@ -49,6 +49,10 @@ public struct PPOConfig: Codable, Sendable, Equatable {
     public var hiddenSizes = [64, 64]
     /// Hidden activation (SB3's `activation_fn`: tanh).
     public var activation = Activation.tanh
+    /// How the networks read the observation (``PolicyArchitecture``): `auto` (the default)
+    /// shares one actor across the devices of a serving fleet (`family`) and uses plain MLPs
+    /// (`mlp`) elsewhere.
+    public var policy = PolicyArchitecture.auto
     /// Adam's ε (SB3's PPO policy uses 1e-5).
     public var adamEpsilon = 1e-5
     /// Seeds network initialisation, action sampling, minibatch shuffling and the envs
@@ -69,7 +73,7 @@ public struct PPOConfig: Codable, Sendable, Equatable {
         case annealClipRange = "anneal_clip_range", clipRangeVF = "clip_range_vf", entCoef = "ent_coef"
         case vfCoef = "vf_coef", maxGradNorm = "max_grad_norm", normalizeAdvantage = "normalize_advantage"
         case targetKL = "target_kl", totalTimesteps = "n_timesteps", hiddenSizes = "net_arch"
-        case activation = "activation_fn", adamEpsilon = "adam_epsilon", seed, autoreset
+        case activation = "activation_fn", adamEpsilon = "adam_epsilon", seed, autoreset, policy
     }
 
     public init(from decoder: any Decoder) throws {
@@ -98,6 +102,7 @@ public struct PPOConfig: Codable, Sendable, Equatable {
         adamEpsilon = try get(.adamEpsilon, d.adamEpsilon)
         seed = try get(.seed, d.seed)
         autoreset = try get(.autoreset, d.autoreset)
+        policy = try get(.policy, d.policy)
     }
 
     /// Throws ``AgentError`` naming the first invalid field.
@@ -153,6 +158,8 @@ public final class PPO<E: VectorizableEnv>: GreedyPolicy {
     public let buffers: VectorBuffers
     /// Actor and critic.
     public let networks: ActorCritic
+    /// Runs the networks on rollout and minibatch batches.
+    public let workspace: PolicyWorkspace
     /// The actor (observation → logits), for export.
     public var policyNetwork: MLP { networks.actor }
     /// The critic (observation → value).
@@ -167,14 +174,15 @@ public final class PPO<E: VectorizableEnv>: GreedyPolicy {
     private let actorOptimizer: Adam
     private let criticOptimizer: Adam
     private let rollout: RolloutBuffer
-    private let actorWorkspace: MLPWorkspace
-    private let criticWorkspace: MLPWorkspace
-    private let n: Int, dim: Int, actionCount: Int
+    private let n: Int, dim: Int
+    private let layout: ActionLayout
+    private let maskWidth: Int, components: Int
 
     // Minibatch scratch, sized for `batchSize` rows.
     private let mbObservations: UnsafeMutablePointer<Float>
     private let mbMasks: UnsafeMutablePointer<Bool>
     private let mbActions: UnsafeMutablePointer<Int32>
+    private let stepLogProbabilities: UnsafeMutablePointer<Float>
     private let mbOldLogProbabilities: UnsafeMutablePointer<Float>
     private let mbAdvantages: UnsafeMutablePointer<Float>
     private let mbReturns: UnsafeMutablePointer<Float>
@@ -198,20 +206,22 @@ public final class PPO<E: VectorizableEnv>: GreedyPolicy {
         self.env = env
         n = env.count
         dim = env.observationDimension
-        actionCount = env.actionCount
+        layout = env.actionLayout
+        maskWidth = layout.maskWidth
+        components = layout.components
         buffers = env.makeBuffers()
         var initGenerator = SeededGenerator.substream(seed: config.seed, index: 0)
-        networks = ActorCritic(observationDimension: dim, actionCount: actionCount, hiddenSizes: config.hiddenSizes,
-                               activation: config.activation, using: &initGenerator)
+        networks = try ActorCritic(observationDimension: dim, actionLayout: layout, familyLayout: env.familyLayout,
+                                   architecture: config.policy, hiddenSizes: config.hiddenSizes,
+                                   activation: config.activation, using: &initGenerator)
         generator = SeededGenerator.substream(seed: config.seed, index: 1)
         tracker = EpisodeTracker(count: n)
         let eps = Float(config.adamEpsilon)
         actorOptimizer = Adam(parameterCount: networks.actor.parameterCount, learningRate: Float(config.learningRate), epsilon: eps)
         criticOptimizer = Adam(parameterCount: networks.critic.parameterCount, learningRate: Float(config.learningRate), epsilon: eps)
-        rollout = RolloutBuffer(steps: config.numSteps, envs: n, observationDimension: dim, actionCount: actionCount)
+        rollout = RolloutBuffer(steps: config.numSteps, envs: n, observationDimension: dim, actionLayout: layout)
         let maxBatch = max(config.batchSize, n)
-        actorWorkspace = networks.actor.makeWorkspace(maxBatch: maxBatch)
-        criticWorkspace = networks.critic.makeWorkspace(maxBatch: maxBatch)
+        workspace = PolicyWorkspace(networks: networks, maxBatch: maxBatch)
         let b = config.batchSize
         func make<T>(_ count: Int, _ zero: T) -> UnsafeMutablePointer<T> {
             let p = UnsafeMutablePointer<T>.allocate(capacity: count)
@@ -219,18 +229,19 @@ public final class PPO<E: VectorizableEnv>: GreedyPolicy {
             return p
         }
         mbObservations = make(b * dim, 0)
-        mbMasks = make(b * actionCount, true)
-        mbActions = make(b, 0)
+        mbMasks = make(b * maskWidth, true)
+        mbActions = make(b * components, 0)
+        stepLogProbabilities = make(n, 0)
         mbOldLogProbabilities = make(b, 0)
         mbAdvantages = make(b, 0)
         mbReturns = make(b, 0)
         mbOldValues = make(b, 0)
-        logProbabilityScratch = make(maxBatch * actionCount, 0)
-        logitGradient = make(b * actionCount, 0)
+        logProbabilityScratch = make(maxBatch * maskWidth, 0)
+        logitGradient = make(b * maskWidth, 0)
         valueGradient = make(b, 0)
         indices = make(rollout.capacity, 0)
-        envActions = .allocate(capacity: n)
-        envActions.initialize(repeating: env.actionStart)
+        envActions = .allocate(capacity: n * components)
+        envActions.initialize(repeating: 0)
         try env.reset(seed: config.seed, into: buffers)
     }
 
@@ -246,6 +257,7 @@ public final class PPO<E: VectorizableEnv>: GreedyPolicy {
         mbOldLogProbabilities.deallocate(); mbAdvantages.deallocate(); mbReturns.deallocate()
         mbOldValues.deallocate(); logProbabilityScratch.deallocate(); logitGradient.deallocate()
         valueGradient.deallocate(); indices.deallocate(); envActions.deallocate()
+        stepLogProbabilities.deallocate()
     }
 
     /// `1 - globalStep / totalTimesteps`, clamped to `[0, 1]` (SB3's `progress_remaining`,
@@ -258,11 +270,10 @@ public final class PPO<E: VectorizableEnv>: GreedyPolicy {
 
     // MARK: - Acting
 
-    /// The greedy action (the allowed action with the largest logit) for one observation,
-    /// offset by the action space's `start`. Uses the batch-1 forward pass.
-    public func act(observation: UnsafePointer<Float>, mask: UnsafePointer<Bool>?) -> Int {
-        networks.actor.forwardSingle(observation, into: logProbabilityScratch)
-        return env.actionStart + Categorical.argmax(logProbabilityScratch, mask: mask, count: actionCount)
+    /// The greedy choice row (per component the allowed value with the largest logit; for a
+    /// family policy, device after device) for one observation. Uses the batch-1 forward pass.
+    public func act(observation: UnsafePointer<Float>, mask: UnsafePointer<Bool>?, into choices: UnsafeMutablePointer<Int>) {
+        workspace.greedy(observation, mask: mask, into: choices)
     }
 
     // MARK: - Training
@@ -286,27 +297,23 @@ public final class PPO<E: VectorizableEnv>: GreedyPolicy {
 
     private func collectRollout() throws {
         let nextStepMode = env.autoreset == .nextStep
-        let actor = networks.actor, critic = networks.critic
-        let a = actionCount
-        let lp = logProbabilityScratch
-        var scalar: Float = 0
+        let a = maskWidth, k1 = components
         for t in 0..<config.numSteps {
             let base = t * n
             let obs = rollout.observations.baseAddress! + base * dim
             obs.update(from: buffers.observations.baseAddress!, count: n * dim)
             let masks = rollout.actionMasks.baseAddress! + base * a
             masks.update(from: buffers.actionMasks.baseAddress!, count: n * a)
-            let logits = actor.forward(obs, batch: n, workspace: actorWorkspace)
-            let values = critic.forward(obs, batch: n, workspace: criticWorkspace)
+            let chosen = rollout.actions.baseAddress! + base * k1
+            workspace.sample(obs, masks: masks, batch: n, using: &generator, choices: chosen,
+                             logProbabilities: stepLogProbabilities)
+            let values = workspace.values(obs, batch: n)
             for i in 0..<n {
                 let k = base + i
                 rollout.valid[k] = !(nextStepMode && (buffers.terminations[i] || buffers.truncations[i]))
-                Categorical.logSoftmax(logits + i * a, mask: masks + i * a, count: a, into: lp)
-                let action = Categorical.sample(lp, count: a, using: &generator)
-                rollout.actions[k] = Int32(action)
-                rollout.logProbabilities[k] = lp[action]
+                rollout.logProbabilities[k] = stepLogProbabilities[i]
                 rollout.values[k] = values[i]
-                envActions[i] = env.actionStart + action
+                for c in 0..<k1 { envActions[i * k1 + c] = Int(chosen[i * k1 + c]) }
             }
             try env.step(UnsafeBufferPointer(envActions), into: buffers)
             for i in 0..<n {
@@ -318,13 +325,12 @@ public final class PPO<E: VectorizableEnv>: GreedyPolicy {
                 rollout.truncationValues[k] = 0
                 if rollout.valid[k] { tracker.record(i, reward: r, done: term || trunc) }
                 if !nextStepMode && trunc && !term && buffers.hasFinalObservation[i] {
-                    critic.forwardSingle(buffers.finalObservations.baseAddress! + i * dim, into: &scalar)
-                    rollout.truncationValues[k] = scalar
+                    rollout.truncationValues[k] = workspace.value(buffers.finalObservations.baseAddress! + i * dim)
                 }
             }
             globalStep += n
         }
-        let last = critic.forward(buffers.observations.baseAddress!, batch: n, workspace: criticWorkspace)
+        let last = workspace.values(buffers.observations.baseAddress!, batch: n)
         rollout.lastValues.baseAddress!.update(from: last, count: n)
         if nextStepMode { rollout.fillNextStepTruncationValues() }
         rollout.computeAdvantages(gamma: Float(config.gamma), lambda: Float(config.gaeLambda))
@@ -343,7 +349,7 @@ public final class PPO<E: VectorizableEnv>: GreedyPolicy {
             indices[count] = k
             count += 1
         }
-        let a = actionCount, b = config.batchSize
+        let a = maskWidth, k1 = components, b = config.batchSize
         let actor = networks.actor, critic = networks.critic
         var sums = PPOLossStatistics(), minibatches = 0, gradNorm = 0.0, lastLoss = 0.0
         var stop = false
@@ -363,16 +369,16 @@ public final class PPO<E: VectorizableEnv>: GreedyPolicy {
                         let k = indices[start + row]
                         (mbObservations + row * dim).update(from: rollout.observations.baseAddress! + k * dim, count: dim)
                         (mbMasks + row * a).update(from: rollout.actionMasks.baseAddress! + k * a, count: a)
-                        mbActions[row] = rollout.actions[k]
+                        (mbActions + row * k1).update(from: rollout.actions.baseAddress! + k * k1, count: k1)
                         mbOldLogProbabilities[row] = rollout.logProbabilities[k]
                         mbAdvantages[row] = rollout.advantages[k]
                         mbReturns[row] = rollout.returns[k]
                         mbOldValues[row] = rollout.values[k]
                     }
-                    let logits = actor.forward(mbObservations, batch: m, workspace: actorWorkspace)
-                    let values = critic.forward(mbObservations, batch: m, workspace: criticWorkspace)
+                    let logits = workspace.logits(mbObservations, choices: mbActions, batch: m)
+                    let values = workspace.values(mbObservations, batch: m)
                     let s = PPOLoss.evaluate(
-                        batch: m, actionCount: a, logits: logits, masks: mbMasks, actions: mbActions,
+                        batch: m, layout: layout, logits: logits, masks: mbMasks, actions: mbActions,
                         oldLogProbabilities: mbOldLogProbabilities, advantages: mbAdvantages, values: values,
                         oldValues: mbOldValues, returns: mbReturns, coefficients: coefficients,
                         scratch: logProbabilityScratch, logitGradient: logitGradient, valueGradient: valueGradient)
@@ -386,8 +392,8 @@ public final class PPO<E: VectorizableEnv>: GreedyPolicy {
                     }
                     actor.zeroGradients()
                     critic.zeroGradients()
-                    actor.backward(outputGradient: logitGradient, batch: m, workspace: actorWorkspace)
-                    critic.backward(outputGradient: valueGradient, batch: m, workspace: criticWorkspace)
+                    workspace.actorBackward(logitGradient, batch: m)
+                    workspace.criticBackward(valueGradient, batch: m)
                     gradNorm += Double(GradientClipping.clipGlobalNorm(actor, critic, maxNorm: Float(config.maxGradNorm)))
                     actorOptimizer.step(actor)
                     criticOptimizer.step(critic)
@@ -435,6 +441,12 @@ extension PPO: StateCheckpointable where E: StateCheckpointable {
         var s = StateDict()
         s.strings["algorithm"] = "ppo"
         s.strings["config"] = config.json()
+        s.strings["policy"] = networks.architecture.rawValue
+        if let fam = networks.family {
+            let e = JSONEncoder()
+            e.outputFormatting = [.sortedKeys]
+            s.strings["family_signature"] = String(decoding: (try? e.encode(fam.signature)) ?? Data(), as: UTF8.self)
+        }
         s.merge(networks.actor.saveState(), prefix: "actor")
         s.merge(networks.critic.saveState(), prefix: "critic")
         s.merge(actorOptimizer.saveState(), prefix: "actor_optimizer")

@@ -3,6 +3,7 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
+import SwitchGymCore
 import SwitchGymNN
 
 /// The scalars of one PPO minibatch loss.
@@ -54,8 +55,10 @@ public enum PPOLoss {
         }
     }
 
-    /// Evaluates the loss on `batch` rows and writes ∂L/∂logits (`batch × actionCount`) and
-    /// ∂L/∂values (`batch`). `scratch` needs `batch × actionCount` floats. No allocation.
+    /// Evaluates the loss on `batch` rows of one ``Discrete`` action and writes ∂L/∂logits
+    /// (`batch × actionCount`) and ∂L/∂values (`batch`). `scratch` needs `batch × actionCount`
+    /// floats. No allocation. (``evaluate(batch:layout:logits:masks:actions:oldLogProbabilities:advantages:values:oldValues:returns:coefficients:scratch:logitGradient:valueGradient:)``
+    /// with a one-component layout.)
     public static func evaluate(
         batch m: Int, actionCount n: Int,
         logits: UnsafePointer<Float>, masks: UnsafePointer<Bool>?, actions: UnsafePointer<Int32>,
@@ -64,7 +67,28 @@ public enum PPOLoss {
         coefficients c: Coefficients, scratch logProbabilities: UnsafeMutablePointer<Float>,
         logitGradient: UnsafeMutablePointer<Float>, valueGradient: UnsafeMutablePointer<Float>
     ) -> PPOLossStatistics {
-        precondition(m > 0 && n > 0, "PPOLoss.evaluate: empty batch")
+        evaluate(batch: m, layout: .discrete(n), logits: logits, masks: masks, actions: actions,
+                 oldLogProbabilities: oldLogProbabilities, advantages: advantages, values: values, oldValues: oldValues,
+                 returns: returns, coefficients: c, scratch: logProbabilities, logitGradient: logitGradient,
+                 valueGradient: valueGradient)
+    }
+
+    /// Evaluates the loss on `batch` rows of a factored action (``ActionLayout``: row `k`'s
+    /// logits and mask are `maskWidth` entries at `k × maskWidth`, its choices `components`
+    /// entries at `k × components`) and writes ∂L/∂logits (`batch × maskWidth`) and
+    /// ∂L/∂values (`batch`). The action's log-probability is the sum over its components and
+    /// the entropy the sum of the components' (``FactoredCategorical``). `scratch` needs
+    /// `batch × maskWidth` floats. No allocation.
+    public static func evaluate(
+        batch m: Int, layout: ActionLayout,
+        logits: UnsafePointer<Float>, masks: UnsafePointer<Bool>?, actions: UnsafePointer<Int32>,
+        oldLogProbabilities: UnsafePointer<Float>, advantages: UnsafePointer<Float>,
+        values: UnsafePointer<Float>, oldValues: UnsafePointer<Float>, returns: UnsafePointer<Float>,
+        coefficients c: Coefficients, scratch logProbabilities: UnsafeMutablePointer<Float>,
+        logitGradient: UnsafeMutablePointer<Float>, valueGradient: UnsafeMutablePointer<Float>
+    ) -> PPOLossStatistics {
+        precondition(m > 0, "PPOLoss.evaluate: empty batch")
+        let n = layout.maskWidth, k1 = layout.components
         var mean = 0.0, scale = 1.0
         if c.normalizeAdvantage && m > 1 {
             for k in 0..<m { mean += Double(advantages[k]) }
@@ -79,24 +103,22 @@ public enum PPOLoss {
         let eps = c.clipRange
         var pg = 0.0, vl = 0.0, ent = 0.0, kl = 0.0, clipped = 0.0
         for k in 0..<m {
-            let z = logits + k * n
             let lp = logProbabilities + k * n
-            Categorical.logSoftmax(z, mask: masks.map { $0 + k * n }, count: n, into: lp)
-            let a = Int(actions[k])
+            let chosen = actions + k * k1
+            let (logP, h) = FactoredCategorical.evaluate(logits + k * n, mask: masks.map { $0 + k * n }, layout: layout,
+                                                         choices: chosen, into: lp)
             let adv = Float((Double(advantages[k]) - mean) * scale)
-            let logRatio = lp[a] - oldLogProbabilities[k]
+            let logRatio = logP - oldLogProbabilities[k]
             let ratio = expf(logRatio)
             let s1 = adv * ratio
             let s2 = adv * min(max(ratio, 1 - eps), 1 + eps)
             pg -= Double(min(s1, s2))
             let dLogP: Float = s1 <= s2 ? -invM * adv * ratio : 0
-            let h = Categorical.entropy(lp, count: n)
             ent += Double(h)
-            Categorical.backward(lp, count: n, action: a, logProbabilityWeight: dLogP,
-                                 entropyWeight: -c.entropyCoefficient * invM, into: logitGradient + k * n)
+            FactoredCategorical.backward(lp, layout: layout, choices: chosen, logProbabilityWeight: dLogP,
+                                         entropyWeight: -c.entropyCoefficient * invM, into: logitGradient + k * n)
             kl += Double((ratio - 1) - logRatio)
             if abs(ratio - 1) > eps { clipped += 1 }
-
             let v = values[k]
             var prediction = v, passes: Float = 1
             if let cv = c.clipRangeVF {

@@ -6,23 +6,239 @@ import Darwin
 import SwitchGymCore
 import SwitchGymNN
 
-/// PPO's networks: separate actor (observation → action logits) and critic (observation →
-/// value) MLPs, initialised as Stable-Baselines3's `ActorCriticPolicy` with `ortho_init`:
-/// orthogonal weights with gain √2 on hidden layers, 0.01 on the policy output and 1 on the
-/// value output, zero biases.
+/// How PPO's actor and critic read the observation.
+public enum PolicyArchitecture: String, Codable, Sendable, CaseIterable {
+    /// ``family`` when the env is a family of workers (a serving fleet: it has a
+    /// ``FamilyObservationLayout``), else ``mlp``.
+    case auto
+    /// MLPs over the whole observation; the actor outputs one logit per value of every
+    /// action component (``ActionLayout/maskWidth``). Its size grows with the fleet.
+    case mlp
+    /// Networks shared by the workers of a family (``FamilyEncoder``): the actor scores one
+    /// worker's jobs from its own state, its class, the plan so far and the shared block; the
+    /// critic reads class-level summaries. Its size does not depend on the number of workers.
+    case family
+}
+
+/// PPO's networks: separate actor and critic MLPs, initialised as Stable-Baselines3's
+/// `ActorCriticPolicy` with `ortho_init`: orthogonal weights with gain √2 on hidden layers,
+/// 0.01 on the policy output and 1 on the value output, zero biases.
+///
+/// With ``PolicyArchitecture/mlp`` the actor maps the observation to `maskWidth` logits (one
+/// categorical per action component) and the critic maps it to a value. With
+/// ``PolicyArchitecture/family`` they read ``FamilyEncoder`` rows instead.
 public final class ActorCritic {
-    /// Observation → logits (`actionCount` outputs).
+    /// Observation (or family row) → logits.
     public let actor: MLP
-    /// Observation → value (one output).
+    /// Observation (or family summary) → value (one output).
     public let critic: MLP
+    /// The resolved architecture (never ``PolicyArchitecture/auto``).
+    public let architecture: PolicyArchitecture
+    /// The env's action codec.
+    public let actionLayout: ActionLayout
+    /// `Float`s per env observation.
+    public let observationDimension: Int
+    /// The family encoder (``PolicyArchitecture/family`` only).
+    public let family: FamilyEncoder?
 
     /// Builds and initialises both networks (actor first, from the same generator).
-    public init(observationDimension: Int, actionCount: Int, hiddenSizes: [Int], activation: Activation,
-                using generator: inout SeededGenerator) {
-        actor = MLP(sizes: [observationDimension] + hiddenSizes + [actionCount], hiddenActivation: activation)
-        critic = MLP(sizes: [observationDimension] + hiddenSizes + [1], hiddenActivation: activation)
+    /// - Throws: ``AgentError`` when `family` is asked for and the env is not a family whose
+    ///   action is one job per worker.
+    public init(observationDimension: Int, actionLayout: ActionLayout, familyLayout: FamilyObservationLayout?,
+                architecture: PolicyArchitecture, hiddenSizes: [Int], activation: Activation,
+                using generator: inout SeededGenerator) throws {
+        var resolved = architecture
+        if resolved == .auto { resolved = familyLayout != nil ? .family : .mlp }
+        self.architecture = resolved
+        self.actionLayout = actionLayout
+        self.observationDimension = observationDimension
+        let actorSizes: [Int], criticSizes: [Int]
+        if resolved == .family {
+            guard let fl = familyLayout else {
+                throw AgentError("policy = family needs an env that is a family of workers (a serving scenario); this env has no family layout. Use policy = mlp.")
+            }
+            guard fl.dimension == observationDimension, actionLayout == ActionLayout(repeating: fl.jobs, count: fl.workers) else {
+                throw AgentError("policy = family: the env's observation (\(observationDimension)) or action (\(actionLayout)) does not follow its family layout (\(fl.workers) workers x \(fl.jobs) jobs).")
+            }
+            let enc = FamilyEncoder(layout: fl)
+            family = enc
+            actorSizes = [enc.actorInputSize] + hiddenSizes + [fl.jobs]
+            criticSizes = [enc.criticInputSize] + hiddenSizes + [1]
+        } else {
+            family = nil
+            actorSizes = [observationDimension] + hiddenSizes + [actionLayout.maskWidth]
+            criticSizes = [observationDimension] + hiddenSizes + [1]
+        }
+        actor = MLP(sizes: actorSizes, hiddenActivation: activation)
+        critic = MLP(sizes: criticSizes, hiddenActivation: activation)
         actor.initializeOrthogonal(hiddenGain: Float(2).squareRoot(), outputGain: 0.01, using: &generator)
         critic.initializeOrthogonal(hiddenGain: Float(2).squareRoot(), outputGain: 1, using: &generator)
+    }
+
+    /// Networks restored elsewhere (a frozen policy), for ``PolicyWorkspace``.
+    init(actor: MLP, critic: MLP, architecture: PolicyArchitecture, actionLayout: ActionLayout,
+         observationDimension: Int, family: FamilyEncoder?) {
+        self.actor = actor
+        self.critic = critic
+        self.architecture = architecture
+        self.actionLayout = actionLayout
+        self.observationDimension = observationDimension
+        self.family = family
+    }
+
+    /// The plain MLP networks of a ``Discrete`` env with `actionCount` actions.
+    public convenience init(observationDimension: Int, actionCount: Int, hiddenSizes: [Int], activation: Activation,
+                            using generator: inout SeededGenerator) {
+        // An mlp architecture never throws.
+        try! self.init(observationDimension: observationDimension, actionLayout: .discrete(actionCount), familyLayout: nil,
+                       architecture: .mlp, hiddenSizes: hiddenSizes, activation: activation, using: &generator)
+    }
+}
+
+/// Scratch space to run an ``ActorCritic`` on batches of up to `maxBatch` observations:
+/// sampling and greedy actions, values, and the actor's logits of known choices (with their
+/// backward pass) for the PPO loss. Allocated once; no method allocates.
+public final class PolicyWorkspace {
+    public let networks: ActorCritic
+    public let maxBatch: Int
+    let actorWorkspace: MLPWorkspace
+    let criticWorkspace: MLPWorkspace
+    /// Encoded rows (family): actor rows for a batch of decisions × workers, critic rows.
+    let actorRows: UnsafeMutablePointer<Float>
+    let criticRows: UnsafeMutablePointer<Float>
+    let plans: UnsafeMutablePointer<Float>
+    let scratch: UnsafeMutablePointer<Float>
+    let single: UnsafeMutablePointer<Float>
+    let workers: Int
+
+    /// Workspace for batches of up to `maxBatch` decisions.
+    public init(networks: ActorCritic, maxBatch: Int) {
+        self.networks = networks
+        self.maxBatch = maxBatch
+        let fam = networks.family
+        let workers = fam?.layout.workers ?? 1
+        self.workers = workers
+        actorWorkspace = networks.actor.makeWorkspace(maxBatch: maxBatch * workers)
+        criticWorkspace = networks.critic.makeWorkspace(maxBatch: maxBatch)
+        func make(_ n: Int) -> UnsafeMutablePointer<Float> {
+            let p = UnsafeMutablePointer<Float>.allocate(capacity: max(n, 1))
+            p.initialize(repeating: 0, count: max(n, 1))
+            return p
+        }
+        actorRows = make(fam.map { maxBatch * workers * $0.actorInputSize } ?? 0)
+        criticRows = make(fam.map { maxBatch * $0.criticInputSize } ?? 0)
+        plans = make(fam.map { maxBatch * $0.planSize } ?? 0)
+        scratch = make(maxBatch * networks.actionLayout.maskWidth)
+        single = make(max(networks.actor.outputSize, networks.actionLayout.maskWidth))
+    }
+
+    deinit {
+        actorRows.deallocate(); criticRows.deallocate(); plans.deallocate(); scratch.deallocate(); single.deallocate()
+    }
+
+    /// The critic's values of `batch` observations (valid until the workspace's next critic use).
+    public func values(_ obs: UnsafePointer<Float>, batch n: Int) -> UnsafePointer<Float> {
+        precondition(n <= maxBatch, "PolicyWorkspace.values: batch \(n) exceeds \(maxBatch)")
+        guard let fam = networks.family else {
+            return UnsafePointer(networks.critic.forward(obs, batch: n, workspace: criticWorkspace))
+        }
+        let c = fam.criticInputSize, dim = networks.observationDimension
+        for i in 0..<n { fam.writeCritic(obs + i * dim, into: criticRows + i * c) }
+        return UnsafePointer(networks.critic.forward(criticRows, batch: n, workspace: criticWorkspace))
+    }
+
+    /// The critic's value of one observation (batch-1 path).
+    public func value(_ obs: UnsafePointer<Float>) -> Float {
+        var v: Float = 0
+        if let fam = networks.family {
+            fam.writeCritic(obs, into: criticRows)
+            networks.critic.forwardSingle(criticRows, into: &v)
+        } else {
+            networks.critic.forwardSingle(obs, into: &v)
+        }
+        return v
+    }
+
+    /// Back-propagates ∂L/∂values of the last ``values(_:batch:)`` into the critic's gradients.
+    public func criticBackward(_ valueGradient: UnsafePointer<Float>, batch n: Int) {
+        networks.critic.backward(outputGradient: valueGradient, batch: n, workspace: criticWorkspace)
+    }
+
+    /// Samples an action for each of `batch` observations under their masks: writes the
+    /// choice rows (`batch × components`) and each action's log-probability. A family policy
+    /// samples worker after worker (one batched forward pass per worker).
+    public func sample(_ obs: UnsafePointer<Float>, masks: UnsafePointer<Bool>, batch n: Int,
+                       using generator: inout SeededGenerator, choices: UnsafeMutablePointer<Int32>,
+                       logProbabilities: UnsafeMutablePointer<Float>) {
+        precondition(n <= maxBatch, "PolicyWorkspace.sample: batch \(n) exceeds \(maxBatch)")
+        let layout = networks.actionLayout, dim = networks.observationDimension
+        let W = layout.maskWidth, K1 = layout.components
+        guard let fam = networks.family else {
+            let logits = networks.actor.forward(obs, batch: n, workspace: actorWorkspace)
+            for i in 0..<n {
+                logProbabilities[i] = FactoredCategorical.sample(logits + i * W, mask: masks + i * W, layout: layout,
+                                                                 using: &generator, into: choices + i * K1, scratch: scratch)
+            }
+            return
+        }
+        let J = fam.layout.jobs, a = fam.actorInputSize, ps = fam.planSize
+        for i in 0..<n {
+            fam.startPlan(obs + i * dim, plan: plans + i * ps)
+            logProbabilities[i] = 0
+        }
+        for w in 0..<workers {
+            for i in 0..<n { fam.writeActorRow(obs + i * dim, worker: w, plan: plans + i * ps, into: actorRows + i * a) }
+            let logits = networks.actor.forward(actorRows, batch: n, workspace: actorWorkspace)
+            for i in 0..<n {
+                Categorical.logSoftmax(logits + i * J, mask: masks + i * W + w * J, count: J, into: scratch)
+                let c = Categorical.sample(scratch, count: J, using: &generator)
+                choices[i * K1 + w] = Int32(c)
+                logProbabilities[i] += scratch[c]
+                fam.advancePlan(obs + i * dim, worker: w, job: c, plan: plans + i * ps)
+            }
+        }
+    }
+
+    /// The actor's logits for `batch` decisions whose choices are known, laid out as the
+    /// action (`batch × maskWidth`; valid until the workspace's next actor use), ready for
+    /// ``PPOLoss`` and ``actorBackward(_:batch:)``.
+    public func logits(_ obs: UnsafePointer<Float>, choices: UnsafePointer<Int32>, batch m: Int) -> UnsafePointer<Float> {
+        precondition(m <= maxBatch, "PolicyWorkspace.logits: batch \(m) exceeds \(maxBatch)")
+        guard let fam = networks.family else {
+            return UnsafePointer(networks.actor.forward(obs, batch: m, workspace: actorWorkspace))
+        }
+        let dim = networks.observationDimension, K1 = networks.actionLayout.components
+        let rowsPerDecision = workers * fam.actorInputSize
+        for k in 0..<m {
+            fam.writeActorRows(obs + k * dim, choices: choices + k * K1, plan: plans, into: actorRows + k * rowsPerDecision)
+        }
+        // Rows of J logits, worker after worker: decision k's block is its maskWidth logits.
+        return UnsafePointer(networks.actor.forward(actorRows, batch: m * workers, workspace: actorWorkspace))
+    }
+
+    /// Back-propagates ∂L/∂logits (`batch × maskWidth`) of the last ``logits(_:choices:batch:)``.
+    public func actorBackward(_ logitGradient: UnsafePointer<Float>, batch m: Int) {
+        networks.actor.backward(outputGradient: logitGradient, batch: m * workers, workspace: actorWorkspace)
+    }
+
+    /// The greedy action for one observation: per component (worker) the allowed value with
+    /// the largest logit, workers in order for a family policy (each seeing the plan so far).
+    public func greedy(_ obs: UnsafePointer<Float>, mask: UnsafePointer<Bool>?, into choices: UnsafeMutablePointer<Int>) {
+        let layout = networks.actionLayout
+        guard let fam = networks.family else {
+            networks.actor.forwardSingle(obs, into: single)
+            FactoredCategorical.argmax(single, mask: mask, layout: layout, into: choices)
+            return
+        }
+        let J = fam.layout.jobs
+        fam.startPlan(obs, plan: plans)
+        for w in 0..<workers {
+            fam.writeActorRow(obs, worker: w, plan: plans, into: actorRows)
+            networks.actor.forwardSingle(actorRows, into: single)
+            let c = Categorical.argmax(single, mask: mask.map { $0 + w * J }, count: J)
+            choices[w] = c
+            fam.advancePlan(obs, worker: w, job: c, plan: plans)
+        }
     }
 }
 
@@ -40,22 +256,27 @@ public enum FanInUniform {
     }
 }
 
-/// A greedy (deterministic) policy: the allowed action with the largest output.
+/// A greedy (deterministic) policy: per action component, the allowed value with the largest output.
 public protocol GreedyPolicy {
-    /// The env action (offset by the action space's `start`) for one observation.
-    /// - Parameter mask: allowed actions (`actionCount` entries), or `nil` for all.
-    func act(observation: UnsafePointer<Float>, mask: UnsafePointer<Bool>?) -> Int
+    /// Writes the greedy choice row (0-based per component; not offset by a ``Discrete``
+    /// space's `start`) for one observation.
+    /// - Parameter mask: allowed choices (a mask row of the env's ``ActionLayout``), or `nil` for all.
+    func act(observation: UnsafePointer<Float>, mask: UnsafePointer<Bool>?, into choices: UnsafeMutablePointer<Int>)
 }
 
 extension GreedyPolicy {
-    /// ``act(observation:mask:)`` on arrays.
+    /// ``act(observation:mask:into:)`` on arrays, for a one-component (``Discrete``) action:
+    /// the chosen index (0-based).
     public func act(observation: [Float], mask: [Bool]? = nil) -> Int {
+        var choice = 0
         observation.withUnsafeBufferPointer { o in
             if let mask {
-                return mask.withUnsafeBufferPointer { act(observation: o.baseAddress!, mask: $0.baseAddress!) }
+                mask.withUnsafeBufferPointer { act(observation: o.baseAddress!, mask: $0.baseAddress!, into: &choice) }
+            } else {
+                act(observation: o.baseAddress!, mask: nil, into: &choice)
             }
-            return act(observation: o.baseAddress!, mask: nil)
         }
+        return choice
     }
 }
 
@@ -65,22 +286,25 @@ public enum Evaluation {
     ///
     /// The first episode resets with `seed` (if given), later ones continue the env's stream.
     /// An episode is cut (and reported) after `maxSteps` steps, so an env without a time
-    /// limit cannot hang the caller. Allocates only the result and two small rows.
+    /// limit cannot hang the caller. Allocates only the result and three small rows.
     public static func run<E: VectorizableEnv>(
         _ policy: some GreedyPolicy, env: inout E, episodes: Int, seed: UInt64?, maxSteps: Int = 1_000_000
     ) -> [EpisodeStatistics] {
         var out: [EpisodeStatistics] = []
         out.reserveCapacity(episodes)
+        let layout = env.actionLayout
         let obs = UnsafeMutablePointer<Float>.allocate(capacity: env.observationDimension)
-        let mask = UnsafeMutablePointer<Bool>.allocate(capacity: env.actionSpace.n)
-        defer { obs.deallocate(); mask.deallocate() }
+        let mask = UnsafeMutablePointer<Bool>.allocate(capacity: layout.maskWidth)
+        let choices = UnsafeMutablePointer<Int>.allocate(capacity: layout.components)
+        defer { obs.deallocate(); mask.deallocate(); choices.deallocate() }
         for e in 0..<episodes {
             env.resetState(seed: e == 0 ? seed : nil)
             var ret = 0.0, len = 0
             while len < maxSteps {
                 env.writeObservation(into: obs)
                 env.writeActionMask(into: mask)
-                let t = env.step(discrete: policy.act(observation: obs, mask: mask))
+                policy.act(observation: obs, mask: mask, into: choices)
+                let t = env.step(choices: choices)
                 ret += t.reward
                 len += 1
                 if t.terminated || t.truncated { break }

@@ -1,3 +1,5 @@
+import SwitchGymCore
+
 /// PPO's on-policy storage for one rollout of `steps` vector steps of `envs` sub-envs,
 /// allocated once. Row `t * envs + i` is step `t` of sub-env `i`.
 ///
@@ -10,16 +12,20 @@ public final class RolloutBuffer {
     public let envs: Int
     /// `Float`s per observation.
     public let observationDimension: Int
-    /// Actions per sub-env.
-    public let actionCount: Int
+    /// The action codec.
+    public let actionLayout: ActionLayout
+    /// Mask entries per row (``ActionLayout/maskWidth``).
+    public let maskWidth: Int
+    /// Choices per row (``ActionLayout/components``).
+    public let components: Int
     /// `steps × envs`.
     public var capacity: Int { steps * envs }
 
     /// Observations the actions were taken in, `capacity × observationDimension`.
     public let observations: UnsafeMutableBufferPointer<Float>
-    /// Action masks in force when acting, `capacity × actionCount`.
+    /// Action masks in force when acting, `capacity × maskWidth`.
     public let actionMasks: UnsafeMutableBufferPointer<Bool>
-    /// Action indices (`0 ..< actionCount`, not offset by the space's `start`).
+    /// Choice rows, `capacity × components` (0-based per component, not offset by a space's `start`).
     public let actions: UnsafeMutableBufferPointer<Int32>
     /// Log-probabilities of the actions under the acting policy.
     public let logProbabilities: UnsafeMutableBufferPointer<Float>
@@ -43,12 +49,14 @@ public final class RolloutBuffer {
     public let lastValues: UnsafeMutableBufferPointer<Float>
 
     /// Allocates zeroed storage.
-    public init(steps: Int, envs: Int, observationDimension: Int, actionCount: Int) {
-        precondition(steps > 0 && envs > 0 && observationDimension > 0 && actionCount > 0, "RolloutBuffer: sizes must be positive")
+    public init(steps: Int, envs: Int, observationDimension: Int, actionLayout: ActionLayout) {
+        precondition(steps > 0 && envs > 0 && observationDimension > 0, "RolloutBuffer: sizes must be positive")
         self.steps = steps
         self.envs = envs
         self.observationDimension = observationDimension
-        self.actionCount = actionCount
+        self.actionLayout = actionLayout
+        self.maskWidth = actionLayout.maskWidth
+        self.components = actionLayout.components
         let n = steps * envs
         func make<T>(_ count: Int, _ zero: T) -> UnsafeMutableBufferPointer<T> {
             let b = UnsafeMutableBufferPointer<T>.allocate(capacity: count)
@@ -56,8 +64,8 @@ public final class RolloutBuffer {
             return b
         }
         observations = make(n * observationDimension, 0)
-        actionMasks = make(n * actionCount, true)
-        actions = make(n, 0)
+        actionMasks = make(n * maskWidth, true)
+        actions = make(n * components, 0)
         logProbabilities = make(n, 0)
         values = make(n, 0)
         rewards = make(n, 0)

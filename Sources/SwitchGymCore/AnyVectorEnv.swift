@@ -9,14 +9,12 @@ public struct AnyVectorEnv {
     public let count: Int
     /// `Float`s per observation.
     public let observationDimension: Int
-    /// Actions per sub-env.
-    public let actionCount: Int
+    /// The action codec of one sub-env.
+    public let actionLayout: ActionLayout
     /// The autoreset mode.
     public let autoreset: AutoresetMode
     /// The observation space of one sub-env.
     public let singleObservationSpace: Box
-    /// The action space of one sub-env.
-    public let singleActionSpace: Discrete
 
     private let resetBody: (UInt64?, VectorBuffers) throws -> Void
     private let stepBody: (UnsafeBufferPointer<Int>, VectorBuffers) throws -> Void
@@ -27,10 +25,9 @@ public struct AnyVectorEnv {
     public init<E>(_ env: VectorEnv<E>) {
         count = env.count
         observationDimension = env.observationDimension
-        actionCount = env.actionCount
+        actionLayout = env.actionLayout
         autoreset = env.autoreset
         singleObservationSpace = env.singleObservationSpace
-        singleActionSpace = env.singleActionSpace
         resetBody = { seed, buffers in try env.reset(seed: seed, into: buffers) }
         stepBody = { actions, buffers in try env.step(actions, into: buffers) }
         parallelismBody = { env.parallelism = $0 }
@@ -39,7 +36,7 @@ public struct AnyVectorEnv {
 
     /// Buffers of the right size.
     public func makeBuffers() -> VectorBuffers {
-        VectorBuffers(count: count, observationDimension: observationDimension, actionCount: actionCount)
+        VectorBuffers(count: count, observationDimension: observationDimension, actionLayout: actionLayout)
     }
 
     /// See ``VectorEnv/reset(seed:into:)``.

@@ -9,8 +9,12 @@ public struct EnvSpec: Sendable {
     public let maxEpisodeSteps: Int?
     /// The observation space of the env.
     public let observationSpace: Box
-    /// The action space of the env.
-    public let actionSpace: Discrete
+    /// The env's action codec.
+    public let actionLayout: ActionLayout
+    /// The action space, as text (`Discrete(2)`, `MultiDiscrete([4, 4, 4])`).
+    public let actionDescription: String
+    /// The env's family layout when it is a family of workers (``VectorizableEnv/familyLayout``).
+    public let familyLayout: FamilyObservationLayout?
 
     private let factory: @Sendable (UInt64) -> any VectorizableEnv
     private let vectorFactory: @Sendable (Int, AutoresetMode) -> AnyVectorEnv
@@ -23,7 +27,9 @@ public struct EnvSpec: Sendable {
         self.maxEpisodeSteps = maxEpisodeSteps
         let sample = make(0)
         self.observationSpace = sample.observationSpace
-        self.actionSpace = sample.actionSpace
+        self.actionLayout = sample.actionLayout
+        self.actionDescription = sample.actionSpace.description
+        self.familyLayout = sample.familyLayout
         self.factory = { make($0) }
         self.vectorFactory = { count, mode in
             AnyVectorEnv(VectorEnv(count: count, autoreset: mode) { make(UInt64($0)) })

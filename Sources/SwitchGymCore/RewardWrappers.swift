@@ -45,12 +45,22 @@ extension ScaleReward: VectorizableEnv where Base: VectorizableEnv {
     public mutating func resetState(seed: UInt64?) { base.resetState(seed: seed) }
     public func writeObservation(into destination: UnsafeMutablePointer<Float>) { base.writeObservation(into: destination) }
     public func writeActionMask(into destination: UnsafeMutablePointer<Bool>) { base.writeActionMask(into: destination) }
+    public var actionLayout: ActionLayout { base.actionLayout }
+    public var familyLayout: FamilyObservationLayout? { base.familyLayout }
+    public mutating func step(choices: UnsafePointer<Int>) -> Transition {
+        var t = base.step(choices: choices)
+        t.reward *= scale
+        return t
+    }
+    public mutating func setState(_ values: [Double]) throws { try base.setState(values) }
+}
+
+extension ScaleReward: DiscreteVectorizableEnv where Base: DiscreteVectorizableEnv {
     public mutating func step(discrete action: Int) -> Transition {
         var t = base.step(discrete: action)
         t.reward *= scale
         return t
     }
-    public mutating func setState(_ values: [Double]) throws { try base.setState(values) }
 }
 
 /// Scales rewards so the discounted return has roughly unit variance (Gymnasium's

@@ -62,6 +62,21 @@ extension TimeLimit: VectorizableEnv where Base: VectorizableEnv {
         base.writeActionMask(into: destination)
     }
 
+    public var actionLayout: ActionLayout { base.actionLayout }
+    public var familyLayout: FamilyObservationLayout? { base.familyLayout }
+
+    @inline(__always)
+    public mutating func step(choices: UnsafePointer<Int>) -> Transition {
+        var t = base.step(choices: choices)
+        elapsedSteps += 1
+        if elapsedSteps >= maxEpisodeSteps { t.truncated = true }
+        return t
+    }
+
+    public mutating func setState(_ values: [Double]) throws { try base.setState(values) }
+}
+
+extension TimeLimit: DiscreteVectorizableEnv where Base: DiscreteVectorizableEnv {
     @inline(__always)
     public mutating func step(discrete action: Int) -> Transition {
         var t = base.step(discrete: action)
@@ -69,8 +84,6 @@ extension TimeLimit: VectorizableEnv where Base: VectorizableEnv {
         if elapsedSteps >= maxEpisodeSteps { t.truncated = true }
         return t
     }
-
-    public mutating func setState(_ values: [Double]) throws { try base.setState(values) }
 }
 
 extension TimeLimit: StateCheckpointable where Base: StateCheckpointable {

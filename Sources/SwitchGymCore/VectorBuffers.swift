@@ -9,8 +9,10 @@ public final class VectorBuffers {
     public let count: Int
     /// `Float`s per observation.
     public let observationDimension: Int
-    /// Actions per sub-env (mask row length).
-    public let actionCount: Int
+    /// The action codec of one sub-env.
+    public let actionLayout: ActionLayout
+    /// Mask entries per sub-env (``ActionLayout/maskWidth``: per component, one per value).
+    public let maskWidth: Int
 
     /// Observations, `count × observationDimension`, row-major.
     public let observations: UnsafeMutableBufferPointer<Float>
@@ -20,7 +22,7 @@ public final class VectorBuffers {
     public let terminations: UnsafeMutableBufferPointer<Bool>
     /// `truncated` flags of the last step.
     public let truncations: UnsafeMutableBufferPointer<Bool>
-    /// Allowed actions for the next step, `count × actionCount`, row-major.
+    /// Allowed actions for the next step, `count × maskWidth`, row-major.
     public let actionMasks: UnsafeMutableBufferPointer<Bool>
     /// Same-step autoreset only: the final observation of episodes that ended on the last
     /// step (`count × observationDimension`; rows are valid where ``hasFinalObservation``).
@@ -28,16 +30,17 @@ public final class VectorBuffers {
     /// Same-step autoreset only: whether row `i` of ``finalObservations`` was written by the last step.
     public let hasFinalObservation: UnsafeMutableBufferPointer<Bool>
     /// Same-step autoreset only: the action mask of the final state of episodes that ended on
-    /// the last step (`count × actionCount`; rows are valid where ``hasFinalObservation``).
+    /// the last step (`count × maskWidth`; rows are valid where ``hasFinalObservation``).
     /// Agents that bootstrap a truncated episode with a masked argmax need it.
     public let finalActionMasks: UnsafeMutableBufferPointer<Bool>
 
     /// Allocates zeroed buffers for `count` sub-envs.
-    public init(count: Int, observationDimension: Int, actionCount: Int) {
-        precondition(count > 0 && observationDimension > 0 && actionCount > 0, "VectorBuffers: sizes must be positive")
+    public init(count: Int, observationDimension: Int, actionLayout: ActionLayout) {
+        precondition(count > 0 && observationDimension > 0, "VectorBuffers: sizes must be positive")
         self.count = count
         self.observationDimension = observationDimension
-        self.actionCount = actionCount
+        self.actionLayout = actionLayout
+        self.maskWidth = actionLayout.maskWidth
         func make<T>(_ n: Int, _ zero: T) -> UnsafeMutableBufferPointer<T> {
             let b = UnsafeMutableBufferPointer<T>.allocate(capacity: n)
             b.initialize(repeating: zero)
@@ -47,10 +50,10 @@ public final class VectorBuffers {
         rewards = make(count, 0)
         terminations = make(count, false)
         truncations = make(count, false)
-        actionMasks = make(count * actionCount, true)
+        actionMasks = make(count * maskWidth, true)
         finalObservations = make(count * observationDimension, 0)
         hasFinalObservation = make(count, false)
-        finalActionMasks = make(count * actionCount, true)
+        finalActionMasks = make(count * maskWidth, true)
     }
 
     deinit {
@@ -76,11 +79,11 @@ public final class VectorBuffers {
 
     /// Final action-mask row `i` (same-step autoreset; a view, no copy).
     public func finalActionMask(_ i: Int) -> UnsafeMutableBufferPointer<Bool> {
-        UnsafeMutableBufferPointer(rebasing: finalActionMasks[(i * actionCount)..<((i + 1) * actionCount)])
+        UnsafeMutableBufferPointer(rebasing: finalActionMasks[(i * maskWidth)..<((i + 1) * maskWidth)])
     }
 
     /// Action-mask row `i` (a view, no copy).
     public func actionMask(_ i: Int) -> UnsafeMutableBufferPointer<Bool> {
-        UnsafeMutableBufferPointer(rebasing: actionMasks[(i * actionCount)..<((i + 1) * actionCount)])
+        UnsafeMutableBufferPointer(rebasing: actionMasks[(i * maskWidth)..<((i + 1) * maskWidth)])
     }
 }

@@ -16,10 +16,14 @@ public final class VectorEnv<E: VectorizableEnv> {
     public let count: Int
     /// `Float`s per observation.
     public let observationDimension: Int
-    /// Actions per sub-env.
-    public let actionCount: Int
-    /// The smallest action (the action space's `start`).
-    public let actionStart: Int
+    /// The action codec of one sub-env.
+    public let actionLayout: ActionLayout
+    /// Choices per sub-env (``ActionLayout/components``).
+    public let actionComponents: Int
+    /// Mask entries per sub-env (``ActionLayout/maskWidth``).
+    public let maskWidth: Int
+    /// The family layout of the sub-envs (``VectorizableEnv/familyLayout``).
+    public let familyLayout: FamilyObservationLayout?
     /// The autoreset mode.
     public let autoreset: AutoresetMode
     /// Number of chunks stepped concurrently; 1 steps serially on the calling thread.
@@ -37,8 +41,10 @@ public final class VectorEnv<E: VectorizableEnv> {
         self.count = count
         self.autoreset = autoreset
         self.observationDimension = first.observationDimension
-        self.actionCount = first.actionSpace.n
-        self.actionStart = first.actionSpace.start
+        self.actionLayout = first.actionLayout
+        self.actionComponents = first.actionLayout.components
+        self.maskWidth = first.actionLayout.maskWidth
+        self.familyLayout = first.familyLayout
         envs = .allocate(capacity: count)
         envs.initialize(to: first)
         for i in 1..<max(count, 1) {
@@ -65,11 +71,11 @@ public final class VectorEnv<E: VectorizableEnv> {
     /// The observation space of one sub-env.
     public var singleObservationSpace: Box { envs[0].observationSpace }
     /// The action space of one sub-env.
-    public var singleActionSpace: Discrete { envs[0].actionSpace }
+    public var singleActionSpace: E.ActionSpace { envs[0].actionSpace }
 
     /// Buffers of the right size for this vector env.
     public func makeBuffers() -> VectorBuffers {
-        VectorBuffers(count: count, observationDimension: observationDimension, actionCount: actionCount)
+        VectorBuffers(count: count, observationDimension: observationDimension, actionLayout: actionLayout)
     }
 
     /// Read access to sub-env `i` (for tests and diagnostics).
@@ -104,22 +110,28 @@ public final class VectorEnv<E: VectorizableEnv> {
         isReady = true
     }
 
-    /// Steps every sub-env with `actions[i]`, writing into `buffers` in place.
+    /// Steps every sub-env with its choice row, writing into `buffers` in place.
+    /// - Parameter actions: `count × actionComponents` choices, row `i` for sub-env `i`, each
+    ///   0-based within its component (``ActionLayout``; a ``Discrete`` env's row is its one
+    ///   action minus the space's `start`).
     /// - Throws: ``EnvError/Code/stepBeforeReset`` before the first reset;
-    ///   ``EnvError/Code/invalidAction`` if an action is outside the action space (then no
-    ///   sub-env is stepped); ``EnvError/Code/invalidArgument`` on a size mismatch.
-    /// - Complexity: O(count); no allocation on the serial path.
+    ///   ``EnvError/Code/invalidAction`` if a choice is out of range (then no sub-env is
+    ///   stepped); ``EnvError/Code/invalidArgument`` on a size mismatch.
+    /// - Complexity: O(count × components); no allocation on the serial path.
     public func step(_ actions: UnsafeBufferPointer<Int>, into buffers: VectorBuffers) throws {
         guard isReady else { throw EnvError.stepBeforeReset("VectorEnv<\(E.self)>") }
         try checkShape(buffers)
-        guard actions.count == count else {
-            throw EnvError(.invalidArgument, "VectorEnv.step: expected \(count) actions, got \(actions.count).")
+        let k = actionComponents
+        guard actions.count == count * k else {
+            throw EnvError(.invalidArgument, "VectorEnv.step: expected \(count) × \(k) choices, got \(actions.count).")
         }
         for i in 0..<count {
-            let a = actions[i]
-            if a < actionStart || a - actionStart >= actionCount {
-                throw EnvError(.invalidAction,
-                               "VectorEnv.step: action \(a) of sub-env \(i) is not in \(singleActionSpace).")
+            for c in 0..<k {
+                let a = actions[i * k + c]
+                if a < 0 || a >= actionLayout.sizes[c] {
+                    throw EnvError(.invalidAction,
+                                   "VectorEnv.step: choice \(a) of component \(c) of sub-env \(i) is not in 0..<\(actionLayout.sizes[c]) (\(actionLayout)).")
+                }
             }
         }
         let chunks = min(max(parallelism, 1), count)
@@ -149,10 +161,10 @@ public final class VectorEnv<E: VectorizableEnv> {
     // MARK: - Internals
 
     private func checkShape(_ b: VectorBuffers) throws {
-        guard b.count == count, b.observationDimension == observationDimension, b.actionCount == actionCount else {
+        guard b.count == count, b.observationDimension == observationDimension, b.maskWidth == maskWidth else {
             throw EnvError(.invalidArgument,
-                           "VectorEnv: buffers are \(b.count)×\(b.observationDimension) (actions \(b.actionCount)), "
-                           + "expected \(count)×\(observationDimension) (actions \(actionCount)). - help: use makeBuffers().")
+                           "VectorEnv: buffers are \(b.count)×\(b.observationDimension) (masks \(b.maskWidth)), "
+                           + "expected \(count)×\(observationDimension) (masks \(maskWidth)). - help: use makeBuffers().")
         }
     }
 
@@ -160,7 +172,7 @@ public final class VectorEnv<E: VectorizableEnv> {
     private func resetSubEnv(_ i: Int, seed: UInt64?, _ b: VectorBuffers) {
         envs[i].resetState(seed: seed)
         envs[i].writeObservation(into: b.observations.baseAddress! + i * observationDimension)
-        envs[i].writeActionMask(into: b.actionMasks.baseAddress! + i * actionCount)
+        envs[i].writeActionMask(into: b.actionMasks.baseAddress! + i * maskWidth)
         b.rewards[i] = 0
         b.terminations[i] = false
         b.truncations[i] = false
@@ -178,6 +190,7 @@ public final class VectorEnv<E: VectorizableEnv> {
         let finals = b.finalObservations.baseAddress!
         let hasFinal = b.hasFinalObservation.baseAddress!
         let finalMasks = b.finalActionMasks.baseAddress!
+        let k = actionComponents
         switch autoreset {
         case .nextStep:
             for i in lo..<hi {
@@ -188,40 +201,40 @@ public final class VectorEnv<E: VectorizableEnv> {
                     truncs[i] = false
                     pendingReset[i] = false
                 } else {
-                    let t = envs[i].step(discrete: actions[i])
+                    let t = envs[i].step(choices: actions + i * k)
                     rewards[i] = Float(t.reward)
                     terms[i] = t.terminated
                     truncs[i] = t.truncated
                     pendingReset[i] = t.terminated || t.truncated
                 }
                 envs[i].writeObservation(into: obs + i * dim)
-                envs[i].writeActionMask(into: masks + i * actionCount)
+                envs[i].writeActionMask(into: masks + i * maskWidth)
             }
         case .sameStep:
             for i in lo..<hi {
-                let t = envs[i].step(discrete: actions[i])
+                let t = envs[i].step(choices: actions + i * k)
                 rewards[i] = Float(t.reward)
                 terms[i] = t.terminated
                 truncs[i] = t.truncated
                 if t.terminated || t.truncated {
                     envs[i].writeObservation(into: finals + i * dim)
-                    envs[i].writeActionMask(into: finalMasks + i * actionCount)
+                    envs[i].writeActionMask(into: finalMasks + i * maskWidth)
                     hasFinal[i] = true
                     envs[i].resetState(seed: nil)
                 } else {
                     hasFinal[i] = false
                 }
                 envs[i].writeObservation(into: obs + i * dim)
-                envs[i].writeActionMask(into: masks + i * actionCount)
+                envs[i].writeActionMask(into: masks + i * maskWidth)
             }
         case .disabled:
             for i in lo..<hi {
-                let t = envs[i].step(discrete: actions[i])
+                let t = envs[i].step(choices: actions + i * k)
                 rewards[i] = Float(t.reward)
                 terms[i] = t.terminated
                 truncs[i] = t.truncated
                 envs[i].writeObservation(into: obs + i * dim)
-                envs[i].writeActionMask(into: masks + i * actionCount)
+                envs[i].writeActionMask(into: masks + i * maskWidth)
             }
         }
     }

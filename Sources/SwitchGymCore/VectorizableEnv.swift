@@ -1,11 +1,13 @@
-/// An env that ``VectorEnv`` can batch: flat `Float` observations in a ``Box``, discrete
-/// actions in a ``Discrete`` space, and allocation-free primitives that write straight into
-/// the vector env's buffers.
+/// An env that ``VectorEnv`` can batch: flat `Float` observations in a ``Box``, factored
+/// discrete actions (``Discrete`` or ``MultiDiscrete``, laid out by ``ActionLayout``), and
+/// allocation-free primitives that write straight into the vector env's buffers.
 ///
 /// The primitives skip the checks of the scalar API (`reset`/`step`): ``VectorEnv``
-/// guarantees that `resetState` comes before `step(discrete:)` and that actions are valid.
+/// guarantees that `resetState` comes before `step(choices:)` and that every choice is in
+/// range. Envs with a ``Discrete`` action conform through ``DiscreteVectorizableEnv`` and
+/// implement `step(discrete:)` instead.
 public protocol VectorizableEnv: Env
-where Observation == [Float], Action == Int, ObservationSpace == Box, ActionSpace == Discrete {
+where Observation == [Float], ObservationSpace == Box, ActionSpace: FactoredActionSpace {
     /// The number of `Float`s in an observation (``Box/count`` of ``observationSpace``).
     var observationDimension: Int { get }
 
@@ -15,13 +17,22 @@ where Observation == [Float], Action == Int, ObservationSpace == Box, ActionSpac
     /// Writes the current observation to `destination[0 ..< observationDimension]`.
     func writeObservation(into destination: UnsafeMutablePointer<Float>)
 
-    /// Writes which actions are allowed now to `destination[0 ..< actionSpace.n]`.
-    /// The default allows every action.
+    /// The action codec (``ActionLayout``); the default is the action space's.
+    var actionLayout: ActionLayout { get }
+
+    /// When the env is a family of workers choosing one job each (a serving fleet: one
+    /// variant per device), where everything is in its observation, so that a policy can share
+    /// its parameters across workers; `nil` (the default) otherwise.
+    var familyLayout: FamilyObservationLayout? { get }
+
+    /// Writes which choices are allowed now: a mask row of ``ActionLayout/maskWidth``
+    /// entries (per component, one flag per value). The default allows every choice.
     func writeActionMask(into destination: UnsafeMutablePointer<Bool>)
 
     /// Advances one step without allocating.
-    /// - Precondition: `resetState` was called and `actionSpace.contains(action)`.
-    mutating func step(discrete action: Int) -> Transition
+    /// - Parameter choices: one choice per component (``ActionLayout/components``), 0-based.
+    /// - Precondition: `resetState` was called and every choice is in range.
+    mutating func step(choices: UnsafePointer<Int>) -> Transition
 
     /// Overwrites the env's physical state after a reset (used by parity checks such as
     /// `Scripts/check_cartpole_parity.py`). The default throws ``EnvError/Code/unsupported``.
@@ -46,8 +57,12 @@ public struct Transition: Sendable, Equatable {
 }
 
 extension VectorizableEnv {
+    public var actionLayout: ActionLayout { actionSpace.layout }
+
+    public var familyLayout: FamilyObservationLayout? { nil }
+
     public func writeActionMask(into destination: UnsafeMutablePointer<Bool>) {
-        destination.update(repeating: true, count: actionSpace.n)
+        destination.update(repeating: true, count: actionSpace.maskWidth)
     }
 
     public mutating func setState(_ values: [Double]) throws {
@@ -64,16 +79,41 @@ extension VectorizableEnv {
 
     /// The current action mask as an array (allocates).
     public func currentActionMask() -> [Bool] {
-        [Bool](unsafeUninitializedCapacity: actionSpace.n) { buffer, count in
+        let width = actionLayout.maskWidth
+        return [Bool](unsafeUninitializedCapacity: width) { buffer, count in
             writeActionMask(into: buffer.baseAddress!)
-            count = actionSpace.n
+            count = width
         }
+    }
+
+    /// Steps with the choices of `action` (allocation-free for ``Discrete``; for tests and
+    /// tools that hold typed actions).
+    public mutating func step(unchecked action: Action) -> Transition {
+        withUnsafeTemporaryAllocation(of: Int.self, capacity: actionLayout.components) { b in
+            actionSpace.writeChoices(of: action, into: b.baseAddress!)
+            return step(choices: b.baseAddress!)
+        }
+    }
+}
+
+/// A ``VectorizableEnv`` whose action is one ``Discrete`` choice: it implements
+/// `step(discrete:)` (the action offset by the space's `start`), and `step(choices:)` follows.
+public protocol DiscreteVectorizableEnv: VectorizableEnv where Action == Int, ActionSpace == Discrete {
+    /// Advances one step without allocating.
+    /// - Precondition: `resetState` was called and `actionSpace.contains(action)`.
+    mutating func step(discrete action: Int) -> Transition
+}
+
+extension DiscreteVectorizableEnv {
+    @inline(__always)
+    public mutating func step(choices: UnsafePointer<Int>) -> Transition {
+        step(discrete: actionSpace.start + choices[0])
     }
 }
 
 /// The scalar API for the plain envs (no info, no options), built on the primitives.
 /// Conformers keep an `isReady` flag so stepping before reset is a thrown error.
-public protocol SimpleVectorizableEnv: VectorizableEnv where Info == EmptyInfo, ResetOptions == NoResetOptions {
+public protocol SimpleVectorizableEnv: DiscreteVectorizableEnv where Info == EmptyInfo, ResetOptions == NoResetOptions {
     /// Whether the env has been reset since it was created or closed.
     var isReady: Bool { get set }
 }

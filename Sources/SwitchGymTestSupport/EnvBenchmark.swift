@@ -33,11 +33,14 @@ public enum EnvBenchmark {
                            allocationSteps: Int = 2_000) throws -> EnvBenchmarkResult {
         let vector = spec.makeVector(count: copies, autoreset: .nextStep)
         let buffers = vector.makeBuffers()
-        let table = actionTable(for: vector, rows: 4_096, seed: seed)
+        // At most ~32 MB of random choices, at least 64 rows.
+        let tableRows = max(64, min(4_096, 4_000_000 / max(1, copies * vector.actionLayout.components)))
+        let table = actionTable(for: vector, rows: tableRows, seed: seed)
         try vector.reset(seed: seed, into: buffers)
         let allocations = try allocationsPerStep(vector, buffers: buffers, actions: table, steps: allocationSteps)
 
-        let rows = table.count / copies
+        let width = copies * vector.actionLayout.components
+        let rows = table.count / width
         var vectorSteps = 0
         let start = DispatchTime.now().uptimeNanoseconds
         let budget = UInt64(max(seconds, 0.001) * 1e9)
@@ -45,7 +48,7 @@ public enum EnvBenchmark {
         try table.withUnsafeBufferPointer { all in
             repeat {
                 for r in 0..<rows {
-                    try vector.step(UnsafeBufferPointer(rebasing: all[(r * copies)..<((r + 1) * copies)]), into: buffers)
+                    try vector.step(UnsafeBufferPointer(rebasing: all[(r * width)..<((r + 1) * width)]), into: buffers)
                 }
                 vectorSteps += rows
                 elapsed = DispatchTime.now().uptimeNanoseconds - start
@@ -60,8 +63,8 @@ public enum EnvBenchmark {
     /// instantiate generic metadata once); `nil` where counting is unsupported.
     public static func allocationsPerStep(_ vector: AnyVectorEnv, buffers: VectorBuffers,
                                           actions: [Int], steps: Int, warmUp: Int = 100) throws -> Double? {
-        let copies = vector.count
-        let rows = actions.count / copies
+        let width = vector.count * vector.actionLayout.components
+        let rows = actions.count / width
         precondition(rows > 0, "EnvBenchmark: need at least one row of actions")
         return try actions.withUnsafeBufferPointer { all -> Double? in
             // The warm-up runs the very code that is counted, so one-time work (generic
@@ -69,7 +72,7 @@ public enum EnvBenchmark {
             func run(_ n: Int) throws {
                 for k in 0..<n {
                     let r = k % rows
-                    try vector.step(UnsafeBufferPointer(rebasing: all[(r * copies)..<((r + 1) * copies)]), into: buffers)
+                    try vector.step(UnsafeBufferPointer(rebasing: all[(r * width)..<((r + 1) * width)]), into: buffers)
                 }
             }
             try run(warmUp)
@@ -82,10 +85,13 @@ public enum EnvBenchmark {
         }
     }
 
-    /// `rows × vector.count` uniformly random valid actions.
+    /// `rows × vector.count` uniformly random choice rows (`components` choices each).
     public static func actionTable(for vector: AnyVectorEnv, rows: Int, seed: UInt64) -> [Int] {
         var g = SeededGenerator.substream(seed: seed, index: 7)
-        let space = vector.singleActionSpace
-        return (0..<(rows * vector.count)).map { _ in space.sample(using: &g) }
+        let sizes = vector.actionLayout.sizes
+        var out = [Int]()
+        out.reserveCapacity(rows * vector.count * sizes.count)
+        for _ in 0..<(rows * vector.count) { for n in sizes { out.append(Int.random(in: 0..<n, using: &g)) } }
+        return out
     }
 }

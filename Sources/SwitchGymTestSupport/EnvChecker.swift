@@ -213,7 +213,9 @@ public enum EnvChecker {
         if Array(buffers.observations) != expected { throw fail(0, "reset observation differs") }
         for t in 1...max(steps, 1) {
             let action = scalar.actionSpace.sample(using: &g)
-            try vector.step([action], into: buffers)
+            var choices = [Int](repeating: 0, count: scalar.actionLayout.components)
+            choices.withUnsafeMutableBufferPointer { scalar.actionSpace.writeChoices(of: action, into: $0.baseAddress!) }
+            try vector.step(choices, into: buffers)
             var reward = 0.0, terminated = false, truncated = false
             if resetPending {
                 expected = try scalar.reset(seed: nil).observation

@@ -18,13 +18,15 @@ struct EnvsCommand: ParsableCommand {
         func run() throws {
             for spec in EnvRegistry.all {
                 let limit = spec.maxEpisodeSteps.map { "  max_episode_steps=\($0)" } ?? ""
-                print("\(spec.id)  obs=\(spec.observationSpace)  action=\(spec.actionSpace)\(limit)")
+                print("\(spec.id)  obs=\(spec.observationSpace)  action=\(spec.actionDescription)\(limit)")
                 print("    \(spec.summary)")
             }
             for path in EnvResolver.shippedSpecPaths() {
                 do {
                     let sc = try ScenarioSpec.load(path: path)
-                    print("\(path)  variants=\(sc.variants.count) devices=\(sc.fleet.count) streams=\(sc.streams.count)  action=Discrete(\(sc.jointActionCount))  interval=\(sc.decisionInterval)s")
+                    let classes = sc.classes
+                    let fleet = zip(classes.names, classes.sizes).map { "\($1) x \($0)" }.joined(separator: " + ")
+                    print("\(path)  variants=\(sc.variants.count) devices=\(sc.fleet.count) (\(fleet)) streams=\(sc.streams.count)  action=\(sc.fleet.count) x Discrete(\(sc.variants.count))  interval=\(sc.decisionInterval)s")
                     print("    \(sc.summary)")
                 } catch {
                     print("\(path)  (invalid: \(error))")
@@ -60,7 +62,7 @@ struct EnvsCommand: ParsableCommand {
         @Option(help: "`random`, or a checkpoint file or run folder (the trained policy, greedy).")
         var policy: String = "random"
 
-        @Option(help: "A file of actions, one integer per line (overrides --policy).")
+        @Option(help: "A file of actions, one per line: an integer, or for a scenario one variant index per device separated by spaces or commas (overrides --policy).")
         var actions: String?
 
         @Option(help: ArgumentHelp("Comma-separated state set after the first reset (parity checks).",
@@ -86,14 +88,11 @@ struct EnvsCommand: ParsableCommand {
             } else if policy == "random" {
                 rolloutPolicy = .random
             } else {
-                let frozen = try reportingErrors(inputs: [policy]) { try FrozenPolicy.load(path: policy) }
-                guard frozen.inputSize == spec.observationSpace.count, frozen.outputSize == spec.actionSpace.n else {
-                    throw ValidationError("--policy \(policy): the policy takes \(frozen.inputSize) observations and \(frozen.outputSize) actions; \(env) has \(spec.observationSpace.count) and \(spec.actionSpace.n).")
+                let bound = try reportingErrors(inputs: [policy]) {
+                    try PolicyLoader.load(policy).bind(observationDimension: spec.observationSpace.count, actionLayout: spec.actionLayout,
+                                                       familyLayout: spec.familyLayout)
                 }
-                let start = spec.actionSpace.start
-                rolloutPolicy = .function(RolloutFunction { obs, mask in
-                    obs.withUnsafeBufferPointer { o in mask.withUnsafeBufferPointer { m in start + frozen.act(observation: o.baseAddress!, mask: m.baseAddress!) } }
-                })
+                rolloutPolicy = .function(RolloutFunction { obs, mask in bound.act(observation: obs, mask: mask) })
             }
             var count = steps ?? 100
             if steps == nil, case .script(let script) = rolloutPolicy { count = script.actions.count }

@@ -30,9 +30,9 @@ struct FidelityCommand: ParsableCommand {
             let sc = try ScenarioSpec.load(path: spec)
             let model = try ServingEvaluation.model(scenario: sc, arrivals: try sc.loadArrivals(overridePath: trace))
             let decisions = try SimulateCommand.run(policy: policy, scenario: sc, model: model, seed: 0)
-            let actions = Array(decisions.actions.prefix(intervals ?? decisions.actions.count))
+            let actions = Array(decisions.assignments.prefix(intervals ?? decisions.assignments.count))
             let des = DiscreteEventModel(serving: model)
-            let c = FidelityComparison.run(model: des, actions: actions)
+            let c = FidelityComparison.run(model: des, assignments: actions)
             if json {
                 let a = c.fluid, b = c.discreteEvent.serving
                 print("{\"scenario\":\(jsonString(sc.name)),\"policy\":\(jsonString(decisions.name)),\"intervals\":\(actions.count),"

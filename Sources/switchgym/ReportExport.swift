@@ -33,8 +33,7 @@ enum ReportExport {
                 iv += "\(csv(r.name)),\(t),\(Double(t) * sc.decisionInterval),\(i.arrived),\(i.served),\(i.servedOnTime),\(i.dropped),\(i.queued),\(i.accuracyServed),\(i.cost),\(i.reward),\(i.switches)\n"
             }
             var previous: [Int]? = nil
-            for (t, a) in r.actions.enumerated() {
-                let held = sc.decode(jointAction: a)
+            for (t, held) in r.assignments.enumerated() {
                 if held != previous {
                     for (d, v) in held.enumerated() { asg += "\(csv(r.name)),\(t),\(csv(sc.fleet[d].name)),\(csv(sc.variants[v].name))\n" }
                     previous = held
@@ -63,7 +62,7 @@ enum ReportExport {
             ("reactive", { ServingBaselines.reactive(model: $0) }),
             ("forecast-holt-winters", { ServingBaselines.forecastProactive(model: $0, forecaster: .holtWinters) }),
             ("mccall", { ServingBaselines.mccall(model: $0) }),
-            ("static-best", { ServingEvaluation.bestStatic(model: $0) }),
+            ("static-best", { ServingBaselines.staticBest(model: $0) }),
         ] + crossoverPolicies
         for scale in crossoverScales {
             var s2 = sc
@@ -102,13 +101,14 @@ enum ReportExport {
 
         let shown = Array(table.runs.prefix(1)) + table.runs.filter { $0.name == "reactive" || $0.name == "oracle" }
         for r in shown {
-            let series = sc.fleet.indices.map { d in
-                SVGChart.Series(label: sc.fleet[d].name, x: minutes.prefix(r.actions.count).map { $0 },
-                                y: r.actions.map { Double(sc.decode(jointAction: $0)[d]) + Double(d) * 0.06 }, steps: true)
+            // Devices holding each variant over time (one line per variant: readable for any fleet size).
+            let series = sc.variants.indices.map { v in
+                SVGChart.Series(label: sc.variants[v].name, x: minutes.prefix(r.assignments.count).map { $0 },
+                                y: r.assignments.map { a in Double(a.reduce(0) { $0 + ($1 == v ? 1 : 0) }) }, steps: true)
             }
             try AtomicOutput.write(text: SVGChart.lines(
-                title: "\(sc.name): variants held by \(r.name)", subtitle: "\(r.metrics.switches) switches; utility \(String(format: "%.4g", r.metrics.utility))",
-                xLabel: "time (min)", yLabel: "variant", series: series, yTickLabels: sc.variants.map(\.name), height: 360),
+                title: "\(sc.name): devices holding each variant, \(r.name)", subtitle: "\(sc.fleet.count) devices; \(r.metrics.switches) switches; utility \(String(format: "%.4g", r.metrics.utility))",
+                xLabel: "time (min)", yLabel: "devices", series: series, height: 360),
                 to: path("variants-\(fileSafe(r.name)).svg"))
         }
         try AtomicOutput.write(text: SVGChart.bars(

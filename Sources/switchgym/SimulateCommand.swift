@@ -55,11 +55,14 @@ struct SimulateCommand: ParsableCommand {
     static func run(policy name: String, scenario sc: ServingScenario, model: ServingModel, seed: UInt64) throws -> ServingRun {
         switch name {
         case "hold":
-            return ServingEvaluation.replay(name: "hold", model: model, actions: [sc.encode(variants: sc.initialVariants)])
+            return ServingEvaluation.replay(name: "hold", model: model, assignments: [sc.initialVariants])
         case "random":
+            // Each device uniformly among the variants it can hold.
             var g = SeededGenerator(seed: seed)
-            let feasible = (0..<model.jointActionCount).filter { model.isFeasible(jointAction: $0) }
-            return ServingEvaluation.run(name: "random", model: model) { _, _, _ in feasible[Int(g.next() % UInt64(feasible.count))] }
+            let allowed = (0..<model.deviceCount).map { d in (0..<model.variantCount).filter { model.canHold(device: d, variant: $0) } }
+            return ServingEvaluation.run(name: "random", model: model) { _, _, _, out in
+                for d in 0..<model.deviceCount { out[d] = allowed[d][Int(g.next() % UInt64(allowed[d].count))] }
+            }
         case _ where FileManager.default.fileExists(atPath: name):
             // A trained policy: a checkpoint file or a run folder.
             return try PolicyLoader.evaluate(checkpoint: name, model: model)

@@ -117,79 +117,30 @@ enum TrainDispatch {
     }
 }
 
-/// Loads a trained policy from a checkpoint (or a run folder's latest) and runs it greedily.
+/// Loads a trained policy (``FrozenPolicy``) from a checkpoint and runs it greedily, mapping
+/// its errors to the CLI's exit statuses.
 enum PolicyLoader {
+    /// ``FrozenPolicy/load(path:)`` with CLI errors.
+    static func load(_ path: String) throws -> FrozenPolicy {
+        do { return try FrozenPolicy.load(path: path) } catch let e as FrozenPolicy.LoadError {
+            throw CLIError(message: e.message, status: e.kind == .notFound ? ExitStatus.noInput : ExitStatus.dataError)
+        }
+    }
+
+    /// The policy's run over `model`'s whole series (fluid fidelity).
     static func evaluate(checkpoint path: String, model: ServingModel) throws -> ServingRun {
-        let policy = try FrozenPolicy.load(path: path)
-        guard policy.inputSize == model.observationDimension, policy.outputSize == model.jointActionCount else {
-            throw CLIError(message: "\(path): the policy takes \(policy.inputSize) observations and \(policy.outputSize) actions; \(model.scenario.name) has \(model.observationDimension) and \(model.jointActionCount). Evaluate it on the scenario it was trained on.", status: ExitStatus.dataError)
+        let policy = try load(path)
+        let bound: BoundPolicy
+        do {
+            bound = try policy.bind(observationDimension: model.observationDimension, actionLayout: model.actionLayout,
+                                    familyLayout: model.observationLayout)
+        } catch let e as FrozenPolicy.LoadError {
+            throw CLIError(message: e.message, status: ExitStatus.dataError)
         }
         let name = URL(fileURLWithPath: path).lastPathComponent.hasPrefix("ckpt-")
             ? URL(fileURLWithPath: path).deletingLastPathComponent().lastPathComponent : URL(fileURLWithPath: path).lastPathComponent
-        return ServingEvaluation.run(name: "\(policy.algorithm):\(name)", model: model) { _, obs, mask in
-            policy.act(observation: obs.baseAddress!, mask: mask.baseAddress!)
+        return ServingEvaluation.run(name: "\(policy.algorithm):\(name)", model: model) { _, obs, mask, out in
+            bound.act(observation: obs.baseAddress!, mask: mask.baseAddress!, into: out.baseAddress!)
         }
-    }
-}
-
-/// A policy network restored from a checkpoint, acting greedily (argmax over allowed actions).
-final class FrozenPolicy {
-    let algorithm: String
-    let network: MLP
-    private let scratch: UnsafeMutablePointer<Float>
-
-    var inputSize: Int { network.inputSize }
-    var outputSize: Int { network.outputSize }
-
-    init(algorithm: String, network: MLP) {
-        self.algorithm = algorithm
-        self.network = network
-        scratch = .allocate(capacity: network.outputSize)
-    }
-
-    deinit { scratch.deallocate() }
-
-    func act(observation: UnsafePointer<Float>, mask: UnsafePointer<Bool>?) -> Int {
-        network.forwardSingle(observation, into: scratch)
-        return Categorical.argmax(scratch, mask: mask, count: network.outputSize)
-    }
-
-    /// A checkpoint file, or a run folder (its latest checkpoint).
-    static func load(path: String) throws -> FrozenPolicy {
-        var isDir: ObjCBool = false
-        var file = path
-        if FileManager.default.fileExists(atPath: path, isDirectory: &isDir), isDir.boolValue {
-            guard let latest = try CheckpointStore(directory: URL(fileURLWithPath: path), keepLast: 1_000_000).latest() else {
-                throw CLIError(message: "\(path): no checkpoint (ckpt-*.h5) in this run folder.", status: ExitStatus.noInput)
-            }
-            file = latest.path
-        }
-        let state = try CheckpointFile.read(file).state
-        let algorithm = try state.string("algorithm")
-        let config = Data(try state.string("config").utf8)
-        let prefix: String
-        let hidden: [Int], activation: Activation
-        switch algorithm {
-        case "ppo":
-            let c = try JSONDecoder().decode(PPOConfig.self, from: config)
-            (prefix, hidden, activation) = ("actor", c.hiddenSizes, c.activation)
-        case "dqn":
-            let c = try JSONDecoder().decode(DQNConfig.self, from: config)
-            (prefix, hidden, activation) = ("q_network", c.hiddenSizes, c.activation)
-        default:
-            throw CLIError(message: "\(file): unknown algorithm '\(algorithm)' in the checkpoint.", status: ExitStatus.dataError)
-        }
-        let sub = state.subset(prefix)
-        guard let sizes = try? sub.ints("sizes") else {
-            throw CLIError(message: "\(file): the checkpoint has no \(prefix)/sizes entry.", status: ExitStatus.dataError)
-        }
-        guard sizes.count == hidden.count + 2 else {
-            throw CLIError(message: "\(file): \(prefix)/sizes \(sizes) does not match net_arch \(hidden).", status: ExitStatus.dataError)
-        }
-        let network = MLP(sizes: sizes, hiddenActivation: activation)
-        do { try network.loadState(sub) } catch {
-            throw CLIError(message: "\(file): \(error)", status: ExitStatus.dataError)
-        }
-        return FrozenPolicy(algorithm: algorithm, network: network)
     }
 }

@@ -86,7 +86,7 @@ private func referenceGAE(steps: Int, envs: Int, gamma: Double, lambda: Double, 
     /// Next-step autoreset: the reset step's row holds the final observation, so its value
     /// bootstraps the truncation, and the row itself is left out.
     @Test func nextStepTruncationBootstrapsFromTheResetRow() {
-        let buffer = RolloutBuffer(steps: 3, envs: 1, observationDimension: 1, actionCount: 2)
+        let buffer = RolloutBuffer(steps: 3, envs: 1, observationDimension: 1, actionLayout: .discrete(2))
         let values: [Float] = [1, 7, 2]
         for t in 0..<3 { buffer.values[t] = values[t]; buffer.rewards[t] = 1 }
         buffer.truncations[0] = true   // step 0 truncates; step 1 is the reset step

@@ -130,7 +130,7 @@ import SwitchGymNN
     }
 
     @Test func sanityEnvsRoundTrip() throws {
-        func check<E: VectorizableEnv & StateCheckpointable>(_ make: () -> E) throws {
+        func check<E: DiscreteVectorizableEnv & StateCheckpointable>(_ make: () -> E) throws {
             var a = make()
             a.resetState(seed: 9)
             for t in 0..<5 { _ = a.step(discrete: t % a.actionSpace.n) }

@@ -34,22 +34,62 @@ import SwitchGymEnvs
         var runs = [oracleRun]
         for name in ServingBaselines.allNames where name != "oracle" { runs.append(try ServingBaselines.run(name, model: m)) }
         var g = SeededGenerator(seed: 3)
-        let feasible = (0..<m.jointActionCount).filter { m.isFeasible(jointAction: $0) }
-        runs.append(ServingEvaluation.run(name: "random", model: m) { _, _, _ in feasible[Int(g.next() % UInt64(feasible.count))] })
+        let allowed = (0..<m.deviceCount).map { d in (0..<m.variantCount).filter { m.canHold(device: d, variant: $0) } }
+        runs.append(ServingEvaluation.run(name: "random", model: m) { _, _, _, out in
+            for d in 0..<m.deviceCount { out[d] = allowed[d][Int(g.next() % UInt64(allowed[d].count))] }
+        })
+        let switchFree = ServingBaselines.switchFreeBound(model: m)
+        #expect(switchFree >= bound - 1e-6 * abs(bound), "the switch-free LP bound \(switchFree) should be looser than the DP bound \(bound)")
         for r in runs {
             #expect(r.metrics.utility <= bound + 1e-6 * abs(bound), "\(spec): \(r.name) \(r.metrics.utility) above the bound \(bound)")
             #expect(r.metrics.intervals == m.intervalCount)
         }
         // The oracle plans with the whole trace: it is at least as good as the best constant plan.
-        let best = ServingEvaluation.bestStatic(model: m)
+        let best = ServingBaselines.staticBest(model: m)
         #expect(oracleRun.metrics.utility >= best.metrics.utility - 1e-6 * abs(best.metrics.utility) || oracleRun.metrics.switches > 0)
+    }
+
+    /// On a 64-device fleet of two classes (envs/vision-cluster.toml, 8 variants: 1.6e11
+    /// configurations, 8^64 assignments) every baseline runs without enumerating, and the
+    /// oracle bound (there the switch-free LP bound) is above every policy.
+    @Test func everyBaselineRunsOnALargeFleetUnderTheBound() throws {
+        let m = try model("vision-cluster.toml", load: 0.35, loadScale: 1, seed: 21)
+        #expect(m.deviceCount == 64)
+        #expect(FleetConfigurations(model: m).count > ServingBaselines.exhaustiveLimit)
+        let (bound, oracleRun) = ServingBaselines.oracle(model: m)
+        var runs = [oracleRun]
+        for name in ServingBaselines.allNames where name != "oracle" { runs.append(try ServingBaselines.run(name, model: m)) }
+        for r in runs {
+            #expect(r.metrics.utility <= bound + 1e-6 * abs(bound), "\(r.name) \(r.metrics.utility) above the bound \(bound)")
+            #expect(r.assignments.allSatisfy { $0.count == 64 })
+        }
+        let best = runs.first { $0.name == "static-best" }!
+        let hold = ServingEvaluation.replay(name: "hold", model: m, assignments: [m.scenario.initialVariants])
+        #expect(best.metrics.utility >= hold.metrics.utility, "static-best's search fell below holding the initial assignment")
+    }
+
+    /// On the small zoos, static-best over configurations equals the best of every constant
+    /// joint assignment replayed (the exhaustive version it replaces).
+    @Test(arguments: ["vision-zoo.toml", "llm-zoo.toml"])
+    func staticBestMatchesTheExhaustiveSearch(spec: String) throws {
+        let m = try model(spec, load: 0.7, loadScale: 1, seed: 2)
+        let V = m.variantCount, D = m.deviceCount
+        var best = -Double.infinity
+        var a = [Int](repeating: 0, count: D)
+        func visit(_ d: Int) {
+            if d == D { best = max(best, ServingBaselines.staticUtility(model: m, assignment: a)); return }
+            for v in 0..<V where m.canHold(device: d, variant: v) { a[d] = v; visit(d + 1) }
+        }
+        visit(0)
+        let found = ServingBaselines.staticBest(model: m).metrics.utility
+        #expect(abs(found - best) <= 1e-9 * abs(best), "\(spec): static-best \(found) vs exhaustive \(best)")
     }
 
     @Test func unknownBaselinesAreNamed() throws {
         let m = try model("vision-zoo.toml", load: 0.5, loadScale: 1, seed: 1)
         #expect(throws: EnvError.self) { try ServingBaselines.run("clairvoyant", model: m) }
         let r = try ServingBaselines.run("static:efficientnet-b4-amp", model: m)
-        #expect(r.actions.allSatisfy { m.scenario.decode(jointAction: $0).allSatisfy { m.scenario.variants[$0].name == "efficientnet-b4-amp" } })
+        #expect(r.assignments.allSatisfy { $0.allSatisfy { m.scenario.variants[$0].name == "efficientnet-b4-amp" } })
     }
 
     @Test func estimateMatchesTheEnvOnAnEmptyQueue() throws {
@@ -57,11 +97,13 @@ import SwitchGymEnvs
         let m = try model("vision-zoo.toml", load: 1.3, loadScale: 1, seed: 5)
         var env = FluidServingEnv(model: m)
         env.resetState(seed: 0)
-        let a = ServingEvaluation.staticAction(m.scenario, variant: 2)
+        let a = m.scenario.staticAssignment(variant: 2)
         let current = env.variants
         let arrivals = (0..<m.streamCount).map { m.arrivals(interval: 0, stream: $0) }
-        let e = current.withUnsafeBufferPointer { c in arrivals.withUnsafeBufferPointer { m.estimateInterval(current: c, action: a, arrivals: $0) } }
-        let t = env.step(discrete: a)
+        let e = current.withUnsafeBufferPointer { c in
+            a.withUnsafeBufferPointer { x in arrivals.withUnsafeBufferPointer { m.estimateInterval(current: c, assignment: x, arrivals: $0) } }
+        }
+        let t = a.withUnsafeBufferPointer { env.step(choices: $0.baseAddress!) }
         #expect(abs(e.reward - t.reward) <= 1e-9 * abs(t.reward))
         #expect(abs(e.unserved - env.last.queued - env.last.dropped) <= 1e-6 * max(1, e.unserved))
     }

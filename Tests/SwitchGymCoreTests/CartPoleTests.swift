@@ -76,7 +76,7 @@ struct CartPoleTests {
             obs = env.currentObservation()
             for t in 1...600 {
                 let a = obs[2] + 0.5 * obs[3] + 0.01 * obs[0] + 0.1 * obs[1] > 0 ? 1 : 0
-                let s = try env.step(a)
+                let s = try env.step([a].withUnsafeBufferPointer { env.actionSpace.element(choices: $0) })
                 obs = s.observation
                 #expect(!s.terminated)
                 if s.truncated { return t }

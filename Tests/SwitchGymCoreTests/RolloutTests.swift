@@ -33,7 +33,7 @@ struct RolloutTests {
     @Test func scriptedActionsAndSeededRandomAreReproducible() throws {
         let spec = try EnvRegistry.spec("CartPole-v1")
         let script = try ActionScript(parsing: "1\n0\n\n1\n", source: "a.txt")
-        #expect(script.actions == [1, 0, 1] && script.lines == [1, 2, 4])
+        #expect(script.actions == [[1], [0], [1]] && script.lines == [1, 2, 4])
         let lines = try Rollout.lines(spec: spec, seed: 4, steps: 3, policy: .script(script))
         #expect(try lines.dropFirst().map { try parse($0)["action"] as? Int } == [1, 0, 1])
         #expect(try Rollout.lines(spec: spec, seed: 4, steps: 9, policy: .random)

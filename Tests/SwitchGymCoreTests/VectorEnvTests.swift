@@ -62,7 +62,7 @@ struct VectorEnvTests {
         try v.reset(seed: 0, into: b)
         #expect((#expect(throws: EnvError.self) { try v.step([0, 2], into: b) })?.code == .invalidAction)
         #expect((#expect(throws: EnvError.self) { try v.step([0], into: b) })?.code == .invalidArgument)
-        let wrong = VectorBuffers(count: 3, observationDimension: 4, actionCount: 2)
+        let wrong = VectorBuffers(count: 3, observationDimension: 4, actionLayout: .discrete(2))
         #expect(throws: EnvError.self) { try v.step([0, 0], into: wrong) }
         v.close()
         v.close()

@@ -22,7 +22,7 @@ import SwitchGymCore
         let seconds = ProcessInfo.processInfo.environment["SWITCHGYM_DES_BENCH_SECONDS"].flatMap(Double.init) ?? 0.2
         let (sc, arrivals) = try DESFixtures.vision(meanRate: rate)
         let model = try DiscreteEventModel(scenario: sc, arrivals: arrivals)
-        let r = DiscreteEventBenchmark.run(model: model, action: DESFixtures.action(sc, DESFixtures.visionStatic), minSeconds: seconds)
+        let r = DiscreteEventBenchmark.run(model: model, assignment: DESFixtures.action(sc, DESFixtures.visionStatic), minSeconds: seconds)
         print("DiscreteEventBenchmark vision-zoo at \(rate) q/s: \(String(format: "%.2f", r.queriesPerSecond / 1e6)) M queries/s (\(String(format: "%.2f", r.queriesPerCPUSecond / 1e6)) M per CPU second)")
         #expect(r.queries > 0)
     }

@@ -13,7 +13,7 @@ import SwitchGymCore
     @Test func lightLoadGapIsSmallOnTheVisionZoo() throws {
         let (sc, arrivals) = try DESFixtures.vision(meanRate: 400)
         let model = try DiscreteEventModel(scenario: sc, arrivals: arrivals)
-        let c = FidelityComparison.run(model: model, staticAction: DESFixtures.action(sc, DESFixtures.visionStatic), intervals: 300)
+        let c = FidelityComparison.run(model: model, staticAssignment: DESFixtures.action(sc, DESFixtures.visionStatic), intervals: 300)
         print("vision-zoo 400 q/s, static \(DESFixtures.visionStatic): \(c.summary)")
         #expect(c.intervals.count == 300)
         let n = Double(c.discreteEvent.arrived)
@@ -30,7 +30,7 @@ import SwitchGymCore
     func theDiscreteEventRunIsNeverBetterThanTheFluidBound(rate: Double) throws {
         let (sc, arrivals) = try DESFixtures.vision(meanRate: rate)
         let model = try DiscreteEventModel(scenario: sc, arrivals: arrivals)
-        let c = FidelityComparison.run(model: model, staticAction: DESFixtures.action(sc, DESFixtures.visionStatic), intervals: 300)
+        let c = FidelityComparison.run(model: model, staticAssignment: DESFixtures.action(sc, DESFixtures.visionStatic), intervals: 300)
         print("vision-zoo \(rate) q/s, static \(DESFixtures.visionStatic): \(c.summary)")
         let n = Double(c.discreteEvent.arrived)
         #expect(c.relativeGoodputGap <= noise(n), "goodput gap \(c.relativeGoodputGap)")
@@ -56,11 +56,11 @@ import SwitchGymCore
         let model = try DiscreteEventModel(scenario: sc, arrivals: arrivals)
         var g = SeededGenerator(seed: 3)
         var a = DESFixtures.action(sc, DESFixtures.visionStatic)
-        let actions = (0..<60).map { _ -> Int in
-            if g.nextUnit() < 0.3 { a = Int(g.next() % UInt64(sc.jointActionCount)) }
+        let actions = (0..<60).map { _ -> [Int] in
+            if g.nextUnit() < 0.3 { a = sc.randomAssignment(using: &g) }
             return a
         }
-        let c = FidelityComparison.run(model: model, actions: actions)
+        let c = FidelityComparison.run(model: model, assignments: actions)
         #expect(c.intervals.count == 60)
         for row in c.intervals {
             #expect(row.fluid.switches == row.discreteEvent.switches, "interval \(row.interval)")

@@ -44,8 +44,8 @@ enum DESFixtures {
     }
 
     /// The joint action holding the named variants.
-    static func action(_ sc: ServingScenario, _ names: [String]) -> Int {
-        sc.encode(variants: names.map { n in sc.variants.firstIndex { $0.name == n }! })
+    static func action(_ sc: ServingScenario, _ names: [String]) -> [Int] {
+        (names.map { n in sc.variants.firstIndex { $0.name == n }! })
     }
 
     /// The static policy of the fidelity checks on the vision zoo: two EfficientNet-B0 for the

@@ -13,11 +13,11 @@ import SwitchGymTestSupport
         let (sc, arrivals) = try DESFixtures.vision(meanRate: 600, episode: 40)
         let model = try DiscreteEventModel(scenario: sc, arrivals: arrivals, randomStart: true)
         var g = SeededGenerator(seed: 9)
-        let actions = (0..<40).map { _ in Int(g.next() % UInt64(sc.jointActionCount)) }
+        let actions = (0..<40).map { _ in sc.randomAssignment(using: &g) }
         func run(_ seed: UInt64) -> [DiscreteEventStepInfo] {
             var env = DiscreteEventServingEnv(model: model)
             env.resetState(seed: seed)
-            return actions.map { _ = env.step(discrete: $0); return env.last }
+            return actions.map { _ = env.step(assignment: $0); return env.last }
         }
         let a = run(3), b = run(3), c = run(4)
         #expect(a == b)
@@ -27,11 +27,11 @@ import SwitchGymTestSupport
         // A copy taken mid-episode continues exactly like the original (copy on write).
         var env = DiscreteEventServingEnv(model: model)
         env.resetState(seed: 3)
-        for k in 0..<20 { _ = env.step(discrete: actions[k]) }
+        for k in 0..<20 { _ = env.step(assignment: actions[k]) }
         var copy = env
         for k in 20..<40 {
-            _ = env.step(discrete: actions[k])
-            _ = copy.step(discrete: actions[k])
+            _ = env.step(assignment: actions[k])
+            _ = copy.step(assignment: actions[k])
             #expect(env.last == copy.last)
             #expect(env.last == a[k])
         }
@@ -61,7 +61,7 @@ import SwitchGymTestSupport
         let a = DESFixtures.action(sc, DESFixtures.visionStatic)
         var truncations = 0
         for _ in 0..<30 {
-            try vector.step([a, a, a], into: buffers)
+            try vector.step(a + a + a, into: buffers)
             truncations += buffers.truncations.filter { $0 }.count
             #expect(buffers.observations.allSatisfy { $0.isFinite && $0 >= 0 })
             #expect(buffers.rewards.allSatisfy { $0.isFinite })
@@ -78,7 +78,7 @@ import SwitchGymTestSupport
             _ = try env.reset(seed: 1)
             var g = SeededGenerator(seed: 2)
             for _ in 0..<20 {
-                let r = try env.step(Int(g.next() % UInt64(sc.jointActionCount)))
+                let r = try env.step(sc.randomAssignment(using: &g))
                 try env.checkInvariants()
                 if r.truncated { break }
             }
@@ -92,7 +92,7 @@ import SwitchGymTestSupport
         let serving = try ServingModel(scenario: sc, arrivals: arrivals, rewardScale: 0.25)
         var env = DiscreteEventServingEnv(model: DiscreteEventModel(serving: serving), seed: 1)
         env.resetState(seed: 1)
-        let t = env.step(discrete: DESFixtures.action(sc, DESFixtures.visionStatic))
+        let t = env.step(assignment: DESFixtures.action(sc, DESFixtures.visionStatic))
         #expect(env.last.reward > 0)
         #expect(abs(t.reward - 0.25 * env.last.reward) < 1e-9 * env.last.reward)
     }
@@ -108,10 +108,10 @@ import SwitchGymTestSupport
         var env = try DiscreteEventServingEnv(scenario: sc, arrivals: arrivals, randomStart: true, seed: UInt64(seed))
         _ = try env.reset(seed: UInt64(seed))
         var g = SeededGenerator(seed: UInt64(seed) + 7)
-        var a = sc.encode(variants: sc.initialVariants)
+        var a = (sc.initialVariants)
         var arrived = 0, served = 0, dropped = 0, switches = 0
         for _ in 0..<40 {
-            if g.nextUnit() < 0.4 { a = Int(g.next() % UInt64(sc.jointActionCount)) }
+            if g.nextUnit() < 0.4 { a = sc.randomAssignment(using: &g) }
             let r = try env.step(a)
             let i = r.info
             arrived += i.arrived; served += i.served; dropped += i.dropped; switches += i.serving.switches
@@ -140,7 +140,7 @@ import SwitchGymTestSupport
             let a = DESFixtures.action(sc, DESFixtures.visionStatic)
             var expected = 0.0
             for t in 0..<200 {
-                _ = env.step(discrete: a)
+                _ = env.step(assignment: a)
                 for s in 0..<sc.streams.count { expected += model.serving.arrivals(interval: t, stream: s) }
                 try env.checkInvariants()
             }
@@ -160,7 +160,7 @@ import SwitchGymTestSupport
 
         var light = try DiscreteEventServingEnv(scenario: sc, arrivals: DESFixtures.constant(sc, perInterval: 800, intervals: 30))
         light.resetState(seed: 2)
-        for _ in 0..<30 { _ = light.step(discrete: 0) }
+        for _ in 0..<30 { _ = light.step(everyDevice: 0) }
         let lt = light.totals
         #expect(lt.dropped == 0)
         #expect(Double(lt.servedOnTime) >= 0.999 * Double(lt.arrived), "\(lt.servedOnTime) of \(lt.arrived) on time")
@@ -170,7 +170,7 @@ import SwitchGymTestSupport
         heavy.resetState(seed: 2)
         var queued: [Int] = [], served: [Int] = [], dropped: [Int] = []
         for _ in 0..<30 {
-            _ = heavy.step(discrete: 0)
+            _ = heavy.step(everyDevice: 0)
             queued.append(heavy.last.queued); served.append(heavy.last.served); dropped.append(heavy.last.dropped)
             try heavy.checkInvariants()
         }
@@ -196,7 +196,7 @@ import SwitchGymTestSupport
         let plan = [0, 0, 1, 1, 0, 0, 1, 1]
         var onTime: [Int] = []
         for (k, v) in plan.enumerated() {
-            _ = env.step(discrete: v)
+            _ = env.step(everyDevice: v)
             let i = env.last
             onTime.append(i.servedOnTime)
             let switched = k > 0 && plan[k - 1] != v
@@ -227,7 +227,7 @@ import SwitchGymTestSupport
         env.resetState(seed: 1)
         #expect(env.isCached(device: 0, variant: 0) && !env.isCached(device: 0, variant: 1))
         for v in [1, 0, 1] {
-            _ = env.step(discrete: v)
+            _ = env.step(everyDevice: v)
             #expect(env.last.loadsFromDisk == 1 && env.last.loadsFromRAM == 0)
             #expect(env.isCached(device: 0, variant: v) && !env.isCached(device: 0, variant: 1 - v))
             try env.checkInvariants()
@@ -237,7 +237,7 @@ import SwitchGymTestSupport
         var env2 = try DiscreteEventServingEnv(scenario: none, arrivals: DESFixtures.constant(none, perInterval: 10, intervals: 10))
         env2.resetState(seed: 1)
         for v in [1, 0, 1, 0] {
-            _ = env2.step(discrete: v)
+            _ = env2.step(everyDevice: v)
             #expect(env2.last.loadsFromDisk == 1)
         }
     }
@@ -251,24 +251,24 @@ import SwitchGymTestSupport
         var env = try DiscreteEventServingEnv(scenario: sc, arrivals: arrivals)
         env.resetState(seed: 4)
         // Device 0 holds lo, device 1 hi: every answer comes from hi.
-        let mixed = sc.encode(variants: [0, 1])
-        for _ in 0..<3 { _ = env.step(discrete: mixed) }
+        let mixed = ([0, 1])
+        for _ in 0..<3 { _ = env.step(assignment: mixed) }
         #expect(env.totals.served > 1000)
         #expect(abs(env.totals.serving.accuracyServed - 0.9 * Double(env.totals.served)) < 1e-6)
         // Both lo: nobody can answer; queries wait centrally, then are dropped.
-        let none = sc.encode(variants: [0, 0])
-        _ = env.step(discrete: none)
+        let none = ([0, 0])
+        _ = env.step(assignment: none)
         #expect(env.last.centralQueued > 500)
-        for _ in 0..<4 { _ = env.step(discrete: none) }
+        for _ in 0..<4 { _ = env.step(assignment: none) }
         #expect(env.last.dropped > 500 && env.last.served == 0)
         let waiting = env.last.centralQueued
         #expect(waiting > 1000)
         // Device 0 loads hi (0.5 s from disk): the central queue is re-dispatched to it and
         // answered (late) at its capacity, 1,600 queries/s.
-        _ = env.step(discrete: sc.encode(variants: [1, 0]))
+        _ = env.step(assignment: ([1, 0]))
         #expect(env.last.centralQueued == 0)
         #expect(env.last.served > 700)
-        _ = env.step(discrete: sc.encode(variants: [1, 0]))
+        _ = env.step(assignment: ([1, 0]))
         #expect(env.last.served > 1500)
         #expect(abs(env.totals.serving.accuracyServed - 0.9 * Double(env.totals.served)) < 1e-6)
         try env.checkInvariants()
@@ -279,8 +279,8 @@ import SwitchGymTestSupport
         var env = try DiscreteEventServingEnv(scenario: sc, arrivals: DESFixtures.constant(sc, perInterval: 3600, intervals: 10),
                                               config: DiscreteEventConfig(recordBatches: true))
         env.resetState(seed: 1)
-        _ = env.step(discrete: 0)
-        _ = env.step(discrete: 0)
+        _ = env.step(everyDevice: 0)
+        _ = env.step(everyDevice: 0)
         var perDevice = [0, 0, 0]
         for b in env.batchLog { perDevice[b.device] += b.batchSize }
         let mean = Double(perDevice.reduce(0, +)) / 3
@@ -300,7 +300,7 @@ import SwitchGymTestSupport
                 config: DiscreteEventConfig(interference: interference, recordBatches: true))
             env.resetState(seed: 8)
             var log: [BatchObservation] = []
-            for _ in 0..<6 { _ = env.step(discrete: 0); log += env.batchLog; try env.checkInvariants() }
+            for _ in 0..<6 { _ = env.step(everyDevice: 0); log += env.batchLog; try env.checkInvariants() }
             return (env, log)
         }
         let (_, alone) = try run(concurrency: 1)
@@ -330,7 +330,7 @@ import SwitchGymTestSupport
         env.resetState(seed: 2)
         var ratios: [Double] = []
         for _ in 0..<20 {
-            _ = env.step(discrete: 0)
+            _ = env.step(everyDevice: 0)
             for b in env.batchLog { ratios.append(b.observedLatencyMs / (b.baseLatencyMs * (1 + b.theta * b.colocatedLoad))) }
         }
         let mean = ratios.reduce(0, +) / Double(ratios.count)
@@ -363,10 +363,10 @@ import SwitchGymTestSupport
         var env = try DiscreteEventServingEnv(scenario: sc, arrivals: arrivals)
         env.resetState(seed: 1)
         let a = DESFixtures.action(sc, DESFixtures.visionStatic)
-        for _ in 0..<100 { _ = env.step(discrete: a) }
+        for _ in 0..<100 { _ = env.step(assignment: a) }
         var arrived = 0
         let count = AllocationCounter.count {
-            for _ in 0..<50 { _ = env.step(discrete: a); arrived += env.last.arrived }
+            for _ in 0..<50 { _ = env.step(assignment: a); arrived += env.last.arrived }
         }
         #expect(arrived > 50_000)
         #expect(count == 0, "\(count ?? -1) allocations in 50 steps")

@@ -9,8 +9,8 @@ import SwitchGymCore
         let counts: [Double] = (0..<6).flatMap { t -> [Double] in [Double(200 + 100 * t), 0] }
         let model = try ServingEvaluation.model(scenario: sc, arrivals: ScenarioArrivals(intervals: 6, streams: 2, counts: counts))
         let b0 = sc.variants.firstIndex { $0.name == "efficientnet-b0-amp" }!, b4 = sc.variants.firstIndex { $0.name == "efficientnet-b4-amp" }!
-        let action = sc.encode(variants: [b0, b0, b4])
-        let run = ServingEvaluation.replay(name: "mix", model: model, actions: [action])
+        let action = ([b0, b0, b4])
+        let run = ServingEvaluation.replay(name: "mix", model: model, assignments: [action])
         let target = 0.80
         let report = DispatchReport.report(model: model, run: run, accuracyTarget: target, jobsPerInterval: 4000)
         #expect(report.count == 6)

@@ -8,8 +8,8 @@ import SwitchGymTestSupport
 /// the same actions, give the same rewards step by step, and a switch happens exactly when the
 /// chosen job differs from the held one.
 @Suite struct ReductionTests {
-    /// Steps both views with `actions` (joint actions) and compares everything comparable.
-    func compare(_ sc: ServingScenario, _ arrivals: ScenarioArrivals, actions: [Int], seed: UInt64) throws {
+    /// Steps both views with `actions` (one variant per device each) and compares everything comparable.
+    func compare(_ sc: ServingScenario, _ arrivals: ScenarioArrivals, actions: [[Int]], seed: UInt64) throws {
         var fluid = try FluidServingEnv(scenario: sc, arrivals: arrivals, randomStart: true, seed: seed)
         var es = try ScenarioReduction.employmentSearch(sc, arrivals: arrivals, randomStart: true, seed: seed)
         let r0 = try fluid.reset(seed: seed)
@@ -24,7 +24,7 @@ import SwitchGymTestSupport
         }
         for (t, a) in actions.enumerated() {
             let held = fluid.variants
-            let chosen = sc.decode(jointAction: a)
+            let chosen = a
             let f = try fluid.step(a)
             let e = try es.step(chosen)
             let tol = 1e-9 * max(1, abs(e.reward))
@@ -51,11 +51,11 @@ import SwitchGymTestSupport
     }
 
     /// Random actions with a bias to stay, so both long holds and frequent switches occur.
-    func actions(_ sc: ServingScenario, count: Int, seed: UInt64) -> [Int] {
+    func actions(_ sc: ServingScenario, count: Int, seed: UInt64) -> [[Int]] {
         var g = SeededGenerator(seed: seed)
-        var a = sc.encode(variants: sc.initialVariants)
+        var a = (sc.initialVariants)
         return (0..<count).map { _ in
-            if g.nextUnit() < 0.4 { a = Int(g.next() % UInt64(sc.jointActionCount)) }
+            if g.nextUnit() < 0.4 { a = sc.randomAssignment(using: &g) }
             return a
         }
     }
@@ -84,7 +84,7 @@ import SwitchGymTestSupport
         let arrivals = ScenarioFixtures.randomArrivals(intervals: 50, streams: sc.streams.count, mean: 100, seed: 1)
         var env = try FluidServingEnv(scenario: sc, arrivals: arrivals)
         _ = try env.reset(seed: 0)
-        let stay = sc.encode(variants: sc.initialVariants)
+        let stay = (sc.initialVariants)
         for _ in 0..<3 {
             let r = try env.step(stay)
             #expect(r.info.switches == 0)
@@ -93,13 +93,13 @@ import SwitchGymTestSupport
         var target = sc.initialVariants
         let big = sc.variants.firstIndex { $0.name == "llama3-70b-fp8" }!
         target[1] = big
-        let r = try env.step(sc.encode(variants: target))
+        let r = try env.step((target))
         #expect(r.info.switches == 1)
         // 20.7 s of load in a 30 s interval: the device served for the last 9.3 s only, and
         // its pending load is done after the step.
         #expect(env.pending[1] == 0)
         #expect(env.variants[1] == big)
-        let r2 = try env.step(sc.encode(variants: target))
+        let r2 = try env.step((target))
         #expect(r2.info.switches == 0)
     }
 }

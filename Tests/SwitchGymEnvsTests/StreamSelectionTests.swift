@@ -155,7 +155,7 @@ import SwitchGymData
         #expect(model.arrivalMode == .thinning && model.scale == 1)
         var env = DiscreteEventServingEnv(model: model)
         env.resetState(seed: 3)
-        for _ in 0..<200 { _ = env.step(discrete: 0) }
+        for _ in 0..<200 { _ = env.step(everyDevice: 0) }
         let other = routed.filter { $0 == 1 }.count
         #expect(other > 2_000 && other < 6_000)
         #expect(env.totals.arrived == times.count)

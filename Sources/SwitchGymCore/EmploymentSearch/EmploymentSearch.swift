@@ -48,8 +48,11 @@ public struct EmploymentInfo: Sendable, Equatable, Codable {
 ///    drops by one step.
 /// 3. The bills of step `t` arrive, due `deadlineSteps` later.
 /// 4. Outstanding bills are paid earliest due first (ties: stream order), each from the
-///    workers in order: a unit of stream `s` takes `1 / salary(job_w, s)` of worker `w`'s step
-///    (see ``Job/streamSalaries``); a worker whose job pays nothing for `s` skips it.
+///    workers pooled by job, in job order (then worker order): a unit of stream `s` takes
+///    `1 / salary(job_w, s)` of worker `w`'s step (see ``Job/streamSalaries``); a worker whose
+///    job pays nothing for `s` skips it. Workers of one job earn at the same rate, so what a
+///    step pays depends only on how much time each job's pool has, not on which worker holds
+///    which job: the family is described by how many workers hold each job.
 /// 5. A bill unpaid at the end of its due step `d` is `x = t − d + 1` steps late and is charged
 ///    `weight · (p(x) − p(x − 1))` per remaining unit; at `x >= writeOffAfter` it is written off
 ///    at `weight · writeOffPenalty` per unit.
@@ -151,7 +154,10 @@ public struct EmploymentSearch: Env, Sendable {
     /// The observation normalisation: the mean bill amount per step and stream over the series.
     public let billScale: Double
     public let observationSpace: Box
+    /// One choice per worker: the job it applies to (its current job means stay).
     public let actionSpace: MultiDiscrete
+    /// Where everything is in an observation (shared with the serving envs).
+    public let observationLayout: FamilyObservationLayout
 
     private var generator: SeededGenerator
     private var isReady = false
@@ -166,6 +172,9 @@ public struct EmploymentSearch: Env, Sendable {
     private var bills: [Bill] = []
     /// Per worker, the fraction of the current step not yet spent paying bills.
     private var timeLeft: [Double]
+    /// The workers in paying order (by job, then index) and where each job's workers start.
+    private var payOrder: [Int]
+    private var jobStart: [Int]
 
     /// Creates the env; `seed` seeds resets without a seed.
     /// - Throws: ``EnvError/Code/invalidArgument`` if the configuration is inconsistent.
@@ -176,20 +185,26 @@ public struct EmploymentSearch: Env, Sendable {
         let total = c.series.amounts.reduce(0.0) { $0 + $1.reduce(0, +) }
         self.billScale = max(total / Double(c.series.count * c.streams.count), 1e-9)
         self.actionSpace = MultiDiscrete([Int](repeating: c.jobs.count, count: c.workers.count))
-        var low = [Float](), high = [Float]()
-        for _ in c.workers {
-            low += [Float](repeating: 0, count: c.jobs.count); high += [Float](repeating: 1, count: c.jobs.count)
-            low.append(0); high.append(.infinity)
+        // Classes: workers of equal capacity and eligibility, in order of first appearance.
+        var classKeys: [String] = [], workerClass: [Int] = []
+        for w in c.workers {
+            let key = "\(w.capacity)|\(w.eligible.map { $0.map { $0 ? "1" : "0" }.joined() } ?? "*")"
+            if let k = classKeys.firstIndex(of: key) { workerClass.append(k) } else {
+                workerClass.append(classKeys.count)
+                classKeys.append(key)
+            }
         }
-        let perStream = c.historyWindows.count + 4 + (c.forecast ? 1 : 0)
-        low += [Float](repeating: 0, count: perStream * c.streams.count)
-        high += [Float](repeating: .infinity, count: perStream * c.streams.count)
-        low.append(0); high.append(1)
-        self.observationSpace = Box(low: low, high: high)
+        self.observationLayout = FamilyObservationLayout(
+            workers: c.workers.count, jobs: c.jobs.count, streams: c.streams.count,
+            historyWindows: c.historyWindows.count, forecast: c.forecast, workerClass: workerClass,
+            classNames: classKeys.indices.map { "class\($0)" }, jobNames: c.jobs.map(\.name))
+        self.observationSpace = observationLayout.space
         self.generator = SeededGenerator(seed: seed)
         self.jobs = c.workers.map(\.initialJob)
         self.pending = [Double](repeating: 0, count: c.workers.count)
         self.timeLeft = [Double](repeating: 0, count: c.workers.count)
+        self.payOrder = [Int](repeating: 0, count: c.workers.count)
+        self.jobStart = [Int](repeating: 0, count: c.jobs.count + 1)
     }
 
     /// Steps in an episode.
@@ -278,14 +293,22 @@ public struct EmploymentSearch: Env, Sendable {
             bills.append(Bill(stream: s, due: time + c.streams[s].deadlineSteps, amount: row[s]))
             info.arrived += row[s]
         }
-        // 4. pay, earliest due first (ties: stream order); each bill from the workers in order,
-        // a unit of stream s costing worker w 1 / salary(job_w, s) of its step.
+        // 4. pay, earliest due first (ties: stream order); each bill from the workers pooled by
+        // job (counting sort: job order, then worker order), a unit of stream s costing worker
+        // w 1 / salary(job_w, s) of its step.
         if bills.count > 1 {
             bills.sort { $0.due != $1.due ? $0.due < $1.due : $0.stream < $1.stream }
         }
+        for j in jobStart.indices { jobStart[j] = 0 }
+        for w in c.workers.indices { jobStart[jobs[w] + 1] += 1 }
+        for j in 0..<c.jobs.count { jobStart[j + 1] += jobStart[j] }
+        for w in c.workers.indices {
+            payOrder[jobStart[jobs[w]]] = w
+            jobStart[jobs[w]] += 1
+        }
         for i in bills.indices {
             let s = bills[i].stream
-            for w in c.workers.indices where timeLeft[w] > 0 && bills[i].amount > 0 {
+            for w in payOrder where timeLeft[w] > 0 && bills[i].amount > 0 {
                 let job = c.jobs[jobs[w]]
                 let rate = job.salary(stream: s)
                 guard rate > 0 else { continue }

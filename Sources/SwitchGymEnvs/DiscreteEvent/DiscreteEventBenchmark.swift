@@ -28,12 +28,12 @@ public enum DiscreteEventBenchmark {
         public var intervalsPerSecond: Double { seconds > 0 ? Double(intervals) / seconds : 0 }
     }
 
-    /// Steps a ``DiscreteEventServingEnv`` over `model` with a fixed joint `action` (default:
-    /// the initial variants), episode after episode, until at least `minSeconds` have passed
-    /// and `minIntervals` intervals were simulated.
-    public static func run(model: DiscreteEventModel, action: Int? = nil, minSeconds: Double = 1,
+    /// Steps a ``DiscreteEventServingEnv`` over `model` with a fixed `assignment` (a variant
+    /// per device; default: the initial variants), episode after episode, until at least
+    /// `minSeconds` have passed and `minIntervals` intervals were simulated.
+    public static func run(model: DiscreteEventModel, assignment: [Int]? = nil, minSeconds: Double = 1,
                            minIntervals: Int = 1, seed: UInt64 = 0) -> Result {
-        let a = action ?? model.scenario.encode(variants: model.scenario.initialVariants)
+        let a = assignment ?? model.scenario.initialVariants
         var env = DiscreteEventServingEnv(model: model, seed: seed)
         env.resetState(seed: seed)
         var queries = 0, intervals = 0
@@ -42,7 +42,7 @@ public enum DiscreteEventBenchmark {
         var elapsed = 0.0
         while elapsed < minSeconds || intervals < minIntervals {
             for _ in 0..<16 {
-                let t = env.step(discrete: a)
+                let t = a.withUnsafeBufferPointer { env.step(choices: $0.baseAddress!) }
                 queries += env.last.arrived
                 intervals += 1
                 if t.truncated { env.resetState(seed: nil) }
@@ -65,7 +65,7 @@ public enum DiscreteEventBenchmark {
                            config: DiscreteEventConfig = DiscreteEventConfig(), seed: UInt64 = 0) throws -> Result {
         let sc = try ScenarioSpec.load(path: specPath)
         let model = try DiscreteEventModel(scenario: sc, arrivals: try sc.loadArrivals(), config: config)
-        var a: Int?
+        var a: [Int]?
         if let names = action {
             let idx = try names.enumerated().map { d, n in
                 guard let v = sc.variants.firstIndex(where: { $0.name == n }) else {
@@ -73,8 +73,8 @@ public enum DiscreteEventBenchmark {
                 }
                 return v
             }
-            a = sc.encode(variants: idx)
+            a = idx
         }
-        return run(model: model, action: a, minSeconds: minSeconds, seed: seed)
+        return run(model: model, assignment: a, minSeconds: minSeconds, seed: seed)
     }
 }

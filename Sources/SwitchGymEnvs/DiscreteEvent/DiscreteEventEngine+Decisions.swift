@@ -6,16 +6,14 @@ import SwitchGymCore
 extension DiscreteEventEngine {
     // MARK: - Decisions and loads
 
-    /// Applies joint action `action` at `T0`: a device whose (feasible) choice differs from
+    /// Applies `choices` (a variant per device) at `T0`: a device whose (feasible) choice differs from
     /// its variant starts loading it once its running batches end (from host RAM if cached,
     /// else from disk, caching it); its queued queries, and the central queue, are re-dispatched.
-    mutating func decide(action: Int, at T0: Double) {
+    mutating func decide(choices: UnsafePointer<Int>, at T0: Double) {
         let D = t.D, V = t.V
-        var x = action
         var any = false
         for d in 0..<D {
-            let v = x % V
-            x /= V
+            let v = choices[d]
             switched[d] = 0
             if !t.canHold[d * V + v] { c.infeasible += 1; continue }
             if v == variant[d] { continue }

@@ -221,14 +221,14 @@ struct DiscreteEventEngine {
     }
 
     /// Simulates interval `time` with joint action `action`; the counts land in ``c``.
-    mutating func simulateInterval(action: Int) {
+    mutating func simulateInterval(choices: UnsafePointer<Int>) {
         let I = t.interval
         let T0 = Double(time) * I, T1 = Double(time + 1) * I
         c = DiscreteEventCounters()
         if histLo <= histHi { for i in histLo...histHi { hist[i] = 0 } }
         histLo = LatencyHistogram.bins; histHi = -1
         if recordBatches { batchLog.removeAll(keepingCapacity: true) }
-        decide(action: action, at: T0)
+        decide(choices: choices, at: T0)
         generateArrivals(row: start + time, from: T0, to: T1)
         let D = t.D, S = t.S
         let pre = prefix + (time + 1) * S

@@ -100,7 +100,8 @@ public struct DiscreteEventServingEnv: VectorizableEnv, Sendable {
 
     public let model: DiscreteEventModel
     public let observationSpace: Box
-    public let actionSpace: Discrete
+    /// One choice per device, the variant it should hold (as ``FluidServingEnv``).
+    public let actionSpace: MultiDiscrete
 
     private var storage: DiscreteEventStorage
     private var generator: SeededGenerator
@@ -116,7 +117,7 @@ public struct DiscreteEventServingEnv: VectorizableEnv, Sendable {
     public init(model: DiscreteEventModel, seed: UInt64 = 0) {
         self.model = model
         observationSpace = model.serving.observationSpace
-        actionSpace = Discrete(model.serving.jointActionCount)
+        actionSpace = MultiDiscrete([Int](repeating: model.serving.variantCount, count: model.serving.deviceCount))
         generator = SeededGenerator(seed: seed)
         storage = DiscreteEventStorage(engine: DiscreteEventEngine(model: model))
     }
@@ -130,6 +131,10 @@ public struct DiscreteEventServingEnv: VectorizableEnv, Sendable {
     }
 
     public var observationDimension: Int { model.serving.observationDimension }
+
+    public var actionLayout: ActionLayout { model.serving.actionLayout }
+
+    public var familyLayout: FamilyObservationLayout? { model.serving.observationLayout }
 
     /// Intervals simulated in the episode.
     public var time: Int { storage.engine.time }
@@ -151,12 +156,12 @@ public struct DiscreteEventServingEnv: VectorizableEnv, Sendable {
         return ResetResult(observation: currentObservation(), info: last)
     }
 
-    public mutating func step(_ action: Int) throws -> StepResult<[Float], DiscreteEventStepInfo> {
+    public mutating func step(_ action: [Int]) throws -> StepResult<[Float], DiscreteEventStepInfo> {
         guard isReady else { throw EnvError.stepBeforeReset("DiscreteEventServingEnv(\(model.scenario.name))") }
         guard actionSpace.contains(action) else {
-            throw EnvError(.invalidAction, "DiscreteEventServingEnv: action \(action) is not in \(actionSpace).")
+            throw EnvError(.invalidAction, "DiscreteEventServingEnv: action \(action.count > 16 ? "of \(action.count) choices" : "\(action)") is not in \(model.serving.actionLayout) (one variant index per device).")
         }
-        let t = step(discrete: action)
+        let t = action.withUnsafeBufferPointer { step(choices: $0.baseAddress!) }
         return StepResult(observation: currentObservation(), reward: t.reward, terminated: t.terminated,
                           truncated: t.truncated, info: last)
     }
@@ -186,13 +191,13 @@ public struct DiscreteEventServingEnv: VectorizableEnv, Sendable {
     }
 
     public func writeActionMask(into destination: UnsafeMutablePointer<Bool>) {
-        model.serving.jointMask.withUnsafeBufferPointer { destination.update(from: $0.baseAddress!, count: $0.count) }
+        model.serving.writeActionMask(into: destination)
     }
 
-    /// Simulates one interval with joint action `action`.
-    public mutating func step(discrete action: Int) -> Transition {
+    /// Simulates one interval; `choices[d]` is the variant device `d` should hold.
+    public mutating func step(choices: UnsafePointer<Int>) -> Transition {
         makeUnique()
-        storage.engine.simulateInterval(action: action)
+        storage.engine.simulateInterval(choices: choices)
         let e = storage.engine.c
         let w = model.scenario.weights
         var info = DiscreteEventStepInfo()

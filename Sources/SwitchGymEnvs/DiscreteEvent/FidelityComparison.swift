@@ -43,9 +43,9 @@ public struct FidelityComparison: Sendable, Equatable, Codable {
     /// Discrete-event minus fluid mean accuracy of the answers.
     public var accuracyGap: Double { discreteEvent.serving.meanAccuracy - fluid.meanAccuracy }
 
-    /// Replays `actions` (joint actions, one per interval; at most an episode) on both
-    /// fidelities of `model`, both reset with `seed` (so a random start is the same interval).
-    public static func run(model: DiscreteEventModel, actions: [Int], seed: UInt64 = 0) -> FidelityComparison {
+    /// Replays `assignments` (a variant per device, one per interval; at most an episode) on
+    /// both fidelities of `model`, both reset with `seed` (so a random start is the same interval).
+    public static func run(model: DiscreteEventModel, assignments actions: [[Int]], seed: UInt64 = 0) -> FidelityComparison {
         var fluid = FluidServingEnv(model: model.serving, seed: seed)
         var des = DiscreteEventServingEnv(model: model, seed: seed)
         fluid.resetState(seed: seed)
@@ -53,17 +53,17 @@ public struct FidelityComparison: Sendable, Equatable, Codable {
         var rows: [Interval] = []
         rows.reserveCapacity(min(actions.count, model.serving.episodeLength))
         for (k, a) in actions.enumerated() {
-            let f = fluid.step(discrete: a)
-            _ = des.step(discrete: a)
+            let f = a.withUnsafeBufferPointer { fluid.step(choices: $0.baseAddress!) }
+            _ = a.withUnsafeBufferPointer { des.step(choices: $0.baseAddress!) }
             rows.append(Interval(interval: k, fluid: fluid.last, discreteEvent: des.last.serving))
             if f.truncated { break }
         }
         return FidelityComparison(intervals: rows, fluid: fluid.totals, discreteEvent: des.episodeMetrics())
     }
 
-    /// Replays one joint action held for `intervals` intervals (a static policy).
-    public static func run(model: DiscreteEventModel, staticAction a: Int, intervals: Int, seed: UInt64 = 0) -> FidelityComparison {
-        run(model: model, actions: [Int](repeating: a, count: intervals), seed: seed)
+    /// Replays one assignment held for `intervals` intervals (a static policy).
+    public static func run(model: DiscreteEventModel, staticAssignment a: [Int], intervals: Int, seed: UInt64 = 0) -> FidelityComparison {
+        run(model: model, assignments: [[Int]](repeating: a, count: intervals), seed: seed)
     }
 
     /// A one-paragraph report of the totals.

@@ -23,7 +23,7 @@ public struct InterferenceStudy: Sendable, Equatable {
     /// drifting by `thetaDriftPerHour`, holding `action` (default: the initial variants) for
     /// `intervals` intervals.
     public static func run(serving: ServingModel, concurrency: Int = 2, theta: Double = 0.4,
-                           thetaDriftPerHour: Double = 0.8, noise: Double = 0.02, action: Int? = nil,
+                           thetaDriftPerHour: Double = 0.8, noise: Double = 0.02, assignment: [Int]? = nil,
                            intervals: Int? = nil, calibration: Double = 0.2, seed: UInt64 = 0) throws -> InterferenceStudy {
         var sc = serving.scenario
         for d in sc.fleet.indices { sc.fleet[d].concurrency = concurrency }
@@ -35,10 +35,10 @@ public struct InterferenceStudy: Sendable, Equatable {
         let model = DiscreteEventModel(serving: m, config: config)
         var env = DiscreteEventServingEnv(model: model, seed: seed)
         env.resetState(seed: seed)
-        let a = action ?? sc.encode(variants: sc.initialVariants)
+        let a = assignment ?? sc.initialVariants
         var log: [BatchObservation] = []
         for _ in 0..<min(intervals ?? m.intervalCount, m.intervalCount) {
-            let t = env.step(discrete: a)
+            let t = a.withUnsafeBufferPointer { env.step(choices: $0.baseAddress!) }
             log += env.batchLog
             if t.truncated { break }
         }

@@ -113,6 +113,10 @@ public enum ScenarioSpec {
             let base = try d.string("name")
             let count = try d.optionalInt("count") ?? 1
             guard count >= 1 else { throw ScenarioError(file: file, key: d.key("count"), message: "expected >= 1, got \(count)") }
+            guard count <= ServingScenario.maxDevices - fleet.count else {
+                throw ScenarioError(file: file, key: d.key("count"),
+                                    message: "the fleet would have \(count > ServingScenario.maxDevices ? "more than \(ServingScenario.maxDevices)" : "\(fleet.count + count)") devices; at most \(ServingScenario.maxDevices) are supported")
+            }
             let kind = try d.optionalString("kind") ?? "gpu"
             let memory = try d.double("memory_gb")
             let ram = try d.optionalDouble("host_ram_gb") ?? 0

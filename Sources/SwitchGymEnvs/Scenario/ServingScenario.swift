@@ -290,37 +290,55 @@ public struct ServingScenario: Sendable, Equatable {
         Int((streams[s].deadlineMs / 1000 / decisionInterval).rounded(.down))
     }
 
-    /// Number of joint actions: one variant per device, `variants.count ^ fleet.count`.
-    public var jointActionCount: Int {
-        var n = 1
-        for _ in fleet { n *= variants.count }
-        return n
-    }
+    /// The largest fleet a scenario may have: observations, masks and per-device state grow
+    /// linearly with it (a fleet of this size costs a few MB per env copy).
+    public static let maxDevices = 16_384
 
-    /// Decodes a joint action (mixed radix, device 0 least significant) into per-device variants.
-    @inline(__always)
-    public func decode(jointAction a: Int, into out: UnsafeMutablePointer<Int>) {
-        var x = a
-        let v = variants.count
-        for d in fleet.indices {
-            out[d] = x % v
-            x /= v
+    /// The fleet's device classes: devices of one class (same kind and memory) are
+    /// interchangeable in every fidelity's switching decisions and share a policy's parameters.
+    public var classes: FleetClasses { FleetClasses(fleet: fleet, variants: variants) }
+
+    /// The scenario on a fleet of `devices` devices of the same classes, each class keeping
+    /// its share of the fleet (largest remainder, at least one device per class), with the
+    /// arrival rate scaled by the same factor so that each device sees the same load: the same
+    /// scenario at another fleet size (for `bench fleet` and fleet-size transfer).
+    /// - Precondition: `devices` is at least the number of classes and at most ``maxDevices``.
+    public func resizedFleet(to devices: Int) -> ServingScenario {
+        let cls = classes
+        precondition(devices >= cls.count && devices <= Self.maxDevices, "resizedFleet: \(devices) devices for \(cls.count) classes")
+        let D = fleet.count
+        var counts = cls.sizes.map { max(1, $0 * devices / D) }
+        var order = Array(cls.sizes.indices)
+        order.sort { (cls.sizes[$0] * devices % D, -$0) > (cls.sizes[$1] * devices % D, -$1) }
+        var i = 0
+        while counts.reduce(0, +) < devices { counts[order[i % order.count]] += 1; i += 1 }
+        while counts.reduce(0, +) > devices, let k = counts.indices.max(by: { counts[$0] < counts[$1] }) { counts[k] -= 1 }
+        var out = self
+        out.fleet = []
+        out.initialVariants = []
+        for k in cls.names.indices {
+            let first = fleet.indices.first { cls.classOf[$0] == k }!
+            for j in 0..<counts[k] {
+                var d = fleet[first]
+                d.name = "\(cls.names[k])-\(j)"
+                out.fleet.append(d)
+                out.initialVariants.append(initialVariants[first])
+            }
         }
+        let factor = Double(devices) / Double(D)
+        if let r = targetMeanRate { out.targetMeanRate = r * factor } else { out.rateScale = rateScale * factor }
+        out.name = "\(name)@\(devices)"
+        return out
     }
 
-    /// Decodes a joint action into an array (allocates).
-    public func decode(jointAction a: Int) -> [Int] {
-        [Int](unsafeUninitializedCapacity: fleet.count) { b, n in
-            decode(jointAction: a, into: b.baseAddress!)
-            n = fleet.count
-        }
+    /// Describes a per-device assignment as `device=variant` pairs.
+    public func describe(assignment: [Int]) -> String {
+        zip(fleet, assignment).map { "\($0.name)=\(variants[$1].name)" }.joined(separator: " ")
     }
 
-    /// Encodes per-device variants into a joint action.
-    public func encode(variants perDevice: [Int]) -> Int {
-        var a = 0
-        for d in fleet.indices.reversed() { a = a * variants.count + perDevice[d] }
-        return a
+    /// Every device that can hold variant `v` holds it; the others keep their initial variant.
+    public func staticAssignment(variant v: Int) -> [Int] {
+        fleet.indices.map { fleet[$0].canHold(variants[v]) ? v : initialVariants[$0] }
     }
 
     /// Checks the scenario is consistent.
@@ -402,8 +420,8 @@ public struct ServingScenario: Sendable, Equatable {
                 throw fail("fleet[\(d)].initial", "device \(fleet[d].name) cannot hold its initial variant")
             }
         }
-        guard jointActionCount <= 1 << 16 else {
-            throw fail("fleet", "\(variants.count) variants on \(fleet.count) devices give \(jointActionCount) joint actions; at most 65536 are supported")
+        guard fleet.count <= Self.maxDevices else {
+            throw fail("fleet", "\(fleet.count) devices; at most \(Self.maxDevices) are supported (lower the fleet's count)")
         }
     }
 }

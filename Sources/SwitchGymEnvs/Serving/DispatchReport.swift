@@ -30,15 +30,14 @@ public enum DispatchReport {
         return t > 0 ? t : sc.variants.reduce(0) { $0 + $1.accuracy } / Double(sc.variants.count)
     }
 
-    /// The report for `run` (its actions give the variants held per interval).
+    /// The report for `run` (its assignments give the variants held per interval).
     public static func report(model m: ServingModel, run: ServingRun, accuracyTarget: Double? = nil,
                               jobsPerInterval: Int = 2000, seed: UInt64 = 0) -> [IntervalDispatch] {
         let sc = m.scenario
         let target = accuracyTarget ?? defaultTarget(sc, shares: m.arrivals.shares)
         var out: [IntervalDispatch] = []
-        out.reserveCapacity(run.actions.count)
-        for (t, a) in run.actions.enumerated() {
-            let held = sc.decode(jointAction: a)
+        out.reserveCapacity(run.assignments.count)
+        for (t, held) in run.assignments.enumerated() {
             var counts: [Int: Int] = [:]
             for v in held { counts[v, default: 0] += 1 }
             let variants = counts.keys.sorted()

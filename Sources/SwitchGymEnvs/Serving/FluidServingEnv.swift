@@ -66,17 +66,21 @@ public struct ServingMetrics: Sendable, Equatable, Codable {
 
 /// The serving scenario at **fluid** fidelity: per-interval arrival counts (fractional),
 /// devices that serve at their variant's throughput under each stream's SLO, loads that idle a
-/// device for the load delay, FIFO queues per stream served earliest-deadline first, SLO
-/// lateness penalties per interval late, drops after `drop_after` intervals.
+/// device for the load delay, FIFO queues per stream served earliest-deadline first (each
+/// batch of queries from the variants' pools in variant order: devices holding one variant
+/// serve at one rate, so only how many devices hold each variant matters), SLO lateness
+/// penalties per interval late, drops after `drop_after` intervals.
 ///
-/// Action: one ``Discrete`` joint action, the variant of every device in mixed radix (device 0
-/// least significant; ``ServingScenario/decode(jointAction:)``), masked where a device cannot
-/// hold its variant (a masked action keeps that device's variant). Observation: the layout of
-/// the reduced ``EmploymentSearch`` (per device a one-hot variant and the pending load in
-/// intervals; per stream the mean arrivals over the history windows, the backlog by lateness,
-/// the optional next-interval forecast, all over the mean arrivals per interval; the elapsed
-/// fraction). Reward: ``ServingRewardWeights``. Episodes end truncated after
-/// ``ServingModel/episodeLength`` intervals.
+/// Action: ``MultiDiscrete``, one choice per device, the variant it should hold
+/// (``ServingModel/actionLayout``: grows linearly with the fleet). A device switches iff its
+/// choice differs from its variant, and loads for the variant's load delay; a choice the mask
+/// forbids (memory, device kind) keeps the device's variant. Observation:
+/// ``FamilyObservationLayout``, as the reduced ``EmploymentSearch``'s (per device a one-hot
+/// variant and the pending load in intervals; per stream the mean arrivals over the history
+/// windows, the backlog by lateness, the optional next-interval forecast, all over the mean
+/// arrivals per interval; the elapsed fraction). Reward: ``ServingRewardWeights``. Episodes end
+/// truncated after ``ServingModel/episodeLength`` intervals. A step costs
+/// O(devices + queued batches × variants) and allocates nothing.
 ///
 /// Invariants (checked by ``checkInvariants()``; asserted in debug builds every step):
 /// arrived = served + dropped + queued; no device holds a variant it cannot; time only advances.
@@ -85,7 +89,7 @@ public struct FluidServingEnv: VectorizableEnv, Sendable {
 
     public let model: ServingModel
     public let observationSpace: Box
-    public let actionSpace: Discrete
+    public let actionSpace: MultiDiscrete
 
     var generator: SeededGenerator
     var isReady = false
@@ -97,7 +101,8 @@ public struct FluidServingEnv: VectorizableEnv, Sendable {
     public internal(set) var variants: [Int]
     /// Intervals of load left per device.
     public internal(set) var pending: [Double]
-    private var timeLeft: [Double]
+    /// Device-intervals of service left per variant in the current interval.
+    private var pool: [Double]
     var ringDue: [Int]
     var ringAmount: [Double]
     var ringHead: [Int]
@@ -112,11 +117,11 @@ public struct FluidServingEnv: VectorizableEnv, Sendable {
     public init(model: ServingModel, seed: UInt64 = 0) {
         self.model = model
         observationSpace = model.observationSpace
-        actionSpace = Discrete(model.jointActionCount)
+        actionSpace = MultiDiscrete([Int](repeating: model.variantCount, count: model.deviceCount))
         generator = SeededGenerator(seed: seed)
         variants = model.scenario.initialVariants
         pending = [Double](repeating: 0, count: model.deviceCount)
-        timeLeft = pending
+        pool = [Double](repeating: 0, count: model.variantCount)
         ringDue = [Int](repeating: 0, count: model.ringTotal)
         ringAmount = [Double](repeating: 0, count: model.ringTotal)
         ringHead = [Int](repeating: 0, count: model.streamCount)
@@ -131,17 +136,21 @@ public struct FluidServingEnv: VectorizableEnv, Sendable {
 
     public var observationDimension: Int { model.observationDimension }
 
+    public var actionLayout: ActionLayout { model.actionLayout }
+
+    public var familyLayout: FamilyObservationLayout? { model.observationLayout }
+
     public mutating func reset(seed: UInt64?, options: NoResetOptions?) throws -> ResetResult<[Float], ServingStepInfo> {
         resetState(seed: seed)
         return ResetResult(observation: currentObservation(), info: last)
     }
 
-    public mutating func step(_ action: Int) throws -> StepResult<[Float], ServingStepInfo> {
+    public mutating func step(_ action: [Int]) throws -> StepResult<[Float], ServingStepInfo> {
         guard isReady else { throw EnvError.stepBeforeReset("FluidServingEnv(\(model.scenario.name))") }
         guard actionSpace.contains(action) else {
-            throw EnvError(.invalidAction, "FluidServingEnv: action \(action) is not in \(actionSpace).")
+            throw EnvError(.invalidAction, "FluidServingEnv: action \(action.count > 16 ? "of \(action.count) choices" : "\(action)") is not in \(model.actionLayout) (one variant index per device).")
         }
-        let t = step(discrete: action)
+        let t = action.withUnsafeBufferPointer { step(choices: $0.baseAddress!) }
         return StepResult(observation: currentObservation(), reward: t.reward, terminated: t.terminated,
                           truncated: t.truncated, info: last)
     }
@@ -167,20 +176,20 @@ public struct FluidServingEnv: VectorizableEnv, Sendable {
     }
 
     public func writeActionMask(into destination: UnsafeMutablePointer<Bool>) {
-        model.jointMask.withUnsafeBufferPointer { destination.update(from: $0.baseAddress!, count: $0.count) }
+        model.writeActionMask(into: destination)
     }
 
-    /// Simulates one interval with joint action `action`.
-    public mutating func step(discrete action: Int) -> Transition {
+    /// Simulates one interval; `choices[d]` is the variant device `d` should hold.
+    public mutating func step(choices: UnsafePointer<Int>) -> Transition {
         let m = model
         let V = m.variantCount, S = m.streamCount, D = m.deviceCount
         var info = ServingStepInfo()
         info.interval = time
-        // Decisions: a device whose choice differs from its variant starts loading it.
-        var x = action
+        // Decisions: a device whose choice differs from its variant starts loading it; the
+        // time it serves joins its variant's pool.
+        for v in 0..<V { pool[v] = 0 }
         for d in 0..<D {
-            var v = x % V
-            x /= V
+            var v = choices[d]
             if !m.canHold[d * V + v] {
                 info.infeasibleChoices += 1
                 v = variants[d]
@@ -190,9 +199,9 @@ public struct FluidServingEnv: VectorizableEnv, Sendable {
                 variants[d] = v
                 pending[d] = m.hireSteps[v]
             }
-            timeLeft[d] = 1 - min(pending[d], 1)
+            pool[v] += 1 - min(pending[d], 1)
             pending[d] = max(0, pending[d] - 1)
-            info.cost += m.costPerInterval[variants[d]]
+            info.cost += m.costPerInterval[v]
         }
         // Arrivals join their stream's queue, due `deadline` intervals later.
         let row = start + time
@@ -208,7 +217,8 @@ public struct FluidServingEnv: VectorizableEnv, Sendable {
             cursor[s] = 0
         }
         // Serve queued queries earliest deadline first (ties: stream order), each batch of
-        // queries from the devices in order; then charge lateness and drop what waited too long.
+        // queries from the variants' pools in variant order; then charge lateness and drop what
+        // waited too long.
         while true {
             var best = -1, bestDue = Int.max
             for s in 0..<S where cursor[s] < ringCount[s] {
@@ -220,18 +230,17 @@ public struct FluidServingEnv: VectorizableEnv, Sendable {
             let slot = m.ringOffset[s] + (ringHead[s] + cursor[s]) % m.ringCapacity[s]
             cursor[s] += 1
             var amount = ringAmount[slot]
-            for d in 0..<D where timeLeft[d] > 0 && amount > 0 {
-                let v = variants[d]
+            for v in 0..<V where pool[v] > 0 && amount > 0 {
                 let rate = m.capacity[v * S + s]
                 guard rate > 0 else { continue }
-                let can = timeLeft[d] * rate
+                let can = pool[v] * rate
                 let served: Double
                 if can <= amount {
                     served = can
-                    timeLeft[d] = 0
+                    pool[v] = 0
                 } else {
                     served = amount
-                    timeLeft[d] -= served / rate
+                    pool[v] -= served / rate
                 }
                 amount -= served
                 info.served += served

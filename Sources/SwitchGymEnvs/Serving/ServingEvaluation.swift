@@ -1,17 +1,19 @@
 import SwitchGymCore
 
-/// One policy's run over a whole arrival series: totals, per-interval details and the actions.
+/// One policy's run over a whole arrival series: totals, per-interval details and the
+/// assignments it chose.
 public struct ServingRun: Sendable {
     public var name: String
     public var metrics: ServingMetrics
     public var intervals: [ServingStepInfo]
-    public var actions: [Int]
+    /// Per interval, the variant each device was asked to hold (the action's choices).
+    public var assignments: [[Int]]
 
-    public init(name: String, metrics: ServingMetrics, intervals: [ServingStepInfo], actions: [Int]) {
+    public init(name: String, metrics: ServingMetrics, intervals: [ServingStepInfo], assignments: [[Int]]) {
         self.name = name
         self.metrics = metrics
         self.intervals = intervals
-        self.actions = actions
+        self.assignments = assignments
     }
 }
 
@@ -25,53 +27,48 @@ public enum ServingEvaluation {
         return try ServingModel(scenario: sc, arrivals: arrivals, randomStart: false)
     }
 
-    /// Runs `policy` (given the env, its observation and the action mask, returns a joint
-    /// action) from reset to the end of the series.
+    /// Runs `policy` from reset to the end of the series. The policy gets the env, its
+    /// observation, the action mask (``ServingModel/actionLayout``) and a choice row to fill:
+    /// the variant each device should hold; the row starts as the variants held now, so a
+    /// policy that writes nothing stays.
     public static func run(name: String, model: ServingModel, seed: UInt64 = 0,
-                           policy: (FluidServingEnv, UnsafeBufferPointer<Float>, UnsafeBufferPointer<Bool>) -> Int) -> ServingRun {
+                           policy: (FluidServingEnv, UnsafeBufferPointer<Float>, UnsafeBufferPointer<Bool>,
+                                    UnsafeMutableBufferPointer<Int>) -> Void) -> ServingRun {
         var env = FluidServingEnv(model: model, seed: seed)
         env.resetState(seed: seed)
         var obs = [Float](repeating: 0, count: model.observationDimension)
-        var mask = [Bool](repeating: false, count: model.jointActionCount)
+        var mask = [Bool](repeating: false, count: model.actionLayout.maskWidth)
+        var choices = [Int](repeating: 0, count: model.deviceCount)
         var infos: [ServingStepInfo] = []
-        var actions: [Int] = []
+        var assignments: [[Int]] = []
         infos.reserveCapacity(model.episodeLength)
-        actions.reserveCapacity(model.episodeLength)
+        assignments.reserveCapacity(model.episodeLength)
         while true {
             obs.withUnsafeMutableBufferPointer { env.writeObservation(into: $0.baseAddress!) }
             mask.withUnsafeMutableBufferPointer { env.writeActionMask(into: $0.baseAddress!) }
-            let a = obs.withUnsafeBufferPointer { o in mask.withUnsafeBufferPointer { m in policy(env, o, m) } }
-            let t = env.step(discrete: a)
+            for d in 0..<model.deviceCount { choices[d] = env.variants[d] }
+            obs.withUnsafeBufferPointer { o in
+                mask.withUnsafeBufferPointer { m in choices.withUnsafeMutableBufferPointer { policy(env, o, m, $0) } }
+            }
+            let t = choices.withUnsafeBufferPointer { env.step(choices: $0.baseAddress!) }
             infos.append(env.last)
-            actions.append(a)
+            assignments.append(choices)
             if t.truncated || t.terminated { break }
         }
-        return ServingRun(name: name, metrics: env.totals, intervals: infos, actions: actions)
+        return ServingRun(name: name, metrics: env.totals, intervals: infos, assignments: assignments)
     }
 
-    /// Replays a fixed action sequence (the last action repeats if the series is longer).
-    public static func replay(name: String, model: ServingModel, actions: [Int], seed: UInt64 = 0) -> ServingRun {
-        precondition(!actions.isEmpty, "replay needs at least one action")
-        return run(name: name, model: model, seed: seed) { env, _, _ in actions[min(env.time, actions.count - 1)] }
+    /// Replays a fixed sequence of assignments (the last repeats if the series is longer).
+    public static func replay(name: String, model: ServingModel, assignments: [[Int]], seed: UInt64 = 0) -> ServingRun {
+        precondition(!assignments.isEmpty, "replay needs at least one assignment")
+        return run(name: name, model: model, seed: seed) { env, _, _, out in
+            let a = assignments[min(env.time, assignments.count - 1)]
+            for d in a.indices { out[d] = a[d] }
+        }
     }
 
     /// Every device that can hold `variant` holds it; the others keep their initial variant.
-    public static func staticAction(_ sc: ServingScenario, variant v: Int) -> Int {
-        sc.encode(variants: sc.fleet.indices.map { sc.fleet[$0].canHold(sc.variants[v]) ? v : sc.initialVariants[$0] })
-    }
-
-    /// The best constant joint action in hindsight (every feasible one is tried), and its run.
-    public static func bestStatic(model: ServingModel) -> ServingRun {
-        var best: ServingRun?
-        for a in 0..<model.jointActionCount where model.isFeasible(jointAction: a) {
-            let r = replay(name: "static-best", model: model, actions: [a])
-            if best == nil || r.metrics.utility > best!.metrics.utility { best = r }
-        }
-        return best!
-    }
-
-    /// Describes a joint action as `device=variant` pairs.
-    public static func describe(_ sc: ServingScenario, action a: Int) -> String {
-        zip(sc.fleet, sc.decode(jointAction: a)).map { "\($0.name)=\(sc.variants[$1].name)" }.joined(separator: " ")
+    public static func staticAssignment(_ sc: ServingScenario, variant v: Int) -> [Int] {
+        sc.staticAssignment(variant: v)
     }
 }

@@ -15,10 +15,10 @@ public final class ServingModel: Sendable {
     /// Cost of holding each variant for one interval.
     let costPerInterval: [Double]
     let accuracy: [Double]
-    /// `canHold[d * V + v]`.
+    /// `canHold[d * V + v]`: the action mask (one row of ``ActionLayout/maskWidth`` entries).
     let canHold: [Bool]
-    /// Per joint action, whether every device can hold its variant.
-    let jointMask: [Bool]
+    /// The device classes.
+    public let classes: FleetClasses
     let deadlineSteps: [Int]
     let dropAfter: [Int]
     let weight: [Double]
@@ -54,7 +54,10 @@ public final class ServingModel: Sendable {
     public let episodeLength: Int
     public let randomStart: Bool
     public let observationDimension: Int
-    public let jointActionCount: Int
+    /// The action codec: one choice per device, its variant (`devices × Discrete(variants)`).
+    public let actionLayout: ActionLayout
+    /// The observation layout (shared with the reduced ``EmploymentSearch``).
+    public let observationLayout: FamilyObservationLayout
 
     /// Precomputes the tables of `scenario` over `arrivals`.
     /// - Throws: ``ScenarioError`` if the scenario is inconsistent or the arrivals do not
@@ -89,16 +92,8 @@ public final class ServingModel: Sendable {
         var hold = [Bool](repeating: false, count: D * V)
         for d in 0..<D { for v in 0..<V { hold[d * V + v] = sc.fleet[d].canHold(sc.variants[v]) } }
         canHold = hold
-        jointActionCount = sc.jointActionCount
-        var mask = [Bool](repeating: true, count: jointActionCount)
-        for a in 0..<jointActionCount {
-            var x = a
-            for d in 0..<D {
-                if !hold[d * V + x % V] { mask[a] = false }
-                x /= V
-            }
-        }
-        jointMask = mask
+        classes = sc.classes
+        actionLayout = ActionLayout(repeating: V, count: D)
         let deadlines = (0..<S).map { sc.deadlineIntervals(stream: $0) }
         let drops = sc.streams.map(\.dropAfterIntervals)
         deadlineSteps = deadlines
@@ -140,30 +135,41 @@ public final class ServingModel: Sendable {
         billScale = max(sum / Double(T * S), 1e-9)
         episodeLength = sc.episodeIntervals.map { min($0, T) } ?? T
         self.randomStart = randomStart
-        observationDimension = D * (V + 1) + S * (sc.historyWindows.count + 4 + (sc.forecast ? 1 : 0)) + 1
+        observationLayout = FamilyObservationLayout(workers: D, jobs: V, streams: S, historyWindows: sc.historyWindows.count,
+                                                    forecast: sc.forecast, workerClass: classes.classOf,
+                                                    classNames: classes.names, jobNames: sc.variants.map(\.name))
+        observationDimension = observationLayout.dimension
     }
 
-    /// The observation space (same layout as the reduced ``EmploymentSearch``).
-    public var observationSpace: Box {
-        var low = [Float](), high = [Float]()
-        for _ in 0..<deviceCount {
-            low += [Float](repeating: 0, count: variantCount); high += [Float](repeating: 1, count: variantCount)
-            low.append(0); high.append(.infinity)
-        }
-        let perStream = scenario.historyWindows.count + 4 + (scenario.forecast ? 1 : 0)
-        low += [Float](repeating: 0, count: perStream * streamCount)
-        high += [Float](repeating: .infinity, count: perStream * streamCount)
-        low.append(0); high.append(1)
-        return Box(low: low, high: high)
+    /// The observation space (``FamilyObservationLayout/space``, as the reduced ``EmploymentSearch``'s).
+    public var observationSpace: Box { observationLayout.space }
+
+    /// Whether device `d` can hold variant `v`.
+    @inline(__always)
+    public func canHold(device d: Int, variant v: Int) -> Bool { canHold[d * variantCount + v] }
+
+    /// Writes the action mask: per device, the variants it can hold (memory, device kind).
+    public func writeActionMask(into destination: UnsafeMutablePointer<Bool>) {
+        canHold.withUnsafeBufferPointer { destination.update(from: $0.baseAddress!, count: $0.count) }
     }
 
     /// Queries of stream `s` one device holding variant `v` answers per interval.
     @inline(__always)
     public func capacity(variant v: Int, stream s: Int) -> Double { capacity[v * streamCount + s] }
 
-    /// Whether joint action `a` fits the fleet (every device can hold its variant).
+    /// Whether every device of `assignment` can hold its variant.
+    public func isFeasible(assignment: UnsafeBufferPointer<Int>) -> Bool {
+        for d in 0..<deviceCount where !canHold[d * variantCount + assignment[d]] { return false }
+        return true
+    }
+
+    /// Load delay of each variant, in intervals.
     @inline(__always)
-    public func isFeasible(jointAction a: Int) -> Bool { jointMask[a] }
+    public func hireSteps(variant v: Int) -> Double { hireSteps[v] }
+
+    /// Cost of holding variant `v` for one interval.
+    @inline(__always)
+    public func costPerInterval(variant v: Int) -> Double { costPerInterval[v] }
 
     /// Arrivals of stream `s` in interval `t`.
     @inline(__always)
@@ -171,12 +177,13 @@ public final class ServingModel: Sendable {
 }
 
 extension ServingModel {
-    /// A one-interval estimate used by planning baselines: the reward of choosing joint
-    /// action `a` for an interval with `arrivals[s]` new queries per stream and no backlog.
-    /// Devices whose variant changes from `current` (when given) lose their load time. Streams
-    /// are served in deadline order from the devices in order (as the env does); queries of a
-    /// stream due this interval that stay unserved are charged one interval of lateness, and a
-    /// stream due later is not charged (an optimistic estimate).
+    /// A one-interval estimate used by planning baselines: the reward of holding
+    /// `assignment` (a variant per device) for an interval with `arrivals[s]` new queries per
+    /// stream and no backlog. Devices whose variant changes from `current` (when given) lose
+    /// their load time. Streams are served in deadline order, each from the variants' pools in
+    /// variant order (as the env serves); queries of a stream due this interval that stay
+    /// unserved are charged one interval of lateness, and a stream due later is not charged
+    /// (an optimistic estimate).
     ///
     /// With `relaxed`, the estimate becomes an upper bound on what the interval's arrivals can
     /// contribute to the env's utility under any queueing: queries left unserved are credited
@@ -184,62 +191,62 @@ extension ServingModel {
     /// the one lateness increment they cannot escape (deadline in this interval) is charged.
     /// Summed over a plan this bounds the env's utility for that plan (the hindsight oracle).
     /// - Returns: the estimated reward and the unserved queries.
-    public func estimateInterval(current: UnsafeBufferPointer<Int>?, action a: Int,
+    /// - Complexity: O(devices + variants × streams).
+    public func estimateInterval(current: UnsafeBufferPointer<Int>?, assignment: UnsafeBufferPointer<Int>,
                                  arrivals: UnsafeBufferPointer<Double>, relaxed: Bool = false) -> (reward: Double, unserved: Double) {
-        let V = variantCount, S = streamCount, D = deviceCount
-        return withUnsafeTemporaryAllocation(of: Double.self, capacity: D + 1) { timeLeft in
-            var x = a
+        withUnsafeTemporaryAllocation(of: Double.self, capacity: variantCount) { pool in
+            pool.initialize(repeating: 0)
             var cost = 0.0
-            for d in 0..<D {
-                let v = x % V
-                x /= V
+            for d in 0..<deviceCount {
+                let v = assignment[d]
                 var t = 1.0
                 if let current, current[d] != v { t = 1 - min(hireSteps[v], 1) }
-                timeLeft[d] = t
+                pool[v] += t
                 cost += costPerInterval[v]
             }
-            var served = 0.0, accuracyServed = 0.0, penalty = 0.0, unserved = 0.0
-            for s in streamOrder {
-                var amount = arrivals[s]
-                var y = a
-                for d in 0..<D {
-                    let v = y % V
-                    y /= V
-                    let rate = capacity[v * S + s]
-                    guard amount > 0, timeLeft[d] > 0, rate > 0 else { continue }
-                    let can = timeLeft[d] * rate
-                    let take = min(can, amount)
-                    timeLeft[d] = can <= amount ? 0 : timeLeft[d] - take / rate
-                    amount -= take
-                    served += take
-                    accuracyServed += accuracy[v] * take
-                }
-                unserved += amount
-                if deadlineSteps[s] == 0 { penalty += amount * weight[s] * penaltyIncrement[s * maxLate] }
-                if relaxed && amount > 0 {
-                    served += amount
-                    accuracyServed += bestAccuracy[s] * amount
-                }
-            }
-            let w = weights
-            let reward = w.served * served + w.accuracy * accuracyServed - w.cost * cost - w.slo * penalty
-            return (reward, unserved)
+            return estimateInterval(pool: pool, cost: cost, arrivals: arrivals, relaxed: relaxed)
         }
     }
 
-
-    /// The load delay in intervals of switching from `current` to joint action `a`: the
-    /// longest load among the devices that change.
-    public func switchDelay(from current: Int, to a: Int) -> Double {
-        var x = current, y = a, delay = 0.0
-        for _ in 0..<deviceCount {
-            let u = x % variantCount, v = y % variantCount
-            if u != v { delay = max(delay, hireSteps[v]) }
-            x /= variantCount; y /= variantCount
+    /// ``estimateInterval(current:assignment:arrivals:relaxed:)`` from the variants' pools:
+    /// `pool[v]` device-intervals of variant `v` available to serve (devices holding it, less
+    /// the load time of those that switch to it), `cost` the interval's holding cost. The pool
+    /// is used up in place. Only counts matter here, which is what lets the baselines search
+    /// over how many devices of each class hold each variant instead of over assignments.
+    /// - Complexity: O(variants × streams).
+    public func estimateInterval(pool: UnsafeMutableBufferPointer<Double>, cost: Double,
+                                 arrivals: UnsafeBufferPointer<Double>, relaxed: Bool = false) -> (reward: Double, unserved: Double) {
+        let V = variantCount, S = streamCount
+        var served = 0.0, accuracyServed = 0.0, penalty = 0.0, unserved = 0.0
+        for s in streamOrder {
+            var amount = arrivals[s]
+            for v in 0..<V where amount > 0 && pool[v] > 0 {
+                let rate = capacity[v * S + s]
+                guard rate > 0 else { continue }
+                let can = pool[v] * rate
+                let take = min(can, amount)
+                pool[v] = can <= amount ? 0 : pool[v] - take / rate
+                amount -= take
+                served += take
+                accuracyServed += accuracy[v] * take
+            }
+            unserved += amount
+            if deadlineSteps[s] == 0 { penalty += amount * weight[s] * penaltyIncrement[s * maxLate] }
+            if relaxed && amount > 0 {
+                served += amount
+                accuracyServed += bestAccuracy[s] * amount
+            }
         }
+        let w = weights
+        let reward = w.served * served + w.accuracy * accuracyServed - w.cost * cost - w.slo * penalty
+        return (reward, unserved)
+    }
+
+    /// The load delay in intervals of switching from assignment `current` to `next`: the
+    /// longest load among the devices that change.
+    public func switchDelay(from current: UnsafeBufferPointer<Int>, to next: UnsafeBufferPointer<Int>) -> Double {
+        var delay = 0.0
+        for d in 0..<deviceCount where current[d] != next[d] { delay = max(delay, hireSteps[next[d]]) }
         return delay
     }
-
-    /// The joint action of the variants the env holds now.
-    public func jointAction(of variants: [Int]) -> Int { scenario.encode(variants: variants) }
 }

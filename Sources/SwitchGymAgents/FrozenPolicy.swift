@@ -1,0 +1,167 @@
+import Foundation
+import SwitchGymCore
+import SwitchGymNN
+
+/// A trained policy restored from a checkpoint, acting greedily: the one way every client
+/// (`eval`, `envs simulate|fidelity|rollout --policy`, the quickstart, and later the serving
+/// daemon and the Python binding) turns a checkpoint into decisions.
+///
+/// Load it with ``load(path:)`` (a checkpoint file or a run folder, whose latest checkpoint
+/// is taken), then ``bind(observationDimension:actionLayout:familyLayout:)`` it to the env it
+/// should act in. Binding checks that the env fits the network:
+/// - an `mlp` policy (and DQN's Q-network) needs the same observation size and action layout
+///   it was trained with;
+/// - a `family` policy needs the same device classes, variants, streams and observation
+///   features in the same order (``FamilyEncoder/Signature``), **any number of devices per
+///   class**: a policy trained on 8 devices runs on 32 of the same classes.
+public final class FrozenPolicy {
+    /// `ppo` or `dqn`.
+    public let algorithm: String
+    /// The actor's architecture (DQN: ``PolicyArchitecture/mlp``).
+    public let architecture: PolicyArchitecture
+    /// The checkpoint file it was read from.
+    public let source: String
+    /// The family a `family` policy was trained on.
+    public let signature: FamilyEncoder.Signature?
+    /// The actor (PPO) or Q-network (DQN).
+    public let network: MLP
+
+    init(algorithm: String, architecture: PolicyArchitecture, source: String, signature: FamilyEncoder.Signature?, network: MLP) {
+        self.algorithm = algorithm
+        self.architecture = architecture
+        self.source = source
+        self.signature = signature
+        self.network = network
+    }
+
+    /// Why a policy could not be loaded or bound.
+    public struct LoadError: Error, CustomStringConvertible, Sendable, Equatable {
+        public enum Kind: Sendable, Equatable { case notFound, corrupt, incompatible }
+        public var kind: Kind
+        public var message: String
+        public var description: String { message }
+    }
+
+    /// Reads the policy of a checkpoint file, or of a run folder's latest checkpoint.
+    /// - Throws: ``LoadError`` (no checkpoint, a checkpoint without a policy network),
+    ///   or the checkpoint reader's error.
+    public static func load(path: String) throws -> FrozenPolicy {
+        var isDir: ObjCBool = false
+        var file = path
+        if FileManager.default.fileExists(atPath: path, isDirectory: &isDir), isDir.boolValue {
+            guard let latest = try CheckpointStore(directory: URL(fileURLWithPath: path), keepLast: 1_000_000).latest() else {
+                throw LoadError(kind: .notFound, message: "\(path): no checkpoint (ckpt-*.h5) in this run folder.")
+            }
+            file = latest.path
+        }
+        let state = try CheckpointFile.read(file).state
+        let algorithm = try state.string("algorithm")
+        let config = Data(try state.string("config").utf8)
+        let prefix: String, hidden: [Int], activation: Activation
+        var architecture = PolicyArchitecture.mlp
+        var signature: FamilyEncoder.Signature?
+        switch algorithm {
+        case "ppo":
+            let c = try JSONDecoder().decode(PPOConfig.self, from: config)
+            (prefix, hidden, activation) = ("actor", c.hiddenSizes, c.activation)
+            if let a = state.strings["policy"] {
+                guard let parsed = PolicyArchitecture(rawValue: a), parsed != .auto else {
+                    throw LoadError(kind: .corrupt, message: "\(file): unknown policy architecture '\(a)'.")
+                }
+                architecture = parsed
+            }
+            if architecture == .family {
+                guard let text = state.strings["family_signature"],
+                      let sig = try? JSONDecoder().decode(FamilyEncoder.Signature.self, from: Data(text.utf8)) else {
+                    throw LoadError(kind: .corrupt, message: "\(file): a family policy without its family_signature entry.")
+                }
+                signature = sig
+            }
+        case "dqn":
+            let c = try JSONDecoder().decode(DQNConfig.self, from: config)
+            (prefix, hidden, activation) = ("q_network", c.hiddenSizes, c.activation)
+        default:
+            throw LoadError(kind: .corrupt, message: "\(file): unknown algorithm '\(algorithm)' in the checkpoint.")
+        }
+        let sub = state.subset(prefix)
+        guard let sizes = try? sub.ints("sizes") else {
+            throw LoadError(kind: .corrupt, message: "\(file): the checkpoint has no \(prefix)/sizes entry.")
+        }
+        guard sizes.count == hidden.count + 2, sizes.allSatisfy({ $0 > 0 }) else {
+            throw LoadError(kind: .corrupt, message: "\(file): \(prefix)/sizes \(sizes) does not match net_arch \(hidden).")
+        }
+        let network = MLP(sizes: sizes, hiddenActivation: activation)
+        do { try network.loadState(sub) } catch {
+            throw LoadError(kind: .corrupt, message: "\(file): \(error)")
+        }
+        return FrozenPolicy(algorithm: algorithm, architecture: architecture, source: file, signature: signature, network: network)
+    }
+
+    /// The policy bound to an env's layouts, ready to act.
+    /// - Throws: ``LoadError`` (``LoadError/Kind/incompatible``) saying what differs.
+    public func bind(observationDimension: Int, actionLayout: ActionLayout,
+                     familyLayout: FamilyObservationLayout?) throws -> BoundPolicy {
+        func incompatible(_ m: String) -> LoadError { LoadError(kind: .incompatible, message: "\(source): \(m)") }
+        switch architecture {
+        case .family:
+            guard let fl = familyLayout else {
+                throw incompatible("a family policy (trained on a serving fleet) cannot act in an env without devices.")
+            }
+            let enc = FamilyEncoder(layout: fl)
+            guard let sig = signature, sig == enc.signature else {
+                let want = signature.map { "classes \($0.classes), variants \($0.jobs), \($0.streams) streams, \($0.historyWindows) history windows, forecast \($0.forecast)" } ?? "?"
+                let have = "classes \(enc.signature.classes), variants \(enc.signature.jobs), \(fl.streams) streams, \(fl.historyWindows) history windows, forecast \(fl.forecast)"
+                throw incompatible("the policy was trained on \(want); this scenario has \(have). A family policy runs on any number of devices of the same classes and variants, with the same streams and observation features.")
+            }
+            guard network.inputSize == enc.actorInputSize, network.outputSize == fl.jobs else {
+                throw incompatible("the actor takes \(network.inputSize) inputs and gives \(network.outputSize) logits; this scenario's family rows need \(enc.actorInputSize) and \(fl.jobs).")
+            }
+            let critic = MLP(sizes: [enc.criticInputSize, 1])
+            let nets = ActorCritic(actor: network, critic: critic, architecture: .family, actionLayout: actionLayout,
+                                   observationDimension: observationDimension, family: enc)
+            return BoundPolicy(workspace: PolicyWorkspace(networks: nets, maxBatch: 1))
+        case .mlp, .auto:
+            guard network.inputSize == observationDimension, network.outputSize == actionLayout.maskWidth else {
+                throw incompatible("the policy takes \(network.inputSize) observations and \(network.outputSize) action outputs; this env has \(observationDimension) and \(actionLayout.maskWidth) (\(actionLayout)). An mlp policy runs only on the scenario (and fleet size) it was trained on; train with policy = family to move between fleet sizes.")
+            }
+            let critic = MLP(sizes: [observationDimension, 1])
+            let nets = ActorCritic(actor: network, critic: critic, architecture: .mlp, actionLayout: actionLayout,
+                                   observationDimension: observationDimension, family: nil)
+            return BoundPolicy(workspace: PolicyWorkspace(networks: nets, maxBatch: 1))
+        }
+    }
+
+    /// ``bind(observationDimension:actionLayout:familyLayout:)`` to an env's layouts.
+    public func bind<E: VectorizableEnv>(to env: E) throws -> BoundPolicy {
+        try bind(observationDimension: env.observationDimension, actionLayout: env.actionLayout, familyLayout: env.familyLayout)
+    }
+}
+
+/// A ``FrozenPolicy`` bound to one env's layouts: greedy choice rows for observations.
+public final class BoundPolicy: GreedyPolicy {
+    let workspace: PolicyWorkspace
+
+    init(workspace: PolicyWorkspace) { self.workspace = workspace }
+
+    /// The env's action codec.
+    public var actionLayout: ActionLayout { workspace.networks.actionLayout }
+
+    public func act(observation: UnsafePointer<Float>, mask: UnsafePointer<Bool>?, into choices: UnsafeMutablePointer<Int>) {
+        workspace.greedy(observation, mask: mask, into: choices)
+    }
+
+    /// The choice row for one observation (allocates; for tools).
+    public func act(observation: [Float], mask: [Bool]?) -> [Int] {
+        var out = [Int](repeating: 0, count: actionLayout.components)
+        observation.withUnsafeBufferPointer { o in
+            out.withUnsafeMutableBufferPointer { c in
+                if let mask {
+                    mask.withUnsafeBufferPointer { act(observation: o.baseAddress!, mask: $0.baseAddress!, into: c.baseAddress!) }
+                } else {
+                    act(observation: o.baseAddress!, mask: nil, into: c.baseAddress!)
+                }
+            }
+        }
+        return out
+    }
+}

@@ -1,0 +1,276 @@
+import Foundation
+import Testing
+import SwitchGymCore
+import SwitchGymEnvs
+import SwitchGymNN
+@testable import SwitchGymAgents
+
+/// The factored action in the agents: the factored categorical head against the joint
+/// distribution it defines (brute force on tiny layouts), the family policy shared by the
+/// devices of a fleet (a distribution over joint assignments, masks, coordination, transfer
+/// across fleet sizes), and PPO training on it.
+@Suite struct FactoredPolicyTests {
+    /// A tiny mixed fleet: `big` 40 GB GPUs and `small` 16 GB GPUs, three variants of which the
+    /// largest fits only the big ones; two streams.
+    static func fleet(big: Int, small: Int, intervals: Int = 40, seed: UInt64 = 1) throws -> ServingModel {
+        func variant(_ name: String, _ acc: Double, _ ms: Double, _ gb: Double) -> ModelVariant {
+            ModelVariant(name: name, accuracy: acc, batchSizes: [1, 8, 32], latencyMs: [ms, 2 * ms, 5 * ms], memoryGB: gb,
+                         loadSecondsDisk: 0.6, loadSecondsRAM: 0.3, costPerSecond: 1)
+        }
+        let variants = [variant("small", 0.70, 2, 4), variant("medium", 0.78, 5, 12), variant("large", 0.85, 11, 30)]
+        let fleet = (0..<big).map { Device(name: "big-\($0)", memoryGB: 40) } + (0..<small).map { Device(name: "small-\($0)", memoryGB: 16) }
+        let streams = [SLOStream(name: "fast", deadlineMs: 50, share: 0.6, dropAfterIntervals: 2),
+                       SLOStream(name: "accurate", deadlineMs: 400, share: 0.4, minAccuracy: 0.8, dropAfterIntervals: 3)]
+        let sc = ServingScenario(name: "tiny", variants: variants, fleet: fleet, streams: streams, decisionInterval: 1,
+                                 episodeIntervals: 20, weights: ServingRewardWeights(served: 1, accuracy: 1, cost: 0, slo: 1))
+        var g = SeededGenerator(seed: seed)
+        let per = 1500.0 * Double(big + small)
+        let counts = (0..<(intervals * 2)).map { i in per * (i % 2 == 0 ? 0.6 : 0.4) * (0.4 + 1.2 * g.nextUnit()) }
+        return try ServingModel(scenario: sc, arrivals: ScenarioArrivals(intervals: intervals, streams: 2, counts: counts),
+                                randomStart: true)
+    }
+
+    /// Every choice row of `layout` allowed by `mask`.
+    func allRows(_ layout: ActionLayout, mask: [Bool]) -> [[Int32]] {
+        var out: [[Int32]] = [[]]
+        for c in 0..<layout.components {
+            out = out.flatMap { row in (0..<layout.sizes[c]).filter { mask[layout.offsets[c] + $0] }.map { row + [Int32($0)] } }
+        }
+        return out
+    }
+
+    @Test func theFactoredHeadIsTheProductDistribution() throws {
+        var g = SeededGenerator(seed: 4)
+        let layout = ActionLayout(sizes: [2, 3, 4])
+        let logits = (0..<layout.maskWidth).map { _ in Float(3 * g.nextUnit() - 1.5) }
+        var mask = [Bool](repeating: true, count: layout.maskWidth)
+        mask[3] = false; mask[7] = false; mask[8] = false
+        var lp = [Float](repeating: 0, count: layout.maskWidth)
+        var total = 0.0, entropy = 0.0, reported: Float = 0
+        for row in allRows(layout, mask: mask) {
+            let (logP, h) = FactoredCategorical.evaluate(logits, mask: mask, layout: layout, choices: row, into: &lp)
+            // The product of the components' softmaxes, computed independently.
+            var p = 1.0
+            for c in 0..<layout.components {
+                let o = layout.offsets[c]
+                let z = (0..<layout.sizes[c]).filter { mask[o + $0] }.map { exp(Double(logits[o + $0])) }.reduce(0, +)
+                p *= exp(Double(logits[o + Int(row[c])])) / z
+            }
+            #expect(abs(Double(logP) - log(p)) < 1e-5)
+            total += p
+            entropy -= p * log(p)
+            reported = h
+        }
+        #expect(abs(total - 1) < 1e-6)
+        #expect(abs(Double(reported) - entropy) < 1e-4, "factored entropy \(reported) vs joint \(entropy)")
+    }
+
+    @Test func theFactoredGradientMatchesFiniteDifferences() throws {
+        var g = SeededGenerator(seed: 9)
+        let layout = ActionLayout(sizes: [3, 2, 4])
+        var logits = (0..<layout.maskWidth).map { _ in Float(2 * g.nextUnit() - 1) }
+        let mask = [true, true, false, true, true, true, true, false, true]
+        let choices: [Int32] = [1, 0, 3]
+        let w: Float = 0.7, e: Float = -0.3
+        func loss(_ z: [Float]) -> Double {
+            var lp = [Float](repeating: 0, count: layout.maskWidth)
+            let (logP, h) = FactoredCategorical.evaluate(z, mask: mask, layout: layout, choices: choices, into: &lp)
+            return Double(w * logP + e * h)
+        }
+        var lp = [Float](repeating: 0, count: layout.maskWidth)
+        _ = FactoredCategorical.evaluate(logits, mask: mask, layout: layout, choices: choices, into: &lp)
+        var grad = [Float](repeating: 0, count: layout.maskWidth)
+        FactoredCategorical.backward(lp, layout: layout, choices: choices, logProbabilityWeight: w, entropyWeight: e, into: &grad)
+        for i in 0..<layout.maskWidth {
+            let h: Float = 1e-2
+            let x = logits[i]
+            logits[i] = x + h; let up = loss(logits)
+            logits[i] = x - h; let down = loss(logits)
+            logits[i] = x
+            let numeric = (up - down) / Double(2 * h)
+            #expect(abs(numeric - Double(grad[i])) < 2e-3, "logit \(i): numeric \(numeric) analytic \(grad[i])")
+            if !mask[i] { #expect(grad[i] == 0) }
+        }
+    }
+
+    /// The family policy on 2 + 1 devices: its log-probabilities (teacher-forced, batched)
+    /// sum to 1 over every allowed joint assignment, agree with sequential sampling, and its
+    /// summed conditional entropies average to the joint entropy (the chain rule).
+    @Test func theFamilyPolicyIsADistributionOverJointAssignments() throws {
+        let m = try Self.fleet(big: 2, small: 1)
+        let env = FluidServingEnv(model: m, seed: 0)
+        var g = SeededGenerator(seed: 5)
+        let nets = try ActorCritic(observationDimension: env.observationDimension, actionLayout: env.actionLayout,
+                                   familyLayout: env.familyLayout, architecture: .auto, hiddenSizes: [16], activation: .tanh, using: &g)
+        #expect(nets.architecture == .family)
+        // Sharper than the initial near-uniform policy, so the test has something to see.
+        for i in nets.actor.parameters.indices { nets.actor.parameters[i] *= 12 }
+        let ws = PolicyWorkspace(networks: nets, maxBatch: 64)
+        var e = env
+        e.resetState(seed: 1)
+        let obs = e.currentObservation(), mask = e.currentActionMask()
+        let layout = env.actionLayout
+        let rows = allRows(layout, mask: mask)
+        #expect(rows.count == 3 * 3 * 2)
+        var lp = [Float](repeating: 0, count: layout.maskWidth)
+        var probability: [[Int32]: Double] = [:]
+        var total = 0.0, jointEntropy = 0.0, chainEntropy = 0.0
+        for row in rows {
+            let logits = ws.logits(obs, choices: row, batch: 1)
+            let (logP, h) = FactoredCategorical.evaluate(logits, mask: mask, layout: layout, choices: row, into: &lp)
+            let p = exp(Double(logP))
+            probability[row] = p
+            total += p
+            jointEntropy -= p * log(p)
+            chainEntropy += p * Double(h)
+        }
+        #expect(abs(total - 1) < 1e-5, "probabilities sum to \(total)")
+        #expect(abs(chainEntropy - jointEntropy) < 1e-4)
+        // Sampling follows the same distribution, and reports the same log-probabilities.
+        let n = 64
+        var counts: [[Int32]: Int] = [:]
+        var sg = SeededGenerator(seed: 11)
+        let obsBatch = [[Float]](repeating: obs, count: n).flatMap { $0 }
+        let maskBatch = [[Bool]](repeating: mask, count: n).flatMap { $0 }
+        var choices = [Int32](repeating: 0, count: n * 3), logPs = [Float](repeating: 0, count: n)
+        for _ in 0..<150 {
+            ws.sample(obsBatch, masks: maskBatch, batch: n, using: &sg, choices: &choices, logProbabilities: &logPs)
+            for i in 0..<n {
+                let row = Array(choices[(3 * i)..<(3 * i + 3)])
+                #expect(probability[row] != nil, "sampled \(row), which the mask forbids")
+                counts[row, default: 0] += 1
+                #expect(abs(Double(logPs[i]) - log(probability[row] ?? 0)) < 1e-4)
+            }
+        }
+        let draws = Double(n * 150)
+        for (row, p) in probability {
+            let f = Double(counts[row] ?? 0) / draws
+            #expect(abs(f - p) <= 5 * (p * (1 - p) / draws).squareRoot() + 1e-3, "\(row): frequency \(f) vs p \(p)")
+        }
+    }
+
+    /// Devices coordinate through the plan: every sampled or greedy assignment respects each
+    /// device's mask, so a class never gets more devices on a variant than it has, and the
+    /// plan a device sees counts the choices made before it.
+    @Test func aFamilyPolicyNeverAsksForMoreThanTheFleetHas() throws {
+        let m = try Self.fleet(big: 5, small: 7)
+        var env = FluidServingEnv(model: m, seed: 0)
+        var g = SeededGenerator(seed: 3)
+        let nets = try ActorCritic(observationDimension: env.observationDimension, actionLayout: env.actionLayout,
+                                   familyLayout: env.familyLayout, architecture: .family, hiddenSizes: [8], activation: .tanh, using: &g)
+        for i in nets.actor.parameters.indices { nets.actor.parameters[i] *= 8 }
+        let ws = PolicyWorkspace(networks: nets, maxBatch: 1)
+        let layout = env.actionLayout
+        env.resetState(seed: 2)
+        var choices = [Int32](repeating: 0, count: 12), logP: [Float] = [0]
+        var greedy = [Int](repeating: 0, count: 12)
+        for _ in 0..<30 {
+            let obs = env.currentObservation(), mask = env.currentActionMask()
+            ws.sample(obs, masks: mask, batch: 1, using: &g, choices: &choices, logProbabilities: &logP)
+            let row = choices.map(Int.init)
+            #expect(row.withUnsafeBufferPointer { r in mask.withUnsafeBufferPointer { layout.contains(r, mask: $0) } })
+            #expect(row[5...].allSatisfy { $0 != 2 }, "a 16 GB device was asked to hold the 30 GB variant")
+            ws.greedy(obs, mask: mask, into: &greedy)
+            #expect(greedy.withUnsafeBufferPointer { r in mask.withUnsafeBufferPointer { layout.contains(r, mask: $0) } })
+            let t = row.withUnsafeBufferPointer { env.step(choices: $0.baseAddress!) }
+            #expect(env.last.infeasibleChoices == 0)
+            if t.truncated { env.resetState(seed: nil) }
+        }
+        // The plan: after every device has chosen, each class's fractions sum to 1 and the
+        // chosen fractions are 1.
+        let enc = try #require(nets.family)
+        let obs = env.currentObservation()
+        var plan = [Float](repeating: 0, count: enc.planSize)
+        var rows = [Float](repeating: 0, count: 12 * enc.actorInputSize)
+        let picked: [Int32] = [2, 2, 1, 0, 2, 1, 1, 0, 0, 1, 0, 1]
+        obs.withUnsafeBufferPointer { o in
+            picked.withUnsafeBufferPointer { c in enc.writeActorRows(o.baseAddress!, choices: c.baseAddress!, plan: &plan, into: &rows) }
+        }
+        #expect(abs(plan[0] + plan[1] + plan[2] - 1) < 1e-6 && abs(plan[3] + plan[4] + plan[5] - 1) < 1e-6)
+        #expect(abs(plan[0] - 1.0 / 5) < 1e-6 && abs(plan[1] - 1.0 / 5) < 1e-6 && abs(plan[2] - 3.0 / 5) < 1e-6)
+        #expect(abs(plan[6] - 1) < 1e-6 && abs(plan[7] - 1) < 1e-6)
+        // The third device saw two of its class already moved to the large variant.
+        let third = rows[(2 * enc.actorInputSize)...]
+        let chosenFraction = third[third.startIndex + 3 + 1 + 2 + 6]
+        #expect(abs(chosenFraction - 2.0 / 5) < 1e-6)
+    }
+
+    @Test func ppoTrainsAFamilyPolicyAndResumesBitExactly() throws {
+        BLAS.setThreadCount(1)
+        let m = try Self.fleet(big: 3, small: 2)
+        var c = PPOConfig()
+        c.numEnvs = 2; c.numSteps = 16; c.batchSize = 16; c.numEpochs = 2; c.hiddenSizes = [16]
+        c.totalTimesteps = 160; c.seed = 4; c.entCoef = 0.01
+        let make: (Int) -> FluidServingEnv = { FluidServingEnv(model: m, seed: UInt64($0)) }
+        let original = try PPO(config: c, makeEnv: make)
+        #expect(original.networks.architecture == .family)
+        #expect(original.policyNetwork.inputSize == FamilyEncoder(layout: m.observationLayout).actorInputSize)
+        try original.train(untilStep: 64)
+        let checkpoint = original.saveState()
+        #expect(checkpoint.strings["policy"] == "family")
+        try original.train(untilStep: 160)
+        let fresh = try PPO(config: c, makeEnv: make)
+        try fresh.loadState(checkpoint)
+        try fresh.train(untilStep: 160)
+        let a = fresh.saveState(), b = original.saveState()
+        for k in Set(a.floats.keys).union(b.floats.keys) where a.floats[k] != b.floats[k] { Issue.record("floats \(k) differ") }
+        for k in Set(a.doubles.keys).union(b.doubles.keys) where a.doubles[k] != b.doubles[k] { Issue.record("doubles \(k) differ") }
+        for k in Set(a.integers.keys).union(b.integers.keys) where a.integers[k] != b.integers[k] { Issue.record("integers \(k) differ: \(a.integers[k] ?? []) vs \(b.integers[k] ?? [])") }
+        for k in Set(a.strings.keys).union(b.strings.keys) where a.strings[k] != b.strings[k] { Issue.record("strings \(k) differ") }
+        #expect(a == b)
+    }
+
+    /// A family policy trained on one fleet size runs on another of the same classes; an mlp
+    /// policy is refused there with a message saying why; a different zoo is refused.
+    @Test func aFamilyPolicyMovesBetweenFleetSizes() throws {
+        BLAS.setThreadCount(1)
+        let small = try Self.fleet(big: 2, small: 2), large = try Self.fleet(big: 8, small: 8)
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("switchgym-family-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        for arch in [PolicyArchitecture.family, .mlp] {
+            var c = PPOConfig()
+            c.numEnvs = 2; c.numSteps = 8; c.batchSize = 16; c.numEpochs = 1; c.hiddenSizes = [8]; c.totalTimesteps = 16
+            c.policy = arch
+            let agent = try PPO(config: c) { FluidServingEnv(model: small, seed: UInt64($0)) }
+            try agent.train()
+            let store = try CheckpointStore(directory: dir.appendingPathComponent(arch.rawValue))
+            _ = try store.save(agent.saveState(), step: agent.globalStep)
+            let policy = try FrozenPolicy.load(path: store.directory.path)
+            #expect(policy.architecture == arch)
+            let env = FluidServingEnv(model: large)
+            if arch == .family {
+                let bound = try policy.bind(to: env)
+                var e = env
+                e.resetState(seed: 0)
+                let row = bound.act(observation: e.currentObservation(), mask: e.currentActionMask())
+                #expect(row.count == 16)
+                // The same weights choose the same way on the fleet they were trained on.
+                _ = try policy.bind(to: FluidServingEnv(model: small))
+            } else {
+                do {
+                    _ = try policy.bind(to: env)
+                    Issue.record("an mlp policy bound to another fleet size")
+                } catch let e as FrozenPolicy.LoadError {
+                    #expect(e.kind == .incompatible && e.message.contains("policy = family"), "\(e)")
+                }
+            }
+        }
+        // Another zoo (different classes): refused, naming both.
+        let other = try ScenarioSpec.load(path: ServingBaselineTests.root + "/envs/vision-zoo.toml")
+        let otherModel = try ServingModel(scenario: other, arrivals: ScenarioArrivals(intervals: 3, streams: 2, counts: [Double](repeating: 10, count: 6)))
+        let policy = try FrozenPolicy.load(path: dir.appendingPathComponent("family").path)
+        #expect(throws: FrozenPolicy.LoadError.self) { _ = try policy.bind(to: FluidServingEnv(model: otherModel)) }
+    }
+
+    @Test func dqnRefusesAFactoredActionAndSaysWhatToUse() throws {
+        let m = try Self.fleet(big: 2, small: 1)
+        var c = DQNConfig()
+        c.numEnvs = 1
+        do {
+            _ = try DQN(config: c) { FluidServingEnv(model: m, seed: UInt64($0)) }
+            Issue.record("DQN accepted a per-device action")
+        } catch let e as AgentError {
+            #expect(e.message.contains("PPO") && e.message.contains("3 components"), "\(e)")
+        }
+    }
+}
