@@ -125,12 +125,24 @@ public final class VectorEnv<E: VectorizableEnv> {
         guard actions.count == count * k else {
             throw EnvError(.invalidArgument, "VectorEnv.step: expected \(count) × \(k) choices, got \(actions.count).")
         }
-        for i in 0..<count {
-            for c in 0..<k {
-                let a = actions[i * k + c]
-                if a < 0 || a >= actionLayout.sizes[c] {
-                    throw EnvError(.invalidAction,
-                                   "VectorEnv.step: choice \(a) of component \(c) of sub-env \(i) is not in 0..<\(actionLayout.sizes[c]) (\(actionLayout)).")
+        let valid: Bool = actionLayout.sizes.withUnsafeBufferPointer { sizes in
+            var ok = true
+            for i in 0..<count {
+                for c in 0..<k {
+                    let a = actions[i * k + c]
+                    ok = ok && a >= 0 && a < sizes[c]
+                }
+            }
+            return ok
+        }
+        if !valid {
+            for i in 0..<count {
+                for c in 0..<k {
+                    let a = actions[i * k + c]
+                    if a < 0 || a >= actionLayout.sizes[c] {
+                        throw EnvError(.invalidAction,
+                                       "VectorEnv.step: choice \(a) of component \(c) of sub-env \(i) is not in 0..<\(actionLayout.sizes[c]) (\(actionLayout)).")
+                    }
                 }
             }
         }

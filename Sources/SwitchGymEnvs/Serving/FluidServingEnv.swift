@@ -188,21 +188,39 @@ public struct FluidServingEnv: VectorizableEnv, Sendable {
         // Decisions: a device whose choice differs from its variant starts loading it; the
         // time it serves joins its variant's pool.
         for v in 0..<V { pool[v] = 0 }
-        for d in 0..<D {
-            var v = choices[d]
-            if !m.canHold[d * V + v] {
-                info.infeasibleChoices += 1
-                v = variants[d]
+        // One uniqueness check per array per step, not per device (no copy-on-write checks
+        // or bounds checks in the O(devices) loop).
+        var switches = 0, infeasible = 0, cost = 0.0
+        variants.withUnsafeMutableBufferPointer { held in
+            pending.withUnsafeMutableBufferPointer { wait in
+                pool.withUnsafeMutableBufferPointer { time in
+                    m.canHold.withUnsafeBufferPointer { fits in
+                        m.hireSteps.withUnsafeBufferPointer { hire in
+                            m.costPerInterval.withUnsafeBufferPointer { price in
+                                for d in 0..<D {
+                                    var v = choices[d]
+                                    if !fits[d * V + v] {
+                                        infeasible += 1
+                                        v = held[d]
+                                    }
+                                    if v != held[d] {
+                                        switches += 1
+                                        held[d] = v
+                                        wait[d] = hire[v]
+                                    }
+                                    time[v] += 1 - min(wait[d], 1)
+                                    wait[d] = max(0, wait[d] - 1)
+                                    cost += price[v]
+                                }
+                            }
+                        }
+                    }
+                }
             }
-            if v != variants[d] {
-                info.switches += 1
-                variants[d] = v
-                pending[d] = m.hireSteps[v]
-            }
-            pool[v] += 1 - min(pending[d], 1)
-            pending[d] = max(0, pending[d] - 1)
-            info.cost += m.costPerInterval[v]
         }
+        info.switches = switches
+        info.infeasibleChoices = infeasible
+        info.cost = cost
         // Arrivals join their stream's queue, due `deadline` intervals later.
         let row = start + time
         for s in 0..<S {
@@ -310,9 +328,16 @@ public struct FluidServingEnv: VectorizableEnv, Sendable {
         let m = model
         let V = m.variantCount, S = m.streamCount
         var k = 0
-        for d in 0..<m.deviceCount {
-            for v in 0..<V { out[k] = v == variants[d] ? 1 : 0; k += 1 }
-            out[k] = Float(pending[d]); k += 1
+        variants.withUnsafeBufferPointer { held in
+            pending.withUnsafeBufferPointer { wait in
+                for d in 0..<m.deviceCount {
+                    let row = out + k
+                    row.update(repeating: 0, count: V)
+                    row[held[d]] = 1
+                    row[V] = Float(wait[d])
+                    k += V + 1
+                }
+            }
         }
         let now = start + time
         let scale = 1 / m.billScale
