@@ -55,7 +55,7 @@ public struct DQNConfig: Codable, Sendable, Equatable {
 
     public init() {}
 
-    enum CodingKeys: String, CodingKey {
+    enum CodingKeys: String, CodingKey, CaseIterable {
         case numEnvs = "n_envs", learningRate = "learning_rate", batchSize = "batch_size", bufferSize = "buffer_size"
         case learningStarts = "learning_starts", gamma, targetUpdateInterval = "target_update_interval"
         case trainFreq = "train_freq", gradientSteps = "gradient_steps", explorationFraction = "exploration_fraction"
@@ -66,8 +66,14 @@ public struct DQNConfig: Codable, Sendable, Equatable {
 
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
-        let d = DQNConfig()
-        func get<T: Decodable>(_ k: CodingKeys, _ v: T) throws -> T { try c.decodeIfPresent(T.self, forKey: k) ?? v }
+        try StrictKeys.check(decoder, allowed: CodingKeys.allCases.map(\.rawValue), what: "dqn config")
+        let d = decoder.userInfo[AgentDefaults.dqn] as? DQNConfig ?? DQNConfig()
+        func get<T: Decodable>(_ k: CodingKeys, _ v: T) throws -> T {
+            do { return try c.decodeIfPresent(T.self, forKey: k) ?? v } catch DecodingError.dataCorrupted(let ctx) {
+                // Foundation reports a number that does not fit T (64.5 for an Int) without the key.
+                throw DecodingError.typeMismatch(T.self, DecodingError.Context(codingPath: c.codingPath + [k], debugDescription: ctx.debugDescription))
+            }
+        }
         numEnvs = try get(.numEnvs, d.numEnvs)
         learningRate = try get(.learningRate, d.learningRate)
         batchSize = try get(.batchSize, d.batchSize)
@@ -301,7 +307,7 @@ public final class DQN<E: VectorizableEnv>: GreedyPolicy {
             let dt = monotonicNow() - t0
             try callback(TrainingEvent(algorithm: "dqn", update: updateCount, globalStep: globalStep,
                                        episodes: tracker.drain(), stepsPerSecond: Double(globalStep - s0) / max(dt, 1e-9),
-                                       losses: losses))
+                                       losses: losses, scheduleKeys: ["learning_rate", "epsilon"]))
         }
     }
 

@@ -66,7 +66,7 @@ public struct PPOConfig: Codable, Sendable, Equatable {
 
     public init() {}
 
-    enum CodingKeys: String, CodingKey {
+    enum CodingKeys: String, CodingKey, CaseIterable {
         case numEnvs = "n_envs", numSteps = "n_steps", batchSize = "batch_size", numEpochs = "n_epochs"
         case gamma, gaeLambda = "gae_lambda", learningRate = "learning_rate"
         case annealLearningRate = "anneal_learning_rate", clipRange = "clip_range"
@@ -78,8 +78,14 @@ public struct PPOConfig: Codable, Sendable, Equatable {
 
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
-        let d = PPOConfig()
-        func get<T: Decodable>(_ k: CodingKeys, _ v: T) throws -> T { try c.decodeIfPresent(T.self, forKey: k) ?? v }
+        try StrictKeys.check(decoder, allowed: CodingKeys.allCases.map(\.rawValue), what: "ppo config")
+        let d = decoder.userInfo[AgentDefaults.ppo] as? PPOConfig ?? PPOConfig()
+        func get<T: Decodable>(_ k: CodingKeys, _ v: T) throws -> T {
+            do { return try c.decodeIfPresent(T.self, forKey: k) ?? v } catch DecodingError.dataCorrupted(let ctx) {
+                // Foundation reports a number that does not fit T (64.5 for an Int) without the key.
+                throw DecodingError.typeMismatch(T.self, DecodingError.Context(codingPath: c.codingPath + [k], debugDescription: ctx.debugDescription))
+            }
+        }
         numEnvs = try get(.numEnvs, d.numEnvs)
         numSteps = try get(.numSteps, d.numSteps)
         batchSize = try get(.batchSize, d.batchSize)
@@ -90,12 +96,12 @@ public struct PPOConfig: Codable, Sendable, Equatable {
         annealLearningRate = try get(.annealLearningRate, d.annealLearningRate)
         clipRange = try get(.clipRange, d.clipRange)
         annealClipRange = try get(.annealClipRange, d.annealClipRange)
-        clipRangeVF = try c.decodeIfPresent(Double.self, forKey: .clipRangeVF)
+        clipRangeVF = try c.decodeIfPresent(Double.self, forKey: .clipRangeVF) ?? d.clipRangeVF
         entCoef = try get(.entCoef, d.entCoef)
         vfCoef = try get(.vfCoef, d.vfCoef)
         maxGradNorm = try get(.maxGradNorm, d.maxGradNorm)
         normalizeAdvantage = try get(.normalizeAdvantage, d.normalizeAdvantage)
-        targetKL = try c.decodeIfPresent(Double.self, forKey: .targetKL)
+        targetKL = try c.decodeIfPresent(Double.self, forKey: .targetKL) ?? d.targetKL
         totalTimesteps = try get(.totalTimesteps, d.totalTimesteps)
         hiddenSizes = try get(.hiddenSizes, d.hiddenSizes)
         activation = try get(.activation, d.activation)
@@ -291,7 +297,7 @@ public final class PPO<E: VectorizableEnv>: GreedyPolicy {
             let dt = monotonicNow() - t0
             try callback(TrainingEvent(algorithm: "ppo", update: updateCount, globalStep: globalStep,
                                        episodes: tracker.drain(), stepsPerSecond: Double(globalStep - s0) / max(dt, 1e-9),
-                                       losses: losses))
+                                       losses: losses, scheduleKeys: ["learning_rate", "clip_range"]))
         }
     }
 

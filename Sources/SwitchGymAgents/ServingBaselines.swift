@@ -341,6 +341,12 @@ public enum ServingBaselines {
         return (oracleBound(model: m), ServingEvaluation.replay(name: "oracle", model: m, assignments: assignments))
     }
 
+    /// How ``oracleBound(model:)`` is computed for `model`'s fleet, in words.
+    public static func oracleBoundMethod(model m: ServingModel) -> String {
+        let n = FleetConfigurations(model: m).count
+        return n <= oracleConfigurationLimit ? "hindsight DP over \(n) configurations" : "switch-free LP relaxation, \(n == .max ? "too many" : "\(n)") configurations"
+    }
+
     /// The oracle bound alone: the relaxed plan's value when the fleet has at most
     /// ``oracleConfigurationLimit`` configurations, else ``switchFreeBound(model:)``.
     public static func oracleBound(model m: ServingModel) -> Double {

@@ -26,15 +26,25 @@ public struct TrainingEvent: Sendable {
     /// `grad_norm`. DQN: `loss`, `q_values`, `epsilon`, `learning_rate`, `grad_norm`
     /// (`loss`, `q_values` and `grad_norm` only once learning has started).
     public var losses: [String: Double]
+    /// The keys of ``losses`` that are schedules rather than losses (`learning_rate`,
+    /// `clip_range`, `epsilon`): logged under `charts/`, the rest under `losses/`.
+    public var scheduleKeys: Set<String>
 
     public init(algorithm: String, update: Int, globalStep: Int, episodes: [EpisodeStatistics],
-                stepsPerSecond: Double, losses: [String: Double]) {
+                stepsPerSecond: Double, losses: [String: Double], scheduleKeys: Set<String> = []) {
         self.algorithm = algorithm
         self.update = update
         self.globalStep = globalStep
         self.episodes = episodes
         self.stepsPerSecond = stepsPerSecond
         self.losses = losses
+        self.scheduleKeys = scheduleKeys
+    }
+
+    /// ``losses`` with their metric tags (CleanRL's names: `charts/learning_rate`,
+    /// `losses/value_loss`), sorted by key.
+    public var taggedScalars: [(tag: String, value: Double)] {
+        losses.sorted { $0.key < $1.key }.map { (scheduleKeys.contains($0.key) ? "charts/\($0.key)" : "losses/\($0.key)", $0.value) }
     }
 
     /// The returns of ``episodes``.

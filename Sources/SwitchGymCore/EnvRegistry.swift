@@ -1,3 +1,10 @@
+/// Code that needs an env's concrete type (to specialise its hot loops on it, such as
+/// training): ``EnvSpec/visit(_:)`` calls ``visit(id:make:)`` with the env's factory.
+public protocol EnvVisitor {
+    /// Called once with the spec's id and a factory of its concrete env type.
+    func visit<E: VectorizableEnv & StateCheckpointable & Sendable>(id: String, make: @escaping @Sendable (UInt64) -> E) throws
+}
+
 /// How to build one registered env: its id, a factory for the scalar env and one for a
 /// specialised ``VectorEnv`` of it (Gymnasium's `EnvSpec`).
 public struct EnvSpec: Sendable {
@@ -18,9 +25,10 @@ public struct EnvSpec: Sendable {
 
     private let factory: @Sendable (UInt64) -> any VectorizableEnv
     private let vectorFactory: @Sendable (Int, AutoresetMode) -> AnyVectorEnv
+    private let visitor: @Sendable (any EnvVisitor) throws -> Void
 
     /// Registers an env built by `make(seed)` (the seed seeds resets without a seed).
-    public init<E: VectorizableEnv & Sendable>(id: String, summary: String, maxEpisodeSteps: Int? = nil,
+    public init<E: VectorizableEnv & StateCheckpointable & Sendable>(id: String, summary: String, maxEpisodeSteps: Int? = nil,
                                     make: @escaping @Sendable (UInt64) -> E) {
         self.id = id
         self.summary = summary
@@ -34,10 +42,15 @@ public struct EnvSpec: Sendable {
         self.vectorFactory = { count, mode in
             AnyVectorEnv(VectorEnv(count: count, autoreset: mode) { make(UInt64($0)) })
         }
+        self.visitor = { [id] v in try v.visit(id: id, make: make) }
     }
 
     /// A new scalar env (with its wrappers, such as ``TimeLimit``).
     public func make(seed: UInt64 = 0) -> any VectorizableEnv { factory(seed) }
+
+    /// Calls `visitor` with this env's concrete type (one specialisation per env type, no
+    /// existential in the visitor's loops).
+    public func visit(_ visitor: some EnvVisitor) throws { try self.visitor(visitor) }
 
     /// A new vector env of `count` copies (copy `i` constructed with seed `i`).
     public func makeVector(count: Int, autoreset: AutoresetMode = .nextStep) -> AnyVectorEnv {

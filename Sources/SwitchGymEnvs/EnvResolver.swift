@@ -33,10 +33,13 @@ public enum EnvResolver {
     /// A scenario's fluid env as an ``EnvSpec`` (id = the spec path), over the scenario's own
     /// trace or `trace` (a dataset path). Episodes start at random intervals of the trace when
     /// the scenario sets `episode_intervals` shorter than the trace.
-    public static func scenarioSpec(path: String, trace: String? = nil) throws -> (EnvSpec, ServingModel) {
+    /// With `training`, rewards are scaled to about 1 per interval's worth of queries
+    /// (``ServingModel/trainingRewardScale``); metrics and infos are not scaled.
+    public static func scenarioSpec(path: String, trace: String? = nil, training: Bool = false) throws -> (EnvSpec, ServingModel) {
         let scenario = try ScenarioSpec.load(path: path)
         let arrivals = try scenario.loadArrivals(overridePath: trace)
-        let model = try ServingModel(scenario: scenario, arrivals: arrivals, randomStart: true)
+        let scale = training ? ServingModel.trainingRewardScale(arrivals: arrivals) : 1
+        let model = try ServingModel(scenario: scenario, arrivals: arrivals, randomStart: true, rewardScale: scale)
         let spec = EnvSpec(id: path, summary: scenario.summary, maxEpisodeSteps: model.episodeLength) {
             FluidServingEnv(model: model, seed: $0)
         }
@@ -45,8 +48,8 @@ public enum EnvResolver {
 
     /// A registered env or a scenario's fluid env.
     /// - Throws: the registry's unknown-id error, or the scenario's error naming file and key.
-    public static func spec(_ name: String, trace: String? = nil) throws -> EnvSpec {
-        if isScenarioPath(name) { return try scenarioSpec(path: name, trace: trace).0 }
+    public static func spec(_ name: String, trace: String? = nil, training: Bool = false) throws -> EnvSpec {
+        if isScenarioPath(name) { return try scenarioSpec(path: name, trace: trace, training: training).0 }
         guard trace == nil else {
             throw EnvError(.invalidArgument, "--trace applies to scenario specs (envs/*.toml), not to the registered env '\(name)'.")
         }

@@ -35,6 +35,11 @@ struct EvalCommand: ParsableCommand {
     var export: String?
 
     func run() throws {
+        try Self.evaluate(checkpoints: checkpoints, env: env, trace: trace, baselines: baselines, json: json, export: export)
+    }
+
+    /// The evaluation (also the quickstart's): prints the table, exports the report.
+    static func evaluate(checkpoints: [String], env: String, trace: String?, baselines: String, json: Bool, export: String?) throws {
         try reportingErrors(inputs: checkpoints + [env] + (trace.map { [$0] } ?? [])) {
             let sc = try ScenarioSpec.load(path: env)
             let arrivals = try sc.loadArrivals(overridePath: trace)
@@ -58,6 +63,7 @@ struct EvalCommand: ParsableCommand {
             }
             var table = PolicyTable(scenario: sc, seconds: Double(model.intervalCount) * sc.decisionInterval, runs: runs)
             table.oracleBound = bound
+            table.oracleBoundMethod = ServingBaselines.oracleBoundMethod(model: model)
             table.trained = checkpoints.count
             print(json ? table.json() : table.text(), terminator: json ? "\n" : "")
             if let export {

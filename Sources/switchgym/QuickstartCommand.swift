@@ -2,6 +2,8 @@ import ArgumentParser
 import Foundation
 import SwitchGymData
 import SwitchGymIO
+import SwitchGymAgents
+import SwitchGymNN
 
 /// `switchgym quickstart`: the main job end to end on the built-in default.
 ///
@@ -76,13 +78,15 @@ struct QuickstartCommand: ParsableCommand {
                     try FileManager.default.removeItem(atPath: run)
                 }
                 note("[5/7] training PPO in \(env) on the training part (\(steps) steps, seed \(runSeed))")
-                let trainCommand = try TrainCommand.parse(["--env", env, "--trace", trainPath, "--algo", "ppo", "--seed", "\(runSeed)",
-                                                           "--steps", "\(steps)", "--out", run])
-                try trainCommand.run()
+                let config = try trainingErrors {
+                    try Training.resolve(env: env, trace: trainPath, algorithm: .ppo, file: nil, seed: runSeed, steps: steps)
+                }
+                BLAS.setThreadCount(1)
+                let s = try trainingErrors { try Training.run(config, in: URL(fileURLWithPath: run)) }
+                say("ppo on \(s.env): \(s.steps) steps; mean return of the last \(s.recentEpisodes) episodes \(String(format: "%.4g", s.recentMeanReturn)); checkpoint \(s.checkpoint ?? "-")")
             }
             note("[6/7] evaluating \(runs.count == 1 ? "it" : "them") against every baseline on the held-out part")
-            let evalCommand = try EvalCommand.parse(runs + ["--env", env, "--trace", heldPath, "--export", export])
-            try evalCommand.run()
+            try EvalCommand.evaluate(checkpoints: runs, env: env, trace: heldPath, baselines: "all", json: false, export: export)
             note("[7/7] report in \(export)/: policies.csv, intervals.csv, report.ipynb, utility.svg, crossover.svg, ...")
             say("quickstart: done")
         }

@@ -82,6 +82,8 @@ struct PolicyTable {
     var seconds: Double
     var runs: [ServingRun]
     var oracleBound: Double? = nil
+    /// How the bound was computed (``ServingBaselines/oracleBoundMethod(model:)``).
+    var oracleBoundMethod = ""
     /// The first `trained` runs are trained policies (checkpoints); the rest are baselines and
     /// the oracle.
     var trained = 0
@@ -124,7 +126,7 @@ struct PolicyTable {
             }.joined(separator: "  ") + "\n"
             if i == 0 { out += String(repeating: "-", count: widths.reduce(0, +) + 2 * (widths.count - 1)) + "\n" }
         }
-        if let b = oracleBound { out += "oracle bound (hindsight DP, fluid): \(String(format: "%.4g", b))\n" }
+        if let b = oracleBound { out += "oracle bound (\(oracleBoundMethod), fluid): \(String(format: "%.4g", b))\n" }
         if let best = bestBaseline, trained > 0 {
             let margins = marginsOverBestBaseline.map { "\($0.name) \(String(format: "%+.2f%%", 100 * $0.margin))" }
             out += "against the best baseline (\(best.name), \(String(format: "%.4g", best.metrics.utility))): \(margins.joined(separator: ", "))\n"
@@ -139,7 +141,7 @@ struct PolicyTable {
             return "{\"name\":\(jsonString(r.name)),\"kind\":\(jsonString(kind(i))),\"utility\":\(num(m.utility)),\"goodput\":\(num(m.goodput)),\"slo_attainment\":\(num(m.sloAttainment)),\"mean_accuracy\":\(num(m.meanAccuracy)),\"cost\":\(num(m.cost)),\"switches\":\(m.switches),\"dropped\":\(num(m.dropped)),\"arrived\":\(num(m.arrived))}"
         }
         let best = bestBaseline.map { "{\"name\":\(jsonString($0.name)),\"utility\":\(num($0.metrics.utility))}" } ?? "null"
-        return "{\"scenario\":\(jsonString(scenario.name)),\"policies\":[\(policies.joined(separator: ","))],\"oracle_bound\":\(oracleBound.map(num) ?? "null"),\"best_baseline\":\(best)}"
+        return "{\"scenario\":\(jsonString(scenario.name)),\"policies\":[\(policies.joined(separator: ","))],\"oracle_bound\":\(oracleBound.map(num) ?? "null"),\"oracle_bound_method\":\(jsonString(oracleBoundMethod)),\"best_baseline\":\(best)}"
     }
 
     private func formatSeconds(_ s: Double) -> String {

@@ -71,6 +71,13 @@ public final class ServingModel: Sendable {
     /// queries worth about 1, whatever the trace's rate.
     public var trainingRewardScale: Double { 1 / (billScale * Double(streamCount)) }
 
+    /// ``trainingRewardScale`` of a model over `arrivals`, without building the model.
+    public static func trainingRewardScale(arrivals: ScenarioArrivals) -> Double {
+        let T = max(arrivals.intervals, 1), S = max(arrivals.streams, 1)
+        let scale = max(arrivals.counts.reduce(0, +) / Double(T * S), 1e-9)
+        return 1 / (scale * Double(S))
+    }
+
     public init(scenario sc: ServingScenario, arrivals: ScenarioArrivals, randomStart: Bool = false,
                 rewardScale: Double = 1) throws {
         self.rewardScale = rewardScale

@@ -1,0 +1,397 @@
+import Foundation
+import SwitchGymCore
+import SwitchGymEnvs
+import SwitchGymIO
+
+// The training recipe: a typed run config and one entry point, ``Training/run(_:in:options:)``.
+// The CLI's `train` and `quickstart` (and later the serving daemon and the Python binding) are
+// thin clients of it.
+
+/// The algorithm of a run.
+public enum Algorithm: String, Codable, Sendable, CaseIterable {
+    case ppo, dqn
+}
+
+/// An agent's configuration, typed by algorithm.
+public enum AgentConfig: Equatable, Sendable {
+    case ppo(PPOConfig)
+    case dqn(DQNConfig)
+
+    public var algorithm: Algorithm {
+        switch self {
+        case .ppo: return .ppo
+        case .dqn: return .dqn
+        }
+    }
+
+    /// Env steps the run trains for.
+    public var totalTimesteps: Int {
+        switch self {
+        case .ppo(let c): return c.totalTimesteps
+        case .dqn(let c): return c.totalTimesteps
+        }
+    }
+
+    /// The defaults of `algorithm`: RL Zoo's tuned CartPole settings, or for serving scenarios
+    /// (long episodes, per-device actions, rewards scaled to about 1 per interval) these:
+    /// PPO 8 envs x 128 steps, 10 epochs of 256, γ 0.99, λ 0.95, lr 3e-4, entropy 0.01,
+    /// net [128, 128], 200 k steps; DQN 200 k steps, learning from 2,000, exploring 30%.
+    public static func defaults(_ algorithm: Algorithm, serving: Bool) -> AgentConfig {
+        switch algorithm {
+        case .ppo:
+            var c = PPOConfig()
+            if serving {
+                c.numEnvs = 8; c.numSteps = 128; c.batchSize = 256; c.numEpochs = 10; c.gamma = 0.99; c.gaeLambda = 0.95
+                c.learningRate = 0.0003; c.entCoef = 0.01; c.totalTimesteps = 200_000; c.hiddenSizes = [128, 128]
+            }
+            return .ppo(c)
+        case .dqn:
+            var c = DQNConfig()
+            if serving { c.totalTimesteps = 200_000; c.learningStarts = 2000; c.explorationFraction = 0.3 }
+            return .dqn(c)
+        }
+    }
+
+    /// Decodes the keys of a JSON object over `base` (missing keys keep `base`'s values;
+    /// unknown keys and wrong types are errors naming the key), then validates.
+    /// - Throws: ``TrainingError`` naming `source` and the key.
+    public static func decode(_ json: Data, over base: AgentConfig, source: String) throws -> AgentConfig {
+        let decoder = JSONDecoder()
+        do {
+            switch base {
+            case .ppo(let b):
+                decoder.userInfo[AgentDefaults.ppo] = b
+                let c = try decoder.decode(PPOConfig.self, from: json)
+                try c.validate()
+                return .ppo(c)
+            case .dqn(let b):
+                decoder.userInfo[AgentDefaults.dqn] = b
+                let c = try decoder.decode(DQNConfig.self, from: json)
+                try c.validate()
+                return .dqn(c)
+            }
+        } catch let e as DecodingError {
+            // Foundation reports some type errors (64.5 for an integer) without the key: find
+            // it by decoding the keys one at a time.
+            if case .dataCorrupted(let c) = e, c.codingPath.isEmpty,
+               let object = try? JSONSerialization.jsonObject(with: json) as? [String: Any] {
+                for key in object.keys.sorted() {
+                    guard let one = try? JSONSerialization.data(withJSONObject: [key: object[key]!]) else { continue }
+                    let fits: Bool
+                    switch base {
+                    case .ppo: fits = (try? decoder.decode(PPOConfig.self, from: one)) != nil
+                    case .dqn: fits = (try? decoder.decode(DQNConfig.self, from: one)) != nil
+                    }
+                    if !fits {
+                        throw TrainingError(.invalidConfig, "\(source): key '\(key)': expected a value of this key's type, got \(object[key]!) (defaults are in a run's config.json)")
+                    }
+                }
+            }
+            throw TrainingError(.invalidConfig, "\(source): \(StrictKeys.describe(e))")
+        } catch let e as AgentError {
+            throw TrainingError(.invalidConfig, "\(source): \(e.message)")
+        }
+    }
+
+    /// The same config with `seed` and `steps` set when given.
+    public func with(seed: UInt64?, steps: Int?) -> AgentConfig {
+        switch self {
+        case .ppo(var c):
+            if let seed { c.seed = seed }
+            if let steps { c.totalTimesteps = steps }
+            return .ppo(c)
+        case .dqn(var c):
+            if let seed { c.seed = seed }
+            if let steps { c.totalTimesteps = steps }
+            return .dqn(c)
+        }
+    }
+}
+
+/// What a run folder's `config.json` holds: the env, the trace and the agent's resolved
+/// config (`{"env", "trace", "algo", "agent": {...}}`, the agent under Stable-Baselines3's key
+/// names). Decoding refuses unknown keys, naming them.
+public struct TrainingRunConfig: Codable, Equatable, Sendable {
+    /// A registered env id or a scenario spec path.
+    public var env: String
+    /// For a scenario: the trace dataset to train on (its own when `nil`).
+    public var trace: String?
+    /// The agent.
+    public var agent: AgentConfig
+
+    public init(env: String, trace: String? = nil, agent: AgentConfig) {
+        self.env = env
+        self.trace = trace
+        self.agent = agent
+    }
+
+    /// The algorithm.
+    public var algorithm: Algorithm { agent.algorithm }
+
+    enum CodingKeys: String, CodingKey, CaseIterable {
+        case env, trace, algo, agent
+    }
+
+    public init(from decoder: any Decoder) throws {
+        try StrictKeys.check(decoder, allowed: CodingKeys.allCases.map(\.rawValue), what: "run config")
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        env = try c.decode(String.self, forKey: .env)
+        trace = try c.decodeIfPresent(String.self, forKey: .trace)
+        switch try c.decode(Algorithm.self, forKey: .algo) {
+        case .ppo: agent = .ppo(try c.decode(PPOConfig.self, forKey: .agent))
+        case .dqn: agent = .dqn(try c.decode(DQNConfig.self, forKey: .agent))
+        }
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(env, forKey: .env)
+        try c.encode(trace, forKey: .trace)
+        try c.encode(algorithm, forKey: .algo)
+        switch agent {
+        case .ppo(let a): try c.encode(a, forKey: .agent)
+        case .dqn(let a): try c.encode(a, forKey: .agent)
+        }
+    }
+
+    /// Reads a run folder's config.json.
+    /// - Throws: ``TrainingError`` naming the file and what is wrong.
+    public static func read(from directory: URL) throws -> TrainingRunConfig {
+        let path = directory.appendingPathComponent(RunConfigFile.fileName).path
+        guard FileManager.default.fileExists(atPath: path) else {
+            throw TrainingError(.nothingToResume, "\(directory.path): no run to resume (config.json is missing); start one without --resume.")
+        }
+        do {
+            return try RunConfigFile.read(TrainingRunConfig.self, from: directory)
+        } catch let e as DecodingError {
+            throw TrainingError(.invalidConfig, "\(path): \(StrictKeys.describe(e))")
+        }
+    }
+}
+
+/// How ``Training/run(_:in:options:)`` runs: a fresh run or a resumed one, checkpoint cadence
+/// and retention, an early stop, and whether to draw a progress bar.
+public struct TrainingOptions: Sendable {
+    /// Continue the run in the folder from its latest checkpoint (bit for bit).
+    public var resume = false
+    /// Checkpoints kept.
+    public var keep = 3
+    /// Env steps between checkpoints (default: a tenth of the run).
+    public var checkpointEvery: Int?
+    /// Stop (as if interrupted) once this many steps are done.
+    public var stopAt: Int?
+    /// Draw a progress bar on standard error.
+    public var progress = true
+
+    public init(resume: Bool = false, keep: Int = 3, checkpointEvery: Int? = nil, stopAt: Int? = nil, progress: Bool = true) {
+        self.resume = resume
+        self.keep = keep
+        self.checkpointEvery = checkpointEvery
+        self.stopAt = stopAt
+        self.progress = progress
+    }
+}
+
+/// What a training run did.
+public struct TrainingSummary: Sendable, Equatable {
+    public var algorithm: Algorithm
+    public var env: String
+    /// Env steps done.
+    public var steps: Int
+    /// Mean return of the last (up to 20) episodes; NaN when none finished.
+    public var recentMeanReturn: Double
+    /// Episodes in ``recentMeanReturn``.
+    public var recentEpisodes: Int
+    /// The latest checkpoint.
+    public var checkpoint: String?
+}
+
+/// Why a run could not start or continue.
+public struct TrainingError: Error, CustomStringConvertible, Sendable, Equatable {
+    public enum Kind: Sendable, Equatable {
+        /// A config key is unknown, of the wrong type or out of range.
+        case invalidConfig
+        /// `--resume` where there is nothing to resume.
+        case nothingToResume
+        /// A fresh run into a folder that already holds one.
+        case folderInUse
+        /// `--resume` with another env or trace than the run's.
+        case mismatch
+        /// The env cannot be trained (unknown id, a trace for a registered env).
+        case invalidEnv
+    }
+    public var kind: Kind
+    public var message: String
+    public init(_ kind: Kind, _ message: String) { self.kind = kind; self.message = message }
+    public var description: String { message }
+}
+
+/// The one training entry point.
+public enum Training {
+    /// The run config of a fresh run: `algorithm`'s defaults (serving defaults for a scenario
+    /// spec), then the keys of the JSON config file `file`, then `seed` and `steps`.
+    /// - Throws: ``TrainingError`` naming the file and key.
+    public static func resolve(env: String, trace: String?, algorithm: Algorithm, file: String?,
+                               seed: UInt64?, steps: Int?) throws -> TrainingRunConfig {
+        var agent = AgentConfig.defaults(algorithm, serving: EnvResolver.isScenarioPath(env))
+        if let file {
+            let data: Data
+            do { data = Data(try FileSystem.readAll(file)) } catch {
+                throw TrainingError(.invalidConfig, "\(file): cannot read the config file (\(error)).")
+            }
+            agent = try AgentConfig.decode(data, over: agent, source: file)
+        }
+        agent = agent.with(seed: seed, steps: steps)
+        switch agent {
+        case .ppo(let c):
+            do { try c.validate() } catch let e as AgentError { throw TrainingError(.invalidConfig, e.message) }
+        case .dqn(let c):
+            do { try c.validate() } catch let e as AgentError { throw TrainingError(.invalidConfig, e.message) }
+        }
+        return TrainingRunConfig(env: env, trace: trace, agent: agent)
+    }
+
+    /// Trains `run` in `directory`: a fresh run writes `config.json`, metrics (CSV and
+    /// TensorBoard events) and checkpoints; a resumed one continues from the latest
+    /// checkpoint bit for bit (the run's own `config.json` is authoritative).
+    /// - Throws: ``TrainingError``, and the env's, checkpoint's and metrics' errors.
+    @discardableResult
+    public static func run(_ run: TrainingRunConfig, in directory: URL, options: TrainingOptions = TrainingOptions()) throws -> TrainingSummary {
+        let spec: EnvSpec
+        do {
+            spec = try EnvResolver.spec(run.env, trace: run.trace, training: true)
+        } catch let e as EnvError {
+            throw TrainingError(.invalidEnv, e.message)
+        }
+        let visitor = TrainingVisitor(run: run, directory: directory, options: options)
+        try spec.visit(visitor)
+        return visitor.summary!
+    }
+}
+
+/// Specialises the training loop on the env's concrete type.
+final class TrainingVisitor: EnvVisitor {
+    let run: TrainingRunConfig
+    let directory: URL
+    let options: TrainingOptions
+    var summary: TrainingSummary?
+
+    init(run: TrainingRunConfig, directory: URL, options: TrainingOptions) {
+        self.run = run
+        self.directory = directory
+        self.options = options
+    }
+
+    func visit<E: VectorizableEnv & StateCheckpointable & Sendable>(id: String, make: @escaping @Sendable (UInt64) -> E) throws {
+        switch run.agent {
+        case .ppo(let c): summary = try train(try PPO(config: c) { make(UInt64($0)) })
+        case .dqn(let c): summary = try train(try DQN(config: c) { make(UInt64($0)) })
+        }
+    }
+
+    func train<A: CheckpointedAgent>(_ agent: A) throws -> TrainingSummary {
+        let fm = FileManager.default
+        let s = options
+        try fm.createDirectory(at: directory, withIntermediateDirectories: true)
+        let store = try CheckpointStore(directory: directory, keepLast: s.keep)
+        var start = 0
+        if s.resume {
+            guard let latest = store.latest() else {
+                throw TrainingError(.nothingToResume, "\(directory.path): no checkpoint to resume from.")
+            }
+            let checkpoint = try store.loadCheckpoint(latest)
+            try agent.loadState(checkpoint.state)
+            start = checkpoint.step
+            store.removeCheckpoints(after: start)
+        } else {
+            let existing = (try? fm.contentsOfDirectory(atPath: directory.path)) ?? []
+            if existing.contains(where: { $0.hasPrefix("ckpt-") || $0 == RunConfigFile.fileName }) {
+                throw TrainingError(.folderInUse, "\(directory.path) already holds a run; pass --resume to continue it or choose another --out.")
+            }
+            try RunConfigFile.write(run, to: directory)
+        }
+        let logger = try MetricsLogger(directory: directory, start: s.resume ? .resume(fromStep: start) : .fresh)
+        let total = run.agent.totalTimesteps
+        let bar = s.progress ? ProgressBar(total: total, startStep: start) : nil
+        let every = s.checkpointEvery ?? max(1, total / 10)
+        var next = (agent.globalStep / every + 1) * every
+        var recent: [Double] = []
+        while agent.globalStep < total {
+            let target = min(total, next, s.stopAt ?? Int.max)
+            try agent.train(untilStep: target) { e in
+                for ep in e.episodes {
+                    logger.log(tag: "charts/episodic_return", value: ep.episodeReturn, step: e.globalStep)
+                    logger.log(tag: "charts/episodic_length", value: Double(ep.length), step: e.globalStep)
+                    bar?.recordEpisode(return: ep.episodeReturn)
+                    recent.append(ep.episodeReturn)
+                    if recent.count > 20 { recent.removeFirst() }
+                }
+                logger.log(tag: "charts/SPS", value: e.stepsPerSecond, step: e.globalStep)
+                for (tag, v) in e.taggedScalars { logger.log(tag: tag, value: v, step: e.globalStep) }
+                bar?.update(step: e.globalStep)
+            }
+            try logger.flush()
+            try store.save(agent.saveState(), step: agent.globalStep)
+            if let stop = s.stopAt, agent.globalStep >= stop { break }
+            next += every
+        }
+        bar?.finish()
+        try logger.close()
+        let mean = recent.isEmpty ? Double.nan : recent.reduce(0, +) / Double(recent.count)
+        return TrainingSummary(algorithm: run.algorithm, env: run.env, steps: agent.globalStep, recentMeanReturn: mean,
+                               recentEpisodes: recent.count, checkpoint: store.latest()?.path)
+    }
+}
+
+/// An agent that trains in chunks and checkpoints its whole state (PPO, DQN).
+protocol CheckpointedAgent: AnyObject {
+    var globalStep: Int { get }
+    func train(untilStep: Int?, callback: (TrainingEvent) throws -> Void) throws
+    func saveState() -> StateDict
+    func loadState(_ s: StateDict) throws
+}
+
+extension PPO: CheckpointedAgent where E: StateCheckpointable {}
+extension DQN: CheckpointedAgent where E: StateCheckpointable {}
+
+/// The defaults a config decodes over (`JSONDecoder.userInfo`): missing keys keep these.
+public enum AgentDefaults {
+    public static let ppo = CodingUserInfoKey(rawValue: "switchgym.ppo.defaults")!
+    public static let dqn = CodingUserInfoKey(rawValue: "switchgym.dqn.defaults")!
+}
+
+/// Unknown keys of a keyed container, found from the type's coding keys (not a hand-kept list).
+public enum StrictKeys {
+    struct AnyKey: CodingKey {
+        var stringValue: String
+        var intValue: Int? { nil }
+        init?(stringValue: String) { self.stringValue = stringValue }
+        init?(intValue: Int) { nil }
+    }
+
+    /// Throws a `DecodingError` naming the first key of `decoder`'s object not in `allowed`.
+    public static func check(_ decoder: any Decoder, allowed: [String], what: String) throws {
+        let c = try decoder.container(keyedBy: AnyKey.self)
+        let known = Set(allowed)
+        for k in c.allKeys.map(\.stringValue).sorted() where !known.contains(k) {
+            throw DecodingError.dataCorrupted(DecodingError.Context(
+                codingPath: decoder.codingPath + [AnyKey(stringValue: k)!],
+                debugDescription: "unknown \(what) key '\(k)' (expected one of: \(allowed.sorted().joined(separator: ", ")))"))
+        }
+    }
+
+    /// A message naming the key path and what was expected.
+    public static func describe(_ e: DecodingError) -> String {
+        func path(_ c: [any CodingKey]) -> String { c.map(\.stringValue).joined(separator: ".") }
+        switch e {
+        case .typeMismatch(let t, let c), .valueNotFound(let t, let c):
+            return "key '\(path(c.codingPath))': expected \(t)"
+        case .dataCorrupted(let c):
+            return c.codingPath.isEmpty ? "not valid JSON (\(c.debugDescription))" : "key '\(path(c.codingPath))': \(c.debugDescription)"
+        case .keyNotFound(let k, let c):
+            return "missing key '\(path(c.codingPath + [k]))'"
+        @unknown default:
+            return "\(e)"
+        }
+    }
+}

@@ -1,0 +1,32 @@
+import Foundation
+import SwitchGymAgents
+import SwitchGymCore
+import SwitchGymEnvs
+
+/// Loads a trained policy (``FrozenPolicy``) from a checkpoint and runs it greedily, mapping
+/// its errors to the CLI's exit statuses.
+enum PolicyLoader {
+    /// ``FrozenPolicy/load(path:)`` with CLI errors.
+    static func load(_ path: String) throws -> FrozenPolicy {
+        do { return try FrozenPolicy.load(path: path) } catch let e as FrozenPolicy.LoadError {
+            throw CLIError(message: e.message, status: e.kind == .notFound ? ExitStatus.noInput : ExitStatus.dataError)
+        }
+    }
+
+    /// The policy's run over `model`'s whole series (fluid fidelity).
+    static func evaluate(checkpoint path: String, model: ServingModel) throws -> ServingRun {
+        let policy = try load(path)
+        let bound: BoundPolicy
+        do {
+            bound = try policy.bind(observationDimension: model.observationDimension, actionLayout: model.actionLayout,
+                                    familyLayout: model.observationLayout)
+        } catch let e as FrozenPolicy.LoadError {
+            throw CLIError(message: e.message, status: ExitStatus.dataError)
+        }
+        let name = URL(fileURLWithPath: path).lastPathComponent.hasPrefix("ckpt-")
+            ? URL(fileURLWithPath: path).deletingLastPathComponent().lastPathComponent : URL(fileURLWithPath: path).lastPathComponent
+        return ServingEvaluation.run(name: "\(policy.algorithm):\(name)", model: model) { _, obs, mask, out in
+            bound.act(observation: obs.baseAddress!, mask: mask.baseAddress!, into: out.baseAddress!)
+        }
+    }
+}
