@@ -16,7 +16,7 @@ struct BenchFleetCommand: ParsableCommand {
             The scenario (default envs/vision-zoo.toml) is resized to each fleet size, each device \
             class keeping its share and the arrival rate scaled with the fleet, over its own trace. \
             Reports fluid decisions per second and heap allocations per step (random per-device \
-            actions, one env), PPO training steps per second with the family policy (the serving \
+            actions, one env), discrete-event intervals per second, PPO training steps per second with the family policy (the serving \
             defaults: 8 envs x 128 steps, 10 epochs of 256, net [128, 128]), and the time of every \
             baseline and the oracle over the whole trace. Build with -c release.
             """)
@@ -65,6 +65,13 @@ struct BenchFleetCommand: ParsableCommand {
                     print("{\"bench\":\"fluid\",\"devices\":\(m.deviceCount),\"decisions_per_second\":\(r.stepsPerSecond.rounded()),\"microseconds_per_decision\":\(1e6 / r.stepsPerSecond),\"allocations_per_step\":\(allocs)}")
                 } else {
                     print("fluid env, \(m.deviceCount) devices: \(String(format: "%.0f", r.stepsPerSecond)) decisions/s (\(String(format: "%.2f", 1e6 / r.stepsPerSecond)) µs each), \(allocs) allocations per step")
+                }
+                // The discrete-event fidelity (envs fidelity) on the same fleet, initial assignment.
+                let des = DiscreteEventBenchmark.run(model: DiscreteEventModel(serving: m), minSeconds: seconds)
+                if json {
+                    print("{\"bench\":\"discrete-event\",\"devices\":\(m.deviceCount),\"intervals_per_second\":\(des.intervalsPerSecond.rounded()),\"queries_per_cpu_second\":\(des.queriesPerCPUSecond.rounded())}")
+                } else {
+                    print("discrete-event env, \(m.deviceCount) devices: \(String(format: "%.0f", des.intervalsPerSecond)) intervals/s, \(String(format: "%.2f", des.queriesPerCPUSecond / 1e6)) M simulated queries per CPU second")
                 }
             }
             for n in trainDevices {

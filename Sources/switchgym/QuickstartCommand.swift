@@ -34,12 +34,15 @@ struct QuickstartCommand: ParsableCommand {
     @Option(help: "Seed of the agent; repeat for one run per seed (run-s<N>), all evaluated together.")
     var seed: [UInt64] = [1]
 
+    @Option(help: "A JSON file of PPO config keys overriding the serving defaults (as `train --config`).")
+    var config: String?
+
     @Option(help: "Folder for the evaluation report.")
     var export = "notebooks-export/quickstart"
 
     func run() throws {
         ensureFastBLASKernels(command: "quickstart")
-        try reportingErrors(inputs: [dataset, env]) {
+        try reportingErrors(inputs: [dataset, env] + (config.map { [$0] } ?? [])) {
             try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
             var path = dataset
             let trace: Trace
@@ -78,11 +81,11 @@ struct QuickstartCommand: ParsableCommand {
                     try FileManager.default.removeItem(atPath: run)
                 }
                 note("[5/7] training PPO in \(env) on the training part (\(steps) steps, seed \(runSeed))")
-                let config = try trainingErrors {
-                    try Training.resolve(env: env, trace: trainPath, algorithm: .ppo, file: nil, seed: runSeed, steps: steps)
+                let runConfig = try trainingErrors {
+                    try Training.resolve(env: env, trace: trainPath, algorithm: .ppo, file: config, seed: runSeed, steps: steps)
                 }
                 BLAS.setThreadCount(1)
-                let s = try trainingErrors { try Training.run(config, in: URL(fileURLWithPath: run)) }
+                let s = try trainingErrors { try Training.run(runConfig, in: URL(fileURLWithPath: run)) }
                 say("ppo on \(s.env): \(s.steps) steps; mean return of the last \(s.recentEpisodes) episodes \(String(format: "%.4g", s.recentMeanReturn)); checkpoint \(s.checkpoint ?? "-")")
             }
             note("[6/7] evaluating \(runs.count == 1 ? "it" : "them") against every baseline on the held-out part")

@@ -137,6 +137,49 @@ struct TrainEvalTests {
         #expect(bad.status == 65 && bad.stderr.contains("cp") && bad.stderr.contains("observations"), "\(bad.stderr)")
     }
 
+    @Test("fleets of 1 and 8 GPUs: envs simulate, train, eval --baselines all and envs fidelity run, and an 8-GPU policy evaluates on 1")
+    func smallFleetsEndToEnd() throws {
+        let dir = try scratch(); defer { try? FileManager.default.removeItem(atPath: dir) }
+        for n in [1, 8] {
+            try write("""
+                extends = "\(packageRoot)/envs/vision-zoo.toml"
+                name = "vision-\(n)"
+                [trace]
+                dataset = "\(packageRoot)/datasets/default.h5"
+                mean_rate = \(1000 * n).0
+                [[fleet]]
+                name = "a100"
+                memory_gb = 80.0
+                count = \(n)
+                initial = "efficientnet-b0-amp"
+                """, dir + "/v\(n).toml")
+        }
+        guard FileManager.default.fileExists(atPath: packageRoot + "/datasets/default.h5") else {
+            print("skipping smallFleetsEndToEnd: datasets/default.h5 is missing (./Scripts/bootstrap.sh makes it)")
+            return
+        }
+        try write("{\"n_steps\": 16, \"n_epochs\": 1, \"n_timesteps\": 256, \"net_arch\": [16]}", dir + "/small.json")
+        for n in [1, 8] {
+            let spec = dir + "/v\(n).toml"
+            let sim = try run(["envs", "simulate", spec])
+            #expect(sim.status == 0 && sim.stdout.contains("static-best"), "\(sim.stderr)")
+            let t = try run(["train", "--env", spec, "--config", dir + "/small.json", "--out", dir + "/run\(n)", "--quiet"])
+            #expect(t.status == 0, "\(t.stderr)")
+            let e = try run(["eval", dir + "/run\(n)", "--env", spec, "--baselines", "all", "--json"])
+            #expect(e.status == 0, "\(e.stderr)")
+            let obj = try #require(try JSONSerialization.jsonObject(with: Data(e.stdout.utf8)) as? [String: Any])
+            let policies = try #require(obj["policies"] as? [[String: Any]])
+            let bound = try #require(obj["oracle_bound"] as? Double)
+            #expect(policies.count == 1 + 4 + ServingBaselinesNames.all.count)
+            for p in policies { #expect((p["utility"] as! Double) <= bound * (1 + 1e-9) + 1e-6, "\(p)") }
+            let f = try run(["envs", "fidelity", spec, "--policy", "reactive", "--intervals", "20", "--json"])
+            #expect(f.status == 0, "\(f.stderr)")
+        }
+        // The family policy trained on 8 GPUs acts on the 1-GPU fleet (same class and variants).
+        let cross = try run(["eval", dir + "/run8", "--env", dir + "/v1.toml", "--baselines", "none"])
+        #expect(cross.status == 0 && cross.stdout.contains("ppo:run8"), "\(cross.stderr)")
+    }
+
     @Test("a scenario spec with an unknown key is refused naming the file and the key path")
     func badSpec() throws {
         let dir = try scratch(); defer { try? FileManager.default.removeItem(atPath: dir) }
@@ -150,4 +193,9 @@ struct TrainEvalTests {
             #expect(r.stderr.contains("spec.toml") && r.stderr.contains("fleet[0].gpus_per_node") && r.stderr.contains("unknown key"), "\(r.stderr)")
         }
     }
+}
+
+/// The baselines `eval --baselines all` runs besides static:VARIANT (SwitchGymAgents' list).
+enum ServingBaselinesNames {
+    static let all = ["static-best", "reactive", "infaas", "forecast-ewma", "forecast-holt-winters", "forecast-rls", "mccall", "oracle"]
 }

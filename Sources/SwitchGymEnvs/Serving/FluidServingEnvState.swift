@@ -1,61 +1,62 @@
+import Foundation
 import SwitchGymCore
 
 extension FluidServingEnv: StateCheckpointable {
-    /// Everything that changes while the env runs: the generator, the clock and episode start,
-    /// the variants and pending loads, the queues, the readiness flag, the last interval and
-    /// the totals. The model (scenario and arrivals) is construction-time and not saved.
+    /// Everything that changes while the env runs, each under its own name: `generator`,
+    /// `time`, `start`, `variants` and `pending` (per device), the queues (`ring_head`,
+    /// `ring_count`, `ring_due`, `ring_amount`), `ready`, and the last interval and the totals
+    /// (`last`, `totals`: their Codable fields as JSON, which round-trips every double exactly).
+    /// The model (scenario and arrivals) is construction-time and not saved.
     public func saveState() -> StateDict {
         var s = StateDict()
         s.setGenerator(generator, at: "generator")
-        s.setInts([time, start] + variants + ringHead + ringCount + ringDue, at: "integers")
+        s.setInt(time, at: "time")
+        s.setInt(start, at: "start")
+        s.setInts(variants, at: "variants")
         s.doubles["pending"] = pending
+        s.setInts(ringHead, at: "ring_head")
+        s.setInts(ringCount, at: "ring_count")
+        s.setInts(ringDue, at: "ring_due")
         s.doubles["ring_amount"] = ringAmount
         s.setFlag(isReady, at: "ready")
-        s.doubles["last"] = Self.pack(last)
-        s.doubles["totals"] = [Double(totals.intervals), totals.seconds, totals.arrived, totals.served, totals.servedOnTime,
-                               totals.dropped, totals.queued, totals.accuracyServed, totals.cost, Double(totals.switches),
-                               totals.latenessPenalty, totals.dropPenalty, totals.utility]
+        let e = JSONEncoder()
+        e.outputFormatting = [.sortedKeys]
+        e.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
+        s.strings["last"] = String(decoding: (try? e.encode(last)) ?? Data(), as: UTF8.self)
+        s.strings["totals"] = String(decoding: (try? e.encode(totals)) ?? Data(), as: UTF8.self)
         return s
     }
 
+    /// Restores a state saved by an env over the same model; every entry is read and checked
+    /// (name and size) before anything changes.
     public mutating func loadState(_ s: StateDict) throws {
         let D = model.deviceCount, S = model.streamCount
-        let ints = try s.ints("integers", count: 2 + D + 2 * S + model.ringTotal)
         let g = try s.generator("generator")
+        let t = try s.int("time"), st = try s.int("start")
+        let held = try s.ints("variants", count: D)
         let p = try s.doubles("pending", count: D)
+        let head = try s.ints("ring_head", count: S), count = try s.ints("ring_count", count: S)
+        let due = try s.ints("ring_due", count: model.ringTotal)
         let amounts = try s.doubles("ring_amount", count: model.ringTotal)
         let ready = try s.flag("ready")
-        let l = try s.doubles("last", count: 17)
-        let t = try s.doubles("totals", count: 13)
+        let d = JSONDecoder()
+        d.nonConformingFloatDecodingStrategy = .convertFromString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
+        guard let l = try? d.decode(ServingStepInfo.self, from: Data(try s.string("last").utf8)),
+              let tot = try? d.decode(ServingMetrics.self, from: Data(try s.string("totals").utf8)) else {
+            throw EnvError(.invalidArgument, "FluidServingEnv.loadState: the last/totals entries are not the env's step info and metrics.")
+        }
+        guard held.allSatisfy({ (0..<model.variantCount).contains($0) }), (0...model.episodeLength).contains(t),
+              (0..<max(model.intervalCount, 1)).contains(st) else {
+            throw EnvError(.invalidArgument, "FluidServingEnv.loadState: variants, time or start out of range for this scenario.")
+        }
         generator = g
-        time = ints[0]; start = ints[1]
-        variants = Array(ints[2..<(2 + D)])
-        ringHead = Array(ints[(2 + D)..<(2 + D + S)])
-        ringCount = Array(ints[(2 + D + S)..<(2 + D + 2 * S)])
-        ringDue = Array(ints[(2 + D + 2 * S)...])
+        time = t; start = st
+        variants = held
         pending = p
+        ringHead = head; ringCount = count; ringDue = due
         ringAmount = amounts
         isReady = ready
-        last = Self.unpack(l)
-        totals = ServingMetrics()
-        totals.intervals = Int(t[0]); totals.seconds = t[1]; totals.arrived = t[2]; totals.served = t[3]
-        totals.servedOnTime = t[4]; totals.dropped = t[5]; totals.queued = t[6]; totals.accuracyServed = t[7]
-        totals.cost = t[8]; totals.switches = Int(t[9]); totals.latenessPenalty = t[10]; totals.dropPenalty = t[11]
-        totals.utility = t[12]
-    }
-
-    static func pack(_ i: ServingStepInfo) -> [Double] {
-        [Double(i.interval), i.arrived, i.served, i.servedOnTime, i.dropped, i.queued, i.accuracyServed, i.cost,
-         Double(i.switches), Double(i.infeasibleChoices), i.latenessPenalty, i.dropPenalty,
-         i.servedTerm, i.accuracyTerm, i.costTerm, i.sloTerm, 0]
-    }
-
-    static func unpack(_ d: [Double]) -> ServingStepInfo {
-        var i = ServingStepInfo()
-        i.interval = Int(d[0]); i.arrived = d[1]; i.served = d[2]; i.servedOnTime = d[3]; i.dropped = d[4]
-        i.queued = d[5]; i.accuracyServed = d[6]; i.cost = d[7]; i.switches = Int(d[8]); i.infeasibleChoices = Int(d[9])
-        i.latenessPenalty = d[10]; i.dropPenalty = d[11]
-        i.servedTerm = d[12]; i.accuracyTerm = d[13]; i.costTerm = d[14]; i.sloTerm = d[15]
-        return i
+        last = l
+        totals = tot
     }
 }
