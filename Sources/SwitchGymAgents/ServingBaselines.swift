@@ -74,26 +74,38 @@ public enum ServingBaselines {
 
     /// **Static-best**: the best constant assignment in hindsight (every configuration
     /// replayed when there are few; otherwise a local search over configurations by replayed
-    /// utility, started from the reactive rule's choice at the trace's mean rate), and its run.
+    /// utility from three starts: the initial assignment, the best `static:VARIANT`, and the
+    /// reactive rule's choice at the trace's mean rate; the best of the three), and its run.
+    /// On large fleets it is a local optimum, not a proven best.
     public static func staticBest(model m: ServingModel) -> ServingRun {
         let space = FleetConfigurations(model: m)
         let initial = m.scenario.initialVariants
         let utility: (UnsafeBufferPointer<Int>) -> Double = { c in
             staticUtility(model: m, assignment: space.arrange(Array(c), current: initial))
         }
-        var start = space.configuration(of: initial)
+        var starts = [space.configuration(of: initial)]
         if space.count > exhaustiveLimit {
             var mean = [Double](repeating: 0, count: m.streamCount)
             for t in 0..<m.intervalCount { for s in 0..<m.streamCount { mean[s] += m.arrivals(interval: t, stream: s) / Double(m.intervalCount) } }
-            start = mean.withUnsafeBufferPointer { r in
-                space.maximize(from: start, exhaustiveLimit: exhaustiveLimit) { c in
+            starts.append(mean.withUnsafeBufferPointer { r in
+                space.maximize(from: starts[0], exhaustiveLimit: exhaustiveLimit) { c in
                     let e = space.estimate(c, held: nil, arrivals: r)
                     return RankedScore(e.unserved <= 1e-9, e.reward)
                 }.configuration
-            }
+            })
+            let statics = m.scenario.variants.indices.map { space.configuration(of: m.scenario.staticAssignment(variant: $0)) }
+            starts.append(statics.max { a, b in
+                a.withUnsafeBufferPointer(utility) < b.withUnsafeBufferPointer(utility)
+            }!)
+        } else {
+            starts = [starts[0]]
         }
-        let best = space.maximize(from: start, exhaustiveLimit: exhaustiveLimit, maxRounds: 64, objective: utility).configuration
-        return ServingEvaluation.replay(name: "static-best", model: m, assignments: [space.arrange(best, current: initial)])
+        var best: (configuration: [Int], key: Double)?
+        for start in starts {
+            let found = space.maximize(from: start, exhaustiveLimit: exhaustiveLimit, maxRounds: 64, objective: utility)
+            if best == nil || found.key > best!.key { best = found }
+        }
+        return ServingEvaluation.replay(name: "static-best", model: m, assignments: [space.arrange(best!.configuration, current: initial)])
     }
 
     // MARK: - Reactive and INFaaS

@@ -60,16 +60,18 @@ struct BenchFleetCommand: ParsableCommand {
                 let m = try model(n, randomStart: true)
                 let spec = EnvSpec(id: m.scenario.name, summary: "", maxEpisodeSteps: m.episodeLength) { FluidServingEnv(model: m, seed: $0) }
                 let r = try EnvBenchmark.run(spec: spec, copies: 1, seconds: seconds, allocationSteps: 500)
-                let allocs = r.allocationsPerStep.map { "\($0)" } ?? "null"
+                let allocs = r.allocationsPerStep.map { "\($0)" } ?? "n/a"
                 if json {
-                    print("{\"bench\":\"fluid\",\"devices\":\(m.deviceCount),\"decisions_per_second\":\(r.stepsPerSecond.rounded()),\"microseconds_per_decision\":\(1e6 / r.stepsPerSecond),\"allocations_per_step\":\(allocs)}")
+                    emit(Line(bench: "fluid", devices: m.deviceCount, decisions_per_second: r.stepsPerSecond.rounded(),
+                              microseconds_per_decision: 1e6 / r.stepsPerSecond, allocations_per_step: r.allocationsPerStep))
                 } else {
                     print("fluid env, \(m.deviceCount) devices: \(String(format: "%.0f", r.stepsPerSecond)) decisions/s (\(String(format: "%.2f", 1e6 / r.stepsPerSecond)) µs each), \(allocs) allocations per step")
                 }
                 // The discrete-event fidelity (envs fidelity) on the same fleet, initial assignment.
                 let des = DiscreteEventBenchmark.run(model: DiscreteEventModel(serving: m), minSeconds: seconds)
                 if json {
-                    print("{\"bench\":\"discrete-event\",\"devices\":\(m.deviceCount),\"intervals_per_second\":\(des.intervalsPerSecond.rounded()),\"queries_per_cpu_second\":\(des.queriesPerCPUSecond.rounded())}")
+                    emit(Line(bench: "discrete-event", devices: m.deviceCount, intervals_per_second: des.intervalsPerSecond.rounded(),
+                              queries_per_cpu_second: des.queriesPerCPUSecond.rounded()))
                 } else {
                     print("discrete-event env, \(m.deviceCount) devices: \(String(format: "%.0f", des.intervalsPerSecond)) intervals/s, \(String(format: "%.2f", des.queriesPerCPUSecond / 1e6)) M simulated queries per CPU second")
                 }
@@ -89,7 +91,8 @@ struct BenchFleetCommand: ParsableCommand {
                 }
                 let sps = Double(agent.globalStep - s0) / (monotonicSeconds() - t0)
                 if json {
-                    print("{\"bench\":\"ppo\",\"devices\":\(m.deviceCount),\"policy\":\"\(agent.networks.architecture.rawValue)\",\"steps_per_second\":\(sps.rounded()),\"actor_parameters\":\(agent.policyNetwork.parameterCount)}")
+                    emit(Line(bench: "ppo", devices: m.deviceCount, policy: agent.networks.architecture.rawValue,
+                              steps_per_second: sps.rounded(), actor_parameters: agent.policyNetwork.parameterCount))
                 } else {
                     print("PPO (\(agent.networks.architecture.rawValue) policy, \(agent.policyNetwork.parameterCount) actor parameters), \(m.deviceCount) devices: \(String(format: "%.0f", sps)) env steps/s")
                 }
@@ -108,12 +111,35 @@ struct BenchFleetCommand: ParsableCommand {
                     let dt = monotonicSeconds() - t0
                     total += dt
                     parts.append("\(name) \(String(format: "%.2f", dt)) s")
-                    if json { print("{\"bench\":\"baseline\",\"devices\":\(m.deviceCount),\"intervals\":\(m.intervalCount),\"baseline\":\"\(name)\",\"seconds\":\(dt)}") }
+                    if json { emit(Line(bench: "baseline", devices: m.deviceCount, intervals: m.intervalCount, baseline: name, seconds: dt)) }
                 }
                 if !json {
                     print("baselines and oracle, \(m.deviceCount) devices, \(m.intervalCount) intervals (\(String(format: "%.2f", Double(m.intervalCount) * m.scenario.decisionInterval / 3600)) h): \(String(format: "%.1f", total)) s in all (\(parts.joined(separator: ", ")))")
                 }
             }
         }
+    }
+
+    /// One JSON line of `--json` (absent fields are left out).
+    struct Line: Encodable {
+        var bench: String
+        var devices: Int
+        var decisions_per_second: Double? = nil
+        var microseconds_per_decision: Double? = nil
+        var allocations_per_step: Double? = nil
+        var intervals_per_second: Double? = nil
+        var queries_per_cpu_second: Double? = nil
+        var policy: String? = nil
+        var steps_per_second: Double? = nil
+        var actor_parameters: Int? = nil
+        var intervals: Int? = nil
+        var baseline: String? = nil
+        var seconds: Double? = nil
+    }
+
+    func emit(_ line: Line) {
+        let e = JSONEncoder()
+        e.outputFormatting = [.sortedKeys]
+        print(String(decoding: (try? e.encode(line)) ?? Data(), as: UTF8.self))
     }
 }

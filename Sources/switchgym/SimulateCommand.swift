@@ -134,14 +134,49 @@ struct PolicyTable {
         return out
     }
 
-    func json() -> String {
-        func num(_ x: Double) -> String { x.isFinite ? "\(x)" : "null" }
-        let policies = runs.indices.map { i in
-            let r = runs[i], m = r.metrics
-            return "{\"name\":\(jsonString(r.name)),\"kind\":\(jsonString(kind(i))),\"utility\":\(num(m.utility)),\"goodput\":\(num(m.goodput)),\"slo_attainment\":\(num(m.sloAttainment)),\"mean_accuracy\":\(num(m.meanAccuracy)),\"cost\":\(num(m.cost)),\"switches\":\(m.switches),\"dropped\":\(num(m.dropped)),\"arrived\":\(num(m.arrived))}"
+    /// The table as JSON (`{"scenario", "policies": [...], "oracle_bound", "oracle_bound_method",
+    /// "best_baseline"}`; non-finite numbers are null), from Codable values.
+    struct Report: Encodable {
+        struct Policy: Encodable {
+            var name: String, kind: String
+            var utility, goodput, slo_attainment, mean_accuracy, cost: Double?
+            var switches: Int
+            var dropped, arrived: Double?
         }
-        let best = bestBaseline.map { "{\"name\":\(jsonString($0.name)),\"utility\":\(num($0.metrics.utility))}" } ?? "null"
-        return "{\"scenario\":\(jsonString(scenario.name)),\"policies\":[\(policies.joined(separator: ","))],\"oracle_bound\":\(oracleBound.map(num) ?? "null"),\"oracle_bound_method\":\(jsonString(oracleBoundMethod)),\"best_baseline\":\(best)}"
+        struct Best: Encodable { var name: String; var utility: Double? }
+        var scenario: String
+        var policies: [Policy]
+        var oracle_bound: Double?
+        var oracle_bound_method: String
+        var best_baseline: Best?
+
+        func encode(to encoder: any Encoder) throws {
+            // Explicit nulls (the default synthesis would leave nil keys out).
+            enum K: String, CodingKey { case scenario, policies, oracle_bound, oracle_bound_method, best_baseline }
+            var c = encoder.container(keyedBy: K.self)
+            try c.encode(scenario, forKey: .scenario)
+            try c.encode(policies, forKey: .policies)
+            try c.encode(oracle_bound, forKey: .oracle_bound)
+            try c.encode(oracle_bound_method, forKey: .oracle_bound_method)
+            try c.encode(best_baseline, forKey: .best_baseline)
+        }
+    }
+
+    func json() -> String {
+        func finite(_ x: Double) -> Double? { x.isFinite ? x : nil }
+        let report = Report(
+            scenario: scenario.name,
+            policies: runs.indices.map { i in
+                let r = runs[i], m = r.metrics
+                return Report.Policy(name: r.name, kind: kind(i), utility: finite(m.utility), goodput: finite(m.goodput),
+                                     slo_attainment: finite(m.sloAttainment), mean_accuracy: finite(m.meanAccuracy),
+                                     cost: finite(m.cost), switches: m.switches, dropped: finite(m.dropped), arrived: finite(m.arrived))
+            },
+            oracle_bound: oracleBound.flatMap(finite), oracle_bound_method: oracleBoundMethod,
+            best_baseline: bestBaseline.map { Report.Best(name: $0.name, utility: finite($0.metrics.utility)) })
+        let e = JSONEncoder()
+        e.outputFormatting = [.sortedKeys]
+        return String(decoding: (try? e.encode(report)) ?? Data(), as: UTF8.self)
     }
 
     private func formatSeconds(_ s: Double) -> String {

@@ -85,6 +85,39 @@ import SwitchGymEnvs
         #expect(abs(found - best) <= 1e-9 * abs(best), "\(spec): static-best \(found) vs exhaustive \(best)")
     }
 
+    /// On tiny fleets the true optimum over every sequence of assignments (depth-first over
+    /// the env itself) stays below the oracle bound, and so does every baseline; the switch-free
+    /// LP bound is above the DP bound.
+    @Test(arguments: [(1, 1, 0.6), (2, 1, 1.2), (1, 2, 0.3)])
+    func theOracleBoundIsAboveTheBruteForceOptimum(big: Int, small: Int, load: Double) throws {
+        let base = try FactoredPolicyTests.fleet(big: big, small: small, intervals: 4, seed: UInt64(big * 10 + small))
+        var sc = base.scenario
+        sc.episodeIntervals = nil
+        let counts = base.arrivals.counts.map { $0 * load }
+        let m = try ServingModel(scenario: sc, arrivals: ScenarioArrivals(intervals: 4, streams: 2, counts: counts))
+        let allowed = (0..<m.deviceCount).map { d in (0..<m.variantCount).filter { m.canHold(device: d, variant: $0) } }
+        var assignments: [[Int]] = [[]]
+        for d in 0..<m.deviceCount { assignments = assignments.flatMap { a in allowed[d].map { a + [$0] } } }
+        var best = -Double.infinity
+        func search(_ env: FluidServingEnv) {
+            for a in assignments {
+                var e = env
+                let t = a.withUnsafeBufferPointer { e.step(choices: $0.baseAddress!) }
+                if t.truncated { best = max(best, e.totals.utility) } else { search(e) }
+            }
+        }
+        var root = FluidServingEnv(model: m)
+        root.resetState(seed: 0)
+        search(root)
+        let bound = ServingBaselines.oracleBound(model: m)
+        #expect(best <= bound + 1e-9 * abs(bound), "optimum \(best) above the bound \(bound)")
+        #expect(ServingBaselines.switchFreeBound(model: m) >= bound - 1e-9 * abs(bound))
+        for name in ServingBaselines.allNames {
+            let u = try ServingBaselines.run(name, model: m).metrics.utility
+            #expect(u <= best + 1e-9 * abs(best), "\(name) \(u) above the brute-force optimum \(best)")
+        }
+    }
+
     @Test func unknownBaselinesAreNamed() throws {
         let m = try model("vision-zoo.toml", load: 0.5, loadScale: 1, seed: 1)
         #expect(throws: EnvError.self) { try ServingBaselines.run("clairvoyant", model: m) }
