@@ -97,8 +97,6 @@ public enum ServingBaselines {
             starts.append(statics.max { a, b in
                 a.withUnsafeBufferPointer(utility) < b.withUnsafeBufferPointer(utility)
             }!)
-        } else {
-            starts = [starts[0]]
         }
         var best: (configuration: [Int], key: Double)?
         for start in starts {

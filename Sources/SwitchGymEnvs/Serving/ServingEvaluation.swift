@@ -66,9 +66,4 @@ public enum ServingEvaluation {
             for d in a.indices { out[d] = a[d] }
         }
     }
-
-    /// Every device that can hold `variant` holds it; the others keep their initial variant.
-    public static func staticAssignment(_ sc: ServingScenario, variant v: Int) -> [Int] {
-        sc.staticAssignment(variant: v)
-    }
 }
