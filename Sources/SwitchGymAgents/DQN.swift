@@ -355,7 +355,7 @@ public final class DQN<E: VectorizableEnv>: GreedyPolicy {
                 let nextMask = (final ? buffers.finalActionMasks : buffers.actionMasks).baseAddress! + i * a
                 replay.add(observation: previousObservations + i * dim, action: chosen[i], reward: r,
                            nextObservation: next, terminated: term, nextMask: nextMask)
-                tracker.record(i, reward: r, done: term || trunc)
+                tracker.record(i, reward: Double(r), done: term || trunc)
             }
             globalStep += n
             vectorStepCount += 1

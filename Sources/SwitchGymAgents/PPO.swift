@@ -329,7 +329,7 @@ public final class PPO<E: VectorizableEnv>: GreedyPolicy {
                 rollout.terminations[k] = term
                 rollout.truncations[k] = trunc
                 rollout.truncationValues[k] = 0
-                if rollout.valid[k] { tracker.record(i, reward: r, done: term || trunc) }
+                if rollout.valid[k] { tracker.record(i, reward: Double(r), done: term || trunc) }
                 if !nextStepMode && trunc && !term && buffers.hasFinalObservation[i] {
                     rollout.truncationValues[k] = workspace.value(buffers.finalObservations.baseAddress! + i * dim)
                 }

@@ -53,62 +53,6 @@ public struct TrainingEvent: Sendable {
     public var episodeLengths: [Int] { episodes.map(\.length) }
 }
 
-/// Per-sub-env return and length accumulators, and the episodes finished since the last
-/// ``drain()`` (Gymnasium's `RecordEpisodeStatistics` for a vector env, inside the agent).
-public struct EpisodeTracker: Sendable, StateCheckpointable {
-    /// Return so far of each sub-env's current episode.
-    public private(set) var returns: [Double]
-    /// Steps so far of each sub-env's current episode.
-    public private(set) var lengths: [Int]
-    /// Finished episodes not yet drained.
-    public private(set) var finished: [EpisodeStatistics] = []
-
-    /// Trackers for `count` sub-envs.
-    public init(count: Int) {
-        returns = Array(repeating: 0, count: count)
-        lengths = Array(repeating: 0, count: count)
-        finished.reserveCapacity(4 * count)
-    }
-
-    /// Adds one step of sub-env `i`; records the episode when `done`.
-    @inline(__always)
-    public mutating func record(_ i: Int, reward: Float, done: Bool) {
-        returns[i] += Double(reward)
-        lengths[i] += 1
-        if done {
-            finished.append(EpisodeStatistics(episodeReturn: returns[i], length: lengths[i]))
-            returns[i] = 0
-            lengths[i] = 0
-        }
-    }
-
-    /// Returns and forgets the finished episodes.
-    public mutating func drain() -> [EpisodeStatistics] {
-        let out = finished
-        finished.removeAll(keepingCapacity: true)
-        return out
-    }
-
-    public func saveState() -> StateDict {
-        var s = StateDict()
-        s.doubles["returns"] = returns
-        s.setInts(lengths, at: "lengths")
-        s.doubles["finished_returns"] = finished.map(\.episodeReturn)
-        s.setInts(finished.map(\.length), at: "finished_lengths")
-        return s
-    }
-
-    public mutating func loadState(_ s: StateDict) throws {
-        let r = try s.doubles("returns", count: returns.count)
-        let l = try s.ints("lengths", count: lengths.count)
-        let fr = try s.doubles("finished_returns")
-        let fl = try s.ints("finished_lengths", count: fr.count)
-        returns = r
-        lengths = l
-        finished.removeAll(keepingCapacity: true)
-        for k in 0..<fr.count { finished.append(EpisodeStatistics(episodeReturn: fr[k], length: fl[k])) }
-    }
-}
 
 /// Why an agent could not be built or restored.
 public struct AgentError: Error, CustomStringConvertible, Equatable {

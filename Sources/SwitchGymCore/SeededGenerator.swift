@@ -56,8 +56,9 @@ public struct SeededGenerator: RandomNumberGenerator, Sendable, Equatable, Hasha
     }
 }
 
-/// SplitMix64 (Steele, Lea, Flood 2014), used to expand a seed into state.
-public struct SplitMix64: RandomNumberGenerator, Sendable {
+/// SplitMix64 (Steele, Lea, Flood 2014), used only to expand a seed into ``SeededGenerator``'s
+/// state (the toolkit has one seeded generator).
+struct SplitMix64: RandomNumberGenerator, Sendable {
     private var x: UInt64
     public init(seed: UInt64) { x = seed }
     public mutating func next() -> UInt64 {

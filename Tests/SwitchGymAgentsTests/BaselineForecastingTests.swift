@@ -203,4 +203,26 @@ private func close(_ a: Double, _ b: Double, _ tolerance: Double = 1e-12) -> Boo
         s.observe(50)
         #expect(r.coefficients != s.coefficients)
     }
+
+    /// One EWMA and one RLS in the toolkit: the forecasters keep their state in
+    /// ``EWMA`` and ``RecursiveLeastSquares`` (SwitchGymCore), so feeding those by hand gives
+    /// bit-identical levels and coefficients.
+    @Test func forecastersAreTheToolkitsEWMAAndRLS() {
+        var g = SeededGenerator(seed: 5)
+        let series = (0..<200).map { t in 50 + 10 * sin(Double(t) / 5) + Sample.normal(using: &g) }
+        var forecaster = EWMAForecaster(alpha: 0.3)
+        var ewma = EWMA(dimension: 1, alpha: 0.3)
+        var ar = RLSForecaster(order: 3, forgetting: 0.98, initialCovariance: 100)
+        var rls = RecursiveLeastSquares(dimension: 4, forgetting: 0.98, delta: 100)
+        for (t, x) in series.enumerated() {
+            forecaster.observe(x)
+            ewma.update([x])
+            #expect(forecaster.level == ewma.values[0])
+            if t >= 3 { rls.update(features: [1, series[t - 1], series[t - 2], series[t - 3]], target: x) }
+            ar.observe(x)
+            #expect(ar.coefficients == rls.coefficients)
+        }
+        let next = rls.predict([1, series[199], series[198], series[197]])
+        #expect(ar.forecast(horizon: 1) == next)
+    }
 }

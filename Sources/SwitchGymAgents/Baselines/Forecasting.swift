@@ -17,6 +17,7 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
+import SwitchGymCore
 
 @inline(__always)
 private func checkObservation(_ x: Double, _ type: StaticString) {
@@ -38,23 +39,26 @@ private func checkHorizon(_ h: Int, _ type: StaticString) {
 /// the naive "last value" forecast); the level is a weighted mean of past observations with
 /// weights decaying as `(1 - alpha)^age`, so its effective memory is about `1 / alpha` steps.
 public struct EWMAForecaster: Sendable, Equatable {
-    /// Smoothing weight of the newest observation, in (0, 1].
-    public let alpha: Double
-    /// The smoothed level (same units as the observations); 0 before any observation.
-    public private(set) var level: Double = 0
+    /// The smoothed level, kept by the toolkit's one ``EWMA`` (dimension 1).
+    private var smoother: EWMA
     /// Observations seen so far.
     public private(set) var observationCount = 0
 
     /// - Precondition: `0 < alpha <= 1`.
     public init(alpha: Double) {
         precondition(alpha > 0 && alpha <= 1, "EWMAForecaster: alpha must be in (0, 1], got \(alpha)")
-        self.alpha = alpha
+        smoother = EWMA(dimension: 1, alpha: alpha)
     }
+
+    /// Smoothing weight of the newest observation, in (0, 1].
+    public var alpha: Double { smoother.alpha }
+    /// The smoothed level (same units as the observations); 0 before any observation.
+    public var level: Double { smoother.values[0] }
 
     /// Folds in the next observation (allocation-free).
     public mutating func observe(_ x: Double) {
         checkObservation(x, "EWMAForecaster")
-        level = observationCount == 0 ? x : alpha * x + (1 - alpha) * level
+        smoother.update(x)
         observationCount += 1
     }
 
@@ -77,7 +81,7 @@ public struct EWMAForecaster: Sendable, Equatable {
     }
 
     /// Forgets every observation.
-    public mutating func reset() { level = 0; observationCount = 0 }
+    public mutating func reset() { smoother.reset(); observationCount = 0 }
 }
 
 // MARK: - Holt
@@ -327,9 +331,10 @@ public struct HoltWintersForecaster: Sendable, Equatable {
 /// Multi-step forecasts iterate the fitted recursion, feeding forecasts back as inputs; they are
 /// only as stable as the fitted polynomial (no stationarity is enforced).
 ///
-/// With `lambda < 1` and a series that stops varying (no excitation), `P` grows like
-/// `lambda^-t` ("covariance wind-up") and the next change moves the coefficients abruptly;
-/// keep `lambda` close to 1 (0.98 to 0.999) for arrival rates.
+/// The fit is the toolkit's one ``RecursiveLeastSquares`` over the regressor `u`, so it shares
+/// its anti-windup: with `lambda < 1` and a series that stops varying (no excitation), a
+/// coordinate's variance stops growing at `initialCovariance` instead of growing like
+/// `lambda^-t`, and the next change does not move the coefficients abruptly.
 ///
 /// Until the first update (fewer than `p + 1` observations) the forecast is the last
 /// observation. `init` allocates `O(p^2)` doubles; `observe` and `forecast` allocate nothing
@@ -337,11 +342,12 @@ public struct HoltWintersForecaster: Sendable, Equatable {
 public struct RLSForecaster: Sendable, Equatable {
     /// Autoregressive order p >= 1.
     public let order: Int
-    /// Forgetting factor lambda, in (0, 1].
-    public let forgetting: Double
     /// Observations seen so far.
     public private(set) var observationCount = 0
-    /// Layout: theta [d] | P [d*d] | Pu scratch [d] | history ring [p], with d = p + 1.
+    /// The fit of `theta` over `u = [1, x_{t-1}, ..., x_{t-p}]`.
+    private var fit: RecursiveLeastSquares
+    /// The last `p` observations (a ring; the next one goes at `head`), then the regressor
+    /// scratch `u` (`p + 1` entries).
     private var storage: [Double]
     /// Ring position where the next observation goes.
     private var head = 0
@@ -357,59 +363,37 @@ public struct RLSForecaster: Sendable, Equatable {
         precondition(initialCovariance > 0 && initialCovariance.isFinite,
                      "RLSForecaster: initialCovariance must be positive and finite, got \(initialCovariance)")
         self.order = order
-        self.forgetting = forgetting
-        let d = order + 1
-        storage = Array(repeating: 0, count: d + d * d + d + order)
-        for i in 0..<d { storage[d + i * d + i] = initialCovariance }
+        fit = RecursiveLeastSquares(dimension: order + 1, forgetting: forgetting, delta: initialCovariance)
+        storage = Array(repeating: 0, count: 2 * order + 1)
     }
 
-    private var d: Int { order + 1 }
+    /// Forgetting factor lambda, in (0, 1].
+    public var forgetting: Double { fit.forgetting }
 
-    /// The fitted coefficients `[c, a_1, ..., a_p]` (allocates the returned array).
-    public var coefficients: [Double] { Array(storage[0..<d]) }
+    /// The fitted coefficients `[c, a_1, ..., a_p]`.
+    public var coefficients: [Double] { fit.coefficients }
 
     /// The last observation (0 before any).
     public var lastObservation: Double {
         guard observationCount > 0 else { return 0 }
         let p = order
-        return storage[d + d * d + d + (head + p - 1) % p]
+        return storage[(head + p - 1) % p]
     }
 
     /// Folds in the next observation: one RLS update once `p` earlier observations exist,
     /// then pushes `x` into the history (allocation-free, `O(p^2)`).
     public mutating func observe(_ x: Double) {
         checkObservation(x, "RLSForecaster")
-        let p = order, d = self.d, lambda = forgetting
+        let p = order, h = head
         let ready = observationCount >= p
-        let h = head
         storage.withUnsafeMutableBufferPointer { s in
-            let theta = s.baseAddress!
-            let P = theta + d
-            let pu = P + d * d
-            let history = pu + d
             if ready {
                 // u = [1, x_{t-1}, ..., x_{t-p}]; history[(head - i) mod p] = x_{t-i} for i >= 1.
-                var prediction = theta[0]
-                for i in 1..<d { prediction += theta[i] * history[(h - i + p) % p] }
-                var denominator = lambda
-                for i in 0..<d {
-                    var acc = P[i * d]
-                    for j in 1..<d { acc += P[i * d + j] * history[(h - j + p) % p] }
-                    pu[i] = acc
-                    denominator += (i == 0 ? 1 : history[(h - i + p) % p]) * acc
-                }
-                let error = x - prediction
-                for i in 0..<d { theta[i] += pu[i] / denominator * error }
-                // P is symmetric, so u'P = (Pu)'.
-                let inverseLambda = 1 / lambda
-                for i in 0..<d {
-                    let ki = pu[i] / denominator
-                    for j in 0..<d {
-                        P[i * d + j] = (P[i * d + j] - ki * pu[j]) * inverseLambda
-                    }
-                }
+                s[p] = 1
+                for i in 1...p { s[p + i] = s[(h - i + p) % p] }
+                fit.update(features: UnsafeBufferPointer(start: s.baseAddress! + p, count: p + 1), target: x)
             }
-            history[h] = x
+            s[h] = x
         }
         head = h + 1 == p ? 0 : h + 1
         observationCount += 1
@@ -437,26 +421,26 @@ public struct RLSForecaster: Sendable, Equatable {
     }
 
     private func iterate(steps: Int, _ emit: (Int, Double) -> Void) {
-        let p = order, d = self.d
+        let p = order
         guard observationCount > p else {
             let last = lastObservation
             for i in 0..<steps { emit(i, last) }
             return
         }
-        storage.withUnsafeBufferPointer { s in
-            let theta = s.baseAddress!
-            let history = theta + d + d * d + d
-            withUnsafeTemporaryAllocation(of: Double.self, capacity: p) { ring in
-                // ring[(r - 1 - j) mod p] = the value j + 1 steps before the one being forecast.
-                for j in 0..<p { ring[j] = history[j] }
-                var r = head
-                for i in 0..<steps {
-                    var value = theta[0]
-                    for j in 1...p { value += theta[j] * ring[(r - j + p) % p] }
-                    emit(i, value)
-                    ring[r] = value
-                    r += 1
-                    if r == p { r = 0 }
+        fit.coefficients.withUnsafeBufferPointer { theta in
+            storage.withUnsafeBufferPointer { history in
+                withUnsafeTemporaryAllocation(of: Double.self, capacity: p) { ring in
+                    // ring[(r - 1 - j) mod p] = the value j + 1 steps before the one being forecast.
+                    for j in 0..<p { ring[j] = history[j] }
+                    var r = head
+                    for i in 0..<steps {
+                        var value = theta[0]
+                        for j in 1...p { value += theta[j] * ring[(r - j + p) % p] }
+                        emit(i, value)
+                        ring[r] = value
+                        r += 1
+                        if r == p { r = 0 }
+                    }
                 }
             }
         }

@@ -1,5 +1,7 @@
 /// Recursive least squares with exponential forgetting: an online estimate of `θ` in the
-/// linear model `y ≈ θ · x`, updated one observation at a time in O(d²) without allocation.
+/// linear model `y ≈ θ · x`, updated one observation at a time in O(d²) without allocation: the
+/// one RLS of the toolkit (the interference predictor and the AR arrival forecaster
+/// `RLSForecaster` both fit with it).
 ///
 /// Minimises `Σ_t λ_f^(n−t) (y_t − θ·x_t)² + λ_f^n δ⁻¹ ‖θ − θ₀‖²` (Haykin, *Adaptive Filter
 /// Theory*, ch. 10): with forgetting factor `λ_f = 1` it is ordinary least squares with a
@@ -24,7 +26,7 @@
 /// excited coordinates keep forgetting (and tracking drift) while unexcited ones stop growing.
 /// (The bound is coordinate-wise: a direction left unexcited that is not a coordinate axis is
 /// only bounded through its coordinates.)
-public struct RecursiveLeastSquares: Sendable {
+public struct RecursiveLeastSquares: Sendable, Equatable {
     /// Number of features `d`.
     public let dimension: Int
     /// Forgetting factor `λ_f` in (0, 1]; 1 means no forgetting.
@@ -58,7 +60,8 @@ public struct RecursiveLeastSquares: Sendable {
         self.delta = delta
         varianceLimit = delta
         self.initialCoefficients = initialCoefficients ?? [Double](repeating: 0, count: dimension)
-        coefficients = self.initialCoefficients
+        // Its own buffer: sharing θ₀'s would make the first update copy (and allocate).
+        coefficients = self.initialCoefficients.map { $0 }
         p = [Double](repeating: 0, count: dimension * dimension)
         pi = [Double](repeating: 0, count: dimension)
         for i in 0..<dimension { p[i * dimension + i] = delta }

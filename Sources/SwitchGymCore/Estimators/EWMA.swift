@@ -1,5 +1,6 @@
-/// Exponentially weighted moving average of a feature vector, `s ← α x + (1 − α) s`, used to
-/// smooth noisy co-location signals (co-located batch sizes, utilisation of the other variants
+/// Exponentially weighted moving average of a feature vector, `s ← α x + (1 − α) s`: the one
+/// EWMA of the toolkit. The arrival forecaster (`EWMAForecaster`, dimension 1) keeps its level
+/// here, and the interference model uses it to smooth noisy co-location signals (co-located batch sizes, utilisation of the other variants
 /// on a GPU) before they feed the interference predictor (Zhao and Georgantas, MAIoT 2025,
 /// arXiv:2512.18725, find EWMA smoothing of the co-location signal reduces prediction error).
 ///
@@ -35,6 +36,12 @@ public struct EWMA: Sendable, Equatable {
         }
         let a = alpha
         for i in 0..<x.count { values[i] += a * (x[i] - values[i]) }
+    }
+
+    /// Folds in one observation of a one-component average.
+    /// - Precondition: `dimension == 1`.
+    public mutating func update(_ x: Double) {
+        withUnsafePointer(to: x) { update(UnsafeBufferPointer(start: $0, count: 1)) }
     }
 
     /// Folds in one observation (array convenience).
