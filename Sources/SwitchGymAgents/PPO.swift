@@ -53,6 +53,10 @@ public struct PPOConfig: Codable, Sendable, Equatable {
     /// shares one actor across the devices of a serving fleet (`family`) and uses plain MLPs
     /// (`mlp`) elsewhere.
     public var policy = PolicyArchitecture.auto
+    /// Which probability ratio the surrogate clips for a factored action (``PPORatio``):
+    /// `joint` (the whole action's, the default) or `per_choice` (each component's, with the
+    /// action's advantage). Irrelevant for a one-component action.
+    public var ratio = PPORatio.joint
     /// Adam's ε (SB3's PPO policy uses 1e-5).
     public var adamEpsilon = 1e-5
     /// Seeds network initialisation, action sampling, minibatch shuffling and the envs
@@ -73,7 +77,7 @@ public struct PPOConfig: Codable, Sendable, Equatable {
         case annealClipRange = "anneal_clip_range", clipRangeVF = "clip_range_vf", entCoef = "ent_coef"
         case vfCoef = "vf_coef", maxGradNorm = "max_grad_norm", normalizeAdvantage = "normalize_advantage"
         case targetKL = "target_kl", totalTimesteps = "n_timesteps", hiddenSizes = "net_arch"
-        case activation = "activation_fn", adamEpsilon = "adam_epsilon", seed, autoreset, policy
+        case activation = "activation_fn", adamEpsilon = "adam_epsilon", seed, autoreset, policy, ratio
     }
 
     public init(from decoder: any Decoder) throws {
@@ -109,6 +113,7 @@ public struct PPOConfig: Codable, Sendable, Equatable {
         seed = try get(.seed, d.seed)
         autoreset = try get(.autoreset, d.autoreset)
         policy = try get(.policy, d.policy)
+        ratio = try get(.ratio, d.ratio)
     }
 
     /// Throws ``AgentError`` naming the first invalid field.
@@ -128,6 +133,18 @@ public struct PPOConfig: Codable, Sendable, Equatable {
         e.outputFormatting = [.sortedKeys]
         return String(decoding: (try? e.encode(self)) ?? Data(), as: UTF8.self)
     }
+}
+
+/// The probability ratio PPO's clipped surrogate uses for a factored action.
+public enum PPORatio: String, Codable, Sendable, CaseIterable {
+    /// The whole action's ratio `π(a|s) / π_old(a|s)`: the product of its components' ratios
+    /// (Schulman et al., 2017, applied to the joint action).
+    case joint
+    /// Each component's ratio, clipped on its own with the action's advantage, the clipped
+    /// terms summed: `Σ_c min(A r_c, A clip(r_c, 1 ± ε))`, `r_c = π(a_c | s, a_<c) / π_old(a_c | s, a_<c)`
+    /// (the per-agent ratio of multi-agent PPO, Yu et al., 2022). A device whose choice
+    /// moved less than ε still learns while another device's ratio is clipped.
+    case perChoice = "per_choice"
 }
 
 /// Proximal policy optimisation (Schulman et al., 2017) with a clipped surrogate, GAE(λ),
@@ -179,7 +196,7 @@ public final class PPO<E: VectorizableEnv>: GreedyPolicy {
     private var tracker: EpisodeTracker
     private let actorOptimizer: Adam
     private let criticOptimizer: Adam
-    private let rollout: RolloutBuffer
+    let rollout: RolloutBuffer
     private let n: Int, dim: Int
     private let layout: ActionLayout
     private let maskWidth: Int, components: Int
@@ -190,6 +207,10 @@ public final class PPO<E: VectorizableEnv>: GreedyPolicy {
     private let mbActions: UnsafeMutablePointer<Int32>
     private let stepLogProbabilities: UnsafeMutablePointer<Float>
     private let mbOldLogProbabilities: UnsafeMutablePointer<Float>
+    /// Per-component log-probabilities of the step's choices (`n × components`) and of the
+    /// minibatch's old choices (`batch × components`), for ``PPORatio/perChoice``.
+    private let stepChoiceLogProbabilities: UnsafeMutablePointer<Float>
+    private let mbOldChoiceLogProbabilities: UnsafeMutablePointer<Float>
     private let mbAdvantages: UnsafeMutablePointer<Float>
     private let mbReturns: UnsafeMutablePointer<Float>
     private let mbOldValues: UnsafeMutablePointer<Float>
@@ -239,6 +260,8 @@ public final class PPO<E: VectorizableEnv>: GreedyPolicy {
         mbActions = make(b * components, 0)
         stepLogProbabilities = make(n, 0)
         mbOldLogProbabilities = make(b, 0)
+        stepChoiceLogProbabilities = make(n * layout.components, 0)
+        mbOldChoiceLogProbabilities = make(b * layout.components, 0)
         mbAdvantages = make(b, 0)
         mbReturns = make(b, 0)
         mbOldValues = make(b, 0)
@@ -264,6 +287,7 @@ public final class PPO<E: VectorizableEnv>: GreedyPolicy {
         mbOldValues.deallocate(); logProbabilityScratch.deallocate(); logitGradient.deallocate()
         valueGradient.deallocate(); indices.deallocate(); envActions.deallocate()
         stepLogProbabilities.deallocate()
+        stepChoiceLogProbabilities.deallocate(); mbOldChoiceLogProbabilities.deallocate()
     }
 
     /// `1 - globalStep / totalTimesteps`, clamped to `[0, 1]` (SB3's `progress_remaining`,
@@ -312,12 +336,13 @@ public final class PPO<E: VectorizableEnv>: GreedyPolicy {
             masks.update(from: buffers.actionMasks.baseAddress!, count: n * a)
             let chosen = rollout.actions.baseAddress! + base * k1
             workspace.sample(obs, masks: masks, batch: n, using: &generator, choices: chosen,
-                             logProbabilities: stepLogProbabilities)
+                             logProbabilities: stepLogProbabilities, choiceLogProbabilities: stepChoiceLogProbabilities)
             let values = workspace.values(obs, batch: n)
             for i in 0..<n {
                 let k = base + i
                 rollout.valid[k] = !(nextStepMode && (buffers.terminations[i] || buffers.truncations[i]))
                 rollout.logProbabilities[k] = stepLogProbabilities[i]
+                (rollout.choiceLogProbabilities.baseAddress! + k * k1).update(from: stepChoiceLogProbabilities + i * k1, count: k1)
                 rollout.values[k] = values[i]
                 for c in 0..<k1 { envActions[i * k1 + c] = Int(chosen[i * k1 + c]) }
             }
@@ -377,6 +402,7 @@ public final class PPO<E: VectorizableEnv>: GreedyPolicy {
                         (mbMasks + row * a).update(from: rollout.actionMasks.baseAddress! + k * a, count: a)
                         (mbActions + row * k1).update(from: rollout.actions.baseAddress! + k * k1, count: k1)
                         mbOldLogProbabilities[row] = rollout.logProbabilities[k]
+                        (mbOldChoiceLogProbabilities + row * k1).update(from: rollout.choiceLogProbabilities.baseAddress! + k * k1, count: k1)
                         mbAdvantages[row] = rollout.advantages[k]
                         mbReturns[row] = rollout.returns[k]
                         mbOldValues[row] = rollout.values[k]
@@ -385,7 +411,9 @@ public final class PPO<E: VectorizableEnv>: GreedyPolicy {
                     let values = workspace.values(mbObservations, batch: m)
                     let s = PPOLoss.evaluate(
                         batch: m, layout: layout, logits: logits, masks: mbMasks, actions: mbActions,
-                        oldLogProbabilities: mbOldLogProbabilities, advantages: mbAdvantages, values: values,
+                        oldLogProbabilities: mbOldLogProbabilities,
+                        oldChoiceLogProbabilities: config.ratio == .perChoice ? UnsafePointer(mbOldChoiceLogProbabilities) : nil,
+                        advantages: mbAdvantages, values: values,
                         oldValues: mbOldValues, returns: mbReturns, coefficients: coefficients,
                         scratch: logProbabilityScratch, logitGradient: logitGradient, valueGradient: valueGradient)
                     sums.approxKL += s.approxKL

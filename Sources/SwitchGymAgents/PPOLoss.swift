@@ -79,10 +79,16 @@ public enum PPOLoss {
     /// ∂L/∂values (`batch`). The action's log-probability is the sum over its components and
     /// the entropy the sum of the components' (``FactoredCategorical``). `scratch` needs
     /// `batch × maskWidth` floats. No allocation.
+    ///
+    /// With `oldChoiceLogProbabilities` (`batch × components`, each choice's old
+    /// log-probability) the surrogate clips each component's ratio on its own
+    /// (``PPORatio/perChoice``): `-mean_k Σ_c min(A_k r_kc, A_k clip(r_kc, 1 ± ε))`; the
+    /// approximate KL stays the whole action's and the clip fraction counts clipped choices.
     public static func evaluate(
         batch m: Int, layout: ActionLayout,
         logits: UnsafePointer<Float>, masks: UnsafePointer<Bool>?, actions: UnsafePointer<Int32>,
-        oldLogProbabilities: UnsafePointer<Float>, advantages: UnsafePointer<Float>,
+        oldLogProbabilities: UnsafePointer<Float>, oldChoiceLogProbabilities: UnsafePointer<Float>? = nil,
+        advantages: UnsafePointer<Float>,
         values: UnsafePointer<Float>, oldValues: UnsafePointer<Float>, returns: UnsafePointer<Float>,
         coefficients c: Coefficients, scratch logProbabilities: UnsafeMutablePointer<Float>,
         logitGradient: UnsafeMutablePointer<Float>, valueGradient: UnsafeMutablePointer<Float>
@@ -110,15 +116,29 @@ public enum PPOLoss {
             let adv = Float((Double(advantages[k]) - mean) * scale)
             let logRatio = logP - oldLogProbabilities[k]
             let ratio = expf(logRatio)
-            let s1 = adv * ratio
-            let s2 = adv * min(max(ratio, 1 - eps), 1 + eps)
-            pg -= Double(min(s1, s2))
-            let dLogP: Float = s1 <= s2 ? -invM * adv * ratio : 0
             ent += Double(h)
-            FactoredCategorical.backward(lp, layout: layout, choices: chosen, logProbabilityWeight: dLogP,
-                                         entropyWeight: -c.entropyCoefficient * invM, into: logitGradient + k * n)
             kl += Double((ratio - 1) - logRatio)
-            if abs(ratio - 1) > eps { clipped += 1 }
+            if let old = oldChoiceLogProbabilities.map({ $0 + k * k1 }) {
+                for j in 0..<k1 {
+                    let o = layout.offsets[j], a = Int(chosen[j])
+                    let r = expf(lp[o + a] - old[j])
+                    let s1 = adv * r
+                    let s2 = adv * min(max(r, 1 - eps), 1 + eps)
+                    pg -= Double(min(s1, s2))
+                    Categorical.backward(lp + o, count: layout.sizes[j], action: a,
+                                         logProbabilityWeight: s1 <= s2 ? -invM * adv * r : 0,
+                                         entropyWeight: -c.entropyCoefficient * invM, into: logitGradient + k * n + o)
+                    if abs(r - 1) > eps { clipped += 1 / Double(k1) }
+                }
+            } else {
+                let s1 = adv * ratio
+                let s2 = adv * min(max(ratio, 1 - eps), 1 + eps)
+                pg -= Double(min(s1, s2))
+                let dLogP: Float = s1 <= s2 ? -invM * adv * ratio : 0
+                FactoredCategorical.backward(lp, layout: layout, choices: chosen, logProbabilityWeight: dLogP,
+                                             entropyWeight: -c.entropyCoefficient * invM, into: logitGradient + k * n)
+                if abs(ratio - 1) > eps { clipped += 1 }
+            }
             let v = values[k]
             var prediction = v, passes: Float = 1
             if let cv = c.clipRangeVF {

@@ -165,11 +165,13 @@ public final class PolicyWorkspace {
     }
 
     /// Samples an action for each of `batch` observations under their masks: writes the
-    /// choice rows (`batch × components`) and each action's log-probability. A family policy
+    /// choice rows (`batch × components`), each action's log-probability and, when given,
+    /// each choice's (`batch × components`; they sum to the action's). A family policy
     /// samples worker after worker (one batched forward pass per worker).
     public func sample(_ obs: UnsafePointer<Float>, masks: UnsafePointer<Bool>, batch n: Int,
                        using generator: inout SeededGenerator, choices: UnsafeMutablePointer<Int32>,
-                       logProbabilities: UnsafeMutablePointer<Float>) {
+                       logProbabilities: UnsafeMutablePointer<Float>,
+                       choiceLogProbabilities: UnsafeMutablePointer<Float>? = nil) {
         precondition(n <= maxBatch, "PolicyWorkspace.sample: batch \(n) exceeds \(maxBatch)")
         let layout = networks.actionLayout, dim = networks.observationDimension
         let W = layout.maskWidth, K1 = layout.components
@@ -178,6 +180,9 @@ public final class PolicyWorkspace {
             for i in 0..<n {
                 logProbabilities[i] = FactoredCategorical.sample(logits + i * W, mask: masks + i * W, layout: layout,
                                                                  using: &generator, into: choices + i * K1, scratch: scratch)
+                if let out = choiceLogProbabilities {
+                    for c in 0..<K1 { out[i * K1 + c] = scratch[layout.offsets[c] + Int(choices[i * K1 + c])] }
+                }
             }
             return
         }
@@ -194,6 +199,7 @@ public final class PolicyWorkspace {
                 let c = Categorical.sample(scratch, count: J, using: &generator)
                 choices[i * K1 + w] = Int32(c)
                 logProbabilities[i] += scratch[c]
+                choiceLogProbabilities?[i * K1 + w] = scratch[c]
                 fam.advancePlan(obs + i * dim, worker: w, job: c, plan: plans + i * ps)
             }
         }

@@ -29,6 +29,9 @@ public final class RolloutBuffer {
     public let actions: UnsafeMutableBufferPointer<Int32>
     /// Log-probabilities of the actions under the acting policy.
     public let logProbabilities: UnsafeMutableBufferPointer<Float>
+    /// Each component's log-probability of its choice (`steps × envs × components`; a
+    /// family policy's are conditional on the choices before it).
+    public let choiceLogProbabilities: UnsafeMutableBufferPointer<Float>
     /// Critic values of the observations.
     public let values: UnsafeMutableBufferPointer<Float>
     /// Rewards.
@@ -67,6 +70,7 @@ public final class RolloutBuffer {
         actionMasks = make(n * maskWidth, true)
         actions = make(n * components, 0)
         logProbabilities = make(n, 0)
+        choiceLogProbabilities = make(n * actionLayout.components, 0)
         values = make(n, 0)
         rewards = make(n, 0)
         terminations = make(n, false)
@@ -80,7 +84,7 @@ public final class RolloutBuffer {
 
     deinit {
         observations.deallocate(); actionMasks.deallocate(); actions.deallocate()
-        logProbabilities.deallocate(); values.deallocate(); rewards.deallocate()
+        logProbabilities.deallocate(); choiceLogProbabilities.deallocate(); values.deallocate(); rewards.deallocate()
         terminations.deallocate(); truncations.deallocate(); truncationValues.deallocate()
         valid.deallocate(); advantages.deallocate(); returns.deallocate(); lastValues.deallocate()
     }
