@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Check that `switchgym envs rollout CartPole-v1` reproduces Gymnasium's CartPole-v1.
+"""Check that `switchgym envs rollout --env CartPole-v1` reproduces Gymnasium's CartPole-v1.
 
 For a set of initial states and fixed action sequences, runs Gymnasium's CartPole-v1
 (setting env.unwrapped.state after reset) and switchgym's rollout with the same state
@@ -56,7 +56,7 @@ def swift_episode(binary, state, actions):
         f.write("\n".join(str(a) for a in actions) + "\n")
         path = f.name
     try:
-        out = subprocess.run([binary, "envs", "rollout", "CartPole-v1", "--seed", "0", "--steps", str(len(actions)),
+        out = subprocess.run([binary, "envs", "rollout", "--env", "CartPole-v1", "--seed", "0", "--steps", str(len(actions)),
                               "--actions", path, "--initial-state=" + ",".join(repr(float(s)) for s in state)],
                              check=True, capture_output=True, text=True).stdout
     finally:

@@ -1,7 +1,7 @@
 import Foundation
 import SwitchGymCore
 
-/// Resolves what users pass as `--env` / `ENV`: a registered id (`CartPole-v1`) or a scenario
+/// Resolves what users pass as `--env`: a registered id (`CartPole-v1`) or a scenario
 /// spec file (`envs/vision-zoo.toml`), optionally replayed on another trace.
 public enum EnvResolver {
     /// Whether `name` names a scenario spec rather than a registered id.

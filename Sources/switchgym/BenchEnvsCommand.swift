@@ -12,7 +12,8 @@ struct BenchEnvsCommand: ParsableCommand {
         abstract: "Measure env steps per second (one core) and allocations per vector step.",
         discussion: """
             Each env runs as a VectorEnv of --copies sub-envs with next-step autoreset and \
-            precomputed random actions. Build with -c release for meaningful numbers.
+            precomputed random actions. With --env, only that env (and its discrete-event fidelity for \
+            a scenario spec). Build with -c release for meaningful numbers.
             """)
 
     @Flag(help: "Print one JSON object per env per line: {\"env\", \"steps_per_second\", \"allocations_per_step\"}.")
@@ -24,7 +25,7 @@ struct BenchEnvsCommand: ParsableCommand {
     @Option(help: "Sub-envs per vector env.")
     var copies: Int = 16
 
-    @Option(help: "Benchmark only this env id or scenario spec.")
+    @Option(help: ScenarioOptions.envHelp)
     var env: String?
 
     func validate() throws {

@@ -21,7 +21,7 @@ struct BenchFleetCommand: ParsableCommand {
             baseline and the oracle over the whole trace. Build with -c release.
             """)
 
-    @Option(help: "The scenario spec to resize.")
+    @Option(help: ScenarioOptions.envHelp)
     var env: String = "envs/vision-zoo.toml"
 
     @Option(parsing: .upToNextOption, help: "Fleet sizes for the fluid env.")
@@ -50,7 +50,7 @@ struct BenchFleetCommand: ParsableCommand {
         ensureFastBLASKernels(command: "bench fleet")
         BLAS.setThreadCount(1)
         try reportingErrors(inputs: [env]) {
-            let base = try ScenarioSpec.load(path: env)
+            let base = try ScenarioOptions.loadSpec(env)
             let arrivals = try base.loadArrivals()
             func model(_ n: Int, randomStart: Bool) throws -> ServingModel {
                 let sc = base.resizedFleet(to: max(n, base.classes.count))

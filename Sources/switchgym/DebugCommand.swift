@@ -22,8 +22,7 @@ struct DebugCommand: ParsableCommand {
                 scalars as an uninterrupted one; --stop-at simulates the crash. A progress bar goes to standard error.
                 """)
 
-        @Option(help: "The run folder (created when missing).")
-        var out: String
+        @OptionGroup var output: OutputOptions<RunFolderOutput>
 
         @Option(help: "The last step.")
         var steps: Int
@@ -60,7 +59,7 @@ struct DebugCommand: ParsableCommand {
 
         func run() throws {
             try reportingErrors {
-                let dir = URL(fileURLWithPath: out)
+                let dir = URL(fileURLWithPath: output.out)
                 let start: MetricsLogger.Start = resumeFrom.map { .resume(fromStep: $0) } ?? .fresh
                 let logger = try MetricsLogger(directory: dir, start: start)
                 let config = ["command": "debug write-metrics", "steps": String(steps), "every": String(every)]

@@ -35,7 +35,7 @@ struct EnvsCommand: ParsableCommand {
         }
     }
 
-    /// `switchgym envs rollout ENV --seed N --steps K [--policy random|CHECKPOINT] [--actions FILE]`
+    /// `switchgym envs rollout --env ENV --seed N --steps K [--policy random|CHECKPOINT] [--actions FILE]`
     struct RolloutCommand: ParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "rollout",
@@ -44,17 +44,13 @@ struct EnvsCommand: ParsableCommand {
                 Each line is {"t", "obs", "action", "reward", "terminated", "truncated"}. The first line \
                 is the reset observation with "action": null; each later line holds the action taken and \
                 the resulting observation, reward and flags (t counts steps within the episode). When an \
-                episode ends, the next line is a new reset.
+                episode ends, the next line is a new reset. --seed seeds the first reset and the random \
+                policy.
                 """)
 
-        @Argument(help: "The env id or a scenario spec file (see `switchgym envs list`).")
-        var env: String
+        @OptionGroup var scenario: ScenarioOptions
 
-        @Option(help: "For a scenario spec: replay this trace dataset (.h5) instead of the spec's.")
-        var trace: String?
-
-        @Option(help: "Seed of the first reset and of the random policy.")
-        var seed: UInt64 = 0
+        @OptionGroup var seed: SeedOption
 
         @Option(help: "Number of steps (actions); defaults to 100, or to the length of --actions.")
         var steps: Int?
@@ -71,11 +67,11 @@ struct EnvsCommand: ParsableCommand {
 
         func validate() throws {
             if let steps, steps < 0 { throw ValidationError("--steps must be non-negative, got \(steps).") }
-            if !EnvResolver.isScenarioPath(env) { _ = try EnvRegistry.spec(env) }
+            if !EnvResolver.isScenarioPath(scenario.env) { _ = try EnvRegistry.spec(scenario.env) }
         }
 
         func run() throws {
-            let spec = try reportingErrors(inputs: [env] + (trace.map { [$0] } ?? [])) { try EnvResolver.spec(env, trace: trace) }
+            let spec = try reportingErrors(inputs: scenario.inputs) { try EnvResolver.spec(scenario.env, trace: scenario.trace) }
             let rolloutPolicy: RolloutPolicy
             if let actions {
                 let contents: String
@@ -105,7 +101,7 @@ struct EnvsCommand: ParsableCommand {
                 }
             }
             var out = FileHandleOutput()
-            try Rollout.run(spec: spec, seed: seed, steps: count, policy: rolloutPolicy, initialState: state) { line in
+            try Rollout.run(spec: spec, seed: seed.value, steps: count, policy: rolloutPolicy, initialState: state) { line in
                 out.write(line)
             }
             out.flush()

@@ -4,17 +4,13 @@ import Foundation
 import SwitchGymCore
 import SwitchGymEnvs
 
-/// `switchgym envs fidelity SPEC`: the same decisions on the fluid and discrete-event fidelities.
+/// `switchgym envs fidelity --env SPEC`: the same decisions on the fluid and discrete-event fidelities.
 struct FidelityCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "fidelity",
         abstract: "Replay one policy's decisions on the fluid and the discrete-event fidelity and report the gap.")
 
-    @Argument(help: "A scenario spec (envs/*.toml).")
-    var spec: String
-
-    @Option(help: "Replay this trace dataset (.h5) instead of the spec's.")
-    var trace: String?
+    @OptionGroup var scenario: ScenarioOptions
 
     @Option(help: "Whose decisions: hold, static:VARIANT, static-best, a baseline (reactive, infaas, oracle, ...) or a trained policy (checkpoint .h5 or run folder).")
     var policy: String = "static-best"
@@ -26,9 +22,9 @@ struct FidelityCommand: ParsableCommand {
     var json = false
 
     func run() throws {
-        try reportingErrors(inputs: [spec] + (trace.map { [$0] } ?? [])) {
-            let sc = try ScenarioSpec.load(path: spec)
-            let model = try ServingEvaluation.model(scenario: sc, arrivals: try sc.loadArrivals(overridePath: trace))
+        try reportingErrors(inputs: scenario.inputs) {
+            let sc = try scenario.loadSpec()
+            let model = try ServingEvaluation.model(scenario: sc, arrivals: try sc.loadArrivals(overridePath: scenario.trace))
             let decisions = try SimulateCommand.run(policy: policy, scenario: sc, model: model, seed: 0)
             let actions = Array(decisions.assignments.prefix(intervals ?? decisions.assignments.count))
             let des = DiscreteEventModel(serving: model)
@@ -47,17 +43,13 @@ struct FidelityCommand: ParsableCommand {
     }
 }
 
-/// `switchgym envs interference SPEC`: online RLS vs a static fit on the discrete-event batches.
+/// `switchgym envs interference --env SPEC`: online RLS vs a static fit on the discrete-event batches.
 struct InterferenceCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "interference",
         abstract: "Co-located batches on the discrete-event fidelity: an online RLS latency predictor vs a static fit.")
 
-    @Argument(help: "A scenario spec (envs/*.toml).")
-    var spec: String
-
-    @Option(help: "Replay this trace dataset (.h5) instead of the spec's.")
-    var trace: String?
+    @OptionGroup var scenario: ScenarioOptions
 
     @Option(help: "Batches a device runs at once.")
     var concurrency: Int = 2
@@ -72,9 +64,9 @@ struct InterferenceCommand: ParsableCommand {
     var intervals: Int?
 
     func run() throws {
-        try reportingErrors(inputs: [spec] + (trace.map { [$0] } ?? [])) {
-            let sc = try ScenarioSpec.load(path: spec)
-            let model = try ServingEvaluation.model(scenario: sc, arrivals: try sc.loadArrivals(overridePath: trace))
+        try reportingErrors(inputs: scenario.inputs) {
+            let sc = try scenario.loadSpec()
+            let model = try ServingEvaluation.model(scenario: sc, arrivals: try sc.loadArrivals(overridePath: scenario.trace))
             let s = try InterferenceStudy.run(serving: model, concurrency: concurrency, theta: theta,
                                               thetaDriftPerHour: drift, intervals: intervals)
             func f(_ x: Double) -> String { String(format: "%.2f", x) }

@@ -13,17 +13,14 @@ struct EvalCommand: ParsableCommand {
             Every policy runs the scenario's fluid env over the whole trace from its first interval. \
             The table shows utility (the summed reward), goodput, SLO attainment, mean accuracy, cost, \
             switches and regret against the hindsight oracle's bound. Baselines: \
-            \(ServingBaselines.allNames.joined(separator: ", ")), static:VARIANT; `all` runs every one, with static:VARIANT for each variant.
+            \(ServingBaselines.allNames.joined(separator: ", ")), static:VARIANT; `all` runs every one, with static:VARIANT for each variant. \
+            --trace picks the trace to evaluate on, e.g. the held-out part of `traces split`.
             """)
 
     @Argument(help: "Checkpoint files (.h5) or run folders of trained policies.")
     var checkpoints: [String] = []
 
-    @Option(help: "The scenario spec (envs/*.toml).")
-    var env: String
-
-    @Option(help: "The trace to evaluate on (a dataset .h5); defaults to the spec's.")
-    var trace: String?
+    @OptionGroup var scenario: ScenarioOptions
 
     @Option(help: "Comma-separated baselines, `all` or `none`.")
     var baselines: String = "all"
@@ -35,13 +32,13 @@ struct EvalCommand: ParsableCommand {
     var export: String?
 
     func run() throws {
-        try Self.evaluate(checkpoints: checkpoints, env: env, trace: trace, baselines: baselines, json: json, export: export)
+        try Self.evaluate(checkpoints: checkpoints, env: scenario.env, trace: scenario.trace, baselines: baselines, json: json, export: export)
     }
 
     /// The evaluation (also the quickstart's): prints the table, exports the report.
     static func evaluate(checkpoints: [String], env: String, trace: String?, baselines: String, json: Bool, export: String?) throws {
         try reportingErrors(inputs: checkpoints + [env] + (trace.map { [$0] } ?? [])) {
-            let sc = try ScenarioSpec.load(path: env)
+            let sc = try ScenarioOptions.loadSpec(env)
             let arrivals = try sc.loadArrivals(overridePath: trace)
             let model = try ServingEvaluation.model(scenario: sc, arrivals: arrivals)
             var runs: [ServingRun] = []

@@ -19,13 +19,13 @@ struct QuickstartCommand: ParsableCommand {
     @Option(help: "The dataset to run on (generated from the built-in recipe when missing), or a raw trace (CSV, .zst, .gz; e.g. ../shared/traces/azure_functions_2019_sample500/invocations.csv), imported first.")
     var dataset = DefaultDataset.relativePath
 
-    @Option(help: "Folder for the run's outputs (split datasets, plots).")
+    @Option(name: .out, help: ArgumentHelp("Folder for the run's outputs (split datasets, plots, the run folders).", valueName: "folder"))
     var out = "checkpoints/quickstart"
 
     @Option(name: .long, help: "Fraction of the trace used for training.")
     var train: Double = 0.7
 
-    @Option(help: "The scenario to train and evaluate in.")
+    @Option(help: ScenarioOptions.envHelp)
     var env = "envs/vision-zoo.toml"
 
     @Option(help: "PPO training steps.")

@@ -5,7 +5,7 @@ import SwitchGymAgents
 import SwitchGymCore
 import SwitchGymEnvs
 
-/// `switchgym envs simulate SPEC`: run simple policies over a scenario's whole trace and print
+/// `switchgym envs simulate --env SPEC`: run simple policies over a scenario's whole trace and print
 /// the serving metrics.
 struct SimulateCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -15,35 +15,30 @@ struct SimulateCommand: ParsableCommand {
             Policies: hold (keep the initial variants), random (a random feasible joint action each \
             interval), static:VARIANT (every device that can hold VARIANT holds it), static-best (the \
             best constant joint action in hindsight), any baseline of `switchgym eval`, or hold, every \
-            static:VARIANT, static-best and random with --policy all.
+            static:VARIANT, static-best and random with --policy all. --seed seeds the random policy.
             """)
 
-    @Argument(help: "A scenario spec file (envs/*.toml).")
-    var spec: String
-
-    @Option(help: "Replay this trace dataset (.h5) instead of the spec's.")
-    var trace: String?
+    @OptionGroup var scenario: ScenarioOptions
 
     @Option(help: "hold | random | static:VARIANT | static-best | a baseline (reactive, infaas, oracle, ...) | all")
     var policy: String = "all"
 
-    @Option(help: "Seed of the random policy.")
-    var seed: UInt64 = 0
+    @OptionGroup var seed: SeedOption
 
     @Flag(help: "Print {\"policies\": [...]} as JSON.")
     var json = false
 
     func run() throws {
-        try reportingErrors {
-            let sc = try ScenarioSpec.load(path: spec)
-            let arrivals = try sc.loadArrivals(overridePath: trace)
+        try reportingErrors(inputs: scenario.inputs) {
+            let sc = try scenario.loadSpec()
+            let arrivals = try sc.loadArrivals(overridePath: scenario.trace)
             let model = try ServingEvaluation.model(scenario: sc, arrivals: arrivals)
             var runs: [ServingRun] = []
             let names = policy == "all"
                 ? ["hold"] + sc.variants.map { "static:\($0.name)" } + ["static-best", "random"]
                 : [policy]
             for name in names {
-                runs.append(try Self.run(policy: name, scenario: sc, model: model, seed: seed))
+                runs.append(try Self.run(policy: name, scenario: sc, model: model, seed: seed.value))
             }
             let table = PolicyTable(scenario: sc, seconds: Double(model.intervalCount) * sc.decisionInterval, runs: runs)
             print(json ? table.json() : table.text())

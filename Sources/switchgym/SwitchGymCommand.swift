@@ -9,4 +9,10 @@ struct SwitchGymCommand: AsyncParsableCommand {
         abstract: "Train, evaluate and export proactive model-switching policies for ML inference serving.",
         version: "0.1.0",
         subcommands: CommandRegistry.all)
+
+    /// Parses the arguments, old option spellings rewritten (``DeprecatedSpellings``), and runs
+    /// the command.
+    static func main() async {
+        await main(DeprecatedSpellings.rewrite(Array(CommandLine.arguments.dropFirst())))
+    }
 }

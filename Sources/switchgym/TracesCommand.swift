@@ -12,7 +12,8 @@ struct TracesCommand: ParsableCommand {
         subcommands: [TracesImport.self, TracesInspect.self, TracesSplit.self, TracesSynth.self])
 }
 
-/// Output options shared by every command that writes a dataset.
+/// How every command that writes a dataset writes it (the path is ``OutputOptions``, or
+/// `traces split`'s two outputs).
 struct DatasetOutputOptions: ParsableArguments {
     @Option(name: .long, help: ArgumentHelp(
         "Column compression: zstd[:LEVEL] (HDF5 filter 32015, default), deflate[:LEVEL], or none.",
@@ -116,7 +117,7 @@ struct TracesSplit: ParsableCommand {
     @Option(help: "Held-out output (default: DATASET with .heldout.h5).")
     var heldoutOut: String?
 
-    @OptionGroup var output: DatasetOutputOptions
+    @OptionGroup var writing: DatasetOutputOptions
 
     func validate() throws {
         guard train.isFinite, train > 0, train < 1 else {
@@ -138,8 +139,8 @@ struct TracesSplit: ParsableCommand {
             }
             let trace = try TraceDataset.read(dataset)
             let (a, b) = try TraceSplit.split(trace, trainFraction: train)
-            _ = try writeDataset(a, to: trainPath, compression: output.compression)
-            _ = try writeDataset(b, to: heldPath, compression: output.compression)
+            _ = try writeDataset(a, to: trainPath, compression: writing.compression)
+            _ = try writeDataset(b, to: heldPath, compression: writing.compression)
             say("train:    \(trainPath): \(a.summaryLine)")
             say("held-out: \(heldPath): \(b.summaryLine)")
         }
@@ -157,7 +158,7 @@ struct TracesSynth: ParsableCommand {
             replaces rate, burstiness and shape with values fitted to a dataset (its rate, CV at \
             each window, diurnal shape); options given on the command line override both. The \
             resolved recipe is stored in the dataset's `parameters` attribute, so a dataset can \
-            always be regenerated. Kinds: \(SyntheticTraceSpec.kinds.joined(separator: ", ")).
+            always be regenerated; --seed overrides the recipe's seed. Kinds: \(SyntheticTraceSpec.kinds.joined(separator: ", ")).
             """)
 
     @Option(help: "poisson, mmpp, diurnal or flash-crowd (default: the spec file's, else poisson).")
@@ -181,21 +182,20 @@ struct TracesSynth: ParsableCommand {
     @Option(help: "Number of streams (Zipf-distributed shares).")
     var streams: Int?
 
-    @Option(help: "Seed of the generator.")
-    var seed: UInt64?
+    @OptionGroup var seed: SeedOption
 
     @Option(help: "Value of the created_at attribute (default: now). Fix it for byte-stable outputs.")
     var createdAt: String?
 
-    @Option(name: [.short, .long], help: "Output dataset.")
-    var output: String
+    @OptionGroup var output: OutputOptions<DatasetOutput>
 
     @Flag(help: "Print the fit report as JSON.")
     var json = false
 
-    @OptionGroup var out: DatasetOutputOptions
+    @OptionGroup var writing: DatasetOutputOptions
 
     func run() throws {
+        let (output, seed) = (self.output.out, self.seed.given)
         try reportingErrors(inputs: [spec, fit].compactMap { $0 }) {
             var recipe: SyntheticTraceSpec
             var stamp = createdAt
@@ -233,7 +233,7 @@ struct TracesSynth: ParsableCommand {
                 throw CLIError.usage(spec.map { "\($0): \(e.message)" } ?? e.message)
             }
             let trace = try SyntheticTraceGenerator.generate(resolved, createdAt: stamp ?? nowISO8601())
-            let size = try writeDataset(trace, to: output, compression: out.compression)
+            let size = try writeDataset(trace, to: output, compression: writing.compression)
             if let report {
                 if json { say(try report.jsonString()) } else { say(report.render()) }
             }

@@ -6,7 +6,7 @@ import SwitchGymIO
 extension TraceFormat: ExpressibleByArgument {}
 extension TimeUnit: ExpressibleByArgument {}
 
-/// `switchgym traces import FILE -o OUT.h5`.
+/// `switchgym traces import FILE --out OUT.h5` (or `-o OUT.h5`).
 struct TracesImport: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "import",
@@ -15,7 +15,7 @@ struct TracesImport: ParsableCommand {
             Formats (detected from the header when --format is not given):
               azure-llm        TIMESTAMP,ContextTokens,GeneratedTokens - one row per request
               azure-functions  HashOwner,HashApp,HashFunction,Trigger,<minute>... - per-minute counts,
-                               expanded into arrivals by a seeded process (datasets/FORMAT.md)
+                               expanded into arrivals by a process seeded by --seed (datasets/FORMAT.md)
               timestamps       a header with `timestamp` (seconds by default, see --time-unit, or
                                ISO 8601) and optional `stream`, `tokens_in`, `tokens_out` columns
             Compression is detected from the file's magic bytes, not its name.
@@ -27,11 +27,9 @@ struct TracesImport: ParsableCommand {
     @Option(help: "azure-llm, azure-functions or timestamps (default: detected).")
     var format: TraceFormat?
 
-    @Option(name: [.short, .long], help: "The dataset to write (written atomically).")
-    var output: String
+    @OptionGroup var output: OutputOptions<DatasetOutput>
 
-    @Option(help: "Seed of the Azure Functions per-minute expansion.")
-    var seed: UInt64 = 0
+    @OptionGroup var seed: SeedOption
 
     @Option(help: "Unit of numeric timestamps in the timestamps format: s, ms or us.")
     var timeUnit: TimeUnit = .seconds
@@ -42,17 +40,18 @@ struct TracesImport: ParsableCommand {
     @Option(help: "Value of the created_at attribute (default: now).")
     var createdAt: String?
 
-    @OptionGroup var out: DatasetOutputOptions
+    @OptionGroup var writing: DatasetOutputOptions
 
     func run() throws {
+        let output = self.output.out
         try reportingErrors(inputs: [file]) {
             guard output != file else { throw CLIError.usage("the output \(output) is the input file") }
             let t0 = monotonicSeconds()
-            let options = TraceImportOptions(format: format, seed: seed, timeUnit: timeUnit, sort: sort,
+            let options = TraceImportOptions(format: format, seed: seed.value, timeUnit: timeUnit, sort: sort,
                                              createdAt: createdAt ?? nowISO8601())
             let trace = try TraceImporter.importFile(file, options: options)
             let t1 = monotonicSeconds()
-            let size = try writeDataset(trace, to: output, compression: out.compression)
+            let size = try writeDataset(trace, to: output, compression: writing.compression)
             let t2 = monotonicSeconds()
             let sourceSize = try FileSystem.size(of: file)
             say("\(output): \(trace.metadata.sourceFormat), \(trace.summaryLine)")

@@ -16,32 +16,28 @@ struct TrainCommand: ParsableCommand {
             TensorBoard event files (charts/episodic_return, charts/episodic_length, charts/SPS, losses/...) \
             and HDF5 checkpoints ckpt-<step>.h5 (the last --keep are kept). --resume continues the run in \
             --out from its latest checkpoint, bit for bit as if it had not stopped. Defaults are the RL Zoo's \
-            tuned CartPole-v1 settings; --config FILE (JSON, the keys of config.json) overrides them.
+            tuned CartPole-v1 settings; --config FILE (JSON, the keys of config.json) overrides them. \
+            --seed seeds the agent and the envs; --trace trains a scenario on that dataset, e.g. the \
+            training part of `traces split`.
             """)
 
-    @Option(help: "A registered env id (CartPole-v1, ...) or a scenario spec (envs/*.toml).")
-    var env: String
+    @OptionGroup var scenario: ScenarioOptions
 
     @Option(help: "ppo or dqn.")
     var algo: String = "ppo"
 
-    @Option(help: "Seed of the agent and the envs.")
-    var seed: UInt64?
+    @OptionGroup var seed: SeedOption
 
     @Option(help: "Total env steps (overrides n_timesteps).")
     var steps: Int?
 
-    @Option(help: "The run folder.")
-    var out: String
+    @OptionGroup var output: OutputOptions<RunFolderOutput>
 
     @Option(help: "A JSON file of config keys overriding the defaults.")
     var config: String?
 
     @Flag(help: "Continue the run in --out from its latest checkpoint.")
     var resume = false
-
-    @Option(help: "For a scenario spec: train on this trace dataset (.h5), e.g. the training split.")
-    var trace: String?
 
     @Option(help: "Env steps between checkpoints (default: a tenth of the run).")
     var checkpointEvery: Int?
@@ -64,17 +60,14 @@ struct TrainCommand: ParsableCommand {
 
     func run() throws {
         ensureFastBLASKernels(command: "train")
-        var inputs = [String]()
-        if let config { inputs.append(config) }
-        if let trace { inputs.append(trace) }
-        if EnvResolver.isScenarioPath(env) { inputs.append(env) }
-        try reportingErrors(inputs: inputs) {
+        let (env, trace, out) = (scenario.env, scenario.trace, output.out)
+        try reportingErrors(inputs: scenario.inputs + (config.map { [$0] } ?? [])) {
             BLAS.setThreadCount(1)
             let directory = URL(fileURLWithPath: out)
             let run: TrainingRunConfig
             if resume {
                 run = try trainingErrors { try TrainingRunConfig.read(from: directory) }
-                if config != nil || seed != nil || steps != nil {
+                if config != nil || seed.given != nil || steps != nil {
                     note("note: --resume uses the run's saved config.json; --config/--seed/--steps are ignored.")
                 }
                 guard run.env == env, run.trace == trace else {
@@ -82,7 +75,7 @@ struct TrainCommand: ParsableCommand {
                 }
             } else {
                 run = try trainingErrors {
-                    try Training.resolve(env: env, trace: trace, algorithm: Algorithm(rawValue: algo)!, file: config, seed: seed, steps: steps)
+                    try Training.resolve(env: env, trace: trace, algorithm: Algorithm(rawValue: algo)!, file: config, seed: seed.given, steps: steps)
                 }
             }
             let options = TrainingOptions(resume: resume, keep: keep, checkpointEvery: checkpointEvery, stopAt: stopAt, progress: !quiet)

@@ -47,13 +47,13 @@ struct TrainEvalTests {
         let dir = try scratch(); defer { try? FileManager.default.removeItem(atPath: dir) }
         let t = try run(["train", "--env", "CartPole-v1", "--steps", "1024", "--out", dir + "/r", "--quiet"])
         #expect(t.status == 0, "\(t.stderr)")
-        let a = try run(["envs", "rollout", "CartPole-v1", "--policy", dir + "/r", "--steps", "20", "--seed", "4"])
-        let b = try run(["envs", "rollout", "CartPole-v1", "--policy", dir + "/r", "--steps", "20", "--seed", "4"])
+        let a = try run(["envs", "rollout", "--env", "CartPole-v1", "--policy", dir + "/r", "--steps", "20", "--seed", "4"])
+        let b = try run(["envs", "rollout", "--env", "CartPole-v1", "--policy", dir + "/r", "--steps", "20", "--seed", "4"])
         #expect(a.status == 0, "\(a.stderr)")
         let lines = a.stdout.split(separator: "\n")
         #expect(lines.count >= 21 && a.stdout == b.stdout)
         #expect(lines.dropFirst().allSatisfy { $0.contains("\"action\":0") || $0.contains("\"action\":1") || $0.contains("\"action\":null") })
-        let bad = try run(["envs", "rollout", "Bandit-v0", "--policy", dir + "/r", "--steps", "2"])
+        let bad = try run(["envs", "rollout", "--env", "Bandit-v0", "--policy", dir + "/r", "--steps", "2"])
         #expect(bad.status != 0 && bad.stderr.contains("observations"), "\(bad.stderr)")
     }
 
@@ -123,12 +123,12 @@ struct TrainEvalTests {
         #expect(nb["nbformat"] as? Int == 4)
         #expect(((nb["cells"] as? [Any])?.count ?? 0) >= 4)
         // The trained policy's decisions replayed on both fidelities.
-        let fid = try run(["envs", "fidelity", spec, "--policy", dir + "/run", "--intervals", "30", "--json"])
+        let fid = try run(["envs", "fidelity", "--env", spec, "--policy", dir + "/run", "--intervals", "30", "--json"])
         #expect(fid.status == 0, "\(fid.stderr)")
         let fidObj = try #require(try JSONSerialization.jsonObject(with: Data(fid.stdout.utf8)) as? [String: Any])
         #expect(fidObj["policy"] as? String == "ppo:run" && fidObj["intervals"] as? Int == 30)
         #expect(fidObj["discrete_event"] is [String: Any] && fidObj["fluid"] is [String: Any])
-        let missing = try run(["envs", "fidelity", spec, "--policy", dir + "/nope.h5"])
+        let missing = try run(["envs", "fidelity", "--env", spec, "--policy", dir + "/nope.h5"])
         #expect(missing.status != 0 && missing.stderr.contains("nope.h5"), "\(missing.stderr)")
         // A CartPole policy does not fit the scenario: the error names the checkpoint and the shapes.
         let cp = try run(["train", "--env", "CartPole-v1", "--steps", "256", "--out", dir + "/cp", "--quiet"])
@@ -161,7 +161,7 @@ struct TrainEvalTests {
         try write("{\"n_steps\": 16, \"n_epochs\": 1, \"n_timesteps\": 256, \"net_arch\": [16]}", dir + "/small.json")
         for n in [1, 8] {
             let spec = dir + "/v\(n).toml"
-            let sim = try run(["envs", "simulate", spec])
+            let sim = try run(["envs", "simulate", "--env", spec])
             #expect(sim.status == 0 && sim.stdout.contains("static-best"), "\(sim.stderr)")
             let t = try run(["train", "--env", spec, "--config", dir + "/small.json", "--out", dir + "/run\(n)", "--quiet"])
             #expect(t.status == 0, "\(t.stderr)")
@@ -172,7 +172,7 @@ struct TrainEvalTests {
             let bound = try #require(obj["oracle_bound"] as? Double)
             #expect(policies.count == 1 + 4 + ServingBaselinesNames.all.count)
             for p in policies { #expect((p["utility"] as! Double) <= bound * (1 + 1e-9) + 1e-6, "\(p)") }
-            let f = try run(["envs", "fidelity", spec, "--policy", "reactive", "--intervals", "20", "--json"])
+            let f = try run(["envs", "fidelity", "--env", spec, "--policy", "reactive", "--intervals", "20", "--json"])
             #expect(f.status == 0, "\(f.stderr)")
         }
         // The family policy trained on 8 GPUs acts on the 1-GPU fleet (same class and variants).
@@ -187,7 +187,7 @@ struct TrainEvalTests {
             .replacingOccurrences(of: "count = 4", with: "count = 4\ngpus_per_node = 8")
             .replacingOccurrences(of: "../datasets/default.h5", with: packageRoot + "/datasets/default.h5")
         try write(text, dir + "/spec.toml")
-        for args in [["envs", "rollout", dir + "/spec.toml", "--steps", "3"], ["eval", "--env", dir + "/spec.toml"]] {
+        for args in [["envs", "rollout", "--env", dir + "/spec.toml", "--steps", "3"], ["eval", "--env", dir + "/spec.toml"]] {
             let r = try run(args)
             #expect(r.status == 65, "\(args): \(r.status) \(r.stderr)")
             #expect(r.stderr.contains("spec.toml") && r.stderr.contains("fleet[0].gpus_per_node") && r.stderr.contains("unknown key"), "\(r.stderr)")
