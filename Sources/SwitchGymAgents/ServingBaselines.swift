@@ -354,12 +354,23 @@ public enum ServingBaselines {
     /// How ``oracleBound(model:)`` is computed for `model`'s fleet, in words.
     public static func oracleBoundMethod(model m: ServingModel) -> String {
         let n = FleetConfigurations(model: m).count
-        return n <= oracleConfigurationLimit ? "hindsight DP over \(n) configurations" : "switch-free LP relaxation, \(n == .max ? "too many" : "\(n)") configurations"
+        let relaxed = n <= oracleConfigurationLimit ? "hindsight DP over \(n) configurations" : "switch-free LP relaxation, \(n == .max ? "too many" : "\(n)") configurations"
+        return CapacityPriceBound.isComputable(model: m)
+            ? "the lower of the capacity-price bound and the \(relaxed)" : relaxed
     }
 
-    /// The oracle bound alone: the relaxed plan's value when the fleet has at most
-    /// ``oracleConfigurationLimit`` configurations, else ``switchFreeBound(model:)``.
+    /// The oracle bound alone: the lower of two valid upper bounds, the
+    /// ``CapacityPriceBound`` (device by device load times, priced queues) and the relaxed
+    /// plan's value when the fleet has at most ``oracleConfigurationLimit`` configurations,
+    /// else ``switchFreeBound(model:)``.
     public static func oracleBound(model m: ServingModel) -> Double {
+        min(relaxedBound(model: m), CapacityPriceBound(model: m)?.bound ?? .infinity)
+    }
+
+    /// The configuration DP's relaxed value (unserved queries credited as answered later, the
+    /// old configuration serving while a switch is pending), or ``switchFreeBound(model:)``
+    /// beyond ``oracleConfigurationLimit`` configurations.
+    public static func relaxedBound(model m: ServingModel) -> Double {
         let space = FleetConfigurations(model: m)
         guard space.count <= oracleConfigurationLimit else { return switchFreeBound(model: m) }
         let configs = space.all()

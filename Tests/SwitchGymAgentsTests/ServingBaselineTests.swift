@@ -111,10 +111,34 @@ import SwitchGymEnvs
         search(root)
         let bound = ServingBaselines.oracleBound(model: m)
         #expect(best <= bound + 1e-9 * abs(bound), "optimum \(best) above the bound \(bound)")
+        // The capacity-price bound on its own, at its searched prices and at prices zero.
+        let priced = try #require(CapacityPriceBound(model: m))
+        #expect(best <= priced.bound + 1e-9 * abs(priced.bound), "optimum \(best) above the capacity-price bound \(priced.bound)")
+        #expect(priced.bound <= priced.unpricedBound && priced.iterations > 1)
         #expect(ServingBaselines.switchFreeBound(model: m) >= bound - 1e-9 * abs(bound))
         for name in ServingBaselines.allNames {
             let u = try ServingBaselines.run(name, model: m).metrics.utility
             #expect(u <= best + 1e-9 * abs(best), "\(name) \(u) above the brute-force optimum \(best)")
+        }
+    }
+
+    /// The capacity-price bound prices the device time that late answers use and charges
+    /// each device its own loads: on vision-zoo under bursts at 90% of capacity it is well
+    /// below the configuration DP's bound (which credits unserved queries as answered later
+    /// and lets the old configuration serve through a switch), and 16× longer loads lower it
+    /// while the DP bound hardly moves. Every policy stays below it (``theOracleBoundsEveryPolicy``).
+    @Test func theCapacityPriceBoundChargesQueuesAndLoads() throws {
+        let fast = try model("vision-zoo.toml", load: 0.9, loadScale: 1, seed: 11)
+        let slow = try model("vision-zoo.toml", load: 0.9, loadScale: 16, seed: 11)
+        let priceFast = try #require(CapacityPriceBound(model: fast)).bound
+        let priceSlow = try #require(CapacityPriceBound(model: slow)).bound
+        let dpFast = ServingBaselines.relaxedBound(model: fast), dpSlow = ServingBaselines.relaxedBound(model: slow)
+        #expect(priceFast < 0.95 * dpFast, "capacity-price \(priceFast) vs DP \(dpFast)")
+        #expect(priceSlow < priceFast, "16x loads: \(priceSlow) vs \(priceFast)")
+        #expect(dpFast - dpSlow < priceFast - priceSlow, "the DP bound moved \(dpFast - dpSlow), the capacity-price bound \(priceFast - priceSlow)")
+        #expect(ServingBaselines.oracleBound(model: slow) == min(dpSlow, priceSlow))
+        for r in [ServingBaselines.staticBest(model: slow), ServingBaselines.reactive(model: slow), ServingBaselines.oracle(model: slow).run] {
+            #expect(r.metrics.utility <= priceSlow, "\(r.name) \(r.metrics.utility) above \(priceSlow)")
         }
     }
 
