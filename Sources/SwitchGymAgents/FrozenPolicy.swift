@@ -25,8 +25,12 @@ public final class FrozenPolicy {
     public let signature: FamilyEncoder.Signature?
     /// The actor (PPO) or Q-network (DQN).
     public let network: MLP
+    /// The family policy's bonus on the held variant's logit (``PPOConfig/stayBias``).
+    public let stayBias: Float
 
-    init(algorithm: String, architecture: PolicyArchitecture, source: String, signature: FamilyEncoder.Signature?, network: MLP) {
+    init(algorithm: String, architecture: PolicyArchitecture, source: String, signature: FamilyEncoder.Signature?, network: MLP,
+         stayBias: Float = 0) {
+        self.stayBias = stayBias
         self.algorithm = algorithm
         self.architecture = architecture
         self.source = source
@@ -60,9 +64,11 @@ public final class FrozenPolicy {
         let prefix: String, hidden: [Int], activation: Activation
         var architecture = PolicyArchitecture.mlp
         var signature: FamilyEncoder.Signature?
+        var stayBias: Float = 0
         switch algorithm {
         case "ppo":
             let c = try JSONDecoder().decode(PPOConfig.self, from: config)
+            stayBias = Float(c.stayBias)
             (prefix, hidden, activation) = ("actor", c.hiddenSizes, c.activation)
             if let a = state.strings["policy"] {
                 guard let parsed = PolicyArchitecture(rawValue: a), parsed != .auto else {
@@ -94,7 +100,8 @@ public final class FrozenPolicy {
         do { try network.loadState(sub) } catch {
             throw LoadError(kind: .corrupt, message: "\(file): \(error)")
         }
-        return FrozenPolicy(algorithm: algorithm, architecture: architecture, source: file, signature: signature, network: network)
+        return FrozenPolicy(algorithm: algorithm, architecture: architecture, source: file, signature: signature, network: network,
+                            stayBias: architecture == .family ? stayBias : 0)
     }
 
     /// The policy bound to an env's layouts, ready to act.
@@ -118,7 +125,7 @@ public final class FrozenPolicy {
             }
             let critic = MLP(sizes: [enc.criticInputSize, 1])
             let nets = ActorCritic(actor: network, critic: critic, architecture: .family, actionLayout: actionLayout,
-                                   observationDimension: observationDimension, family: enc)
+                                   observationDimension: observationDimension, family: enc, stayBias: stayBias)
             return BoundPolicy(workspace: PolicyWorkspace(networks: nets, maxBatch: 1))
         case .mlp, .auto:
             guard network.inputSize == observationDimension, network.outputSize == actionLayout.maskWidth else {

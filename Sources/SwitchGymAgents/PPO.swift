@@ -57,6 +57,12 @@ public struct PPOConfig: Codable, Sendable, Equatable {
     /// `joint` (the whole action's, the default) or `per_choice` (each component's, with the
     /// action's advantage). Irrelevant for a one-component action.
     public var ratio = PPORatio.joint
+    /// A fixed bonus added to the logit of the variant each device already holds
+    /// (`stay_bias`; family policies only). 0 (the default) leaves the network's logits as
+    /// they are; a positive bias makes the untrained policy keep what it holds (with `V`
+    /// allowed variants a device stays with probability `e^b / (e^b + V − 1)`), so a large
+    /// fleet does not start by reloading most of its devices every interval.
+    public var stayBias = 0.0
     /// Adam's ε (SB3's PPO policy uses 1e-5).
     public var adamEpsilon = 1e-5
     /// Seeds network initialisation, action sampling, minibatch shuffling and the envs
@@ -78,6 +84,7 @@ public struct PPOConfig: Codable, Sendable, Equatable {
         case vfCoef = "vf_coef", maxGradNorm = "max_grad_norm", normalizeAdvantage = "normalize_advantage"
         case targetKL = "target_kl", totalTimesteps = "n_timesteps", hiddenSizes = "net_arch"
         case activation = "activation_fn", adamEpsilon = "adam_epsilon", seed, autoreset, policy, ratio
+        case stayBias = "stay_bias"
     }
 
     public init(from decoder: any Decoder) throws {
@@ -114,6 +121,7 @@ public struct PPOConfig: Codable, Sendable, Equatable {
         autoreset = try get(.autoreset, d.autoreset)
         policy = try get(.policy, d.policy)
         ratio = try get(.ratio, d.ratio)
+        stayBias = try get(.stayBias, d.stayBias)
     }
 
     /// Throws ``AgentError`` naming the first invalid field.
@@ -125,6 +133,7 @@ public struct PPOConfig: Codable, Sendable, Equatable {
         try need(maxGradNorm > 0 && totalTimesteps > 0, "max_grad_norm and n_timesteps must be positive")
         try need(hiddenSizes.allSatisfy { $0 > 0 }, "net_arch widths must be positive")
         try need(autoreset != .disabled, "autoreset must be next-step or same-step")
+        try need(stayBias.isFinite && stayBias >= 0 && stayBias <= 50, "stay_bias must be in [0, 50]")
     }
 
     /// The config as sorted-key JSON.
@@ -238,7 +247,7 @@ public final class PPO<E: VectorizableEnv>: GreedyPolicy {
         components = layout.components
         buffers = env.makeBuffers()
         var initGenerator = SeededGenerator.substream(seed: config.seed, index: 0)
-        networks = try ActorCritic(observationDimension: dim, actionLayout: layout, familyLayout: env.familyLayout,
+        networks = try ActorCritic(observationDimension: dim, actionLayout: layout, familyLayout: env.familyLayout, stayBias: Float(config.stayBias),
                                    architecture: config.policy, hiddenSizes: config.hiddenSizes,
                                    activation: config.activation, using: &initGenerator)
         generator = SeededGenerator.substream(seed: config.seed, index: 1)

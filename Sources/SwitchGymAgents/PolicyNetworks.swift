@@ -40,15 +40,21 @@ public final class ActorCritic {
     public let observationDimension: Int
     /// The family encoder (``PolicyArchitecture/family`` only).
     public let family: FamilyEncoder?
+    /// Added to the logit of the variant a device holds (``PPOConfig/stayBias``; family only).
+    public let stayBias: Float
 
     /// Builds and initialises both networks (actor first, from the same generator).
     /// - Throws: ``AgentError`` when `family` is asked for and the env is not a family whose
     ///   action is one job per worker.
     public init(observationDimension: Int, actionLayout: ActionLayout, familyLayout: FamilyObservationLayout?,
-                architecture: PolicyArchitecture, hiddenSizes: [Int], activation: Activation,
+                stayBias: Float = 0, architecture: PolicyArchitecture, hiddenSizes: [Int], activation: Activation,
                 using generator: inout SeededGenerator) throws {
         var resolved = architecture
         if resolved == .auto { resolved = familyLayout != nil ? .family : .mlp }
+        guard stayBias == 0 || resolved == .family else {
+            throw AgentError("stay_bias applies to family policies (a serving fleet with policy = family or auto); this policy is \(resolved.rawValue).")
+        }
+        self.stayBias = stayBias
         self.architecture = resolved
         self.actionLayout = actionLayout
         self.observationDimension = observationDimension
@@ -77,7 +83,8 @@ public final class ActorCritic {
 
     /// Networks restored elsewhere (a frozen policy), for ``PolicyWorkspace``.
     init(actor: MLP, critic: MLP, architecture: PolicyArchitecture, actionLayout: ActionLayout,
-         observationDimension: Int, family: FamilyEncoder?) {
+         observationDimension: Int, family: FamilyEncoder?, stayBias: Float = 0) {
+        self.stayBias = stayBias
         self.actor = actor
         self.critic = critic
         self.architecture = architecture
@@ -187,6 +194,7 @@ public final class PolicyWorkspace {
             return
         }
         let J = fam.layout.jobs, a = fam.actorInputSize, ps = fam.planSize
+        let bias = networks.stayBias, stay = bias != 0
         for i in 0..<n {
             fam.startPlan(obs + i * dim, plan: plans + i * ps)
             logProbabilities[i] = 0
@@ -195,6 +203,7 @@ public final class PolicyWorkspace {
             for i in 0..<n { fam.writeActorRow(obs + i * dim, worker: w, plan: plans + i * ps, into: actorRows + i * a) }
             let logits = networks.actor.forward(actorRows, batch: n, workspace: actorWorkspace)
             for i in 0..<n {
+                if stay { logits[i * J + fam.layout.job(ofWorker: w, in: obs + i * dim)] += bias }
                 Categorical.logSoftmax(logits + i * J, mask: masks + i * W + w * J, count: J, into: scratch)
                 let c = Categorical.sample(scratch, count: J, using: &generator)
                 choices[i * K1 + w] = Int32(c)
@@ -219,7 +228,14 @@ public final class PolicyWorkspace {
             fam.writeActorRows(obs + k * dim, choices: choices + k * K1, plan: plans, into: actorRows + k * rowsPerDecision)
         }
         // Rows of J logits, worker after worker: decision k's block is its maskWidth logits.
-        return UnsafePointer(networks.actor.forward(actorRows, batch: m * workers, workspace: actorWorkspace))
+        let logits = networks.actor.forward(actorRows, batch: m * workers, workspace: actorWorkspace)
+        let bias = networks.stayBias, J = fam.layout.jobs
+        if bias != 0 {
+            for k in 0..<m {
+                for w in 0..<workers { logits[(k * workers + w) * J + fam.layout.job(ofWorker: w, in: obs + k * dim)] += bias }
+            }
+        }
+        return UnsafePointer(logits)
     }
 
     /// Back-propagates ∂L/∂logits (`batch × maskWidth`) of the last ``logits(_:choices:batch:)``.
@@ -241,6 +257,7 @@ public final class PolicyWorkspace {
         for w in 0..<workers {
             fam.writeActorRow(obs, worker: w, plan: plans, into: actorRows)
             networks.actor.forwardSingle(actorRows, into: single)
+            single[fam.layout.job(ofWorker: w, in: obs)] += networks.stayBias
             let c = Categorical.argmax(single, mask: mask.map { $0 + w * J }, count: J)
             choices[w] = c
             fam.advancePlan(obs, worker: w, job: c, plan: plans)

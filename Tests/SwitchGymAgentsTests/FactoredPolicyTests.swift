@@ -188,6 +188,55 @@ import SwitchGymNN
         #expect(agent.saveState() != (try { let j = try PPO(config: { var d = c; d.ratio = .joint; return d }(), makeEnv: make); try j.train(untilStep: 96); return j.saveState() }()))
     }
 
+    /// `stay_bias`: the bonus on the held variant's logit. At 0 nothing changes; a large bias
+    /// makes the untrained family policy keep every device's variant, sampled and greedy, and
+    /// a frozen checkpoint acts the same (the bias comes back from its config). An mlp policy
+    /// refuses it.
+    @Test func theStayBiasKeepsWhatDevicesHold() throws {
+        BLAS.setThreadCount(1)
+        let m = try Self.fleet(big: 3, small: 3)
+        var c = PPOConfig()
+        c.numEnvs = 2; c.numSteps = 16; c.batchSize = 16; c.numEpochs = 1; c.hiddenSizes = [16]
+        c.totalTimesteps = 32; c.seed = 8
+        let make: (Int) -> FluidServingEnv = { FluidServingEnv(model: m, seed: UInt64($0)) }
+        func switchesWhileSampling(_ bias: Double) throws -> (PPO<FluidServingEnv>, Int) {
+            var cc = c
+            cc.stayBias = bias
+            let agent = try PPO(config: cc, makeEnv: make)
+            try agent.train(untilStep: 32)
+            var switches = 0
+            let D = m.deviceCount, dim = m.observationDimension
+            for k in 0..<32 {
+                let obs = agent.rollout.observations.baseAddress! + k * dim
+                for d in 0..<D where Int(agent.rollout.actions[k * D + d]) != m.observationLayout.job(ofWorker: d, in: obs) { switches += 1 }
+            }
+            return (agent, switches)
+        }
+        let (_, free) = try switchesWhileSampling(0)
+        let (sticky, none) = try switchesWhileSampling(30)
+        #expect(free > 50, "an untrained policy without bias switched only \(free) of 192 choices")
+        #expect(none == 0, "with stay_bias 30 the untrained policy switched \(none) times")
+        // Greedy, and frozen from a checkpoint: every device keeps its variant.
+        var env = FluidServingEnv(model: m)
+        env.resetState(seed: 3)
+        let obs = env.currentObservation(), mask = env.currentActionMask()
+        var greedy = [Int](repeating: -1, count: m.deviceCount)
+        obs.withUnsafeBufferPointer { o in mask.withUnsafeBufferPointer { sticky.act(observation: o.baseAddress!, mask: $0.baseAddress!, into: &greedy) } }
+        #expect(greedy == env.variants)
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("switchgym-stay-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let store = try CheckpointStore(directory: dir)
+        _ = try store.save(sticky.saveState(), step: sticky.globalStep)
+        let frozen = try FrozenPolicy.load(path: dir.path)
+        #expect(frozen.stayBias == 30)
+        #expect(try frozen.bind(to: env).act(observation: obs, mask: mask) == env.variants)
+        // An mlp policy has no held variant to favour.
+        var mlp = c
+        mlp.stayBias = 2; mlp.policy = .mlp
+        #expect(throws: AgentError.self) { _ = try PPO(config: mlp, makeEnv: make) }
+        #expect(throws: (any Error).self) { try JSONDecoder().decode(PPOConfig.self, from: Data(#"{"stay_bias": -1}"#.utf8)).validate() }
+    }
+
     /// The family policy on 2 + 1 devices: its log-probabilities (teacher-forced, batched)
     /// sum to 1 over every allowed joint assignment, agree with sequential sampling, and its
     /// summed conditional entropies average to the joint entropy (the chain rule).
