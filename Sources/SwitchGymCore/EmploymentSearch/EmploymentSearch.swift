@@ -372,35 +372,28 @@ public struct EmploymentSearch: Env, Sendable {
     /// lateness buckets (not yet late, 1, 2-3, 4+ steps late) and optionally next step's bills,
     /// all divided by ``billScale``; last, the episode's elapsed fraction.
     public func writeObservation(into d: UnsafeMutablePointer<Float>) {
-        let c = configuration
-        var k = 0
-        for w in c.workers.indices {
-            for j in c.jobs.indices { d[k] = j == jobs[w] ? 1 : 0; k += 1 }
-            d[k] = Float(pending[w]); k += 1
-        }
+        let c = configuration, layout = observationLayout
+        for w in c.workers.indices { layout.writeWorker(w, job: jobs[w], pending: pending[w], into: d) }
         let now = start + time  // the next step's row
-        let scale = 1 / billScale
         for s in c.streams.indices {
-            for window in c.historyWindows {
-                let lo = max(start, now - window)
-                var sum = 0.0
-                if lo < now { for t in lo..<now { sum += c.series.amounts[t][s] } }
-                d[k] = Float(sum / Double(window) * scale); k += 1
-            }
             var buckets = (0.0, 0.0, 0.0, 0.0)
             for b in bills where b.stream == s {
                 // Lateness the bill will have if unpaid at the end of the next step.
-                let x = time - b.due + 1
-                if x <= 0 { buckets.0 += b.amount } else if x == 1 { buckets.1 += b.amount }
-                else if x <= 3 { buckets.2 += b.amount } else { buckets.3 += b.amount }
+                switch FamilyObservationLayout.backlogBucket(lateness: time - b.due + 1) {
+                case 0: buckets.0 += b.amount
+                case 1: buckets.1 += b.amount
+                case 2: buckets.2 += b.amount
+                default: buckets.3 += b.amount
+                }
             }
-            d[k] = Float(buckets.0 * scale); d[k + 1] = Float(buckets.1 * scale)
-            d[k + 2] = Float(buckets.2 * scale); d[k + 3] = Float(buckets.3 * scale)
-            k += 4
-            if c.forecast {
-                d[k] = now < c.series.count ? Float(c.series.amounts[now][s] * scale) : 0; k += 1
-            }
+            layout.writeStream(s, scale: billScale, windowMean: { i in
+                let window = c.historyWindows[i]
+                let lo = max(start, now - window)
+                var sum = 0.0
+                if lo < now { for t in lo..<now { sum += c.series.amounts[t][s] } }
+                return sum / Double(window)
+            }, backlog: buckets, forecast: now < c.series.count ? c.series.amounts[now][s] : 0, into: d)
         }
-        d[k] = Float(min(Double(time) / Double(episodeLength), 1))
+        layout.writeElapsed(step: time, episodeLength: episodeLength, into: d)
     }
 }

@@ -84,4 +84,41 @@ public struct FamilyObservationLayout: Sendable, Equatable, Codable {
         for j in 0..<jobs where obs[o + j] > 0.5 { return j }
         return 0
     }
+
+    // MARK: Writing (the one writer of this layout; every env that emits it calls these)
+
+    /// The backlog bucket of a batch that will be `late` steps late at the end of the next
+    /// step: 0 not yet late, 1 one step, 2 two or three steps, 3 four or more.
+    @inline(__always)
+    public static func backlogBucket(lateness late: Int) -> Int { late <= 0 ? 0 : late == 1 ? 1 : late <= 3 ? 2 : 3 }
+
+    /// Writes worker `w`'s block: the one-hot of `job` and the pending hire time in steps.
+    @inline(__always)
+    public func writeWorker(_ w: Int, job: Int, pending: Double, into out: UnsafeMutablePointer<Float>) {
+        let row = out + workerOffset(w)
+        row.update(repeating: 0, count: jobs)
+        row[job] = 1
+        row[jobs] = Float(pending)
+    }
+
+    /// Writes stream `s`'s block, everything divided by `scale` (the mean bills per step):
+    /// `windowMean(i)`, the mean bills per step over history window `i`; the four backlog
+    /// buckets (``backlogBucket(lateness:)``); and, when the layout has it, `forecast`.
+    @inline(__always)
+    public func writeStream(_ s: Int, scale: Double, windowMean: (Int) -> Double,
+                            backlog: (Double, Double, Double, Double), forecast: Double,
+                            into out: UnsafeMutablePointer<Float>) {
+        let row = out + streamOffset(s), inverse = 1 / scale
+        for i in 0..<historyWindows { row[i] = Float(windowMean(i) * inverse) }
+        let b = row + historyWindows
+        b[0] = Float(backlog.0 * inverse); b[1] = Float(backlog.1 * inverse)
+        b[2] = Float(backlog.2 * inverse); b[3] = Float(backlog.3 * inverse)
+        if self.forecast { b[4] = Float(forecast * inverse) }
+    }
+
+    /// Writes the elapsed fraction `step / episodeLength`, clipped to [0, 1].
+    @inline(__always)
+    public func writeElapsed(step: Int, episodeLength: Int, into out: UnsafeMutablePointer<Float>) {
+        out[elapsedOffset] = Float(min(Double(step) / Double(episodeLength), 1))
+    }
 }

@@ -260,7 +260,7 @@ extension DiscreteEventEngine {
                     if due >= x { backlog[4 * s] += Double(n - k); break }
                     let late = intervalsLate(stream: s, due: due, at: x)
                     c.lateness += row[late] - row[intervalsLate(stream: s, due: due, at: scanTime)]
-                    backlog[4 * s + (late == 1 ? 1 : late <= 3 ? 2 : 3)] += 1
+                    backlog[4 * s + FamilyObservationLayout.backlogBucket(lateness: late)] += 1
                 }
             }
         }

@@ -262,29 +262,22 @@ public struct DiscreteEventServingEnv: VectorizableEnv, Sendable {
     }
 
     public func writeObservation(into out: UnsafeMutablePointer<Float>) {
-        let m = model.serving
+        let m = model.serving, layout = m.observationLayout
         let e = storage.engine
-        let V = m.variantCount, S = m.streamCount
-        var k = 0
+        let S = m.streamCount
         for d in 0..<m.deviceCount {
-            for v in 0..<V { out[k] = v == e.variant[d] ? 1 : 0; k += 1 }
-            out[k] = Float(max(0, e.loadEnd[d] - e.now) / m.scenario.decisionInterval); k += 1
+            layout.writeWorker(d, job: e.variant[d], pending: max(0, e.loadEnd[d] - e.now) / m.scenario.decisionInterval, into: out)
         }
         let time = e.time
         let now = start + time
-        let scale = 1 / m.billScale
+        let windows = m.scenario.historyWindows
         for s in 0..<S {
-            for window in m.scenario.historyWindows {
-                let lo = max(0, time - window)
-                let sum = e.prefix[time * S + s] - e.prefix[lo * S + s]
-                out[k] = Float(sum / Double(window) * scale); k += 1
-            }
-            for b in 0..<4 { out[k + b] = Float(e.backlog[4 * s + b] * scale) }
-            k += 4
-            if m.scenario.forecast {
-                out[k] = now < m.intervalCount ? Float(m.forecastCounts[now * S + s] * scale) : 0; k += 1
-            }
+            let b = e.backlog + 4 * s
+            layout.writeStream(s, scale: m.billScale, windowMean: { i in
+                let lo = max(0, time - windows[i])
+                return (e.prefix[time * S + s] - e.prefix[lo * S + s]) / Double(windows[i])
+            }, backlog: (b[0], b[1], b[2], b[3]), forecast: now < m.intervalCount ? m.forecastCounts[now * S + s] : 0, into: out)
         }
-        out[k] = Float(min(Double(time) / Double(m.episodeLength), 1))
+        layout.writeElapsed(step: time, episodeLength: m.episodeLength, into: out)
     }
 }

@@ -325,43 +325,34 @@ public struct FluidServingEnv: VectorizableEnv, Sendable {
     }
 
     public func writeObservation(into out: UnsafeMutablePointer<Float>) {
-        let m = model
-        let V = m.variantCount, S = m.streamCount
-        var k = 0
+        let m = model, layout = m.observationLayout
+        let S = m.streamCount
         variants.withUnsafeBufferPointer { held in
             pending.withUnsafeBufferPointer { wait in
-                for d in 0..<m.deviceCount {
-                    let row = out + k
-                    row.update(repeating: 0, count: V)
-                    row[held[d]] = 1
-                    row[V] = Float(wait[d])
-                    k += V + 1
-                }
+                for d in 0..<m.deviceCount { layout.writeWorker(d, job: held[d], pending: wait[d], into: out) }
             }
         }
         let now = start + time
-        let scale = 1 / m.billScale
         for s in 0..<S {
-            for window in m.windows {
-                let lo = max(start, now - window)
-                let sum = lo < now ? m.prefix[now * S + s] - m.prefix[lo * S + s] : 0
-                out[k] = Float(sum / Double(window) * scale); k += 1
-            }
-            var b0 = 0.0, b1 = 0.0, b2 = 0.0, b3 = 0.0
+            var buckets = (0.0, 0.0, 0.0, 0.0)
             let cap = m.ringCapacity[s], off = m.ringOffset[s]
             for i in 0..<ringCount[s] {
                 let slot = off + (ringHead[s] + i) % cap
-                let late = time - ringDue[slot] + 1
                 let a = ringAmount[slot]
-                if late <= 0 { b0 += a } else if late == 1 { b1 += a } else if late <= 3 { b2 += a } else { b3 += a }
+                switch FamilyObservationLayout.backlogBucket(lateness: time - ringDue[slot] + 1) {
+                case 0: buckets.0 += a
+                case 1: buckets.1 += a
+                case 2: buckets.2 += a
+                default: buckets.3 += a
+                }
             }
-            out[k] = Float(b0 * scale); out[k + 1] = Float(b1 * scale)
-            out[k + 2] = Float(b2 * scale); out[k + 3] = Float(b3 * scale)
-            k += 4
-            if m.forecast {
-                out[k] = now < m.intervalCount ? Float(m.forecastCounts[now * S + s] * scale) : 0; k += 1
-            }
+            layout.writeStream(s, scale: m.billScale, windowMean: { i in
+                let window = m.windows[i]
+                let lo = max(start, now - window)
+                let sum = lo < now ? m.prefix[now * S + s] - m.prefix[lo * S + s] : 0
+                return sum / Double(window)
+            }, backlog: buckets, forecast: now < m.intervalCount ? m.forecastCounts[now * S + s] : 0, into: out)
         }
-        out[k] = Float(min(Double(time) / Double(m.episodeLength), 1))
+        layout.writeElapsed(step: time, episodeLength: m.episodeLength, into: out)
     }
 }
