@@ -104,10 +104,17 @@ public final class FrozenPolicy {
                             stayBias: architecture == .family ? stayBias : 0)
     }
 
-    /// The policy bound to an env's layouts, ready to act.
+    /// Beams of the search for a family policy's most probable joint action
+    /// (``PolicyWorkspace/mostProbable(_:mask:into:)``) when binding.
+    public static let defaultBeamWidth = 8
+
+    /// The policy bound to an env's layouts, ready to act. A family policy acts with the most
+    /// probable joint action a beam search of `beamWidth` beams finds (1: each device's argmax
+    /// in turn); an mlp policy's per-component argmax is its mode already.
     /// - Throws: ``LoadError`` (``LoadError/Kind/incompatible``) saying what differs.
     public func bind(observationDimension: Int, actionLayout: ActionLayout,
-                     familyLayout: FamilyObservationLayout?) throws -> BoundPolicy {
+                     familyLayout: FamilyObservationLayout?, beamWidth: Int = defaultBeamWidth) throws -> BoundPolicy {
+        precondition(beamWidth >= 1, "FrozenPolicy.bind: beamWidth must be >= 1, got \(beamWidth)")
         func incompatible(_ m: String) -> LoadError { LoadError(kind: .incompatible, message: "\(source): \(m)") }
         switch architecture {
         case .family:
@@ -126,7 +133,7 @@ public final class FrozenPolicy {
             let critic = MLP(sizes: [enc.criticInputSize, 1])
             let nets = ActorCritic(actor: network, critic: critic, architecture: .family, actionLayout: actionLayout,
                                    observationDimension: observationDimension, family: enc, stayBias: stayBias)
-            return BoundPolicy(workspace: PolicyWorkspace(networks: nets, maxBatch: 1))
+            return BoundPolicy(workspace: PolicyWorkspace(networks: nets, maxBatch: 1, beamWidth: beamWidth))
         case .mlp, .auto:
             guard network.inputSize == observationDimension, network.outputSize == actionLayout.maskWidth else {
                 throw incompatible("the policy takes \(network.inputSize) observations and \(network.outputSize) action outputs; this env has \(observationDimension) and \(actionLayout.maskWidth) (\(actionLayout)). An mlp policy runs only on the scenario (and fleet size) it was trained on; train with policy = family to move between fleet sizes.")
@@ -139,12 +146,14 @@ public final class FrozenPolicy {
     }
 
     /// ``bind(observationDimension:actionLayout:familyLayout:)`` to an env's layouts.
-    public func bind<E: VectorizableEnv>(to env: E) throws -> BoundPolicy {
-        try bind(observationDimension: env.observationDimension, actionLayout: env.actionLayout, familyLayout: env.familyLayout)
+    public func bind<E: VectorizableEnv>(to env: E, beamWidth: Int = defaultBeamWidth) throws -> BoundPolicy {
+        try bind(observationDimension: env.observationDimension, actionLayout: env.actionLayout, familyLayout: env.familyLayout,
+                 beamWidth: beamWidth)
     }
 }
 
-/// A ``FrozenPolicy`` bound to one env's layouts: greedy choice rows for observations.
+/// A ``FrozenPolicy`` bound to one env's layouts: the most probable choice row for each
+/// observation (a family policy's by beam search, ``FrozenPolicy/bind(to:beamWidth:)``).
 public final class BoundPolicy: GreedyPolicy {
     let workspace: PolicyWorkspace
 
@@ -154,7 +163,7 @@ public final class BoundPolicy: GreedyPolicy {
     public var actionLayout: ActionLayout { workspace.networks.actionLayout }
 
     public func act(observation: UnsafePointer<Float>, mask: UnsafePointer<Bool>?, into choices: UnsafeMutablePointer<Int>) {
-        workspace.greedy(observation, mask: mask, into: choices)
+        workspace.mostProbable(observation, mask: mask, into: choices)
     }
 
     /// The choice row for one observation (allocates; for tools).

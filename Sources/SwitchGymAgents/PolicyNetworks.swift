@@ -118,21 +118,39 @@ public final class PolicyWorkspace {
     let single: UnsafeMutablePointer<Float>
     let workers: Int
 
-    /// Workspace for batches of up to `maxBatch` decisions.
-    public init(networks: ActorCritic, maxBatch: Int) {
+    /// Beams of ``mostProbable(_:mask:into:)`` (family policies).
+    public let beamWidth: Int
+    /// Beam state, two generations: plans, choices, scores; candidate scores.
+    let beamPlans: UnsafeMutablePointer<Float>
+    let beamChoices: UnsafeMutablePointer<Int32>
+    let beamScores: UnsafeMutablePointer<Float>
+    let candidateScores: UnsafeMutablePointer<Float>
+
+    /// Workspace for batches of up to `maxBatch` decisions, and for a beam search of
+    /// `beamWidth` beams (``mostProbable(_:mask:into:)``).
+    public init(networks: ActorCritic, maxBatch: Int, beamWidth: Int = 1) {
+        precondition(beamWidth >= 1, "PolicyWorkspace: beamWidth must be >= 1, got \(beamWidth)")
         self.networks = networks
         self.maxBatch = maxBatch
+        self.beamWidth = beamWidth
         let fam = networks.family
         let workers = fam?.layout.workers ?? 1
         self.workers = workers
-        actorWorkspace = networks.actor.makeWorkspace(maxBatch: maxBatch * workers)
+        let rows = max(maxBatch * workers, fam == nil ? 0 : beamWidth)
+        actorWorkspace = networks.actor.makeWorkspace(maxBatch: rows)
         criticWorkspace = networks.critic.makeWorkspace(maxBatch: maxBatch)
         func make(_ n: Int) -> UnsafeMutablePointer<Float> {
             let p = UnsafeMutablePointer<Float>.allocate(capacity: max(n, 1))
             p.initialize(repeating: 0, count: max(n, 1))
             return p
         }
-        actorRows = make(fam.map { maxBatch * workers * $0.actorInputSize } ?? 0)
+        actorRows = make(fam.map { rows * $0.actorInputSize } ?? 0)
+        let beams = fam == nil ? 1 : beamWidth
+        beamPlans = make(fam.map { 2 * beams * $0.planSize } ?? 0)
+        beamChoices = UnsafeMutablePointer<Int32>.allocate(capacity: 2 * beams * workers)
+        beamChoices.initialize(repeating: 0, count: 2 * beams * workers)
+        beamScores = make(2 * beams)
+        candidateScores = make(beams * max(1, fam?.layout.jobs ?? 1))
         criticRows = make(fam.map { maxBatch * $0.criticInputSize } ?? 0)
         plans = make(fam.map { maxBatch * $0.planSize } ?? 0)
         scratch = make(maxBatch * networks.actionLayout.maskWidth)
@@ -141,6 +159,7 @@ public final class PolicyWorkspace {
 
     deinit {
         actorRows.deallocate(); criticRows.deallocate(); plans.deallocate(); scratch.deallocate(); single.deallocate()
+        beamPlans.deallocate(); beamChoices.deallocate(); beamScores.deallocate(); candidateScores.deallocate()
     }
 
     /// The critic's values of `batch` observations (valid until the workspace's next critic use).
@@ -262,6 +281,66 @@ public final class PolicyWorkspace {
             choices[w] = c
             fam.advancePlan(obs, worker: w, job: c, plan: plans)
         }
+    }
+}
+
+extension PolicyWorkspace {
+    /// The most probable joint action found by a beam search of ``beamWidth`` beams over the
+    /// workers of a family policy: worker after worker, every beam is extended by every
+    /// allowed job and the ``beamWidth`` most probable partial assignments (summed
+    /// log-probabilities, each worker's conditional on the plan of its beam) go on. One beam is
+    /// ``greedy(_:mask:into:)``. A family policy's per-worker argmax is not the mode of the
+    /// joint distribution; a wider beam comes closer to it. Plain (mlp) policies are
+    /// factorised independently, so their greedy row is the mode already.
+    public func mostProbable(_ obs: UnsafePointer<Float>, mask: UnsafePointer<Bool>?, into choices: UnsafeMutablePointer<Int>) {
+        guard let fam = networks.family, beamWidth > 1 else {
+            greedy(obs, mask: mask, into: choices)
+            return
+        }
+        let J = fam.layout.jobs, a = fam.actorInputSize, ps = fam.planSize, D = workers, B = beamWidth
+        let bias = networks.stayBias
+        // Generation g lives at offset g × B; `live` beams are in use.
+        var current = 0, live = 1
+        fam.startPlan(obs, plan: beamPlans)
+        beamScores[0] = 0
+        for w in 0..<D {
+            let plans = beamPlans + current * B * ps, picks = beamChoices + current * B * D
+            for b in 0..<live { fam.writeActorRow(obs, worker: w, plan: plans + b * ps, into: actorRows + b * a) }
+            let logits = networks.actor.forward(actorRows, batch: live, workspace: actorWorkspace)
+            let held = fam.layout.job(ofWorker: w, in: obs)
+            let rowMask = mask.map { $0 + w * J }
+            for b in 0..<live {
+                let row = logits + b * J
+                row[held] += bias
+                Categorical.logSoftmax(row, mask: rowMask, count: J, into: scratch)
+                for j in 0..<J {
+                    let allowed = rowMask.map { $0[j] } ?? true
+                    candidateScores[b * J + j] = allowed ? beamScores[current * B + b] + scratch[j] : -.infinity
+                }
+            }
+            // The B best candidates, first index first on ties (one beam: the greedy choice).
+            let next = 1 - current
+            let nextPlans = beamPlans + next * B * ps, nextPicks = beamChoices + next * B * D
+            var kept = 0
+            while kept < B {
+                var best = -1, bestScore = -Float.infinity
+                for c in 0..<(live * J) where candidateScores[c] > bestScore { best = c; bestScore = candidateScores[c] }
+                if best < 0 { break }
+                candidateScores[best] = -.infinity
+                let b = best / J, j = best % J
+                (nextPlans + kept * ps).update(from: plans + b * ps, count: ps)
+                fam.advancePlan(obs, worker: w, job: j, plan: nextPlans + kept * ps)
+                (nextPicks + kept * D).update(from: picks + b * D, count: w)
+                nextPicks[kept * D + w] = Int32(j)
+                beamScores[next * B + kept] = bestScore
+                kept += 1
+            }
+            guard kept > 0 else { greedy(obs, mask: mask, into: choices); return }   // a worker with no allowed job
+            live = kept
+            current = next
+        }
+        let picks = beamChoices + current * B * D
+        for w in 0..<D { choices[w] = Int(picks[w]) }
     }
 }
 
