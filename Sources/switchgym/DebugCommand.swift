@@ -94,23 +94,22 @@ struct DebugCommand: ParsableCommand {
             commandName: "moves",
             abstract: "Train and evaluate PPO on class-level moves (experimental).")
 
-        @Option(help: "The scenario spec.") var env: String
-        @Option(help: "The training trace (.h5).") var trace: String
+        @OptionGroup var scenario: ScenarioOptions
         @Option(help: "The held-out trace (.h5).") var heldout: String
         @Option(help: "Training steps.") var steps: Int = 200_000
-        @Option(help: "Seed.") var seed: UInt64 = 0
+        @OptionGroup var seed: SeedOption
         @Option(help: "A JSON file of PPO keys over the serving defaults.") var config: String?
 
         func run() throws {
-            let sc = try ScenarioSpec.load(path: env)
-            let train = try sc.loadArrivals(overridePath: trace)
+            let sc = try ScenarioOptions.loadSpec(scenario.env)
+            let train = try sc.loadArrivals(overridePath: scenario.trace)
             let model = try ServingModel(scenario: sc, arrivals: train, randomStart: true,
                                          rewardScale: ServingModel.trainingRewardScale(arrivals: train))
             var agent = AgentConfig.defaults(.ppo, serving: true)
             if let config { agent = try AgentConfig.decode(try Data(contentsOf: URL(fileURLWithPath: config)), over: agent, source: config) }
             guard case .ppo(var c) = agent else { return }
             c.totalTimesteps = steps
-            c.seed = seed
+            c.seed = seed.value
             let ppo = try PPO(config: c) { FleetMovesEnv(model: model, seed: UInt64($0)) }
             try ppo.train()
             let held = try ServingEvaluation.model(scenario: sc, arrivals: try sc.loadArrivals(overridePath: heldout))
