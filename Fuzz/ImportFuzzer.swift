@@ -4,7 +4,7 @@
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     let bytes = Array(UnsafeBufferPointer(start: data, count: size))
-    let formats: [TraceFormat?] = [nil, .azureLLM, .azureFunctions, .timestamps]
+    let formats: [TraceFormat?] = [nil] + TraceFormat.allCases
     let format = size > 0 ? formats[Int(bytes[0]) % formats.count] : nil
     let units: [TimeUnit] = [.seconds, .milliseconds, .microseconds]
     let unit = size > 1 ? units[Int(bytes[1]) % units.count] : .seconds

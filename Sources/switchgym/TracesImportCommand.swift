@@ -14,17 +14,28 @@ struct TracesImport: ParsableCommand {
         discussion: """
             Formats (detected from the header when --format is not given):
               azure-llm        TIMESTAMP,ContextTokens,GeneratedTokens - one row per request
+                               (the Azure LLM 2023 and 2024 traces; 2024's +00:00 offsets are applied)
               azure-functions  HashOwner,HashApp,HashFunction,Trigger,<minute>... - per-minute counts,
                                expanded into arrivals by a process seeded by --seed (datasets/FORMAT.md)
+              azure-functions-2021
+                               app,func,end_timestamp,duration - one invocation per row, arriving at
+                               end_timestamp - duration; one stream per app/func
+              burstgpt         Timestamp,Model,Request tokens,Response tokens,Total tokens,Log Type -
+                               one row per request; one stream per Model/Log Type
+              mooncake         JSON lines {"timestamp": ms, "input_length", "output_length", "hash_ids"}
+              servegen         header-less lines window_start_s,rate_req_per_s,iat_cv,fitted_iat_dist,
+                               param1,param2 (one client, 600 s windows); arrivals generated from the
+                               fitted distribution at the stated rate, seeded by --seed
               timestamps       a header with `timestamp` (seconds by default, see --time-unit, or
                                ISO 8601) and optional `stream`, `tokens_in`, `tokens_out` columns
+            Unknown or misspelled columns (keys, for mooncake) are errors naming them.
             Compression is detected from the file's magic bytes, not its name.
             """)
 
     @Argument(help: "The trace file.")
     var file: String
 
-    @Option(help: "azure-llm, azure-functions or timestamps (default: detected).")
+    @Option(help: "azure-llm, azure-functions, azure-functions-2021, burstgpt, mooncake, servegen or timestamps (default: detected).")
     var format: TraceFormat?
 
     @OptionGroup var output: OutputOptions<DatasetOutput>

@@ -163,6 +163,27 @@ struct CLIHappyPathTests {
         #expect(b.arrivals.first! >= 0 && a.arrivals.allSatisfy { $0 < a.duration })
     }
 
+    @Test("import detects the new formats; servegen is reproducible from --seed and the dataset round-trips",
+          arguments: [
+            ("m.jsonl", "{\"timestamp\": 0, \"input_length\": 5, \"output_length\": 2, \"hash_ids\": [1]}\n", "mooncake"),
+            ("b.csv", "Timestamp,Model,Request tokens,Response tokens,Total tokens,Log Type\n5,GPT-4,1,2,3,API log\n",
+             "burstgpt"),
+            ("f.txt", "app,func,end_timestamp,duration\na,f,2.5,0.5\n", "azure-functions-2021"),
+            ("chunk-0-trace.csv", "0,2.0,1.0,Exponential,2.0,0.5\n600,0,0,,0,0\n", "servegen"),
+          ])
+    func importNewFormats(name: String, text: String, format: String) throws {
+        let dir = try scratch(); defer { try? FileManager.default.removeItem(atPath: dir) }
+        try write(text, dir + "/" + name)
+        for out in ["a", "b"] {
+            let r = try run(["traces", "import", dir + "/" + name, "--seed", "3", "--created-at", "x", "-o", dir + "/\(out).h5"])
+            #expect(r.status == 0, "\(r.stderr)")
+            #expect(r.stdout.contains(format), "\(r.stdout)")
+        }
+        let a = try TraceDataset.read(dir + "/a.h5")
+        #expect(a.metadata.sourceFormat == format)
+        #expect(try TraceDataset.read(dir + "/b.h5").arrivals == a.arrivals)
+    }
+
     @Test("synth is reproducible from its seed and --fit reaches the target's rate")
     func synth() throws {
         let dir = try scratch(); defer { try? FileManager.default.removeItem(atPath: dir) }

@@ -49,3 +49,10 @@ func expectImportError(_ body: () throws -> Trace, sourceLocation: SourceLocatio
         return nil
     }
 }
+
+/// Imports `text` as the content of a file named `name` and expects a ``TraceImportError``.
+func expectImportError(_ text: String, name: String = "inline.txt", options: TraceImportOptions = .init(),
+                       sourceLocation: SourceLocation = #_sourceLocation) -> TraceImportError? {
+    expectImportError({ try TraceImporter.importBytes(Array(text.utf8), name: name, options: options) },
+                      sourceLocation: sourceLocation)
+}

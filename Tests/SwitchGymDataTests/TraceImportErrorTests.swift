@@ -28,7 +28,7 @@ struct TraceImportErrorTests {
         #expect(err.line == 3)
         #expect(err.column == "TIMESTAMP")
         #expect(err.found == "\"2023-13-16 18:15:47.0000000\"")
-        #expect(err.description == "\(path):3: column TIMESTAMP: expected a timestamp YYYY-MM-DD HH:MM:SS[.fffffff], "
+        #expect(err.description == "\(path):3: column TIMESTAMP: expected a timestamp YYYY-MM-DD HH:MM:SS[.fffffff][+HH:MM], "
             + "found \"2023-13-16 18:15:47.0000000\"")
     }
 
@@ -94,6 +94,15 @@ struct TraceImportErrorTests {
         let err = try #require(e)
         #expect(err.line == 1)
         #expect(err.description.hasPrefix("\(path):1: expected the azure-llm header TIMESTAMP,ContextTokens,GeneratedTokens"))
+    }
+
+    @Test("an azure-llm header with a misspelled column is reported by name, not read as timestamps")
+    func misspelledAzureLLMColumn() throws {
+        let text = "TIMESTAMP,ContextTokens,GeneratedTokenz\n2023-11-16 18:15:46,1,2\n"
+        #expect(TraceImporter.detectFormat(header: "TIMESTAMP,ContextTokens,GeneratedTokenz") == .azureLLM)
+        let err = try #require(expectImportError(text, name: "llm.csv"))
+        #expect(err.description.hasPrefix("llm.csv:1: expected the azure-llm header TIMESTAMP,ContextTokens,GeneratedTokens, "
+            + "found unknown column \"GeneratedTokenz\" (did you mean GeneratedTokens?); no column GeneratedTokens"))
     }
 
     @Test("truncated compressed files give an error naming the file",

@@ -32,6 +32,42 @@ struct TraceImporterHappyPathTests {
         #expect(t.metadata.sourceSHA256 == SHA256.hex(of: try FileSystem.readAll(path)))
     }
 
+    @Test("azure-llm accepts the 2024 trace: the same columns, timestamps with a UTC offset (applied)")
+    func azureLLM2024() throws {
+        let t = try TraceImporter.importFile(ImportFixtures.path("llm2024_small.csv"), options: Self.options)
+        try t.validate()
+        // 00:00:00.009930, 00:00:01 and 02:00:02.5+02:00 = 00:00:02.5 UTC.
+        #expect(t.arrivals == [0, 990_070, 2_490_070])
+        #expect(t.tokensIn == [4808, 100, 3180])
+        #expect(t.tokensOut == [10, 1, 8])
+        #expect(t.streams == [TraceStream(name: "llm", kind: "llm")])
+        #expect(t.duration == 2_490_071)
+        #expect(t.metadata.startTime == "2024-05-10T00:00:00.009930Z")
+        #expect(t.metadata.sourceFormat == "azure-llm")
+    }
+
+    @Test("UTC offsets in ISO times", arguments: [
+        ("2024-05-10 00:00:00+00:00", 0), ("2024-05-10T02:30:00+02:30", 0), ("2024-05-09 22:00:00.25-0200", 250_000),
+        ("2024-05-10 01:00:00+01", 0), ("2024-05-10 00:00:00.5Z", 500_000),
+    ] as [(String, Int64)])
+    func utcOffsets(text: String, micros: Int64) {
+        let base = daysFromCivil(year: 2024, month: 5, day: 10) * 86_400_000_000
+        var cache = DateCache()
+        let bytes = Array(text.utf8)
+        let v = bytes.withUnsafeBufferPointer { parseDateTime($0.baseAddress!, 0, $0.count, cache: &cache) }
+        #expect(v == base + micros)
+    }
+
+    @Test("malformed UTC offsets are rejected", arguments: [
+        "2024-05-10 00:00:00+0", "2024-05-10 00:00:00+24:00", "2024-05-10 00:00:00+00:60", "2024-05-10 00:00:00.+00:00",
+        "2024-05-10 00:00:00 +00:00", "2024-05-10 00:00:00+0:000",
+    ])
+    func badOffsets(text: String) {
+        var cache = DateCache()
+        let bytes = Array(text.utf8)
+        #expect(bytes.withUnsafeBufferPointer { parseDateTime($0.baseAddress!, 0, $0.count, cache: &cache) } == nil)
+    }
+
     @Test("azure-llm: CRLF line ends and no final newline read the same")
     func azureLLMCRLF() throws {
         let lf = try FileSystem.readAll(ImportFixtures.path("llm_small.csv"))

@@ -1,15 +1,17 @@
 /// The `azure-llm` format: `TIMESTAMP,ContextTokens,GeneratedTokens`, one request per row.
+///
+/// The 2023 and the 2024 (week-long) Azure LLM inference traces share these columns;
+/// 2024 timestamps carry a UTC offset (`2024-05-10 00:00:00.009930+00:00`), which is
+/// applied. Both import as `azure-llm`.
 enum AzureLLMImporter {
-    static let header = "TIMESTAMP,ContextTokens,GeneratedTokens"
-    static let timestampExpected = "a timestamp YYYY-MM-DD HH:MM:SS[.fffffff]"
+    static let csvHeader = CSVHeader(format: .azureLLM, columns: ["TIMESTAMP", "ContextTokens", "GeneratedTokens"])
+    static let header = csvHeader.line
+    static let timestampExpected = "a timestamp YYYY-MM-DD HH:MM:SS[.fffffff][+HH:MM]"
     static let tokensExpected = "a non-negative integer token count (at most 2147483647)"
 
     static func parse(_ cur: inout LineCursor, header h: (start: Int, end: Int), ctx: ImportContext) throws -> Trace {
         let p = cur.base
-        guard UnsafeBufferPointer(start: p + h.start, count: h.end - h.start).elementsEqual(header.utf8) else {
-            throw ctx.error(line: 1, expected: "the azure-llm header \(header)", found: cur.shown(h.start, h.end),
-                            hint: "check --format, or rename the columns")
-        }
+        try csvHeader.check(cur, h, ctx: ctx)
         let capacity = min(cur.remainingNewlines() + 1, ctx.options.maxRequests)
         var arrivals = [Int64]()
         var tokensIn = [Int32]()

@@ -246,8 +246,9 @@ struct DateCache {
     var valid = false
 }
 
-/// Parses `YYYY-MM-DD HH:MM:SS[.f...][Z]` (a `T` may replace the space) in
-/// `[s, e)` as microseconds since 1970-01-01 UTC. Fraction digits beyond the
+/// Parses `YYYY-MM-DD HH:MM:SS[.f...][Z|±HH:MM|±HHMM|±HH]` (a `T` may replace the
+/// space) in `[s, e)` as microseconds since 1970-01-01 UTC; a UTC offset is
+/// subtracted (`12:00:00+02:00` is 10:00 UTC), a time without one is UTC. Fraction digits beyond the
 /// sixth (sub-microsecond) are truncated, so the result never rounds up into the
 /// next microsecond and the conversion is monotonic. Nil when the text is not
 /// such a time or names an impossible date or time of day.
@@ -285,18 +286,35 @@ func parseDateTime(_ p: UnsafePointer<UInt8>, _ s: Int, _ e0: Int, cache: inout 
     guard hour < 24, minute < 60, second < 60 else { return nil }
     var micros: Int64 = 0
     var i = s + 19
-    if i < e {
-        guard p[i] == 0x2E, i + 1 < e else { return nil }
+    if i < e && p[i] == 0x2E {
         i += 1
         var scale: Int64 = 100_000
-        while i < e {
-            guard let d = digit(i) else { return nil }
+        let first = i
+        while i < e, let d = digit(i) {
             micros &+= d &* scale
             scale /= 10
             i += 1
         }
+        guard i > first else { return nil }
     }
-    return dayMicros + ((hour * 60 + minute) * 60 + second) * 1_000_000 + micros
+    var offsetMicros: Int64 = 0
+    if i < e {
+        // A UTC offset: +HH:MM, +HHMM or +HH (or -), as in the Azure LLM 2024 trace (`+00:00`).
+        guard p[i] == 0x2B || p[i] == 0x2D else { return nil }
+        let sign: Int64 = p[i] == 0x2B ? 1 : -1
+        let n = e - i - 1
+        guard n == 2 || n == 4 || (n == 5 && p[i + 3] == 0x3A), let oh0 = digit(i + 1), let oh1 = digit(i + 2)
+        else { return nil }
+        var offsetMinutes = (oh0 * 10 + oh1) * 60
+        if n > 2 {
+            let m = n == 5 ? i + 4 : i + 3
+            guard let om0 = digit(m), let om1 = digit(m + 1), om0 < 6 else { return nil }
+            offsetMinutes += om0 * 10 + om1
+        }
+        guard oh0 * 10 + oh1 < 24 else { return nil }
+        offsetMicros = sign * offsetMinutes * 60_000_000
+    }
+    return dayMicros + ((hour * 60 + minute) * 60 + second) * 1_000_000 + micros - offsetMicros
 }
 
 /// Parses a decimal number (`12`, `-3.25`, `1e3`) as an integer number of

@@ -9,7 +9,7 @@ import Darwin
 /// preference) and optionally `stream`, `tokens_in`, `tokens_out`; other columns
 /// are ignored. Times are numbers in ``TraceImportOptions/timeUnit`` (integer or
 /// decimal, digits finer than 1 µs truncated toward zero) or ISO 8601
-/// `YYYY-MM-DD[T ]HH:MM:SS[.f][Z]` (UTC); the first row decides which, and
+/// `YYYY-MM-DD[T ]HH:MM:SS[.f][Z|±HH:MM]` (UTC unless an offset is given); the first row decides which, and
 /// every row must use the same form. A file whose first line is a single number
 /// or time has no header: it is one column of times. Fields are not quoted;
 /// spaces around fields are ignored.
@@ -129,7 +129,7 @@ enum TimestampsImporter {
                 t = parseDecimalMicros(p, ts, te, unitMicros: unit.microseconds)
             }
             guard let t else {
-                let what = isoTimes! ? "an ISO 8601 time YYYY-MM-DD[T ]HH:MM:SS[.f][Z]"
+                let what = isoTimes! ? "an ISO 8601 time YYYY-MM-DD[T ]HH:MM:SS[.f][Z|+HH:MM]"
                     : "a number of \(unitName(unit)) (--time-unit \(unit.rawValue))"
                 let same = cur.line == firstDataLine ? "" : " like line \(firstDataLine)"
                 throw ctx.error(line: cur.line, column: columnNames[timeIndex], expected: what + same,

@@ -1,7 +1,8 @@
 /// The source formats ``TraceImporter`` reads.
 public enum TraceFormat: String, CaseIterable, Sendable {
-    /// Azure LLM inference trace 2023: header `TIMESTAMP,ContextTokens,GeneratedTokens`,
-    /// timestamps `YYYY-MM-DD HH:MM:SS.fffffff`. One stream `llm`.
+    /// Azure LLM inference traces 2023 and 2024 (the same columns): header
+    /// `TIMESTAMP,ContextTokens,GeneratedTokens`, timestamps `YYYY-MM-DD HH:MM:SS.fffffff`
+    /// (2023) or `YYYY-MM-DD HH:MM:SS.ffffff+00:00` (2024). One stream `llm`.
     case azureLLM = "azure-llm"
     /// Azure Functions trace 2019 invocation counts: header
     /// `HashOwner,HashApp,HashFunction,Trigger,M,M+1,...` with one column per minute.
@@ -10,6 +11,19 @@ public enum TraceFormat: String, CaseIterable, Sendable {
     /// A generic CSV of arrival times: column `timestamp` (or `time`, `arrival`),
     /// optional `stream`, `tokens_in`, `tokens_out`.
     case timestamps
+    /// Mooncake (FAST'25) JSON lines `{"timestamp": ms, "input_length": n,
+    /// "output_length": n, "hash_ids": [...]}`. One stream `mooncake`.
+    case mooncake
+    /// BurstGPT CSV `Timestamp,Model,Request tokens,Response tokens,Total tokens,Log Type`.
+    /// One stream per model and log type.
+    case burstGPT = "burstgpt"
+    /// Azure Functions 2021 invocations `app,func,end_timestamp,duration` (seconds);
+    /// arrival = end_timestamp - duration. One stream per function.
+    case azureFunctions2021 = "azure-functions-2021"
+    /// ServeGen per-client rate descriptors, one header-less line per 600 s window:
+    /// `window_start_s,rate_req_per_s,iat_cv,fitted_iat_dist,param1,param2`. Arrivals
+    /// are generated from the fitted distribution at the stated rate (seeded).
+    case serveGen = "servegen"
 }
 
 /// The unit of numeric times in the `timestamps` format.
@@ -32,7 +46,8 @@ public enum TimeUnit: String, CaseIterable, Sendable {
 public struct TraceImportOptions: Sendable {
     /// The source format; nil detects it from the header line.
     public var format: TraceFormat?
-    /// The seed of the Azure Functions expansion (stored in the trace's metadata).
+    /// The seed of the Azure Functions expansion and of the ServeGen arrival
+    /// generation (stored in the trace's metadata).
     public var seed: UInt64
     /// The unit of numeric times in the `timestamps` format.
     public var timeUnit: TimeUnit
@@ -60,7 +75,7 @@ public struct TraceImportOptions: Sendable {
 /// column), what was expected there and what was found.
 ///
 /// ``description`` reads like
-/// `trace.csv:12: column TIMESTAMP: expected a timestamp YYYY-MM-DD HH:MM:SS[.fffffff], found "2023-13-xx"`
+/// `trace.csv:12: column TIMESTAMP: expected a timestamp YYYY-MM-DD HH:MM:SS[.fffffff][+HH:MM], found "2023-13-xx"`
 /// followed, when there is one, by a line `  hint: ...`.
 public struct TraceImportError: Error, CustomStringConvertible, Sendable, Equatable {
     /// The file as named by the caller (the path given to ``TraceImporter/importFile(_:options:)``).

@@ -15,10 +15,16 @@ import SwitchGymIO
 ///   as documented in `datasets/FORMAT.md` ("Azure Functions expansion");
 ///   arrival 0 is the start of the first minute column.
 /// - `timestamps`: one request per row, arrival 0 at the earliest time.
+/// - `mooncake`, `burstgpt`: one request per line or row, arrival 0 at the earliest time.
+/// - `azure-functions-2021`: one invocation per row, arriving at `end_timestamp -
+///   duration`; arrival 0 at the earliest arrival; rows are sorted by arrival.
+/// - `servegen`: arrivals generated per 600 s window from the fitted inter-arrival
+///   distribution at the stated rate, seeded (`datasets/FORMAT.md`, "ServeGen generation").
 ///
-/// For event traces (`azure-llm`, `timestamps`) the duration is the last arrival
-/// plus 1 µs (the shortest span that contains every arrival); for
-/// `azure-functions` it is the number of minute columns times 60 s.
+/// For event traces (`azure-llm`, `timestamps`, `mooncake`, `burstgpt`,
+/// `azure-functions-2021`) the duration is the last arrival plus 1 µs (the shortest
+/// span that contains every arrival); for `azure-functions` it is the number of
+/// minute columns times 60 s, for `servegen` the span of the windows.
 ///
 /// Compressed input is recognised by its magic bytes (zstd `28 B5 2F FD`, gzip
 /// `1F 8B`), not by its name, and decompressed as a stream. The SHA-256 of the
@@ -78,10 +84,17 @@ public enum TraceImporter {
 
     /// The format a header line (the first line of a file) belongs to, or nil.
     ///
-    /// `TIMESTAMP,ContextTokens,GeneratedTokens` is `azure-llm`; a header starting
-    /// `HashOwner,HashApp,HashFunction,Trigger,` is `azure-functions`; a header
-    /// with a column named `timestamp`, `time` or `arrival` (any case), or a
-    /// single number (a header-less list of times), is `timestamps`.
+    /// In this order: `TIMESTAMP,ContextTokens,GeneratedTokens` is `azure-llm`; a
+    /// header starting `HashOwner,HashApp,HashFunction,Trigger,` is `azure-functions`;
+    /// a line starting with `{` is `mooncake`; a header-less ServeGen window line
+    /// (six fields, the first an integer, the second a number) is `servegen`; a header
+    /// sharing at least two column names, and at least half of them (any case), with a
+    /// fixed header (`azure-llm`,
+    /// `burstgpt`, `azure-functions-2021`, `servegen`) is the format it shares most
+    /// with, so that a misspelled column is reported by that format's parser rather
+    /// than the file being read as another format; a header with a column named
+    /// `timestamp`, `time` or `arrival` (any case), or a single number (a
+    /// header-less list of times), is `timestamps`.
     public static func detectFormat(header: String) -> TraceFormat? {
         var bytes = Array(header.utf8)
         if bytes.starts(with: [0xEF, 0xBB, 0xBF]) { bytes.removeFirst(3) }
@@ -98,6 +111,9 @@ public enum TraceImporter {
         let line = UnsafeBufferPointer(start: p + s, count: e - s)
         if line.elementsEqual(AzureLLMImporter.header.utf8) { return .azureLLM }
         if line.starts(with: AzureFunctionsImporter.headerPrefix.utf8) { return .azureFunctions }
+        if MooncakeImporter.isObjectLine(p, s, e) { return .mooncake }
+        if ServeGenImporter.isWindowLine(p, s, e) { return .serveGen }
+        if let f = CSVHeader.closest(p, s, e) { return f }
         if TimestampsImporter.timeColumn(inHeader: p, s, e) != nil || TimestampsImporter.isHeaderless(p, s, e) {
             return .timestamps
         }
@@ -117,17 +133,33 @@ public enum TraceImporter {
         } else {
             throw ctx.error(
                 line: 1,
-                expected: "the header of a known format: azure-llm (\(AzureLLMImporter.header)), "
-                    + "azure-functions (\(AzureFunctionsImporter.headerPrefix)480,481,...) or "
-                    + "timestamps (a column named timestamp, time or arrival)",
+                expected: "the header of a known format: "
+                    + TraceFormat.allCases.map { "\($0.rawValue) (\(firstLine(of: $0)))" }.joined(separator: ", "),
                 found: cursor.shown(header.start, header.end),
-                hint: "pass --format azure-llm|azure-functions|timestamps if the file is one of these; "
-                    + "compressed files must be zstd or gzip")
+                hint: "pass --format \(TraceFormat.allCases.map(\.rawValue).joined(separator: "|")) if the file is one "
+                    + "of these; compressed files must be zstd or gzip")
         }
         switch format {
         case .azureLLM: return try AzureLLMImporter.parse(&cursor, header: header, ctx: ctx)
         case .azureFunctions: return try AzureFunctionsImporter.parse(&cursor, header: header, ctx: ctx)
         case .timestamps: return try TimestampsImporter.parse(&cursor, header: header, ctx: ctx)
+        case .mooncake: return try MooncakeImporter.parse(&cursor, header: header, ctx: ctx)
+        case .burstGPT: return try BurstGPTImporter.parse(&cursor, header: header, ctx: ctx)
+        case .azureFunctions2021: return try AzureFunctions2021Importer.parse(&cursor, header: header, ctx: ctx)
+        case .serveGen: return try ServeGenImporter.parse(&cursor, header: header, ctx: ctx)
+        }
+    }
+
+    /// What the first line of a format looks like, for error messages.
+    static func firstLine(of format: TraceFormat) -> String {
+        switch format {
+        case .azureLLM: return AzureLLMImporter.header
+        case .azureFunctions: return AzureFunctionsImporter.headerPrefix + "480,481,..."
+        case .timestamps: return "a column named timestamp, time or arrival"
+        case .mooncake: return "a JSON object {\"timestamp\": ..., ...} per line"
+        case .burstGPT: return BurstGPTImporter.csvHeader.line
+        case .azureFunctions2021: return AzureFunctions2021Importer.csvHeader.line
+        case .serveGen: return "no header; lines " + ServeGenImporter.csvHeader.line
         }
     }
 
