@@ -182,13 +182,18 @@ public struct TrainingOptions: Sendable {
     public var stopAt: Int?
     /// Draw a progress bar on standard error.
     public var progress = true
+    /// Receives notes and warnings about the run folder (a corrupt checkpoint skipped on
+    /// resume, a folder without checkpoints started afresh).
+    public var notice: @Sendable (String) -> Void
 
-    public init(resume: Bool = false, keep: Int = 3, checkpointEvery: Int? = nil, stopAt: Int? = nil, progress: Bool = true) {
+    public init(resume: Bool = false, keep: Int = 3, checkpointEvery: Int? = nil, stopAt: Int? = nil, progress: Bool = true,
+                notice: @escaping @Sendable (String) -> Void = { FileSystem.printWarning($0) }) {
         self.resume = resume
         self.keep = keep
         self.checkpointEvery = checkpointEvery
         self.stopAt = stopAt
         self.progress = progress
+        self.notice = notice
     }
 }
 
@@ -213,7 +218,8 @@ public struct TrainingError: Error, CustomStringConvertible, Sendable, Equatable
         case invalidConfig
         /// `--resume` where there is nothing to resume.
         case nothingToResume
-        /// A fresh run into a folder that already holds one.
+        /// A fresh run into a folder that already holds one, or a run into a folder that
+        /// another process is training in.
         case folderInUse
         /// `--resume` with another env or trace than the run's.
         case mismatch
@@ -252,8 +258,14 @@ public enum Training {
     }
 
     /// Trains `run` in `directory`: a fresh run writes `config.json`, metrics (CSV and
-    /// TensorBoard events) and checkpoints; a resumed one continues from the latest
-    /// checkpoint bit for bit (the run's own `config.json` is authoritative).
+    /// TensorBoard events) and checkpoints; a resumed one continues bit for bit from the
+    /// newest checkpoint that reads back intact (corrupt newer ones are skipped and named
+    /// through `options.notice`; the run's own `config.json` is authoritative).
+    ///
+    /// A fresh run may use a folder that holds a run stopped before its first checkpoint
+    /// (its config and metrics are replaced, with a notice). While training, the process
+    /// holds an exclusive lock on `directory/.lock` (``TrainingVisitor/lockFileName``), so a
+    /// second run into the same folder is refused.
     /// - Throws: ``TrainingError``, and the env's, checkpoint's and metrics' errors.
     @discardableResult
     public static func run(_ run: TrainingRunConfig, in directory: URL, options: TrainingOptions = TrainingOptions()) throws -> TrainingSummary {
@@ -289,24 +301,38 @@ final class TrainingVisitor: EnvVisitor {
         }
     }
 
+    /// The lock file a training process holds in its run folder.
+    static let lockFileName = ".lock"
+
     func train<A: CheckpointedAgent>(_ agent: A) throws -> TrainingSummary {
         let fm = FileManager.default
         let s = options
         try fm.createDirectory(at: directory, withIntermediateDirectories: true)
+        // Held until this function returns (the process ending releases it too).
+        let lock = try FileLock.tryLock(directory.appendingPathComponent(Self.lockFileName).path)
+        guard let lock else {
+            throw TrainingError(.folderInUse, "\(directory.path): another switchgym train is running in this folder "
+                                + "(it holds \(Self.lockFileName)); wait for it to finish or choose another --out.")
+        }
+        defer { withExtendedLifetime(lock) {} }
         let store = try CheckpointStore(directory: directory, keepLast: s.keep)
         var start = 0
         if s.resume {
-            guard let latest = store.latest() else {
-                throw TrainingError(.nothingToResume, "\(directory.path): no checkpoint to resume from.")
-            }
-            let checkpoint = try store.loadCheckpoint(latest)
+            let checkpoint = try newestIntactCheckpoint(store)
             try agent.loadState(checkpoint.state)
             start = checkpoint.step
             store.removeCheckpoints(after: start)
         } else {
             let existing = (try? fm.contentsOfDirectory(atPath: directory.path)) ?? []
-            if existing.contains(where: { $0.hasPrefix("ckpt-") || $0 == RunConfigFile.fileName }) {
+            if !store.checkpoints().isEmpty {
                 throw TrainingError(.folderInUse, "\(directory.path) already holds a run; pass --resume to continue it or choose another --out.")
+            }
+            if existing.contains(RunConfigFile.fileName) {
+                // A run stopped before its first checkpoint: nothing to keep, so start afresh.
+                s.notice("note: \(directory.path) holds a run that stopped before its first checkpoint; starting afresh in it.")
+                for name in existing where name.hasPrefix("events.out.tfevents.") {
+                    FileSystem.removeIfPresent(directory.appendingPathComponent(name).path)
+                }
             }
             try RunConfigFile.write(run, to: directory)
         }
@@ -340,6 +366,39 @@ final class TrainingVisitor: EnvVisitor {
         let mean = recent.isEmpty ? Double.nan : recent.reduce(0, +) / Double(recent.count)
         return TrainingSummary(algorithm: run.algorithm, env: run.env, steps: agent.globalStep, recentMeanReturn: mean,
                                recentEpisodes: recent.count, checkpoint: store.latest()?.path)
+    }
+}
+
+extension TrainingVisitor {
+    /// The newest checkpoint that reads back intact; corrupt newer ones are named through
+    /// `options.notice`.
+    /// - Throws: ``TrainingError`` (`.nothingToResume`) when there is no checkpoint, or none
+    ///   reads back (the message names each and why).
+    func newestIntactCheckpoint(_ store: CheckpointStore) throws -> Checkpoint {
+        let all = store.checkpoints()
+        guard !all.isEmpty else {
+            let hasConfig = FileManager.default.fileExists(atPath: directory.appendingPathComponent(RunConfigFile.fileName).path)
+            throw TrainingError(.nothingToResume, "\(directory.path): no checkpoint to resume from"
+                                + (hasConfig ? " (the run stopped before its first checkpoint); run again without --resume to start it afresh."
+                                             : "."))
+        }
+        var skipped: [CheckpointError] = []
+        for url in all.reversed() {
+            do {
+                let checkpoint = try store.loadCheckpoint(url)
+                for e in skipped {
+                    options.notice("warning: skipped the corrupt checkpoint \(e.description)")
+                }
+                if !skipped.isEmpty {
+                    options.notice("note: resuming from \(url.path) (step \(checkpoint.step)), the newest intact checkpoint.")
+                }
+                return checkpoint
+            } catch let e as CheckpointError where e.kind == .invalid {
+                skipped.append(e)
+            }
+        }
+        throw TrainingError(.nothingToResume, "\(directory.path): no intact checkpoint to resume from; every one is damaged:\n"
+                            + skipped.map { "  " + $0.description }.joined(separator: "\n"))
     }
 }
 

@@ -9,14 +9,19 @@ import SwitchGymIO
 /// - `/streams/name`, `/streams/kind`: variable-length UTF-8 strings `[S]`
 /// - root attributes: `format` = `switchgym-trace`, `format_version`, `duration_us`,
 ///   `num_requests`, `source_file`, `source_sha256`, `source_format`, `created_at`,
-///   `start_time`, `seed`, `parameters`.
+///   `start_time`, `seed`, `parameters`, and `content_sha256`: the SHA-256 of every
+///   column and attribute (see `HDF5File+Checksums.swift`), checked on every read.
+///   Version 1 files (before checksums) are read unverified, with a warning.
 /// Columns are chunked (`chunkElements`) and, by default, byte-shuffled and
 /// compressed with zstd (filter 32015).
 public enum TraceDataset {
     /// The value of the root `format` attribute.
     public static let formatName = "switchgym-trace"
-    /// The layout version this code writes and reads.
-    public static let formatVersion: Int64 = 1
+    /// The layout version this code writes.
+    public static let formatVersion: Int64 = 2
+    /// The first layout version whose files carry content checksums; older ones are read
+    /// unverified, with a warning.
+    public static let firstChecksummedVersion: Int64 = 2
     /// Elements per chunk.
     public static let chunkElements = 1 << 18
 
@@ -53,11 +58,13 @@ public enum TraceDataset {
 
     /// Reads a whole dataset and checks it.
     ///
+    /// - Parameter warn: receives the warning for a version 1 file (no checksums).
     /// - Throws: ``SwitchGymIOError`` with kind `.format` when the file is HDF5
     ///   but not a SwitchGym trace, or its columns disagree; `.hdf5` when a chunk
-    ///   cannot be read (truncated or damaged file).
-    public static func read(_ path: String) throws -> Trace {
-        let f = try open(path)
+    ///   cannot be read (truncated or damaged file); `.checksum` when a column or
+    ///   attribute does not match its checksum (the error names it).
+    public static func read(_ path: String, warn: (String) -> Void = FileSystem.printWarning) throws -> Trace {
+        let f = try open(path, warn: warn)
         let arrivals: [Int64] = try f.read("/arrivals")
         let n = arrivals.count
         let expected: Int64 = try f.attribute("num_requests")
@@ -100,12 +107,12 @@ public enum TraceDataset {
     }
 
     /// Reads only the arrival times (the fast path for replay and benchmarks).
-    public static func readArrivals(_ path: String) throws -> [Int64] {
-        try open(path).read("/arrivals")
+    public static func readArrivals(_ path: String, warn: (String) -> Void = FileSystem.printWarning) throws -> [Int64] {
+        try open(path, warn: warn).read("/arrivals")
     }
 
     /// Opens a file and checks that it is a SwitchGym trace of a version this code reads.
-    static func open(_ path: String) throws -> HDF5File {
+    static func open(_ path: String, warn: (String) -> Void) throws -> HDF5File {
         let f = try HDF5File.open(path: path)
         let hint = "pass a dataset written by `switchgym traces import` or `switchgym traces synth`"
         guard f.hasAttribute("format"), (try? f.stringAttribute("format")) == formatName else {
@@ -113,11 +120,12 @@ public enum TraceDataset {
                                    path: path, location: "attribute format", hint: hint)
         }
         let version: Int64 = try f.attribute("format_version")
-        guard version == formatVersion else {
-            throw SwitchGymIOError(.format, "trace format version \(version) is not supported (expected \(formatVersion))",
+        guard (1...formatVersion).contains(version) else {
+            throw SwitchGymIOError(.format, "trace format version \(version) is not supported (expected 1 to \(formatVersion))",
                                    path: path, location: "attribute format_version",
                                    hint: "re-import the source with this version of switchgym")
         }
+        try f.requireChecksums(format: "trace dataset", version: version, since: firstChecksummedVersion, warn: warn)
         return f
     }
 }

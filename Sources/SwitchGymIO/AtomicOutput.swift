@@ -11,12 +11,18 @@ import Darwin
 /// stays on one file system); the file is then `fsync`ed, renamed over the
 /// destination, and the folder is `fsync`ed. If the body throws, the temporary
 /// file is removed and any existing destination is left untouched.
+///
+/// Before anything is written, ``OutputGuard/check(output:inputs:)`` refuses a
+/// destination that is one of the current command's inputs or is not a regular file
+/// (a FIFO or a device would otherwise be replaced by a regular file).
 public enum AtomicOutput {
     /// Runs `body` with a temporary path, then moves the result to `path`.
     ///
     /// - Parameter path: the destination; its folder must exist.
     /// - Returns: what `body` returned.
+    /// - Throws: `SwitchGymIOError` (`.invalidArgument`) when ``OutputGuard`` refuses `path`.
     public static func write<R>(to path: String, _ body: (_ temporaryPath: String) throws -> R) throws -> R {
+        try OutputGuard.check(output: path)
         let dir = FileSystem.directory(of: path)
         var st = stat()
         guard stat(dir, &st) == 0, (st.st_mode & S_IFMT) == S_IFDIR else {
@@ -28,6 +34,8 @@ public enum AtomicOutput {
         do {
             result = try body(tmp)
             try syncFile(tmp)
+            // Again just before the rename: the destination may have changed meanwhile.
+            try OutputGuard.check(output: path)
             guard rename(tmp, path) == 0 else { throw FileSystem.systemError("rename", path: path) }
         } catch {
             FileSystem.removeIfPresent(tmp)

@@ -84,6 +84,20 @@ public enum FileSystem {
         return String(path[path.index(after: slash)...])
     }
 
+    /// Writes a warning line to standard error (the default `warn` of the readers).
+    public static func printWarning(_ message: String) {
+        let line = Array((message + "\n").utf8)
+        line.withUnsafeBytes { raw in
+            var off = 0
+            while off < raw.count {
+                let n = Glibc.write(2, raw.baseAddress! + off, raw.count - off)
+                if n < 0 && errno == EINTR { continue }
+                if n <= 0 { return }
+                off += n
+            }
+        }
+    }
+
     static func systemError(_ function: String, path: String?) -> SwitchGymIOError {
         let code = errno
         let msg = String(cString: strerror(code))

@@ -8,11 +8,19 @@ import Glibc
 /// Paths of objects inside the file are absolute HDF5 paths such as `/arrivals`
 /// or `/streams/name`. Every failing call throws a ``SwitchGymIOError`` naming the
 /// C function, the file and the object.
+///
+/// Files carry SHA-256 checksums of their content, written on ``close()`` and checked on
+/// every read (see `HDF5File+Checksums.swift`).
 public final class HDF5File {
     let id: hid_t
     /// The file's path on disk.
     public let path: String
     private var closed = false
+    /// The digests of the entries written so far, stored on ``close()``; nil for a file
+    /// opened read-only, or writable without a manifest.
+    var pendingChecksums: [String: String]?
+    /// The manifest read at open, against which every read is checked; nil when none.
+    var verifiedChecksums: [String: String]?
 
     private init(id: hid_t, path: String) {
         self.id = id
@@ -29,14 +37,16 @@ public final class HDF5File {
         let id = H5Fcreate(path, CHDF5_F_ACC_TRUNC(), CHDF5_P_DEFAULT(), CHDF5_P_DEFAULT())
         try HDF5Library.check(id, "H5Fcreate", path: path, summary: "cannot create HDF5 file",
                               hint: "check that the folder exists and is writable")
-        return HDF5File(id: id, path: path)
+        let f = HDF5File(id: id, path: path)
+        f.pendingChecksums = [:]
+        return f
     }
 
     /// Opens an existing file.
     ///
     /// The corresponding C function is `H5Fopen`.
     /// - Throws: `.notFound` when the file does not exist; `.format` when it is
-    ///   not an HDF5 file or is truncated.
+    ///   not an HDF5 file or is truncated; `.checksum` when its checksum manifest is malformed.
     public static func open(path: String, writable: Bool = false) throws -> HDF5File {
         HDF5Library.ensureInitialized()
         guard FileSystem.exists(path) else {
@@ -51,14 +61,28 @@ public final class HDF5File {
         let id = H5Fopen(path, writable ? CHDF5_F_ACC_RDWR() : CHDF5_F_ACC_RDONLY(), CHDF5_P_DEFAULT())
         try HDF5Library.check(id, "H5Fopen", path: path, summary: "cannot open HDF5 file (truncated or damaged?)",
                               hint: "the file may have been cut short by an interrupted copy; re-create it")
-        return HDF5File(id: id, path: path)
+        let f = HDF5File(id: id, path: path)
+        f.verifiedChecksums = try f.loadManifest()
+        if writable { f.pendingChecksums = f.verifiedChecksums }
+        return f
     }
 
     /// Flushes and closes the file, reporting errors that `deinit` would swallow.
     ///
     /// The corresponding C function is `H5Fclose`.
+    /// Stores the checksum manifest first (files created, or opened writable with one).
     public func close() throws {
         guard !closed else { return }
+        if let pending = pendingChecksums {
+            pendingChecksums = nil
+            do {
+                try setAttribute(Self.checksumAttribute, Self.formatManifest(pending))
+            } catch {
+                closed = true
+                H5Fclose(id)
+                throw error
+            }
+        }
         closed = true
         try HDF5Library.check(H5Fclose(id), "H5Fclose", path: path)
     }
@@ -131,6 +155,7 @@ public final class HDF5File {
         let ds = H5Dcreate2(id, name, T._hdf5NativeType, space, CHDF5_P_DEFAULT(), dcpl, CHDF5_P_DEFAULT())
         try HDF5Library.check(ds, "H5Dcreate2", path: path, location: loc)
         defer { H5Dclose(ds) }
+        record(Self.datasetEntry(name), values.withUnsafeBytes { Self.digest($0) })
         if values.isEmpty { return }
         _ = try values.withUnsafeBytes { raw in
             try HDF5Library.check(H5Dwrite(ds, T._hdf5NativeType, CHDF5_S_ALL(), CHDF5_S_ALL(), CHDF5_P_DEFAULT(),
@@ -149,18 +174,28 @@ public final class HDF5File {
     ///
     /// The corresponding C function is `H5Dread`.
     /// - Throws: `.notFound` for a missing dataset; `.hdf5` when a chunk cannot
-    ///   be read or decompressed (a truncated or damaged file).
+    ///   be read or decompressed (a truncated or damaged file); `.checksum` when the
+    ///   content does not match the file's checksum manifest.
     public func read<T: HDF5Scalar>(_ name: String, as type: T.Type = T.self) throws -> [T] {
         let ds = try openDataset(name)
         defer { H5Dclose(ds) }
         let n = try length(ds, name)
-        if n == 0 { return [] }
-        return try [T](unsafeUninitializedCapacity: n) { buf, count in
+        let entry = Self.datasetEntry(name)
+        let values = n == 0 ? [] : try [T](unsafeUninitializedCapacity: n) { buf, count in
             try HDF5Library.check(H5Dread(ds, T._hdf5NativeType, CHDF5_S_ALL(), CHDF5_S_ALL(), CHDF5_P_DEFAULT(),
-                                          buf.baseAddress), "H5Dread", path: path, location: "dataset \(name)",
+                                          buf.baseAddress), "H5Dread", path: path, location: entry,
                                   summary: "cannot read dataset (truncated or damaged file?)")
             count = n
         }
+        if hasChecksums {
+            if isStored(ds, as: T._hdf5NativeType) {
+                try verify(entry, values.withUnsafeBytes { Self.digest($0) })
+            } else {
+                let stored = try storedBytes(ofDataset: ds, count: n, location: entry)
+                try verify(entry, stored.withUnsafeBytes { Self.digest($0) })
+            }
+        }
+        return values
     }
 
     /// The filter ids applied to a dataset's chunks, in pipeline order.
@@ -200,6 +235,7 @@ public final class HDF5File {
         let ds = H5Dcreate2(id, name, type, space, CHDF5_P_DEFAULT(), dcpl, CHDF5_P_DEFAULT())
         try HDF5Library.check(ds, "H5Dcreate2", path: path, location: loc)
         defer { H5Dclose(ds) }
+        record(Self.datasetEntry(name), Self.digest(strings: values))
         if values.isEmpty { return }
         let cstrings = values.map { strdup($0) }
         defer { cstrings.forEach { free($0) } }
@@ -210,6 +246,12 @@ public final class HDF5File {
 
     /// Reads a one-dimensional dataset of variable-length strings.
     public func readStrings(_ name: String) throws -> [String] {
+        let values = try readStringsUnverified(name)
+        try verify(Self.datasetEntry(name), Self.digest(strings: values))
+        return values
+    }
+
+    private func readStringsUnverified(_ name: String) throws -> [String] {
         let ds = try openDataset(name)
         defer { H5Dclose(ds) }
         let n = try length(ds, name)
@@ -228,6 +270,7 @@ public final class HDF5File {
 
     /// Sets (or replaces) a scalar attribute on the object at `object`.
     public func setAttribute<T: HDF5Scalar>(_ name: String, _ value: T, on object: String = "/") throws {
+        record(Self.attributeEntry(name, on: object), withUnsafeBytes(of: value) { Self.digest($0) })
         try withUnsafeBytes(of: value) { raw in
             try writeAttribute(name, on: object, type: T._hdf5NativeType) { attr, type in
                 H5Awrite(attr, type, raw.baseAddress)
@@ -237,6 +280,9 @@ public final class HDF5File {
 
     /// Sets (or replaces) a variable-length UTF-8 string attribute.
     public func setAttribute(_ name: String, _ value: String, on object: String = "/") throws {
+        if !(object == "/" && name == Self.checksumAttribute) {
+            record(Self.attributeEntry(name, on: object), Self.digest(string: value))
+        }
         let type = try stringType()
         defer { H5Tclose(type) }
         try value.withCString { cstr in
@@ -256,17 +302,31 @@ public final class HDF5File {
     public func attribute<T: HDF5Scalar>(_ name: String, on object: String = "/", as: T.Type = T.self) throws -> T {
         let attr = try openAttribute(name, on: object)
         defer { H5Aclose(attr) }
+        let entry = Self.attributeEntry(name, on: object)
         var v: T = 0
         try withUnsafeMutableBytes(of: &v) { raw in
             _ = try HDF5Library.check(H5Aread(attr, T._hdf5NativeType, raw.baseAddress), "H5Aread", path: path,
-                                      location: "attribute \(object == "/" ? "" : object + "@")\(name)",
-                                      summary: "attribute is not a number")
+                                      location: entry, summary: "attribute is not a number")
+        }
+        if hasChecksums {
+            let stored = try storedBytes(ofAttribute: attr, location: entry)
+            try verify(entry, stored.withUnsafeBytes { Self.digest($0) })
         }
         return v
     }
 
     /// Reads a string attribute (variable- or fixed-length).
     public func stringAttribute(_ name: String, on object: String = "/") throws -> String {
+        try stringAttribute(name, on: object, verifying: true)
+    }
+
+    func stringAttribute(_ name: String, on object: String = "/", verifying: Bool) throws -> String {
+        let value = try stringAttributeUnverified(name, on: object)
+        if verifying { try verify(Self.attributeEntry(name, on: object), Self.digest(string: value)) }
+        return value
+    }
+
+    private func stringAttributeUnverified(_ name: String, on object: String) throws -> String {
         let attr = try openAttribute(name, on: object)
         defer { H5Aclose(attr) }
         let loc = "attribute \(object == "/" ? "" : object + "@")\(name)"

@@ -10,7 +10,7 @@
 public struct SwitchGymIOError: Error, CustomStringConvertible, Sendable, Equatable {
     /// The broad class of an I/O error.
     public struct Kind: Hashable, Sendable, CustomStringConvertible {
-        enum Base: String, Sendable { case hdf5, zstd, zlib, system, format, notFound, truncated, invalidArgument }
+        enum Base: String, Sendable { case hdf5, zstd, zlib, system, format, notFound, truncated, invalidArgument, checksum }
         let base: Base
         /// An HDF5 call failed.
         public static let hdf5 = Kind(base: .hdf5)
@@ -28,6 +28,9 @@ public struct SwitchGymIOError: Error, CustomStringConvertible, Sendable, Equata
         public static let truncated = Kind(base: .truncated)
         /// A caller passed a value outside the accepted range.
         public static let invalidArgument = Kind(base: .invalidArgument)
+        /// Content does not match the checksum recorded when the file was written, or a
+        /// checksum is missing where the format requires one.
+        public static let checksum = Kind(base: .checksum)
         public var description: String { base.rawValue }
     }
 

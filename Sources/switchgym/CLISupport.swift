@@ -24,9 +24,11 @@ enum ExitStatus {
 ///
 /// `inputs` are the files the command reads: a missing-file or system error about one of
 /// them is "no input" (66); a system error about any other path is an output failure (73).
+/// No file the body writes may be one of them (``OutputGuard``): such a write is refused
+/// as a usage error (64) and the input is left as it was.
 func reportingErrors<R>(inputs: [String] = [], _ body: () throws -> R) throws -> R {
     do {
-        return try body()
+        return try OutputGuard.protecting(inputs) { try body() }
     } catch let e as ExitCode {
         throw e
     } catch let e as ValidationError {

@@ -134,9 +134,11 @@ struct TracesSplit: ParsableCommand {
         let trainPath = trainOut ?? Self.derived(dataset, "train")
         let heldPath = heldoutOut ?? Self.derived(dataset, "heldout")
         try reportingErrors(inputs: [dataset]) {
-            guard trainPath != heldPath, trainPath != dataset, heldPath != dataset else {
-                throw CLIError.usage("the two outputs and the input must be different files")
+            guard !OutputGuard.sameFile(trainPath, heldPath) else {
+                throw CLIError.usage("the training output \(trainPath) and the held-out output \(heldPath) are the same file")
             }
+            try OutputGuard.check(output: trainPath)
+            try OutputGuard.check(output: heldPath)
             let trace = try TraceDataset.read(dataset)
             let (a, b) = try TraceSplit.split(trace, trainFraction: train)
             _ = try writeDataset(a, to: trainPath, compression: writing.compression)

@@ -56,7 +56,7 @@ struct TracesImport: ParsableCommand {
     func run() throws {
         let output = self.output.out
         try reportingErrors(inputs: [file]) {
-            guard output != file else { throw CLIError.usage("the output \(output) is the input file") }
+            try OutputGuard.check(output: output)  // before the import, not only at the write
             let t0 = monotonicSeconds()
             let options = TraceImportOptions(format: format, seed: seed.value, timeUnit: timeUnit, sort: sort,
                                              createdAt: createdAt ?? nowISO8601())

@@ -15,7 +15,9 @@ struct TrainCommand: ParsableCommand {
             The run folder gets config.json (the resolved config), metrics.csv (step,tag,value,wall_time), \
             TensorBoard event files (charts/episodic_return, charts/episodic_length, charts/SPS, losses/...) \
             and HDF5 checkpoints ckpt-<step>.h5 (the last --keep are kept). --resume continues the run in \
-            --out from its latest checkpoint, bit for bit as if it had not stopped. Defaults are the RL Zoo's \
+            --out from its newest intact checkpoint (damaged newer ones are skipped, and named), bit for bit \
+            as if it had not stopped; a folder whose run stopped before its first checkpoint is reused by a \
+            fresh run. A running train holds --out/.lock, so a second run into the same folder is refused. Defaults are the RL Zoo's \
             tuned CartPole-v1 settings; --config FILE (JSON, the keys of config.json) overrides them. \
             --seed seeds the agent and the envs; --trace trains a scenario on that dataset, e.g. the \
             training part of `traces split`.
@@ -78,7 +80,8 @@ struct TrainCommand: ParsableCommand {
                     try Training.resolve(env: env, trace: trace, algorithm: Algorithm(rawValue: algo)!, file: config, seed: seed.given, steps: steps)
                 }
             }
-            let options = TrainingOptions(resume: resume, keep: keep, checkpointEvery: checkpointEvery, stopAt: stopAt, progress: !quiet)
+            let options = TrainingOptions(resume: resume, keep: keep, checkpointEvery: checkpointEvery, stopAt: stopAt, progress: !quiet,
+                                          notice: { note($0) })
             let s = try trainingErrors { try Training.run(run, in: directory, options: options) }
             print("\(s.algorithm.rawValue) on \(s.env): \(s.steps) steps; mean return of the last \(s.recentEpisodes) episodes \(String(format: "%.4g", s.recentMeanReturn)); checkpoint \(s.checkpoint ?? "-")")
         }

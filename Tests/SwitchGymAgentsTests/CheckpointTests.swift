@@ -69,7 +69,8 @@ struct CheckpointTests {
         // The layout other readers rely on.
         let f = try HDF5File.open(path: path)
         #expect(try f.stringAttribute("format") == "switchgym-checkpoint")
-        #expect(try f.attribute("format_version", as: Int64.self) == 1)
+        #expect(try f.attribute("format_version", as: Int64.self) == 2)
+        #expect(f.hasChecksums)
         #expect(try f.attribute("step", as: Int64.self) == 123_456)
         #expect(try f.elementType(of: "/policy/layer0/weight") == .float(bits: 32))
         #expect(try f.elementType(of: "/obs_rms/mean") == .float(bits: 64))
@@ -236,10 +237,10 @@ struct CheckpointTests {
         try CheckpointFile.write(sampleState(), step: 5, to: future)
         do {
             let f = try HDF5File.open(path: future, writable: true)
-            try f.setAttribute("format_version", Int64(2))
+            try f.setAttribute("format_version", Int64(3))
             try f.close()
         }
-        #expect(message(future).hasPrefix(future + ": checkpoint format_version is 2; this build reads version 1"))
+        #expect(message(future).hasPrefix(future + ": checkpoint format_version is 3; this build reads versions 1 to 2"))
 
         let oddType = file("oddtype.h5")
         try CheckpointFile.write(sampleState(), step: 5, to: oddType)

@@ -19,16 +19,24 @@ public struct Checkpoint: Sendable, Equatable {
 /// `floats` as float32, `doubles` as float64, `integers` as uint64, `strings` as a
 /// one-element variable-length UTF-8 string dataset. Values are written and read without
 /// conversion, so every bit (NaN payloads, infinities, `-0`) survives. The root group
-/// carries the attributes `format = "switchgym-checkpoint"`, `format_version = 1` (int64),
-/// `step` (int64) and `created_by` (string). h5py reads it directly (no filters are used).
+/// carries the attributes `format = "switchgym-checkpoint"`, `format_version = 2` (int64),
+/// `step` (int64), `created_by` (string) and `content_sha256`, the SHA-256 of every dataset
+/// and attribute (see `HDF5File+Checksums.swift`), which ``read(_:warn:)`` checks entry by
+/// entry. h5py reads it directly (no filters are used).
+///
+/// Version 1 files (written before checksums) are still read, with a warning that their
+/// content is unverified; a version 2 file without checksums is refused.
 ///
 /// Files are written atomically (temporary file in the same folder, fsync, rename, fsync
 /// of the folder), so a crash or a failed write leaves any previous file untouched.
 public enum CheckpointFile {
     /// The value of the root `format` attribute.
     public static let format = "switchgym-checkpoint"
-    /// The layout version this code writes and reads.
-    public static let formatVersion = 1
+    /// The layout version this code writes.
+    public static let formatVersion = 2
+    /// The first layout version whose files carry content checksums; older ones are read
+    /// unverified, with a warning.
+    public static let firstChecksummedVersion = 2
     /// The default `created_by` attribute.
     public static let defaultCreator = "switchgym (SwitchGymAgents.CheckpointFile)"
 
@@ -100,17 +108,22 @@ public enum CheckpointFile {
 
     /// Reads a checkpoint written by ``write(_:step:to:createdBy:)``.
     ///
+    /// - Parameter warn: receives the warning for a version 1 file (no checksums).
     /// - Throws: ``CheckpointError`` naming the file when it does not exist, is not an
     ///   HDF5 file, is truncated or damaged, has no `format = "switchgym-checkpoint"`
-    ///   attribute, has another `format_version`, or holds a dataset of a type a
-    ///   checkpoint never contains.
-    public static func read(_ path: String) throws -> Checkpoint {
+    ///   attribute, has a `format_version` this code does not read, lacks its checksums,
+    ///   holds a dataset or attribute whose content does not match its checksum (the
+    ///   message names the entry), or holds a dataset of a type a checkpoint never contains.
+    public static func read(_ path: String, warn: (String) -> Void = FileSystem.printWarning) throws -> Checkpoint {
         let f: HDF5File
         do {
             f = try HDF5File.open(path: path)
         } catch let e as SwitchGymIOError {
             switch e.kind {
             case .notFound: throw CheckpointError(path: path, "no such checkpoint file", kind: .notFound)
+            case .checksum:
+                throw CheckpointError(path: path, "cannot read the checkpoint: \(e.location.map { $0 + ": " } ?? "")\(e.summary)",
+                                      hint: "the file is damaged; use an earlier checkpoint")
             case .format where e.function == "H5Fis_hdf5":
                 throw CheckpointError(path: path, "not an HDF5 file, so not a SwitchGym checkpoint (no HDF5 signature)",
                                       hint: "pass a ckpt-*.h5 file written by `switchgym train`")
@@ -132,10 +145,13 @@ public enum CheckpointFile {
             throw CheckpointError(path: path, "checkpoint has no 'format_version' attribute")
         }
         let version = try wrap(path) { try f.attribute("format_version", as: Int64.self) }
-        guard version == Int64(formatVersion) else {
-            throw CheckpointError(path: path, "checkpoint format_version is \(version); this build reads version \(formatVersion)",
+        guard (1...Int64(formatVersion)).contains(version) else {
+            throw CheckpointError(path: path, "checkpoint format_version is \(version); this build reads versions 1 to \(formatVersion)",
                                   hint: version > Int64(formatVersion)
                                       ? "it was written by a newer SwitchGym; upgrade to read it" : nil)
+        }
+        try wrap(path) {
+            try f.requireChecksums(format: "checkpoint", version: version, since: Int64(firstChecksummedVersion), warn: warn)
         }
         guard f.hasAttribute("step") else {
             throw CheckpointError(path: path, "checkpoint has no 'step' attribute")
