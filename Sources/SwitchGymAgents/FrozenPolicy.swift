@@ -1,5 +1,6 @@
 import Foundation
 import SwitchGymCore
+import SwitchGymEnvs
 import SwitchGymNN
 
 /// A trained policy restored from a checkpoint, acting greedily: the one way every client
@@ -27,10 +28,13 @@ public final class FrozenPolicy {
     public let network: MLP
     /// The family policy's bonus on the held variant's logit (``PPOConfig/stayBias``).
     public let stayBias: Float
+    /// A ``PolicyArchitecture/moves`` policy's block-size levels (``FleetMoves/levels``).
+    public let movesLevels: Int?
 
     init(algorithm: String, architecture: PolicyArchitecture, source: String, signature: FamilyEncoder.Signature?, network: MLP,
-         stayBias: Float = 0) {
+         stayBias: Float = 0, movesLevels: Int? = nil) {
         self.stayBias = stayBias
+        self.movesLevels = movesLevels
         self.algorithm = algorithm
         self.architecture = architecture
         self.source = source
@@ -65,6 +69,7 @@ public final class FrozenPolicy {
         var architecture = PolicyArchitecture.mlp
         var signature: FamilyEncoder.Signature?
         var stayBias: Float = 0
+        var movesLevels: Int?
         switch algorithm {
         case "ppo":
             let c = try JSONDecoder().decode(PPOConfig.self, from: config)
@@ -76,7 +81,13 @@ public final class FrozenPolicy {
                 }
                 architecture = parsed
             }
-            if architecture == .family {
+            if architecture == .moves {
+                guard let levels = try? state.int("moves_levels"), (1...30).contains(levels) else {
+                    throw LoadError(kind: .corrupt, message: "\(file): a moves policy without a valid moves_levels entry.")
+                }
+                movesLevels = levels
+            }
+            if architecture == .family || architecture == .moves {
                 guard let text = state.strings["family_signature"],
                       let sig = try? JSONDecoder().decode(FamilyEncoder.Signature.self, from: Data(text.utf8)) else {
                     throw LoadError(kind: .corrupt, message: "\(file): a family policy without its family_signature entry.")
@@ -101,7 +112,7 @@ public final class FrozenPolicy {
             throw LoadError(kind: .corrupt, message: "\(file): \(error)")
         }
         return FrozenPolicy(algorithm: algorithm, architecture: architecture, source: file, signature: signature, network: network,
-                            stayBias: architecture == .family ? stayBias : 0)
+                            stayBias: architecture == .family ? stayBias : 0, movesLevels: movesLevels)
     }
 
     /// Beams of the search for a family policy's most probable joint action
@@ -134,6 +145,21 @@ public final class FrozenPolicy {
             let nets = ActorCritic(actor: network, critic: critic, architecture: .family, actionLayout: actionLayout,
                                    observationDimension: observationDimension, family: enc, stayBias: stayBias)
             return BoundPolicy(workspace: PolicyWorkspace(networks: nets, maxBatch: 1, beamWidth: beamWidth))
+        case .moves:
+            guard let fl = familyLayout, let levels = movesLevels else {
+                throw incompatible("a moves policy (trained on a serving fleet) cannot act in an env without devices.")
+            }
+            let enc = FamilyEncoder(layout: fl)
+            guard let sig = signature, sig == enc.signature else {
+                throw incompatible("the moves policy was trained on classes \(signature?.classes ?? []), variants \(signature?.jobs ?? []); this scenario has classes \(enc.signature.classes), variants \(enc.signature.jobs) (or other streams or observation features). It runs on any number of devices of the same classes and variants.")
+            }
+            let codec = FleetMoves(layout: fl, levels: levels)
+            guard network.inputSize == codec.observationDimension, network.outputSize == codec.actionLayout.maskWidth else {
+                throw incompatible("the moves policy takes \(network.inputSize) inputs and gives \(network.outputSize) outputs; this fleet's class-level moves need \(codec.observationDimension) and \(codec.actionLayout.maskWidth).")
+            }
+            let nets = ActorCritic(actor: network, critic: MLP(sizes: [codec.observationDimension, 1]), architecture: .mlp,
+                                   actionLayout: codec.actionLayout, observationDimension: codec.observationDimension, family: nil)
+            return BoundPolicy(workspace: PolicyWorkspace(networks: nets, maxBatch: 1), moves: codec, fleetMaskWidth: actionLayout.maskWidth)
         case .mlp, .auto:
             guard network.inputSize == observationDimension, network.outputSize == actionLayout.maskWidth else {
                 throw incompatible("the policy takes \(network.inputSize) observations and \(network.outputSize) action outputs; this env has \(observationDimension) and \(actionLayout.maskWidth) (\(actionLayout)). An mlp policy runs only on the scenario (and fleet size) it was trained on; train with policy = family to move between fleet sizes.")
@@ -156,14 +182,41 @@ public final class FrozenPolicy {
 /// observation (a family policy's by beam search, ``FrozenPolicy/bind(to:beamWidth:)``).
 public final class BoundPolicy: GreedyPolicy {
     let workspace: PolicyWorkspace
-
-    init(workspace: PolicyWorkspace) { self.workspace = workspace }
-
+    /// A moves policy's codec and scratch: its observation, mask and choices, and an
+    /// all-allowed fleet mask for callers that pass none.
+    let moves: FleetMoves?
+    let movesObservation: UnsafeMutablePointer<Float>
+    let movesMask: UnsafeMutablePointer<Bool>
+    let movesChoices: UnsafeMutablePointer<Int>
+    let allowAll: UnsafeMutablePointer<Bool>
     /// The env's action codec.
-    public var actionLayout: ActionLayout { workspace.networks.actionLayout }
+    public let actionLayout: ActionLayout
+
+    init(workspace: PolicyWorkspace, moves: FleetMoves? = nil, fleetMaskWidth: Int = 0) {
+        self.workspace = workspace
+        self.moves = moves
+        actionLayout = moves.map { ActionLayout(repeating: $0.variantCount, count: $0.layout.workers) } ?? workspace.networks.actionLayout
+        movesObservation = .allocate(capacity: max(1, moves?.observationDimension ?? 1))
+        movesMask = .allocate(capacity: max(1, moves?.actionLayout.maskWidth ?? 1))
+        movesChoices = .allocate(capacity: max(1, moves?.classCount ?? 1))
+        allowAll = .allocate(capacity: max(1, fleetMaskWidth))
+        allowAll.initialize(repeating: true, count: max(1, fleetMaskWidth))
+    }
+
+    deinit {
+        movesObservation.deallocate(); movesMask.deallocate(); movesChoices.deallocate(); allowAll.deallocate()
+    }
 
     public func act(observation: UnsafePointer<Float>, mask: UnsafePointer<Bool>?, into choices: UnsafeMutablePointer<Int>) {
-        workspace.mostProbable(observation, mask: mask, into: choices)
+        guard let moves else {
+            workspace.mostProbable(observation, mask: mask, into: choices)
+            return
+        }
+        let fleetMask = mask ?? UnsafePointer(allowAll)
+        moves.writeObservation(fleet: observation, into: movesObservation)
+        moves.writeMask(fleet: observation, fleetMask: fleetMask, into: movesMask)
+        workspace.greedy(movesObservation, mask: movesMask, into: movesChoices)
+        moves.apply(movesChoices, fleet: observation, fleetMask: fleetMask, into: choices)
     }
 
     /// The choice row for one observation (allocates; for tools).

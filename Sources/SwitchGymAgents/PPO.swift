@@ -1,5 +1,6 @@
 import Foundation
 import SwitchGymCore
+import SwitchGymEnvs
 import SwitchGymNN
 
 /// PPO's hyperparameters. The defaults are RL Zoo's tuned `CartPole-v1` settings
@@ -206,6 +207,8 @@ public final class PPO<E: VectorizableEnv>: GreedyPolicy {
     private let actorOptimizer: Adam
     private let criticOptimizer: Adam
     let rollout: RolloutBuffer
+    /// The class-level codec of a ``PolicyArchitecture/moves`` policy (saved with it).
+    let moves: FleetMoves?
     private let n: Int, dim: Int
     private let layout: ActionLayout
     private let maskWidth: Int, components: Int
@@ -247,6 +250,14 @@ public final class PPO<E: VectorizableEnv>: GreedyPolicy {
         components = layout.components
         buffers = env.makeBuffers()
         var initGenerator = SeededGenerator.substream(seed: config.seed, index: 0)
+        if config.policy == .moves {
+            guard let codec = env.withSubEnv(0, { ($0 as? FleetMovesEnv)?.moves }) else {
+                throw AgentError("policy = moves drives a serving fleet through class-level moves (FleetMovesEnv); this env is \(E.self). Train it through Training.run (switchgym train) on a scenario spec.")
+            }
+            moves = codec
+        } else {
+            moves = nil
+        }
         networks = try ActorCritic(observationDimension: dim, actionLayout: layout, familyLayout: env.familyLayout, stayBias: Float(config.stayBias),
                                    architecture: config.policy, hiddenSizes: config.hiddenSizes,
                                    activation: config.activation, using: &initGenerator)
@@ -489,6 +500,12 @@ extension PPO: StateCheckpointable where E: StateCheckpointable {
             let e = JSONEncoder()
             e.outputFormatting = [.sortedKeys]
             s.strings["family_signature"] = String(decoding: (try? e.encode(fam.signature)) ?? Data(), as: UTF8.self)
+        }
+        if let moves {
+            let e = JSONEncoder()
+            e.outputFormatting = [.sortedKeys]
+            s.strings["family_signature"] = String(decoding: (try? e.encode(FamilyEncoder(layout: moves.layout).signature)) ?? Data(), as: UTF8.self)
+            s.setInt(moves.levels, at: "moves_levels")
         }
         s.merge(networks.actor.saveState(), prefix: "actor")
         s.merge(networks.critic.saveState(), prefix: "critic")

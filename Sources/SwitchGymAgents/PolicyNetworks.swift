@@ -18,6 +18,11 @@ public enum PolicyArchitecture: String, Codable, Sendable, CaseIterable {
     /// worker's jobs from its own state, its class, the plan so far and the shared block; the
     /// critic reads class-level summaries. Its size does not depend on the number of workers.
     case family
+    /// One move per device class and interval (``FleetMoves``: switch 1, 2, 4, … idle devices
+    /// of the class from one variant to another), MLPs over the class-level observation. Its
+    /// size does not depend on the number of devices. Training wraps the fleet in
+    /// ``FleetMovesEnv``; to the networks it is an `mlp` over that env.
+    case moves
 }
 
 /// PPO's networks: separate actor and critic MLPs, initialised as Stable-Baselines3's
@@ -51,11 +56,14 @@ public final class ActorCritic {
                 using generator: inout SeededGenerator) throws {
         var resolved = architecture
         if resolved == .auto { resolved = familyLayout != nil ? .family : .mlp }
+        // A moves policy's env is the class-level FleetMovesEnv: plain MLPs over it.
+        let moves = resolved == .moves
+        if moves { resolved = .mlp }
         guard stayBias == 0 || resolved == .family else {
             throw AgentError("stay_bias applies to family policies (a serving fleet with policy = family or auto); this policy is \(resolved.rawValue).")
         }
         self.stayBias = stayBias
-        self.architecture = resolved
+        self.architecture = moves ? .moves : resolved
         self.actionLayout = actionLayout
         self.observationDimension = observationDimension
         let actorSizes: [Int], criticSizes: [Int]

@@ -296,6 +296,13 @@ final class TrainingVisitor: EnvVisitor {
 
     func visit<E: VectorizableEnv & StateCheckpointable & Sendable>(id: String, make: @escaping @Sendable (UInt64) -> E) throws {
         switch run.agent {
+        case .ppo(let c) where c.policy == .moves:
+            // Class-level moves: the fleet wrapped in FleetMovesEnv, one codec for every sub-env.
+            guard let first = make(0) as? FluidServingEnv else {
+                throw TrainingError(.invalidConfig, "policy = moves needs a serving scenario on the fluid env (envs/*.toml); \(id) is not one.")
+            }
+            let codec = FleetMoves(model: first.model)
+            summary = try train(try PPO(config: c) { FleetMovesEnv(fleet: make(UInt64($0)) as! FluidServingEnv, moves: codec) })
         case .ppo(let c): summary = try train(try PPO(config: c) { make(UInt64($0)) })
         case .dqn(let c): summary = try train(try DQN(config: c) { make(UInt64($0)) })
         }

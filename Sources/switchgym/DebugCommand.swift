@@ -1,7 +1,6 @@
 import ArgumentParser
 import Foundation
 import SwitchGymAgents
-import SwitchGymEnvs
 
 /// `switchgym debug ...`: hidden helpers for checks with external readers (not API).
 struct DebugCommand: ParsableCommand {
@@ -9,7 +8,7 @@ struct DebugCommand: ParsableCommand {
         commandName: "debug",
         abstract: "Helpers for checks with external readers (not a stable interface).",
         shouldDisplay: false,
-        subcommands: [WriteMetrics.self, Moves.self])
+        subcommands: [WriteMetrics.self])
 
     /// `switchgym debug write-metrics --out DIR --steps N [--every K] [--resume-from S]`
     struct WriteMetrics: ParsableCommand {
@@ -83,53 +82,6 @@ struct DebugCommand: ParsableCommand {
                 }
                 say(logger.eventFileURL.path)
             }
-        }
-    }
-
-    /// `switchgym debug moves --env SPEC --trace TRAIN.h5 --heldout HELDOUT.h5 --steps N --seed S [--config JSON]`:
-    /// trains PPO on ``FleetMovesEnv`` (one class-level move per interval) and evaluates it
-    /// on the held-out trace beside static-best (an experiment, not an interface).
-    struct Moves: ParsableCommand {
-        static let configuration = CommandConfiguration(
-            commandName: "moves",
-            abstract: "Train and evaluate PPO on class-level moves (experimental).")
-
-        @OptionGroup var scenario: ScenarioOptions
-        @Option(help: "The held-out trace (.h5).") var heldout: String
-        @Option(help: "Training steps.") var steps: Int = 200_000
-        @OptionGroup var seed: SeedOption
-        @Option(help: "A JSON file of PPO keys over the serving defaults.") var config: String?
-
-        func run() throws {
-            let sc = try ScenarioOptions.loadSpec(scenario.env)
-            let train = try sc.loadArrivals(overridePath: scenario.trace)
-            let model = try ServingModel(scenario: sc, arrivals: train, randomStart: true,
-                                         rewardScale: ServingModel.trainingRewardScale(arrivals: train))
-            var agent = AgentConfig.defaults(.ppo, serving: true)
-            if let config { agent = try AgentConfig.decode(try Data(contentsOf: URL(fileURLWithPath: config)), over: agent, source: config) }
-            guard case .ppo(var c) = agent else { return }
-            c.totalTimesteps = steps
-            c.seed = seed.value
-            let ppo = try PPO(config: c) { FleetMovesEnv(model: model, seed: UInt64($0)) }
-            try ppo.train()
-            let held = try ServingEvaluation.model(scenario: sc, arrivals: try sc.loadArrivals(overridePath: heldout))
-            let moves = FleetMoves(model: held)
-            var obs = [Float](repeating: 0, count: moves.observationDimension)
-            var mask = [Bool](repeating: false, count: moves.actionLayout.maskWidth)
-            var picks = [Int](repeating: 0, count: moves.classes.count)
-            let run = ServingEvaluation.run(name: "ppo-moves", model: held) { e, o, _, out in
-                e.variants.withUnsafeBufferPointer { v in
-                    e.pending.withUnsafeBufferPointer { p in
-                        moves.writeObservation(variants: v.baseAddress!, pending: p.baseAddress!, fleetObservation: o.baseAddress!, into: &obs)
-                        moves.writeMask(variants: v.baseAddress!, pending: p.baseAddress!, into: &mask)
-                        ppo.act(observation: obs, mask: mask, into: &picks)
-                        moves.apply(picks, variants: v.baseAddress!, pending: p.baseAddress!, into: out.baseAddress!, deviceCount: held.deviceCount)
-                    }
-                }
-            }
-            let best = ServingBaselines.staticBest(model: held)
-            let u = run.metrics.utility, b = best.metrics.utility
-            print("moves PPO \(u) (switches \(run.metrics.switches)), static-best \(b): \(String(format: "%+.2f%%", 100 * (u - b) / abs(b)))")
         }
     }
 }
