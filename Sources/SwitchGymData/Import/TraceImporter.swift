@@ -67,6 +67,14 @@ public enum TraceImporter {
             _ = digest.wait()
             throw error
         }
+        // A time column's values can span far more than any trace (a year 9999 row): the
+        // dataset could not be written or binned.
+        if Trace.durationBounds.violation(Int(trace.duration)) != nil {
+            _ = digest.wait()
+            throw TraceImportError(path: name, expected: "a trace spanning at most \(Trace.durationBounds) (366 days)",
+                                   found: "\(trace.duration) us from the first to the last arrival",
+                                   hint: "check the time column and --time-unit")
+        }
         var result = trace
         result.metadata.sourceFile = FileSystem.baseName(of: name)
         result.metadata.sourceSHA256 = digest.wait()
