@@ -80,10 +80,14 @@ func uniformIndex(_ n: Int, _ g: inout SeededGenerator) -> Int {
 /// acts with it (a `nan` logit would otherwise trap in the policy head, or be written to
 /// metrics.csv as `loss = nan` by a run that exits 0).
 enum Divergence {
+    /// The losses checked; diagnostics such as `explained_variance` may be `nan` legitimately
+    /// (returns of zero variance).
+    static let lossKeys: Set<String> = ["policy_loss", "value_loss", "entropy", "grad_norm", "loss", "q_values"]
+
     /// - Throws: ``AgentError`` naming the algorithm, the update, the value and the knobs.
     static func check(_ algorithm: String, update: Int, losses: [String: Double], networks: [(String, MLP)]) throws {
         let hint = "lower learning_rate (or ent_coef, vf_coef, max_grad_norm), and check that the env's rewards are finite"
-        if let bad = losses.sorted(by: { $0.key < $1.key }).first(where: { !$0.value.isFinite }) {
+        if let bad = losses.sorted(by: { $0.key < $1.key }).first(where: { lossKeys.contains($0.key) && !$0.value.isFinite }) {
             throw AgentError("\(algorithm): training diverged at update \(update): \(bad.key) = \(bad.value); \(hint)")
         }
         for (name, net) in networks where !net.parameters.allSatisfy(\.isFinite) {
