@@ -98,17 +98,24 @@ public struct DQNConfig: Codable, Sendable, Equatable {
 
     /// Throws ``AgentError`` naming the first invalid field.
     public func validate() throws {
-        func need(_ ok: Bool, _ m: String) throws { if !ok { throw AgentError("DQNConfig: \(m)") } }
-        try need(numEnvs > 0 && batchSize > 0 && bufferSize > 0 && trainFreq > 0 && gradientSteps >= 0,
-                 "n_envs, batch_size, buffer_size and train_freq must be positive, gradient_steps >= 0")
-        try need(learningStarts >= 0 && targetUpdateInterval > 0 && totalTimesteps > 0,
-                 "learning_starts must be >= 0, target_update_interval and n_timesteps positive")
-        try need(gamma >= 0 && gamma <= 1, "gamma must be in [0, 1]")
-        try need(explorationFraction > 0 && explorationFraction <= 1, "exploration_fraction must be in (0, 1]")
-        try need((0...1).contains(explorationInitialEps) && (0...1).contains(explorationFinalEps), "exploration eps must be in [0, 1]")
-        try need(learningRate >= 0 && maxGradNorm > 0, "learning_rate must be >= 0, max_grad_norm positive")
-        try need(hiddenSizes.allSatisfy { $0 > 0 }, "net_arch widths must be positive")
-        try need(autoreset != .disabled, "autoreset must be next-step or same-step")
+        let c = "DQNConfig", B = ConfigBounds.self
+        try B.check(c, "n_envs", numEnvs, B.numEnvs)
+        try B.check(c, "batch_size", batchSize, B.steps)
+        try B.check(c, "buffer_size", bufferSize, InputBounds.closed(1, B.stepCount.upper, unit: "steps"))
+        try B.check(c, "train_freq", trainFreq, InputBounds.closed(1, B.stepCount.upper, unit: "steps"))
+        try B.check(c, "gradient_steps", gradientSteps, InputBounds.closed(0, B.epochs.upper))
+        try B.check(c, "learning_starts", learningStarts, B.stepCount)
+        try B.check(c, "target_update_interval", targetUpdateInterval, InputBounds.closed(1, B.stepCount.upper, unit: "steps"))
+        try B.check(c, "n_timesteps", totalTimesteps, B.totalTimesteps)
+        try B.check(c, "gamma", gamma, B.fraction)
+        try B.check(c, "exploration_fraction", explorationFraction, InputBounds.above(0, upTo: 1))
+        try B.check(c, "exploration_initial_eps", explorationInitialEps, B.fraction)
+        try B.check(c, "exploration_final_eps", explorationFinalEps, B.fraction)
+        try B.check(c, "learning_rate", learningRate, B.learningRate)
+        try B.check(c, "max_grad_norm", maxGradNorm, B.maxGradNorm)
+        try B.check(c, "adam_epsilon", adamEpsilon, B.adamEpsilon)
+        try B.checkNetArch(c, hiddenSizes)
+        if autoreset == .disabled { throw AgentError("\(c): key 'autoreset': expected next-step or same-step") }
     }
 
     /// ε after `step` env steps: linear from the initial to the final value over the first
@@ -220,6 +227,10 @@ public final class DQN<E: VectorizableEnv>: GreedyPolicy {
         actionCount = env.maskWidth
         buffers = env.makeBuffers()
         let sizes = [dim] + config.hiddenSizes + [actionCount]
+        try ConfigBounds.checkNetworks([sizes, sizes])
+        try ConfigBounds.checkStorage("replay values (buffer_size x (2 x observation \(dim) + mask \(actionCount) + 3))",
+                                      count: Checked.product(config.bufferSize, 2 * dim + actionCount + 3),
+                                      knob: "lower buffer_size")
         qNetwork = MLP(sizes: sizes, hiddenActivation: config.activation)
         targetNetwork = MLP(sizes: sizes, hiddenActivation: config.activation)
         var initGenerator = SeededGenerator.substream(seed: config.seed, index: 0)
@@ -304,6 +315,7 @@ public final class DQN<E: VectorizableEnv>: GreedyPolicy {
             losses["epsilon"] = currentEpsilon
             losses["learning_rate"] = config.learningRate
             losses["gradient_steps"] = Double(gradientStepCount)
+            try Divergence.check("dqn", update: updateCount, losses: losses, networks: [("Q-network", qNetwork)])
             let dt = monotonicNow() - t0
             try callback(TrainingEvent(algorithm: "dqn", update: updateCount, globalStep: globalStep,
                                        episodes: tracker.drain(), stepsPerSecond: Double(globalStep - s0) / max(dt, 1e-9),

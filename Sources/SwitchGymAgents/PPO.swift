@@ -127,14 +127,25 @@ public struct PPOConfig: Codable, Sendable, Equatable {
 
     /// Throws ``AgentError`` naming the first invalid field.
     public func validate() throws {
-        func need(_ ok: Bool, _ m: String) throws { if !ok { throw AgentError("PPOConfig: \(m)") } }
-        try need(numEnvs > 0 && numSteps > 0 && batchSize > 0 && numEpochs > 0, "n_envs, n_steps, batch_size and n_epochs must be positive")
-        try need(gamma >= 0 && gamma <= 1 && gaeLambda >= 0 && gaeLambda <= 1, "gamma and gae_lambda must be in [0, 1]")
-        try need(learningRate >= 0 && clipRange > 0 && (clipRangeVF ?? 1) > 0, "learning_rate must be >= 0, clip ranges > 0")
-        try need(maxGradNorm > 0 && totalTimesteps > 0, "max_grad_norm and n_timesteps must be positive")
-        try need(hiddenSizes.allSatisfy { $0 > 0 }, "net_arch widths must be positive")
-        try need(autoreset != .disabled, "autoreset must be next-step or same-step")
-        try need(stayBias.isFinite && stayBias >= 0 && stayBias <= 50, "stay_bias must be in [0, 50]")
+        let c = "PPOConfig", B = ConfigBounds.self
+        try B.check(c, "n_envs", numEnvs, B.numEnvs)
+        try B.check(c, "n_steps", numSteps, B.steps)
+        try B.check(c, "batch_size", batchSize, B.steps)
+        try B.check(c, "n_epochs", numEpochs, B.epochs)
+        try B.check(c, "gamma", gamma, B.fraction)
+        try B.check(c, "gae_lambda", gaeLambda, B.fraction)
+        try B.check(c, "learning_rate", learningRate, B.learningRate)
+        try B.check(c, "clip_range", clipRange, B.clipRange)
+        if let v = clipRangeVF { try B.check(c, "clip_range_vf", v, B.clipRange) }
+        try B.check(c, "ent_coef", entCoef, B.coefficient)
+        try B.check(c, "vf_coef", vfCoef, B.coefficient)
+        try B.check(c, "max_grad_norm", maxGradNorm, B.maxGradNorm)
+        if let k = targetKL { try B.check(c, "target_kl", k, B.targetKL) }
+        try B.check(c, "n_timesteps", totalTimesteps, B.totalTimesteps)
+        try B.check(c, "adam_epsilon", adamEpsilon, B.adamEpsilon)
+        try B.check(c, "stay_bias", stayBias, InputBounds.closed(0, 50))
+        try B.checkNetArch(c, hiddenSizes)
+        if autoreset == .disabled { throw AgentError("\(c): key 'autoreset': expected next-step or same-step") }
     }
 
     /// The config as sorted-key JSON.
@@ -249,6 +260,11 @@ public final class PPO<E: VectorizableEnv>: GreedyPolicy {
         maskWidth = layout.maskWidth
         components = layout.components
         buffers = env.makeBuffers()
+        let perRow = env.observationDimension + layout.maskWidth + 2 * layout.components + 6
+        try ConfigBounds.checkStorage(
+            "rollout and minibatch values ((n_steps x n_envs + batch_size) x (observation, mask and \(2 * layout.components + 6) more per step: \(perRow)))",
+            count: Checked.sum([config.numSteps * env.count, config.batchSize]).flatMap { Checked.product($0, perRow) },
+            knob: "lower n_steps, n_envs or batch_size")
         var initGenerator = SeededGenerator.substream(seed: config.seed, index: 0)
         if config.policy == .moves {
             guard let codec = env.withSubEnv(0, { ($0 as? FleetMovesEnv)?.moves }) else {
@@ -338,6 +354,8 @@ public final class PPO<E: VectorizableEnv>: GreedyPolicy {
             try collectRollout()
             let losses = optimise()
             updateCount += 1
+            try Divergence.check("ppo", update: updateCount, losses: losses,
+                                 networks: [("actor", networks.actor), ("critic", networks.critic)])
             let dt = monotonicNow() - t0
             try callback(TrainingEvent(algorithm: "ppo", update: updateCount, globalStep: globalStep,
                                        episodes: tracker.drain(), stepsPerSecond: Double(globalStep - s0) / max(dt, 1e-9),

@@ -83,6 +83,7 @@ public final class ActorCritic {
             actorSizes = [observationDimension] + hiddenSizes + [actionLayout.maskWidth]
             criticSizes = [observationDimension] + hiddenSizes + [1]
         }
+        try ConfigBounds.checkNetworks([actorSizes, criticSizes])
         actor = MLP(sizes: actorSizes, hiddenActivation: activation)
         critic = MLP(sizes: criticSizes, hiddenActivation: activation)
         actor.initializeOrthogonal(hiddenGain: Float(2).squareRoot(), outputGain: 0.01, using: &generator)

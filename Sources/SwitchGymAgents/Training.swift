@@ -4,6 +4,7 @@ import Glibc
 import Darwin
 #endif
 import SwitchGymCore
+import SwitchGymNN
 
 /// What an agent reports after each update (PPO: one rollout and its optimisation epochs;
 /// DQN: one round of `trainFreq` vector steps and its gradient steps).
@@ -73,4 +74,24 @@ func monotonicNow() -> Double {
 @inline(__always)
 func uniformIndex(_ n: Int, _ g: inout SeededGenerator) -> Int {
     Int(truncatingIfNeeded: g.next().multipliedFullWidth(by: UInt64(n)).high)
+}
+
+/// Stops a run whose update left a non-finite loss or parameter, before the next rollout
+/// acts with it (a `nan` logit would otherwise trap in the policy head, or be written to
+/// metrics.csv as `loss = nan` by a run that exits 0).
+enum Divergence {
+    /// The losses checked; diagnostics such as `explained_variance` may be `nan` legitimately
+    /// (returns of zero variance).
+    static let lossKeys: Set<String> = ["policy_loss", "value_loss", "entropy", "grad_norm", "loss", "q_values"]
+
+    /// - Throws: ``AgentError`` naming the algorithm, the update, the value and the knobs.
+    static func check(_ algorithm: String, update: Int, losses: [String: Double], networks: [(String, MLP)]) throws {
+        let hint = "lower learning_rate (or ent_coef, vf_coef, max_grad_norm), and check that the env's rewards are finite"
+        if let bad = losses.sorted(by: { $0.key < $1.key }).first(where: { lossKeys.contains($0.key) && !$0.value.isFinite }) {
+            throw AgentError("\(algorithm): training diverged at update \(update): \(bad.key) = \(bad.value); \(hint)")
+        }
+        for (name, net) in networks where !net.parameters.allSatisfy(\.isFinite) {
+            throw AgentError("\(algorithm): training diverged at update \(update): the \(name)'s parameters are not finite; \(hint)")
+        }
+    }
 }

@@ -1,3 +1,5 @@
+import SwitchGymCore
+
 /// A query-arrival trace in memory: the canonical form every importer produces,
 /// every generator synthesises and the gym replays.
 ///
@@ -36,6 +38,13 @@ public struct Trace: Sendable, Equatable {
     /// The number of requests.
     public var count: Int { arrivals.count }
 
+    /// The accepted ``duration``: positive and at most 366 days (the longest public traces
+    /// span two weeks). Everything that bins a trace by time (statistics windows, decision
+    /// intervals) sizes its tables from it.
+    public static let durationBounds = InputBounds.closed(1, 366 * 86_400 * 1e6, unit: "us")
+    /// The accepted number of requests (the importers' default `maxRequests` is 2^28).
+    public static let requestBounds = InputBounds.closed(0, Double(1 << 31), unit: "requests")
+
     /// Mean arrival rate in requests per second over ``duration``.
     public var meanRate: Double { duration > 0 ? Double(count) / (Double(duration) / 1e6) : 0 }
 
@@ -46,7 +55,7 @@ public struct Trace: Sendable, Equatable {
         guard streamIDs.count == n else { throw TraceError.invalid("streamIDs has \(streamIDs.count) elements, expected \(n)") }
         if let t = tokensIn, t.count != n { throw TraceError.invalid("tokensIn has \(t.count) elements, expected \(n)") }
         if let t = tokensOut, t.count != n { throw TraceError.invalid("tokensOut has \(t.count) elements, expected \(n)") }
-        guard duration > 0 else { throw TraceError.invalid("duration is \(duration) us, expected > 0") }
+        if let m = Self.durationBounds.violation(Int(duration)) { throw TraceError.invalid("duration: \(m)") }
         var prev: Int64 = 0
         for (i, t) in arrivals.enumerated() {
             if t < prev {

@@ -65,13 +65,23 @@ public enum TraceDataset {
     ///   attribute does not match its checksum (the error names it).
     public static func read(_ path: String, warn: (String) -> Void = FileSystem.printWarning) throws -> Trace {
         let f = try open(path, warn: warn)
-        let arrivals: [Int64] = try f.read("/arrivals")
-        let n = arrivals.count
+        // Sizes first, from the attributes and the dataset's shape: nothing is allocated for
+        // a file whose numbers are out of range (a file with valid checksums may still hold
+        // extreme values when another tool wrote it).
         let expected: Int64 = try f.attribute("num_requests")
+        let duration: Int64 = try f.attribute("duration_us")
+        for (name, value, bounds) in [("num_requests", expected, Trace.requestBounds), ("duration_us", duration, Trace.durationBounds)] {
+            if let m = bounds.violation(Int(value)) {
+                throw SwitchGymIOError(.format, m, path: path, location: "attribute \(name)",
+                                       hint: "re-import or re-synthesise the trace with switchgym")
+            }
+        }
+        let n = try f.length(of: "/arrivals")
         guard Int64(n) == expected else {
             throw SwitchGymIOError(.format, "dataset has \(n) arrivals but attribute num_requests says \(expected)",
                                    path: path, location: "dataset /arrivals")
         }
+        let arrivals: [Int64] = try f.read("/arrivals")
         func column<T: HDF5Scalar>(_ name: String, _ t: T.Type) throws -> [T] {
             let v: [T] = try f.read(name)
             guard v.count == n else {
@@ -99,7 +109,7 @@ public enum TraceDataset {
             parameters: try f.stringAttribute("parameters"))
         let trace = Trace(arrivals: arrivals, streamIDs: ids, tokensIn: tin, tokensOut: tout,
                           streams: zip(names, kinds).map { TraceStream(name: $0, kind: $1) },
-                          duration: try f.attribute("duration_us"), metadata: meta)
+                          duration: duration, metadata: meta)
         do { try trace.validate() } catch let e as TraceError {
             throw SwitchGymIOError(.format, e.message, path: path)
         }

@@ -25,8 +25,12 @@ public enum OutputGuard {
     ///
     /// - Throws: `SwitchGymIOError` with kind `.invalidArgument` when `output` is the same
     ///   file as one of `inputs` (the message names both), or exists and is not a regular
-    ///   file (a folder, a FIFO, a character or block device, a socket).
+    ///   file (a folder, a FIFO, a character or block device, a socket), or is empty.
     public static func check(output: String, inputs: [String] = OutputGuard.inputs) throws {
+        guard !output.isEmpty else {
+            throw SwitchGymIOError(.invalidArgument, "the output path is empty", path: nil,
+                                   hint: "pass the path of the file to write (-o/--out PATH)")
+        }
         var out = stat()
         if stat(output, &out) == 0 {
             let type = out.st_mode & S_IFMT

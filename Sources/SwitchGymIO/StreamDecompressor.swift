@@ -9,12 +9,20 @@ public protocol StreamDecompressor: AnyObject {
 
 extension StreamDecompressor {
     /// Decompresses a whole buffer in pieces of `piece` bytes and checks its end.
+    ///
+    /// - Parameter limit: the most output bytes accepted, checked after each piece (so the
+    ///   output may pass it by what one piece expands to: a compression bomb stops early).
+    /// - Throws: `.invalidArgument` naming `path` and the limit when the output passes it.
     public func decompressAll(_ input: UnsafeRawBufferPointer, into output: inout [UInt8],
-                              piece: Int = 1 << 20) throws {
+                              piece: Int = 1 << 20, limit: Int = .max, path: String? = nil) throws {
         var i = 0
         while i < input.count {
             let j = min(input.count, i + piece)
             try decompress(UnsafeRawBufferPointer(rebasing: input[i..<j]), into: &output)
+            if output.count > limit {
+                throw SwitchGymIOError(.invalidArgument, "decompresses to more than \(limit) bytes", path: path,
+                                       hint: "raise TraceImportOptions.maxInputBytes if the source really is this large")
+            }
             i = j
         }
         try finish()

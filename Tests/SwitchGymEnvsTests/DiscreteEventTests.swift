@@ -353,7 +353,7 @@ import SwitchGymTestSupport
             _ = try ScenarioSpec.parse(zero, file: "spec.toml", baseDirectory: base)
             Issue.record("expected an error for concurrency = 0")
         } catch let e as ScenarioError {
-            #expect(e.key == "fleet[0].concurrency" && e.description.contains(">= 1"), "\(e)")
+            #expect(e.key == "fleet[0].concurrency" && e.description.contains("[1, 1024]"), "\(e)")
         }
     }
 

@@ -53,7 +53,7 @@ import SwitchGymCore
         for count in ["16385", "9223372036854775807"] {
             let text = head.replacingOccurrences(of: "count = 3", with: "count = \(count)")
             #expect(text != head)
-            ScenarioFixtures.expectSpecError(text, key: "fleet[0].count", contains: "at most \(ServingScenario.maxDevices)")
+            ScenarioFixtures.expectSpecError(text, key: "fleet[0].count", contains: "[1, \(ServingScenario.maxDevices)]")
         }
         // 32 GPUs (which overflowed the joint-action count before) load and step.
         let sc = try ScenarioFixtures.parseSpec(head.replacingOccurrences(of: "count = 3", with: "count = 32"))

@@ -59,9 +59,19 @@ public struct TraceImportOptions: Sendable {
     /// The largest number of requests accepted; a source with more is an error
     /// (guards memory against huge or hostile inputs).
     public var maxRequests: Int
+    /// The most bytes of text held in memory: a source that is not a regular file (a pipe,
+    /// a device) is read up to this many bytes, and a compressed source decompressed up to
+    /// it. Regular uncompressed files are mapped and not limited. 8 GiB by default.
+    public var maxInputBytes: Int
+    /// The longest line accepted, in bytes (1 MiB by default): a binary file or a device
+    /// such as /dev/zero fails on its first line instead of being read whole.
+    public var maxLineBytes: Int
 
     public init(format: TraceFormat? = nil, seed: UInt64 = 0, timeUnit: TimeUnit = .seconds, sort: Bool = false,
-                createdAt: String? = nil, maxRequests: Int = 1 << 28) {
+                createdAt: String? = nil, maxRequests: Int = 1 << 28, maxInputBytes: Int = 1 << 33,
+                maxLineBytes: Int = 1 << 20) {
+        self.maxInputBytes = maxInputBytes
+        self.maxLineBytes = maxLineBytes
         self.format = format
         self.seed = seed
         self.timeUnit = timeUnit

@@ -40,7 +40,7 @@ public enum TraceImporter {
         if let mapped = try MappedFile(path: path) {
             return try importSource(SourceBytes(mapped.bytes, owner: mapped), name: path, options: options)
         }
-        let bytes = try FileSystem.readAll(path)
+        let bytes = try readBounded(path, options: options)
         return try importBytes(bytes, name: path, options: options)
     }
 
@@ -67,6 +67,14 @@ public enum TraceImporter {
             _ = digest.wait()
             throw error
         }
+        // A time column's values can span far more than any trace (a year 9999 row): the
+        // dataset could not be written or binned.
+        if Trace.durationBounds.violation(Int(trace.duration)) != nil {
+            _ = digest.wait()
+            throw TraceImportError(path: name, expected: "a trace spanning at most \(Trace.durationBounds) (366 days)",
+                                   found: "\(trace.duration) us from the first to the last arrival",
+                                   hint: "check the time column and --time-unit")
+        }
         var result = trace
         result.metadata.sourceFile = FileSystem.baseName(of: name)
         result.metadata.sourceSHA256 = digest.wait()
@@ -76,9 +84,16 @@ public enum TraceImporter {
 
     static func parseSource(_ buffer: UnsafeBufferPointer<UInt8>, name: String, options: TraceImportOptions) throws -> Trace {
         let ctx = ImportContext(path: name, options: options)
-        if let text = try decompressIfNeeded(buffer, name: name) {
-            return try text.withUnsafeBufferPointer { try parse($0, ctx: ctx) }
+        if let text = try decompressIfNeeded(buffer, name: name, limit: options.maxInputBytes) {
+            return try text.withUnsafeBufferPointer { try parseChecked($0, ctx: ctx) }
         }
+        return try parseChecked(buffer, ctx: ctx)
+    }
+
+    /// ``parse(_:ctx:)`` after checking that no line is longer than `maxLineBytes`.
+    static func parseChecked(_ buffer: UnsafeBufferPointer<UInt8>, ctx: ImportContext) throws -> Trace {
+        var lines = LineLengthGuard(limit: ctx.options.maxLineBytes)
+        try lines.feed(UnsafeRawBufferPointer(buffer), ctx: ctx)
         return try parse(buffer, ctx: ctx)
     }
 
@@ -165,14 +180,16 @@ public enum TraceImporter {
 
     /// The decompressed content when `bytes` starts with a zstd or gzip magic
     /// number, else nil (the caller uses `bytes` as is).
-    static func decompressIfNeeded(_ bytes: UnsafeBufferPointer<UInt8>, name: String) throws -> [UInt8]? {
+    static func decompressIfNeeded(_ bytes: UnsafeBufferPointer<UInt8>, name: String, limit: Int = .max) throws -> [UInt8]? {
         let isZstd = bytes.count >= 4 && bytes[0] == 0x28 && bytes[1] == 0xB5 && bytes[2] == 0x2F && bytes[3] == 0xFD
         let isGzip = bytes.count >= 2 && bytes[0] == 0x1F && bytes[1] == 0x8B
         guard isZstd || isGzip else { return nil }
         var out = [UInt8]()
         out.reserveCapacity(min(bytes.count * 4, 1 << 30) + (1 << 16))
         let decoder: any StreamDecompressor = isZstd ? ZstdDecompressor(path: name) : try GzipDecompressor(path: name)
-        try decoder.decompressAll(UnsafeRawBufferPointer(bytes), into: &out)
+        // Small pieces when limited: one piece of a compression bomb cannot expand far past the limit.
+        try decoder.decompressAll(UnsafeRawBufferPointer(bytes), into: &out, piece: limit == .max ? 1 << 20 : 1 << 14,
+                                  limit: limit, path: name)
         return out
     }
 }
@@ -195,6 +212,81 @@ struct ImportContext {
     func emptyLine(line: Int) -> TraceImportError {
         error(line: line, expected: "a data row", found: "an empty line",
               hint: "only blank lines at the end of the file are ignored")
+    }
+}
+
+/// Reads a source that cannot be mapped (a pipe, a device) in pieces, stopping at the first
+/// line longer than `maxLineBytes` or once more than `maxInputBytes` have arrived: memory
+/// stays bounded on any input, /dev/zero and endless pipes included.
+func readBounded(_ path: String, options: TraceImportOptions) throws -> [UInt8] {
+    let fd = open(path, O_RDONLY)
+    // FileSystem.readAll reports why the file cannot be opened (with the path and errno).
+    guard fd >= 0 else { return try FileSystem.readAll(path) }
+    defer { close(fd) }
+    let ctx = ImportContext(path: path, options: options)
+    var lines = LineLengthGuard(limit: options.maxLineBytes)
+    var out: [UInt8] = []
+    let piece = 1 << 20
+    while true {
+        let before = out.count
+        var readError: Int32 = 0
+        out.append(contentsOf: repeatElement(0, count: piece))
+        let n = out.withUnsafeMutableBytes { b -> Int in
+            while true {
+                let r = read(fd, b.baseAddress! + before, piece)
+                if r < 0 && errno == EINTR { continue }
+                if r < 0 { readError = errno }
+                return r
+            }
+        }
+        out.removeLast(piece - max(n, 0))
+        if n < 0 {
+            errno = readError
+            return try FileSystem.readAll(path)  // reports the read error with the path
+        }
+        if n == 0 { return out }
+        try out.withUnsafeBytes { try lines.feed(UnsafeRawBufferPointer(rebasing: $0[before...]), ctx: ctx) }
+        if out.count > options.maxInputBytes {
+            throw ctx.error(line: nil, expected: "at most \(options.maxInputBytes) bytes (TraceImportOptions.maxInputBytes)",
+                            found: "more", hint: "import a regular file (it is mapped, not read into memory)")
+        }
+    }
+}
+
+/// Tracks line lengths across pieces of input and throws at the first line longer than
+/// `limit` bytes.
+struct LineLengthGuard {
+    let limit: Int
+    /// Bytes since the last newline.
+    private var current = 0
+    /// 1-based number of the line in progress.
+    private var line = 1
+
+    init(limit: Int) { self.limit = limit }
+
+    mutating func feed(_ bytes: UnsafeRawBufferPointer, ctx: ImportContext) throws {
+        guard let base = bytes.baseAddress else { return }
+        var i = 0
+        while i < bytes.count {
+            if let p = memchr(base + i, 0x0A, bytes.count - i) {
+                let e = UnsafeRawPointer(p) - base
+                current += e - i
+                try check(ctx)
+                current = 0
+                line += 1
+                i = e + 1
+            } else {
+                current += bytes.count - i
+                try check(ctx)
+                i = bytes.count
+            }
+        }
+    }
+
+    private func check(_ ctx: ImportContext) throws {
+        guard current > limit else { return }
+        throw ctx.error(line: line, expected: "a line of at most \(limit) bytes (TraceImportOptions.maxLineBytes)",
+                        found: "a longer line", hint: "the source is not a line-based text trace (a binary file or a device such as /dev/zero?)")
     }
 }
 

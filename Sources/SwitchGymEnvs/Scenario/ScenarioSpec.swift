@@ -25,10 +25,10 @@ public enum ScenarioSpec {
     public static func parse(_ text: String, file: String, baseDirectory: String = ".") throws -> ServingScenario {
         let root = try resolveExtends(try table(text, file: file), file: file, baseDirectory: baseDirectory, depth: 0)
         let r = Reader(table: root, path: "", file: file)
-        let name = try r.string("name")
+        let name = try r.string("name", nonEmpty: true)
         let summary = try r.optionalString("description") ?? ""
-        let interval = try r.double("decision_interval_s")
-        let episode = try r.optionalInt("episode_intervals")
+        let interval = try r.double("decision_interval_s", ScenarioBounds.decisionInterval)
+        let episode = try r.optionalInt("episode_intervals", ScenarioBounds.episodeIntervals)
         let loadFromName = try r.optionalString("load_from") ?? "disk"
         guard let loadFrom = LoadSource(rawValue: loadFromName) else {
             throw ScenarioError(file: file, key: "load_from", message: "expected \"disk\" or \"ram\", got \"\(loadFromName)\"")
@@ -51,8 +51,8 @@ public enum ScenarioSpec {
         case (_?, _?):
             throw ScenarioError(file: file, key: "trace", message: "expected only one of dataset and synthetic")
         }
-        let rateScale = try t.optionalDouble("rate_scale")
-        let meanRate = try t.optionalDouble("mean_rate")
+        let rateScale = try t.optionalDouble("rate_scale", ScenarioBounds.rateScale)
+        let meanRate = try t.optionalDouble("mean_rate", ScenarioBounds.meanRate)
         if rateScale != nil && meanRate != nil {
             throw ScenarioError(file: file, key: "trace", message: "expected only one of rate_scale and mean_rate")
         }
@@ -61,10 +61,10 @@ public enum ScenarioSpec {
         // [reward]
         var weights = ServingRewardWeights()
         if let w = try r.optionalTable("reward") {
-            weights.served = try w.optionalDouble("served") ?? weights.served
-            weights.accuracy = try w.optionalDouble("accuracy") ?? weights.accuracy
-            weights.cost = try w.optionalDouble("cost") ?? weights.cost
-            weights.slo = try w.optionalDouble("slo") ?? weights.slo
+            weights.served = try w.optionalDouble("served", ScenarioBounds.rewardWeight) ?? weights.served
+            weights.accuracy = try w.optionalDouble("accuracy", ScenarioBounds.rewardWeight) ?? weights.accuracy
+            weights.cost = try w.optionalDouble("cost", ScenarioBounds.rewardWeight) ?? weights.cost
+            weights.slo = try w.optionalDouble("slo", ScenarioBounds.rewardWeight) ?? weights.slo
             try w.finish()
         }
 
@@ -73,7 +73,7 @@ public enum ScenarioSpec {
         var forecast = false
         var forecastNoise = 0.0
         if let o = try r.optionalTable("observation") {
-            windows = try o.optionalInts("history_windows") ?? windows
+            windows = try o.optionalInts("history_windows", ScenarioBounds.historyWindow) ?? windows
             // forecast = "none" | "oracle" | "noisy" (or true / false for oracle / none).
             let kind: String
             if let v = o.table["forecast"], let b = v.bool { kind = b ? "oracle" : "none"; _ = try o.optionalBool("forecast") }
@@ -85,7 +85,7 @@ public enum ScenarioSpec {
             default:
                 throw ScenarioError(file: file, key: "observation.forecast", message: "expected \"none\", \"oracle\" or \"noisy\", got \"\(kind)\"")
             }
-            if let n = try o.optionalDouble("forecast_noise") {
+            if let n = try o.optionalDouble("forecast_noise", ScenarioBounds.forecastNoise) {
                 guard kind == "noisy" else {
                     throw ScenarioError(file: file, key: "observation.forecast_noise", message: "applies to forecast = \"noisy\" only")
                 }
@@ -98,11 +98,12 @@ public enum ScenarioSpec {
         var variants: [ModelVariant] = []
         for v in try r.tables("variants") {
             variants.append(ModelVariant(
-                name: try v.string("name"), accuracy: try v.double("accuracy"),
-                batchSizes: try v.ints("batch_sizes"), latencyMs: try v.doubles("latency_ms"),
-                memoryGB: try v.double("memory_gb"), loadSecondsDisk: try v.double("load_s_disk"),
-                loadSecondsRAM: try v.double("load_s_ram"), costPerSecond: try v.optionalDouble("cost_per_s") ?? 0,
-                hardware: try v.optionalString("hardware") ?? "gpu"))
+                name: try v.string("name", nonEmpty: true), accuracy: try v.double("accuracy", ScenarioBounds.fraction),
+                batchSizes: try v.ints("batch_sizes", ScenarioBounds.batchSize), latencyMs: try v.doubles("latency_ms", ScenarioBounds.latency),
+                memoryGB: try v.double("memory_gb", ScenarioBounds.memory), loadSecondsDisk: try v.double("load_s_disk", ScenarioBounds.loadSeconds),
+                loadSecondsRAM: try v.double("load_s_ram", ScenarioBounds.loadSeconds),
+                costPerSecond: try v.optionalDouble("cost_per_s", ScenarioBounds.cost) ?? 0,
+                hardware: try v.optionalString("hardware", nonEmpty: true) ?? "gpu"))
             try v.finish()
         }
 
@@ -110,21 +111,17 @@ public enum ScenarioSpec {
         var fleet: [Device] = []
         var initialNames: [String?] = []
         for d in try r.tables("fleet") {
-            let base = try d.string("name")
-            let count = try d.optionalInt("count") ?? 1
-            guard count >= 1 else { throw ScenarioError(file: file, key: d.key("count"), message: "expected >= 1, got \(count)") }
+            let base = try d.string("name", nonEmpty: true)
+            let count = try d.optionalInt("count", ScenarioBounds.deviceCount) ?? 1
             guard count <= ServingScenario.maxDevices - fleet.count else {
                 throw ScenarioError(file: file, key: d.key("count"),
                                     message: "the fleet would have \(count > ServingScenario.maxDevices ? "more than \(ServingScenario.maxDevices)" : "\(fleet.count + count)") devices; at most \(ServingScenario.maxDevices) are supported")
             }
-            let kind = try d.optionalString("kind") ?? "gpu"
-            let memory = try d.double("memory_gb")
-            let ram = try d.optionalDouble("host_ram_gb") ?? 0
+            let kind = try d.optionalString("kind", nonEmpty: true) ?? "gpu"
+            let memory = try d.double("memory_gb", ScenarioBounds.memory)
+            let ram = try d.optionalDouble("host_ram_gb", ScenarioBounds.memory) ?? 0
             let initial = try d.optionalString("initial")
-            let concurrency = try d.optionalInt("concurrency") ?? 1
-            guard concurrency >= 1 else {
-                throw ScenarioError(file: file, key: d.key("concurrency"), message: "expected >= 1 concurrent batch, got \(concurrency)")
-            }
+            let concurrency = try d.optionalInt("concurrency", ScenarioBounds.concurrency) ?? 1
             try d.finish()
             for i in 0..<count {
                 fleet.append(Device(name: count == 1 ? base : "\(base)-\(i)", kind: kind, memoryGB: memory, hostRAMGB: ram,
@@ -140,24 +137,24 @@ public enum ScenarioSpec {
             let kind = try s.optionalString("penalty") ?? "stepwise"
             let penalty: LatenessPenalty
             switch kind {
-            case "stepwise": penalty = .stepwise(amount: try s.optionalDouble("penalty_amount") ?? 1)
-            case "linear": penalty = .linear(rate: try s.optionalDouble("penalty_amount") ?? 1)
-            case "logarithmic": penalty = .logarithmic(scale: try s.optionalDouble("penalty_amount") ?? 1)
-            case "table": penalty = .table(try s.doubles("penalty_table"))
+            case "stepwise": penalty = .stepwise(amount: try s.optionalDouble("penalty_amount", ScenarioBounds.penalty) ?? 1)
+            case "linear": penalty = .linear(rate: try s.optionalDouble("penalty_amount", ScenarioBounds.penalty) ?? 1)
+            case "logarithmic": penalty = .logarithmic(scale: try s.optionalDouble("penalty_amount", ScenarioBounds.penalty) ?? 1)
+            case "table": penalty = .table(try s.doubles("penalty_table", ScenarioBounds.penalty, count: ScenarioBounds.penaltyTableLength))
             default:
                 throw ScenarioError(file: file, key: s.key("penalty"),
                                     message: "expected stepwise, linear, logarithmic or table, got \"\(kind)\"")
             }
-            let share = try s.optionalDouble("share")
+            let share = try s.optionalDouble("share", ScenarioBounds.fraction)
             let selector = StreamSelector(kinds: try s.optionalStrings("trace_kinds"),
-                                          minTokensIn: try s.optionalInt("min_tokens_in"),
-                                          maxTokensIn: try s.optionalInt("max_tokens_in"))
+                                          minTokensIn: try s.optionalInt("min_tokens_in", ScenarioBounds.tokens),
+                                          maxTokensIn: try s.optionalInt("max_tokens_in", ScenarioBounds.tokens))
             streams.append(SLOStream(
-                name: try s.string("name"), deadlineMs: try s.double("deadline_ms"),
-                share: share ?? 1, minAccuracy: try s.optionalDouble("min_accuracy") ?? 0,
-                penalty: penalty, weight: try s.optionalDouble("weight") ?? 1,
-                dropAfterIntervals: try s.optionalInt("drop_after") ?? 4,
-                dropPenalty: try s.optionalDouble("drop_penalty") ?? 0,
+                name: try s.string("name", nonEmpty: true), deadlineMs: try s.double("deadline_ms", ScenarioBounds.deadline),
+                share: share ?? 1, minAccuracy: try s.optionalDouble("min_accuracy", ScenarioBounds.fraction) ?? 0,
+                penalty: penalty, weight: try s.optionalDouble("weight", ScenarioBounds.streamWeight) ?? 1,
+                dropAfterIntervals: try s.optionalInt("drop_after", ScenarioBounds.dropAfter) ?? 4,
+                dropPenalty: try s.optionalDouble("drop_penalty", ScenarioBounds.penalty) ?? 0,
                 select: selector.isRest ? nil : selector))
             if share != nil { sharesGiven.append(s.key("share")) }
             try s.finish()
@@ -176,6 +173,13 @@ public enum ScenarioSpec {
         }
         try r.finish()
 
+        // Unique names first: `initial` looks variants up by name.
+        for (what, names) in [("variants", variants.map(\.name)), ("streams", streams.map(\.name))] {
+            if let (i, j) = ServingScenario.firstDuplicate(names) {
+                throw ScenarioError(file: file, key: "\(what)[\(j)].name",
+                                    message: "duplicate name \"\(names[j])\" (also \(what)[\(i)]); names must be unique")
+            }
+        }
         var initial: [Int] = []
         for (d, n) in initialNames.enumerated() {
             if let n {
@@ -271,32 +275,48 @@ public enum ScenarioSpec {
             }
         }
 
-        func optionalString(_ k: String) throws -> String? {
+        /// Throws naming `k` when `x` is outside `bounds` (nothing when `bounds` is `nil`).
+        private func check(_ k: String, _ x: Double, _ bounds: InputBounds?) throws {
+            if let m = bounds?.violation(x) { throw fail(k, m) }
+        }
+
+        private func check(_ k: String, _ x: Int, _ bounds: InputBounds?) throws {
+            if let m = bounds?.violation(x) { throw fail(k, m) }
+        }
+
+        func optionalString(_ k: String, nonEmpty: Bool = false) throws -> String? {
             guard let v = value(k) else { return nil }
             guard let s = v.string else { throw fail(k, "expected a string, got \(v.type)") }
+            if nonEmpty && s.trimmingCharacters(in: .whitespaces).isEmpty { throw fail(k, "expected a non-empty string") }
             return s
         }
 
-        func string(_ k: String) throws -> String {
-            guard let s = try optionalString(k) else { throw fail(k, "missing; expected a string") }
+        func string(_ k: String, nonEmpty: Bool = false) throws -> String {
+            guard let s = try optionalString(k, nonEmpty: nonEmpty) else { throw fail(k, "missing; expected a string") }
             return s
         }
 
-        func optionalDouble(_ k: String) throws -> Double? {
+        /// A number (an integer is read as a double) within `bounds`, when given.
+        func optionalDouble(_ k: String, _ bounds: InputBounds? = nil) throws -> Double? {
             guard let v = value(k) else { return nil }
-            if let d = v.double { return d }
-            if let i = v.int { return Double(i) }
-            throw fail(k, "expected a number, got \(v.type)")
-        }
-
-        func double(_ k: String) throws -> Double {
-            guard let d = try optionalDouble(k) else { throw fail(k, "missing; expected a number") }
+            let d: Double
+            if let x = v.double { d = x } else if let i = v.int { d = Double(i) } else {
+                throw fail(k, "expected a number, got \(v.type)")
+            }
+            try check(k, d, bounds)
             return d
         }
 
-        func optionalInt(_ k: String) throws -> Int? {
+        func double(_ k: String, _ bounds: InputBounds? = nil) throws -> Double {
+            guard let d = try optionalDouble(k, bounds) else { throw fail(k, "missing; expected a number") }
+            return d
+        }
+
+        /// An integer within `bounds`, when given.
+        func optionalInt(_ k: String, _ bounds: InputBounds? = nil) throws -> Int? {
             guard let v = value(k) else { return nil }
             guard let i = v.int else { throw fail(k, "expected an integer, got \(v.type)") }
+            try check(k, i, bounds)
             return i
         }
 
@@ -315,32 +335,39 @@ public enum ScenarioSpec {
             }
         }
 
-        func optionalDoubles(_ k: String) throws -> [Double]? {
+        /// An array of numbers, each within `bounds`, of a length within `count`, when given.
+        func optionalDoubles(_ k: String, _ bounds: InputBounds? = nil, count: InputBounds? = nil) throws -> [Double]? {
             guard let v = value(k) else { return nil }
             guard let a = v.array else { throw fail(k, "expected an array of numbers, got \(v.type)") }
+            if let m = count?.violation(a.count) { throw fail(k, "length: \(m)") }
             return try a.enumerated().map { i, x in
-                if let d = x.double { return d }
-                if let n = x.int { return Double(n) }
-                throw fail("\(k)[\(i)]", "expected a number, got \(x.type)")
+                let d: Double
+                if let y = x.double { d = y } else if let n = x.int { d = Double(n) } else {
+                    throw fail("\(k)[\(i)]", "expected a number, got \(x.type)")
+                }
+                try check("\(k)[\(i)]", d, bounds)
+                return d
             }
         }
 
-        func doubles(_ k: String) throws -> [Double] {
-            guard let d = try optionalDoubles(k) else { throw fail(k, "missing; expected an array of numbers") }
+        func doubles(_ k: String, _ bounds: InputBounds? = nil, count: InputBounds? = nil) throws -> [Double] {
+            guard let d = try optionalDoubles(k, bounds, count: count) else { throw fail(k, "missing; expected an array of numbers") }
             return d
         }
 
-        func optionalInts(_ k: String) throws -> [Int]? {
+        /// An array of integers, each within `bounds`, when given.
+        func optionalInts(_ k: String, _ bounds: InputBounds? = nil) throws -> [Int]? {
             guard let v = value(k) else { return nil }
             guard let a = v.array else { throw fail(k, "expected an array of integers, got \(v.type)") }
             return try a.enumerated().map { i, x in
                 guard let n = x.int else { throw fail("\(k)[\(i)]", "expected an integer, got \(x.type)") }
+                try check("\(k)[\(i)]", n, bounds)
                 return n
             }
         }
 
-        func ints(_ k: String) throws -> [Int] {
-            guard let d = try optionalInts(k) else { throw fail(k, "missing; expected an array of integers") }
+        func ints(_ k: String, _ bounds: InputBounds? = nil) throws -> [Int] {
+            guard let d = try optionalInts(k, bounds) else { throw fail(k, "missing; expected an array of integers") }
             return d
         }
 

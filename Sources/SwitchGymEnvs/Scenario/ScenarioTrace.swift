@@ -87,6 +87,7 @@ extension ServingScenario {
     /// - Throws: the dataset reader's error (naming the file) or ``ScenarioError``.
     public func loadArrivals(overridePath: String? = nil) throws -> ScenarioArrivals {
         let trace: Trace
+        var traceName = overridePath ?? ""
         if let p = overridePath {
             trace = try TraceDataset.read(p)
         } else {
@@ -97,10 +98,14 @@ extension ServingScenario {
                                         message: "dataset \(p) does not exist (import one with `switchgym traces import`, or use synthetic = \"default\")")
                 }
                 trace = try TraceDataset.read(p)
+                traceName = p
             case .defaultSynthetic:
                 trace = try DefaultDataset.generate()
+                traceName = "the default synthetic trace"
             }
         }
+        // The interval tables are sized by the trace's duration: refuse before allocating.
+        try checkIntervalTables(duration: trace.duration, trace: traceName)
         var scale = rateScale
         if let target = targetMeanRate {
             guard trace.meanRate > 0 else {

@@ -287,7 +287,18 @@ public struct ServingScenario: Sendable, Equatable {
     /// Intervals after its arrival interval a query of stream `s` is due: 0 when its deadline
     /// is shorter than an interval.
     public func deadlineIntervals(stream s: Int) -> Int {
-        Int((streams[s].deadlineMs / 1000 / decisionInterval).rounded(.down))
+        // Within ScenarioBounds this is at most 8.64e7; Int.max stands for "never due" beyond.
+        Checked.int(streams[s].deadlineMs / 1000 / decisionInterval, rounding: .down) ?? Int.max
+    }
+
+    /// The first pair of equal names `(i, j)`, `i < j`, or `nil` when the names are unique.
+    public static func firstDuplicate(_ names: [String]) -> (Int, Int)? {
+        var seen: [String: Int] = [:]
+        for (j, n) in names.enumerated() {
+            if let i = seen[n] { return (i, j) }
+            seen[n] = j
+        }
+        return nil
     }
 
     /// The largest fleet a scenario may have: observations, masks and per-device state grow
@@ -345,43 +356,83 @@ public struct ServingScenario: Sendable, Equatable {
     /// - Throws: ``ScenarioError`` naming the spec file and the offending key.
     public func validate() throws {
         func fail(_ key: String, _ m: String) -> ScenarioError { ScenarioError(file: sourcePath, key: key, message: m) }
+        func check(_ key: String, _ x: Double, _ bounds: InputBounds) throws {
+            if let m = bounds.violation(x) { throw fail(key, m) }
+        }
+        func check(_ key: String, _ x: Int, _ bounds: InputBounds) throws {
+            if let m = bounds.violation(x) { throw fail(key, m) }
+        }
+        func named(_ key: String, _ name: String) throws {
+            if name.trimmingCharacters(in: .whitespaces).isEmpty { throw fail(key, "expected a non-empty name") }
+        }
+        typealias B = ScenarioBounds
+        try named("name", name)
         guard !variants.isEmpty else { throw fail("variants", "expected at least one [[variants]] table") }
         guard !fleet.isEmpty else { throw fail("fleet", "expected at least one [[fleet]] table") }
         guard !streams.isEmpty else { throw fail("streams", "expected at least one [[streams]] table") }
-        guard decisionInterval.isFinite, decisionInterval > 0 else {
-            throw fail("decision_interval_s", "expected a positive number of seconds, got \(decisionInterval)")
+        guard streams.count <= Int(UInt8.max) else { throw fail("streams", "\(streams.count) streams; at most \(UInt8.max) are supported") }
+        try check("decision_interval_s", decisionInterval, B.decisionInterval)
+        for (key, x) in [("reward.served", weights.served), ("reward.accuracy", weights.accuracy),
+                         ("reward.cost", weights.cost), ("reward.slo", weights.slo)] {
+            try check(key, x, B.rewardWeight)
+        }
+        for (what, names) in [("variants", variants.map(\.name)), ("streams", streams.map(\.name)), ("fleet", fleet.map(\.name))] {
+            for (i, n) in names.enumerated() { try named("\(what)[\(i)].name", n) }
+            if let (i, j) = Self.firstDuplicate(names) {
+                // Fleet entries expand by count: name the devices, not the tables.
+                let k = what == "fleet" ? "fleet" : "\(what)[\(j)].name"
+                let other = what == "fleet" ? "devices \(i) and \(j)" : "also \(what)[\(i)]"
+                throw fail(k, "duplicate name \"\(names[j])\" (\(other)); names must be unique")
+            }
         }
         for (i, v) in variants.enumerated() {
             let k = "variants[\(i)] (\(v.name))"
-            guard (0...1).contains(v.accuracy) else { throw fail("\(k).accuracy", "expected a fraction in [0, 1], got \(v.accuracy)") }
+            try check("\(k).accuracy", v.accuracy, B.fraction)
             guard !v.batchSizes.isEmpty, v.batchSizes.count == v.latencyMs.count else {
                 throw fail("\(k).latency_ms", "expected one latency per batch size (\(v.batchSizes.count)), got \(v.latencyMs.count)")
             }
-            guard zip(v.batchSizes, v.batchSizes.dropFirst()).allSatisfy({ $0 < $1 }), v.batchSizes[0] >= 1 else {
+            for (j, b) in v.batchSizes.enumerated() { try check("\(k).batch_sizes[\(j)]", b, B.batchSize) }
+            guard zip(v.batchSizes, v.batchSizes.dropFirst()).allSatisfy({ $0 < $1 }) else {
                 throw fail("\(k).batch_sizes", "expected strictly increasing sizes >= 1, got \(v.batchSizes)")
             }
-            guard v.latencyMs.allSatisfy({ $0.isFinite && $0 > 0 }) else {
-                throw fail("\(k).latency_ms", "expected positive latencies, got \(v.latencyMs)")
-            }
-            for (key, x) in [("memory_gb", v.memoryGB), ("load_s_disk", v.loadSecondsDisk),
-                             ("load_s_ram", v.loadSecondsRAM), ("cost_per_s", v.costPerSecond)] {
-                guard x.isFinite, x >= 0 else { throw fail("\(k).\(key)", "expected a finite number >= 0, got \(x)") }
+            for (j, l) in v.latencyMs.enumerated() { try check("\(k).latency_ms[\(j)]", l, B.latency) }
+            for (key, x, b) in [("memory_gb", v.memoryGB, B.memory), ("load_s_disk", v.loadSecondsDisk, B.loadSeconds),
+                                ("load_s_ram", v.loadSecondsRAM, B.loadSeconds), ("cost_per_s", v.costPerSecond, B.cost)] {
+                try check("\(k).\(key)", x, b)
             }
             guard fleet.contains(where: { $0.canHold(v) }) else {
                 throw fail("\(k)", "no device of the fleet can hold it (hardware \(v.hardware), \(v.memoryGB) GB)")
             }
         }
-        let names = Set(variants.map(\.name))
-        guard names.count == variants.count else { throw fail("variants", "variant names must be unique") }
+        for (d, dev) in fleet.enumerated() {
+            let k = "fleet[\(d)] (\(dev.name))"
+            try check("\(k).memory_gb", dev.memoryGB, B.memory)
+            try check("\(k).host_ram_gb", dev.hostRAMGB, B.memory)
+            try check("\(k).concurrency", dev.concurrency, B.concurrency)
+        }
         for (i, s) in streams.enumerated() {
             let k = "streams[\(i)] (\(s.name))"
-            guard s.deadlineMs.isFinite, s.deadlineMs > 0 else { throw fail("\(k).deadline_ms", "expected a positive deadline, got \(s.deadlineMs)") }
-            guard s.share.isFinite, s.share >= 0 else { throw fail("\(k).share", "expected a share >= 0, got \(s.share)") }
-            guard s.dropAfterIntervals >= 1 else { throw fail("\(k).drop_after", "expected >= 1 interval, got \(s.dropAfterIntervals)") }
+            try check("\(k).deadline_ms", s.deadlineMs, B.deadline)
+            try check("\(k).share", s.share, B.fraction)
+            try check("\(k).min_accuracy", s.minAccuracy, B.fraction)
+            try check("\(k).weight", s.weight, B.streamWeight)
+            try check("\(k).drop_after", s.dropAfterIntervals, B.dropAfter)
+            try check("\(k).drop_penalty", s.dropPenalty, B.penalty)
+            switch s.penalty {
+            case .stepwise(let x), .linear(let x), .logarithmic(let x): try check("\(k).penalty_amount", x, B.penalty)
+            case .table(let t):
+                if let m = B.penaltyTableLength.violation(t.count) { throw fail("\(k).penalty_table", "length: \(m)") }
+                for (j, x) in t.enumerated() { try check("\(k).penalty_table[\(j)]", x, B.penalty) }
+            }
             guard variants.indices.contains(where: { throughput(variant: $0, stream: i) > 0 }) else {
                 throw fail(k, "no variant meets its deadline of \(s.deadlineMs) ms and minimum accuracy \(s.minAccuracy)")
             }
         }
+        let slots = ResourceEstimate(
+            "late-query queue slots (per stream: deadline_ms / decision_interval_s + drop_after + 2, and drop_after penalty steps)",
+            count: lateSlots, limit: B.maxLateSlots,
+            knob: "lower deadline_ms or drop_after, or raise decision_interval_s")
+        if let m = slots.violation { throw fail("streams", m) }
         if selectsByOrigin {
             for (i, s) in streams.enumerated() {
                 let k = "streams[\(i)] (\(s.name))"
@@ -392,6 +443,8 @@ public struct ServingScenario: Sendable, Equatable {
                     throw fail("\(k).share", "the mix comes from the trace when streams select their requests; remove share")
                 }
                 if let k2 = sel.kinds, k2.isEmpty { throw fail("\(k).trace_kinds", "expected at least one kind") }
+                if let lo = sel.minTokensIn { try check("\(k).min_tokens_in", lo, B.tokens) }
+                if let hi = sel.maxTokensIn { try check("\(k).max_tokens_in", hi, B.tokens) }
                 if let lo = sel.minTokensIn, let hi = sel.maxTokensIn, lo > hi {
                     throw fail("\(k).max_tokens_in", "expected >= min_tokens_in (\(lo)), got \(hi)")
                 }
@@ -404,14 +457,11 @@ public struct ServingScenario: Sendable, Equatable {
             let total = streams.reduce(0) { $0 + $1.share }
             guard abs(total - 1) < 1e-6 else { throw fail("streams.share", "expected shares summing to 1, got \(total)") }
         }
-        guard rateScale.isFinite, rateScale > 0 else { throw fail("trace.rate_scale", "expected a positive factor, got \(rateScale)") }
-        if let r = targetMeanRate, !(r.isFinite && r > 0) { throw fail("trace.mean_rate", "expected a positive rate in queries/s, got \(r)") }
-        if let e = episodeIntervals, e < 1 { throw fail("episode_intervals", "expected >= 1, got \(e)") }
-        guard historyWindows.allSatisfy({ $0 >= 1 }) else { throw fail("observation.history_windows", "expected windows >= 1") }
-        guard forecastNoise.isFinite, forecastNoise >= 0 else { throw fail("observation.forecast_noise", "expected a relative error >= 0, got \(forecastNoise)") }
-        for (d, dev) in fleet.enumerated() where dev.concurrency < 1 {
-            throw fail("fleet[\(d)].concurrency", "device \(dev.name): expected >= 1 concurrent batch, got \(dev.concurrency)")
-        }
+        try check("trace.rate_scale", rateScale, B.rateScale)
+        if let r = targetMeanRate { try check("trace.mean_rate", r, B.meanRate) }
+        if let e = episodeIntervals { try check("episode_intervals", e, B.episodeIntervals) }
+        for (j, w) in historyWindows.enumerated() { try check("observation.history_windows[\(j)]", w, B.historyWindow) }
+        try check("observation.forecast_noise", forecastNoise, B.forecastNoise)
         guard initialVariants.count == fleet.count else {
             throw fail("fleet.initial", "expected one initial variant per device")
         }

@@ -1,0 +1,100 @@
+import SwitchGymCore
+
+/// The accepted range of every number in a scenario spec, and the limits on the sizes they
+/// imply together.
+///
+/// ``ScenarioSpec`` checks each key against its bounds as it reads it (the error names the
+/// file, the key and the range); ``ServingScenario/validate()`` checks them again for
+/// scenarios built in code, and checks the sizes: the late-query queues
+/// (``maxLateSlots``) and, once the trace is known, the interval tables
+/// (``maxIntervalCells``). The ranges are wide, several orders of magnitude beyond the specs
+/// in `envs/`: they keep every accepted value finite and every size computed from it within
+/// `Int` and memory.
+public enum ScenarioBounds {
+    /// `decision_interval_s`.
+    public static let decisionInterval = InputBounds.closed(0.001, 86_400, unit: "s")
+    /// `episode_intervals`.
+    public static let episodeIntervals = InputBounds.closed(1, 1_000_000_000, unit: "intervals")
+    /// `trace.rate_scale`.
+    public static let rateScale = InputBounds.above(0, upTo: 1_000_000)
+    /// `trace.mean_rate`.
+    public static let meanRate = InputBounds.above(0, upTo: 10_000_000, unit: "queries/s")
+    /// `reward.served`, `reward.accuracy`, `reward.cost`, `reward.slo`.
+    public static let rewardWeight = InputBounds.closed(-1_000_000, 1_000_000)
+    /// `observation.forecast_noise` (a coefficient of variation).
+    public static let forecastNoise = InputBounds.closed(0, 10)
+    /// Each of `observation.history_windows`.
+    public static let historyWindow = InputBounds.closed(1, 100_000, unit: "intervals")
+    /// `variants[i].accuracy`, `streams[i].min_accuracy`, `streams[i].share`.
+    public static let fraction = InputBounds.closed(0, 1)
+    /// Each of `variants[i].batch_sizes`.
+    public static let batchSize = InputBounds.closed(1, 1_048_576)
+    /// Each of `variants[i].latency_ms`.
+    public static let latency = InputBounds.above(0, upTo: 3_600_000, unit: "ms")
+    /// `variants[i].memory_gb`, `fleet[i].memory_gb`, `fleet[i].host_ram_gb`.
+    public static let memory = InputBounds.closed(0, 1_000_000, unit: "GB")
+    /// `variants[i].load_s_disk`, `variants[i].load_s_ram`.
+    public static let loadSeconds = InputBounds.closed(0, 86_400, unit: "s")
+    /// `variants[i].cost_per_s`.
+    public static let cost = InputBounds.closed(0, 1_000_000_000)
+    /// `fleet[i].count` (the whole fleet is limited to ``ServingScenario/maxDevices`` too).
+    public static let deviceCount = InputBounds.closed(1, Double(ServingScenario.maxDevices))
+    /// `fleet[i].concurrency`.
+    public static let concurrency = InputBounds.closed(1, 1024, unit: "batches")
+    /// `streams[i].deadline_ms` (at most a day).
+    public static let deadline = InputBounds.above(0, upTo: 86_400_000, unit: "ms")
+    /// `streams[i].penalty_amount`, each of `streams[i].penalty_table`, `streams[i].drop_penalty`.
+    public static let penalty = InputBounds.closed(0, 1_000_000_000)
+    /// Entries of `streams[i].penalty_table`.
+    public static let penaltyTableLength = InputBounds.closed(1, 100_000, unit: "entries")
+    /// `streams[i].weight`.
+    public static let streamWeight = InputBounds.closed(0, 1_000_000)
+    /// `streams[i].drop_after`.
+    public static let dropAfter = InputBounds.closed(1, 100_000, unit: "intervals")
+    /// `streams[i].min_tokens_in`, `streams[i].max_tokens_in` (the trace stores int32 counts).
+    public static let tokens = InputBounds.closed(0, Double(Int32.max), unit: "tokens")
+
+    /// The most late-query queue slots over all streams: each stream queues
+    /// `deadline intervals + drop_after + 2` intervals of arrivals and keeps a penalty
+    /// increment per late interval. 2^24 slots are 128 MB per env copy.
+    public static let maxLateSlots = 1 << 24
+    /// The most cells of a scenario's interval tables (decision intervals of the trace ×
+    /// streams); the arrival series, its prefix sums and the forecast each hold one
+    /// `Double` per cell, and an env keeps about 800 bytes per interval in all (1.6 GB at the limit; 2^21 is 24 days of 1 s intervals).
+    public static let maxIntervalCells = 1 << 21
+}
+
+extension ServingScenario {
+    /// The late-query queue slots the scenario needs (``ScenarioBounds/maxLateSlots``):
+    /// per stream its deadline in intervals, `drop_after` and 2, plus a penalty increment
+    /// per stream and late interval. `nil` when the count overflows.
+    public var lateSlots: Int? {
+        var terms: [Int] = []
+        for s in streams.indices {
+            guard let d = Checked.int(streams[s].deadlineMs / 1000 / decisionInterval, rounding: .down),
+                  let one = Checked.sum([d, streams[s].dropAfterIntervals, 2]) else { return nil }
+            terms.append(one)
+        }
+        guard let maxDrop = streams.map(\.dropAfterIntervals).max(),
+              let table = Checked.product(streams.count, maxDrop) else { return nil }
+        return Checked.sum(terms + [table])
+    }
+
+    /// The decision intervals a trace of `duration` µs is cut into, or `nil` if the count
+    /// does not fit an `Int`.
+    public func intervalCount(duration: Int64) -> Int? {
+        Checked.int((Double(duration) / (decisionInterval * 1e6)).rounded(.up)).map { max(1, $0) }
+    }
+
+    /// Checks that the interval tables over a trace of `duration` µs fit
+    /// ``ScenarioBounds/maxIntervalCells``, before they are allocated.
+    /// - Throws: ``ScenarioError`` naming `decision_interval_s`, the trace, the limit and the knobs.
+    public func checkIntervalTables(duration: Int64, trace: String) throws {
+        let n = intervalCount(duration: duration)
+        let estimate = ResourceEstimate(
+            "cells of decision intervals x streams (\(n.map { "\($0)" } ?? "too many") intervals of \(decisionInterval) s over the \(Double(duration) / 1e6) s of \(trace), x \(streams.count) streams)",
+            count: n.flatMap { Checked.product($0, streams.count) }, limit: ScenarioBounds.maxIntervalCells,
+            knob: "raise decision_interval_s or use a shorter trace (switchgym traces split)")
+        if let m = estimate.violation { throw ScenarioError(file: sourcePath, key: "decision_interval_s", message: m) }
+    }
+}

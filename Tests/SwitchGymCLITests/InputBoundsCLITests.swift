@@ -1,0 +1,90 @@
+import Foundation
+import Testing
+import SwitchGymData
+import SwitchGymIO
+
+private let spec = """
+    name = "tiny"
+    decision_interval_s = 1.0
+    [trace]
+    synthetic = "default"
+    [[variants]]
+    name = "a"
+    accuracy = 0.8
+    batch_sizes = [1, 8]
+    latency_ms = [5.0, 20.0]
+    memory_gb = 1.0
+    load_s_disk = 1.0
+    load_s_ram = 0.5
+    [[fleet]]
+    name = "gpu"
+    memory_gb = 10.0
+    [[streams]]
+    name = "fast"
+    deadline_ms = 100.0
+    """
+
+/// Issue 13, cases 4 to 8 and the misleading messages, through the binary: a non-zero
+/// status, a message naming the file and the key, no trap.
+@Suite("switchgym: extreme inputs exit with a clear error, never a trap", .serialized)
+struct InputBoundsCLITests {
+    @Test("spec values that trapped or allocated terabytes: status 65 naming the file and the key", arguments: [
+        ("deadline_ms = 100.0", "deadline_ms = 1e300", "key 'streams[0].deadline_ms'"),
+        ("decision_interval_s = 1.0", "decision_interval_s = 1e-9", "key 'decision_interval_s'"),
+        ("deadline_ms = 100.0", "deadline_ms = 100.0\ndrop_after = 9223372036854775807", "key 'streams[0].drop_after'"),
+        ("[trace]", "[reward]\nslo = nan\n[trace]", "key 'reward.slo'"),
+    ])
+    func specs(_ line: String, _ replacement: String, _ key: String) throws {
+        let dir = try scratch(); defer { try? FileManager.default.removeItem(atPath: dir) }
+        try write(spec.replacingOccurrences(of: line, with: replacement), dir + "/s.toml")
+        let r = try run(["envs", "simulate", "--env", "s.toml"], cwd: dir)
+        #expect(r.status == 65 && r.stderr.contains("s.toml") && r.stderr.contains(key), "\(r.status): \(r.stderr)")
+    }
+
+    @Test("a dataset with duration_us = 2^62: envs simulate --trace refuses it naming the attribute")
+    func hugeDuration() throws {
+        let dir = try scratch(); defer { try? FileManager.default.removeItem(atPath: dir) }
+        try write(spec, dir + "/s.toml")
+        let w = try HDF5File.create(path: dir + "/d.h5")
+        try w.write("/arrivals", [Int64(0), 5, 9])
+        try w.write("/stream_ids", [UInt32(0), 0, 0])
+        try w.createGroup("/streams")
+        try w.writeStrings("/streams/name", ["only"])
+        try w.writeStrings("/streams/kind", [""])
+        try w.setAttribute("format", TraceDataset.formatName)
+        for k in ["source_file", "source_sha256", "source_format", "created_at", "start_time", "parameters"] { try w.setAttribute(k, "") }
+        try w.setAttribute("format_version", TraceDataset.formatVersion)
+        try w.setAttribute("duration_us", Int64(1) << 62)
+        try w.setAttribute("num_requests", Int64(3))
+        try w.setAttribute("seed", UInt64(0))
+        try w.close()
+        let r = try run(["envs", "simulate", "--env", "s.toml", "--trace", "d.h5"], cwd: dir)
+        #expect(r.status != 0 && r.stderr.contains("d.h5") && r.stderr.contains("duration_us"), "\(r.status): \(r.stderr)")
+    }
+
+    @Test("a train config with ent_coef = 1e300: status 65 naming the file and the key")
+    func trainConfig() throws {
+        let dir = try scratch(); defer { try? FileManager.default.removeItem(atPath: dir) }
+        try write(spec, dir + "/s.toml")
+        try write(#"{"ent_coef": 1e300}"#, dir + "/c.json")
+        let r = try run(["train", "--env", "s.toml", "--config", "c.json", "-o", "run"], cwd: dir)
+        #expect(r.status != 0 && r.stderr.contains("c.json") && r.stderr.contains("key 'ent_coef'"), "\(r.status): \(r.stderr)")
+    }
+
+    @Test("traces import /dev/zero ends at once with status 65 naming the line cap")
+    func devZero() throws {
+        let dir = try scratch(); defer { try? FileManager.default.removeItem(atPath: dir) }
+        let r = try run(["traces", "import", "/dev/zero", "-o", "x.h5"], cwd: dir)
+        #expect(r.status == 65 && r.stderr.contains("/dev/zero:1") && r.stderr.contains("maxLineBytes"), "\(r.status): \(r.stderr)")
+        #expect(files(dir).isEmpty)
+    }
+
+    @Test("-o '' names the problem; eval --env CartPole-v1 says a spec is needed")
+    func messages() throws {
+        let dir = try scratch(); defer { try? FileManager.default.removeItem(atPath: dir) }
+        let r = try run(["traces", "synth", "-o", ""], cwd: dir)
+        #expect(r.status == 64 && r.stderr.contains("the output path is empty"), "\(r.status): \(r.stderr)")
+        let e = try run(["eval", "x.h5", "--env", "CartPole-v1"], cwd: dir)
+        #expect(e.status == 64 && e.stderr.contains("needs a scenario spec") && !e.stderr.contains("cannot read"), "\(e.status): \(e.stderr)")
+    }
+}

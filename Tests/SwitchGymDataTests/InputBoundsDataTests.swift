@@ -1,0 +1,80 @@
+import Foundation
+import Testing
+@testable import SwitchGymIO
+@testable import SwitchGymData
+
+/// Issue 13, cases 5 and 7: a dataset's sizes are checked before anything is allocated, and
+/// an import reads any source with bounded memory.
+@Suite("Dataset and import bounds: extreme values are refused before allocating")
+struct InputBoundsDataTests {
+    private func scratch(_ name: String = #function) throws -> String {
+        let dir = NSTemporaryDirectory() + "switchgym-bounds-\(name.filter { $0.isLetter })-\(UUID().uuidString.prefix(8))"
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        return dir
+    }
+
+    /// A structurally valid dataset with valid checksums (as h5py could write one) whose
+    /// attributes say `duration_us` and `num_requests`.
+    static func writeDataset(_ path: String, duration: Int64, numRequests: Int64 = 3) throws {
+        let w = try HDF5File.create(path: path)
+        try w.write("/arrivals", [Int64(0), 5, 9])
+        try w.write("/stream_ids", [UInt32(0), 0, 0])
+        try w.createGroup("/streams")
+        try w.writeStrings("/streams/name", ["only"])
+        try w.writeStrings("/streams/kind", [""])
+        try w.setAttribute("format", TraceDataset.formatName)
+        for k in ["source_file", "source_sha256", "source_format", "created_at", "start_time", "parameters"] { try w.setAttribute(k, "") }
+        try w.setAttribute("format_version", TraceDataset.formatVersion)
+        try w.setAttribute("duration_us", duration)
+        try w.setAttribute("num_requests", numRequests)
+        try w.setAttribute("seed", UInt64(0))
+        try w.close()
+    }
+
+    @Test("case 5: duration_us = 2^62 or num_requests out of range: read names the file and the attribute",
+          arguments: [("duration_us", Int64(1) << 62, Int64(3)), ("duration_us", Int64(0), Int64(3)),
+                      ("num_requests", Int64(1000), Int64(1) << 40)])
+    func extremeAttributes(_ attribute: String, _ duration: Int64, _ requests: Int64) throws {
+        let dir = try scratch(); defer { try? FileManager.default.removeItem(atPath: dir) }
+        let path = dir + "/x.h5"
+        try Self.writeDataset(path, duration: duration, numRequests: requests)
+        let e = #expect(throws: SwitchGymIOError.self) { try TraceDataset.read(path) }
+        #expect(e?.path == path && e?.location == "attribute \(attribute)" && e?.summary.contains("expected an integer in") == true,
+                "\(String(describing: e))")
+    }
+
+    @Test("the same file with a sane duration reads")
+    func saneAttributes() throws {
+        let dir = try scratch(); defer { try? FileManager.default.removeItem(atPath: dir) }
+        try Self.writeDataset(dir + "/x.h5", duration: 1000)
+        #expect(try TraceDataset.read(dir + "/x.h5").count == 3)
+    }
+
+    @Test("case 7: /dev/zero ends at its first line, which is over maxLineBytes, without reading on")
+    func devZero() throws {
+        let e = #expect(throws: TraceImportError.self) { _ = try TraceImporter.importFile("/dev/zero") }
+        #expect(e?.path == "/dev/zero" && e?.line == 1 && e?.expected.contains("at most \(1 << 20) bytes") == true, "\(String(describing: e))")
+    }
+
+    @Test("case 7: a source over maxInputBytes is refused; a long line in a regular file too")
+    func caps() throws {
+        let dir = try scratch(); defer { try? FileManager.default.removeItem(atPath: dir) }
+        let rows = "timestamp\n" + (0..<2000).map { "\($0)\n" }.joined()
+        let path = dir + "/t.csv"
+        try AtomicOutput.write(text: rows, to: path)
+        // Through a FIFO-like path (not mapped): the byte cap.
+        let small = TraceImportOptions(maxInputBytes: 1000)
+        let fifo = dir + "/pipe"
+        #expect(mkfifo(fifo, 0o600) == 0)
+        let writer = Thread { if let h = FileHandle(forWritingAtPath: fifo) { h.write(rows.data(using: .utf8)!); try? h.close() } }
+        writer.start()
+        let e = #expect(throws: TraceImportError.self) { _ = try TraceImporter.importFile(fifo, options: small) }
+        #expect(e?.expected.contains("at most 1000 bytes") == true, "\(String(describing: e))")
+        // A mapped file: the line cap.
+        let e2 = #expect(throws: TraceImportError.self) {
+            _ = try TraceImporter.importFile(path, options: TraceImportOptions(maxLineBytes: 8))
+        }
+        #expect(e2?.line == 1 && e2?.path == path, "\(String(describing: e2))")
+        #expect(try TraceImporter.importFile(path).count == 2000)
+    }
+}

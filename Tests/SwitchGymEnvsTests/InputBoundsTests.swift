@@ -1,0 +1,254 @@
+import Foundation
+import Testing
+import SwitchGymCore
+@testable import SwitchGymEnvs
+
+/// Issue 13, cases 4 and 8: every number of a spec is checked where it is parsed (the error
+/// names the file, the key and the range), sizes are estimated before they are allocated,
+/// and no accepted spec traps.
+@Suite("Scenario specs: out-of-range numbers, nan, empty and duplicate names are errors naming the key")
+struct SpecInputBoundsTests {
+    /// A small valid spec; each case replaces one line.
+    static let base = """
+        name = "tiny"
+        decision_interval_s = 1.0
+        [trace]
+        synthetic = "default"
+        [reward]
+        slo = 1.0
+        [[variants]]
+        name = "a"
+        accuracy = 0.8
+        batch_sizes = [1, 8]
+        latency_ms = [5.0, 20.0]
+        memory_gb = 1.0
+        load_s_disk = 1.0
+        load_s_ram = 0.5
+        [[fleet]]
+        name = "gpu"
+        memory_gb = 10.0
+        count = 2
+        [[streams]]
+        name = "fast"
+        deadline_ms = 100.0
+        drop_after = 3
+        penalty_amount = 1.0
+        """
+
+    static func with(_ line: String, _ replacement: String) -> String {
+        precondition(base.contains(line), line)
+        return base.replacingOccurrences(of: line, with: replacement)
+    }
+
+    @Test("the base spec parses and builds a model")
+    func baseParses() throws {
+        let sc = try ScenarioFixtures.parseSpec(Self.base)
+        _ = try ServingModel(scenario: sc, arrivals: ScenarioFixtures.randomArrivals(intervals: 4, streams: 1, mean: 10, seed: 1))
+    }
+
+    @Test("case 4: values that overflowed, trapped or allocated terabytes are errors naming the key and the range",
+          arguments: [
+            ("drop_after = 3", "drop_after = 9223372036854775807", "streams[0].drop_after", "[1, 100000] intervals"),
+            ("drop_after = 3", "drop_after = 1e9", "streams[0].drop_after", "expected an integer"),
+            ("drop_after = 3", "drop_after = 1000000000", "streams[0].drop_after", "[1, 100000] intervals"),
+            ("deadline_ms = 100.0", "deadline_ms = 1e300", "streams[0].deadline_ms", "(0, 86400000] ms"),
+            ("deadline_ms = 100.0", "deadline_ms = 1e12", "streams[0].deadline_ms", "(0, 86400000] ms"),
+            ("decision_interval_s = 1.0", "decision_interval_s = 1e-9", "decision_interval_s", "[0.001, 86400] s"),
+            ("count = 2", "count = 100000", "fleet[0].count", "[1, 16384]"),
+          ])
+    func case4(_ line: String, _ replacement: String, _ key: String, _ range: String) {
+        ScenarioFixtures.expectSpecError(Self.with(line, replacement), key: key, contains: range)
+    }
+
+    @Test("case 4: count = 32 loads and builds a model (it overflowed the joint action count once)")
+    func count32() throws {
+        let sc = try ScenarioFixtures.parseSpec(Self.with("count = 2", "count = 32"))
+        let model = try ServingModel(scenario: sc, arrivals: ScenarioFixtures.randomArrivals(intervals: 4, streams: 1, mean: 10, seed: 1))
+        #expect(model.deviceCount == 32)
+    }
+
+    @Test("case 4: a deadline and drop_after each in range but too long together is refused before the queues are allocated")
+    func lateSlots() {
+        let text = Self.with("decision_interval_s = 1.0", "decision_interval_s = 0.001")
+            .replacingOccurrences(of: "deadline_ms = 100.0", with: "deadline_ms = 86400000.0")
+        ScenarioFixtures.expectSpecError(text, key: "streams", contains: "limit of \(ScenarioBounds.maxLateSlots)")
+        ScenarioFixtures.expectSpecError(text, key: "streams", contains: "lower deadline_ms or drop_after, or raise decision_interval_s")
+    }
+
+    @Test("case 8: nan or infinite weights, penalties, memory sizes; empty names",
+          arguments: [
+            ("slo = 1.0", "slo = nan", "reward.slo"),
+            ("slo = 1.0", "served = inf", "reward.served"),
+            ("penalty_amount = 1.0", "penalty_amount = nan", "streams[0].penalty_amount"),
+            ("penalty_amount = 1.0", "penalty = \"table\"\npenalty_table = [1.0, inf]", "streams[0].penalty_table[1]"),
+            ("penalty_amount = 1.0", "drop_penalty = -inf", "streams[0].drop_penalty"),
+            ("penalty_amount = 1.0", "weight = nan", "streams[0].weight"),
+            ("memory_gb = 1.0", "memory_gb = nan", "variants[0].memory_gb"),
+            ("memory_gb = 10.0", "memory_gb = inf", "fleet[0].memory_gb"),
+            ("memory_gb = 10.0", "memory_gb = 10.0\nhost_ram_gb = nan", "fleet[0].host_ram_gb"),
+            ("latency_ms = [5.0, 20.0]", "latency_ms = [5.0, nan]", "variants[0].latency_ms[1]"),
+            ("accuracy = 0.8", "accuracy = nan", "variants[0].accuracy"),
+          ])
+    func case8(_ line: String, _ replacement: String, _ key: String) {
+        ScenarioFixtures.expectSpecError(Self.with(line, replacement), key: key, contains: "expected a finite number in")
+    }
+
+    @Test("case 8: empty names", arguments: [
+        ("name = \"tiny\"", "name = \"\"", "name"),
+        ("name = \"a\"", "name = \" \"", "variants[0].name"),
+        ("name = \"gpu\"", "name = \"\"", "fleet[0].name"),
+        ("name = \"fast\"", "name = \"\"", "streams[0].name"),
+    ])
+    func emptyNames(_ line: String, _ replacement: String, _ key: String) {
+        ScenarioFixtures.expectSpecError(Self.with(line, replacement), key: key, contains: "expected a non-empty string")
+    }
+
+    @Test("a duplicate variant name is named as such, not as an unknown initial variant")
+    func duplicateVariant() {
+        let text = Self.with("count = 2", "count = 2\ninitial = \"a\"") + """
+
+            [[variants]]
+            name = "a"
+            accuracy = 0.9
+            batch_sizes = [1]
+            latency_ms = [5.0]
+            memory_gb = 1.0
+            load_s_disk = 1.0
+            load_s_ram = 0.5
+            """
+        ScenarioFixtures.expectSpecError(text, key: "variants[1].name", contains: "duplicate name \"a\" (also variants[0])")
+    }
+
+    @Test("case 5 (the scenario's half): a trace too long for the decision interval is refused before binning")
+    func intervalTables() throws {
+        let sc = try ScenarioFixtures.parseSpec(Self.base)
+        let e = #expect(throws: ScenarioError.self) { try sc.checkIntervalTables(duration: 1 << 62, trace: "long.h5") }
+        #expect(e?.key == "decision_interval_s" && e?.description.contains("long.h5") == true
+                && e?.description.contains("limit of \(ScenarioBounds.maxIntervalCells)") == true, "\(String(describing: e))")
+        try sc.checkIntervalTables(duration: 3_600_000_000, trace: "hour.h5")
+    }
+
+    @Test("guarded conversions and checked sizes")
+    func checked() {
+        #expect(Checked.int(1e300) == nil && Checked.int(.nan) == nil && Checked.int(-.infinity) == nil)
+        #expect(Checked.int(2.7) == 2 && Checked.int(2.2, rounding: .up) == 3)
+        #expect(Checked.product(1 << 40, 1 << 30) == nil && Checked.product(3, 4, 5) == 60 && Checked.product(-1, 2) == nil)
+        #expect(Checked.sum([Int.max, 1]) == nil)
+        #expect(InputBounds.above(0, upTo: 5).violation(0.0) != nil && InputBounds.closed(0, 5).violation(0.0) == nil)
+    }
+}
+
+/// Random valid-but-extreme specs (values at the accepted bounds, just outside them, and in
+/// between) go through parsing, the model and a short fluid simulation: each either runs with
+/// finite rewards or throws a ScenarioError; none traps.
+@Suite("Scenario specs at the bounds: run or a clear error, never a trap")
+struct SpecExtremesPropertyTests {
+    /// One value of `bounds`: its lower or upper end, just outside, or between.
+    static func pick(_ b: InputBounds, _ g: inout SeededGenerator, integer: Bool = false) -> String {
+        let r = g.nextUnit()
+        var x: Double
+        switch r {
+        case ..<0.25: x = b.lower + (b.lowerOpen ? max(abs(b.lower) * 1e-9, 1e-9) : 0)
+        case ..<0.5: x = b.upper
+        case ..<0.51: x = b.upper * 1.5 + 1
+        case ..<0.52: x = b.lower - 1
+        default: x = b.lower + (b.upper - b.lower) * g.nextUnit() * g.nextUnit()
+        }
+        if integer { x = x.rounded(.up) }
+        return integer ? String(Int64(x)) : "\(x)"
+    }
+
+    static func randomSpec(seed: UInt64) -> String {
+        var g = SeededGenerator(seed: seed)
+        typealias B = ScenarioBounds
+        func p(_ b: InputBounds, integer: Bool = false) -> String { pick(b, &g, integer: integer) }
+        var s = """
+            name = "extreme"
+            decision_interval_s = \(p(B.decisionInterval))
+            episode_intervals = \(p(B.episodeIntervals, integer: true))
+            [trace]
+            synthetic = "default"
+            \(g.nextUnit() < 0.5 ? "rate_scale = \(p(B.rateScale))" : "mean_rate = \(p(B.meanRate))")
+            [reward]
+            served = \(p(B.rewardWeight))
+            accuracy = \(p(B.rewardWeight))
+            cost = \(p(B.rewardWeight))
+            slo = \(p(B.rewardWeight))
+            [observation]
+            history_windows = [\(p(B.historyWindow, integer: true)), 1]
+            forecast = "noisy"
+            forecast_noise = \(p(B.forecastNoise))
+
+            """
+        for v in 0..<(1 + Int(g.next() % 3)) {
+            s += """
+                [[variants]]
+                name = "v\(v)"
+                accuracy = \(p(B.fraction))
+                batch_sizes = [1, \(Int(min(B.batchSize.upper, 1 + (Double(p(B.batchSize, integer: true)) ?? 1))))]
+                latency_ms = [\(p(B.latency)), \(p(B.latency))]
+                memory_gb = \(p(B.memory))
+                load_s_disk = \(p(B.loadSeconds))
+                load_s_ram = \(p(B.loadSeconds))
+                cost_per_s = \(p(B.cost))
+
+                """
+        }
+        s += """
+            [[fleet]]
+            name = "d"
+            memory_gb = \(g.nextUnit() < 0.9 ? B.memory.upper : Double(p(B.memory)) ?? 0)
+            count = \(g.nextUnit() < 0.1 ? p(B.deviceCount, integer: true) : String(1 + g.next() % 40))
+            concurrency = \(p(B.concurrency, integer: true))
+
+            """
+        let streams = 1 + Int(g.next() % 3)
+        for k in 0..<streams {
+            let kind = ["stepwise", "linear", "logarithmic", "table"][Int(g.next() % 4)]
+            s += """
+                [[streams]]
+                name = "s\(k)"
+                deadline_ms = \(g.nextUnit() < 0.5 ? 1000.0 : Double(p(B.deadline)) ?? 1)
+                share = \(k == 0 ? "1.0" : "0.0")
+                min_accuracy = \(g.nextUnit() < 0.8 ? "0.0" : p(B.fraction))
+                weight = \(p(B.streamWeight))
+                drop_after = \(p(B.dropAfter, integer: true))
+                drop_penalty = \(p(B.penalty))
+                penalty = "\(kind)"
+                \(kind == "table" ? "penalty_table = [\(p(B.penalty)), \(p(B.penalty))]" : "penalty_amount = \(p(B.penalty))")
+
+                """
+        }
+        return s
+    }
+
+    @Test("200 random extreme specs: parse, model, 3 fluid steps; finite rewards or a ScenarioError")
+    func extremes() throws {
+        var ran = 0, refused = 0, reasons: [String: Int] = [:]
+        for seed in UInt64(0)..<200 {
+            let text = Self.randomSpec(seed: seed)
+            do {
+                let sc = try ScenarioFixtures.parseSpec(text)
+                try sc.checkIntervalTables(duration: Int64(1 + seed % 7) * 86_400_000_000, trace: "a week")
+                var g = SeededGenerator(seed: seed)
+                let arrivals = ScenarioFixtures.randomArrivals(intervals: 1 + Int(g.next() % 6), streams: sc.streams.count,
+                                                               mean: [0, 1, 1e6, 1e9][Int(g.next() % 4)], seed: seed)
+                var env = try FluidServingEnv(scenario: sc, arrivals: arrivals)
+                _ = try env.reset(seed: seed)
+                for _ in 0..<3 {
+                    let action = (0..<sc.fleet.count).map { d in sc.variants.indices.first { sc.fleet[d].canHold(sc.variants[$0]) } ?? 0 }
+                    let r = try env.step(action)
+                    #expect(r.reward.isFinite, "seed \(seed): reward \(r.reward)\n\(text)")
+                    if r.terminated || r.truncated { break }
+                }
+                ran += 1
+            } catch let e as ScenarioError {
+                #expect(!e.key.isEmpty && e.file == "spec.toml", "seed \(seed): \(e)")
+                refused += 1
+                reasons[e.key.split(separator: "[").first.map(String.init) ?? e.key, default: 0] += 1
+            }
+        }
+        print("extreme specs: \(ran) ran, \(refused) refused with a ScenarioError (by key: \(reasons.sorted { $0.key < $1.key }))")
+        #expect(ran > 10 && refused > 10)
+    }
+}
