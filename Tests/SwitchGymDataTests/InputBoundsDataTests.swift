@@ -66,10 +66,20 @@ struct InputBoundsDataTests {
         let small = TraceImportOptions(maxInputBytes: 1000)
         let fifo = dir + "/pipe"
         #expect(mkfifo(fifo, 0o600) == 0)
-        let writer = Thread { if let h = FileHandle(forWritingAtPath: fifo) { h.write(rows.data(using: .utf8)!); try? h.close() } }
+        // The reader stops at the cap and closes while the writer may still write: the writer
+        // must see EPIPE (an error it ignores), not die of SIGPIPE or trap.
+        signal(SIGPIPE, SIG_IGN)
+        let writer = Thread { if let h = FileHandle(forWritingAtPath: fifo) { try? h.write(contentsOf: rows.data(using: .utf8)!); try? h.close() } }
         writer.start()
         let e = #expect(throws: TraceImportError.self) { _ = try TraceImporter.importFile(fifo, options: small) }
         #expect(e?.expected.contains("at most 1000 bytes") == true, "\(String(describing: e))")
+        // A FIFO is opened once: all of what its writer sends is read (opening it a second
+        // time, after the writer left, used to wait forever).
+        let fifo2 = dir + "/pipe2"
+        #expect(mkfifo(fifo2, 0o600) == 0)
+        let writer2 = Thread { if let h = FileHandle(forWritingAtPath: fifo2) { try? h.write(contentsOf: rows.data(using: .utf8)!); try? h.close() } }
+        writer2.start()
+        #expect(try TraceImporter.importFile(fifo2).count == 2000)
         // A mapped file: the line cap.
         let e2 = #expect(throws: TraceImportError.self) {
             _ = try TraceImporter.importFile(path, options: TraceImportOptions(maxLineBytes: 8))

@@ -317,6 +317,11 @@ final class MappedFile {
     /// Maps `path`; nil when it is not a non-empty regular file or cannot be mapped
     /// (the caller then reads it, which reports errors with the path).
     init?(path: String) throws {
+        // Look before opening: opening a FIFO blocks until a writer comes, and a FIFO's data
+        // is gone once this descriptor closes, so only a regular file is opened here (the
+        // caller's single open reads anything else).
+        var before = stat()
+        guard stat(path, &before) == 0, (before.st_mode & S_IFMT) == S_IFREG else { return nil }
         let fd = open(path, O_RDONLY)
         guard fd >= 0 else { return nil }
         defer { close(fd) }
