@@ -295,7 +295,16 @@ final class TrainingVisitor: EnvVisitor {
     }
 
     func visit<E: VectorizableEnv & StateCheckpointable & Sendable>(id: String, make: @escaping @Sendable (UInt64) -> E) throws {
-        switch run.agent {
+        var agent = run.agent
+        // `auto` on a large serving fleet: class-level moves (PolicyArchitecture.autoMovesAbove).
+        if case .ppo(var c) = agent, c.policy == .auto, let fleet = make(0) as? FluidServingEnv {
+            c.policy = c.policy.resolved(fleetDevices: fleet.model.deviceCount)
+            if c.policy == .moves {
+                options.notice("note: policy = auto trains class-level moves on this fleet of \(fleet.model.deviceCount) devices (more than \(PolicyArchitecture.autoMovesAbove)); set \"policy\": \"family\" for a per-device family policy.")
+            }
+            agent = .ppo(c)
+        }
+        switch agent {
         case .ppo(let c) where c.policy == .moves:
             // Class-level moves: the fleet wrapped in FleetMovesEnv, one codec for every sub-env.
             guard let first = make(0) as? FluidServingEnv else {

@@ -76,4 +76,46 @@ import SwitchGymNN
             #expect(e.kind == .invalidEnv && e.message.contains("CartPole-v1"))
         }
     }
+
+    /// `policy = auto` in the recipe: a family policy on vision-zoo's 3 GPUs, class-level
+    /// moves on the same zoo grown to 20 GPUs (more than `autoMovesAbove`); the moves policy
+    /// trains, resumes and its checkpoint runs on the fleet as a frozen policy.
+    @Test func autoPicksMovesForLargeFleets() throws {
+        BLAS.setThreadCount(1)
+        let dir = try scratch(); defer { try? FileManager.default.removeItem(at: dir) }
+        let config = dir.appendingPathComponent("c.json").path
+        try "{\"n_envs\": 2, \"n_steps\": 16, \"batch_size\": 32, \"n_epochs\": 1, \"net_arch\": [16]}".write(toFile: config, atomically: true, encoding: .utf8)
+        let large = dir.appendingPathComponent("vision-20.toml").path
+        try """
+            extends = "\(ServingBaselineTests.root)/envs/vision-zoo.toml"
+            name = "vision-zoo-20"
+
+            [trace]
+            dataset = "\(ServingBaselineTests.root)/datasets/default.h5"
+            mean_rate = 20000.0
+
+            [[fleet]]
+            name = "a100"
+            kind = "gpu"
+            memory_gb = 80.0
+            count = 20
+            host_ram_gb = 8.0
+            initial = "efficientnet-b0-amp"
+            """.write(toFile: large, atomically: true, encoding: .utf8)
+        #expect(PolicyArchitecture.auto.resolved(fleetDevices: 16) == .family)
+        #expect(PolicyArchitecture.auto.resolved(fleetDevices: 17) == .moves)
+        #expect(PolicyArchitecture.mlp.resolved(fleetDevices: 64) == .mlp)
+        for (spec, expected) in [(ServingBaselineTests.root + "/envs/vision-zoo.toml", PolicyArchitecture.family), (large, .moves)] {
+            let run = try Training.resolve(env: spec, trace: nil, algorithm: .ppo, file: config, seed: 3, steps: 64)
+            let out = dir.appendingPathComponent(expected.rawValue)
+            _ = try Training.run(run, in: out, options: TrainingOptions(checkpointEvery: 32, progress: false))
+            let policy = try FrozenPolicy.load(path: out.path)
+            #expect(policy.architecture == expected)
+            let (_, model) = try EnvResolver.scenarioSpec(path: spec)
+            var env = FluidServingEnv(model: model)
+            env.resetState(seed: 0)
+            let row = try policy.bind(to: env).act(observation: env.currentObservation(), mask: env.currentActionMask())
+            #expect(row.count == model.deviceCount)
+        }
+    }
 }
