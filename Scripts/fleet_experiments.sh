@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# The fleet-scale experiments: PPO's family policy (one actor shared by every device) on fleets of
-# real size, and across fleet sizes.
+# The fleet-scale experiments: PPO on fleets of real size (policy = auto: class-level moves above
+# 16 devices) and family policies (one actor shared by every device) across fleet sizes.
 #
 #   ./Scripts/fleet_experiments.sh clusters   # envs/vision-cluster.toml (64 GPUs) and envs/llm-cluster.toml (128 GPUs)
 #   ./Scripts/fleet_experiments.sh transfer   # vision-zoo resized to 8 and 32 GPUs: train on 8, evaluate on 32
@@ -11,7 +11,7 @@
 # notebooks-export/fleet-<name>/. `transfer` writes two specs extending vision-zoo (8 and 32 A100s,
 # the rate scaled with the fleet) into checkpoints/fleet-transfer/, trains on 8 GPUs, evaluates
 # that policy on the 32-GPU fleet's held-out part beside a policy trained on 32 GPUs and every
-# baseline. Extra arguments go to each `switchgym quickstart`. About 15 minutes on two cores.
+# baseline. Extra arguments go to each `switchgym quickstart`. About 30 minutes on two cores.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 which="${1:-all}"
@@ -28,11 +28,14 @@ mkdir -p checkpoints
 # and every step runs it once per device.
 cfg=checkpoints/fleet-ppo.json
 echo '{"net_arch": [64, 64]}' > "$cfg"
+# The transfer runs compare family policies across fleet sizes (auto would pick moves on 32).
+family=checkpoints/fleet-ppo-family.json
+echo '{"net_arch": [64, 64], "policy": "family"}' > "$family"
 
 if [ "$which" = clusters ] || [ "$which" = all ]; then
-    "$B" quickstart --env envs/vision-cluster.toml --seed 0 --steps 200000 --config "$cfg" \
+    "$B" quickstart --env envs/vision-cluster.toml --seed 0 --steps 1000000 --config "$cfg" \
         --out checkpoints/fleet-vision-cluster --export notebooks-export/fleet-vision-cluster "$@"
-    "$B" quickstart --env envs/llm-cluster.toml --seed 0 --steps 100000 --config "$cfg" \
+    "$B" quickstart --env envs/llm-cluster.toml --seed 0 --steps 1000000 --config "$cfg" \
         --out checkpoints/fleet-llm-cluster --export notebooks-export/fleet-llm-cluster "$@"
 fi
 
@@ -58,9 +61,9 @@ host_ram_gb = 8.0
 initial = "efficientnet-b0-amp"
 SPEC
     done
-    "$B" quickstart --env "$dir/vision-8.toml" --seed 0 --steps 300000 --config "$cfg" \
+    "$B" quickstart --env "$dir/vision-8.toml" --seed 0 --steps 300000 --config "$family" \
         --out "$dir/on8" --export notebooks-export/fleet-transfer-8 "$@"
-    "$B" quickstart --env "$dir/vision-32.toml" --seed 0 --steps 300000 --config "$cfg" \
+    "$B" quickstart --env "$dir/vision-32.toml" --seed 0 --steps 300000 --config "$family" \
         --out "$dir/on32" --export notebooks-export/fleet-transfer-32 "$@"
     echo "== the 8-GPU policy and the 32-GPU policy on the 32-GPU fleet's held-out part"
     "$B" eval "$dir/on8/run" "$dir/on32/run" --env "$dir/vision-32.toml" --trace "$dir/on32/heldout.h5" --baselines all
