@@ -14,7 +14,10 @@ import SwitchGymNN
 ///   it was trained with;
 /// - a `family` policy needs the same device classes, variants, streams and observation
 ///   features in the same order (``FamilyEncoder/Signature``), **any number of devices per
-///   class**: a policy trained on 8 devices runs on 32 of the same classes.
+///   class**: a policy trained on 8 devices runs on 32 of the same classes. It acts with the
+///   most probable joint action a beam search finds;
+/// - a `moves` policy needs the same (``FamilyEncoder/Signature``), any number of devices,
+///   and acts through its ``FleetMoves`` codec (block sizes as trained).
 public final class FrozenPolicy {
     /// `ppo` or `dqn`.
     public let algorithm: String
