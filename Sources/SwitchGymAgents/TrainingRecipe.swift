@@ -296,8 +296,9 @@ final class TrainingVisitor: EnvVisitor {
 
     func visit<E: VectorizableEnv & StateCheckpointable & Sendable>(id: String, make: @escaping @Sendable (UInt64) -> E) throws {
         var agent = run.agent
+        let fleet = make(0) as? FluidServingEnv
         // `auto` on a large serving fleet: class-level moves (PolicyArchitecture.autoMovesAbove).
-        if case .ppo(var c) = agent, c.policy == .auto, let fleet = make(0) as? FluidServingEnv {
+        if case .ppo(var c) = agent, c.policy == .auto, let fleet {
             c.policy = c.policy.resolved(fleetDevices: fleet.model.deviceCount)
             if c.policy == .moves {
                 options.notice("note: policy = auto trains class-level moves on this fleet of \(fleet.model.deviceCount) devices (more than \(PolicyArchitecture.autoMovesAbove)); set \"policy\": \"family\" for a per-device family policy.")
@@ -307,10 +308,10 @@ final class TrainingVisitor: EnvVisitor {
         switch agent {
         case .ppo(let c) where c.policy == .moves:
             // Class-level moves: the fleet wrapped in FleetMovesEnv, one codec for every sub-env.
-            guard let first = make(0) as? FluidServingEnv else {
+            guard let fleet else {
                 throw TrainingError(.invalidConfig, "policy = moves needs a serving scenario on the fluid env (envs/*.toml); \(id) is not one.")
             }
-            let codec = FleetMoves(model: first.model)
+            let codec = FleetMoves(model: fleet.model)
             summary = try train(try PPO(config: c) { FleetMovesEnv(fleet: make(UInt64($0)) as! FluidServingEnv, moves: codec) })
         case .ppo(let c): summary = try train(try PPO(config: c) { make(UInt64($0)) })
         case .dqn(let c): summary = try train(try DQN(config: c) { make(UInt64($0)) })

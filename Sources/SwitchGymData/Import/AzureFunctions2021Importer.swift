@@ -83,9 +83,7 @@ enum AzureFunctions2021Importer {
         guard !span.overflow, span.partialValue < Int64.max else {
             throw ctx.error(line: nil, expected: "arrivals within 2^63 us of each other", found: "a wider span")
         }
-        arrivals.withUnsafeMutableBufferPointer { a in
-            for i in a.indices { a[i] &-= start }
-        }
+        rebase(&arrivals, by: start)
         let meta = TraceMetadata(
             sourceFile: "", sourceFormat: TraceFormat.azureFunctions2021.rawValue, startTime: "", seed: 0,
             parameters: "{\"time_unit\":\"s\",\"first_time_us\":\(start),\"arrival\":\"end_timestamp - duration\","

@@ -76,9 +76,7 @@ enum AzureLLMImporter {
             tokensOut = perm.map { tokensOut[$0] }
         }
         let start = arrivals[0]
-        arrivals.withUnsafeMutableBufferPointer { a in
-            for i in a.indices { a[i] &-= start }
-        }
+        rebase(&arrivals, by: start)
         let duration = arrivals[arrivals.count - 1] + 1
         let meta = TraceMetadata(
             sourceFile: "", sourceFormat: TraceFormat.azureLLM.rawValue,
@@ -102,6 +100,13 @@ enum AzureLLMImporter {
             return columnCount(cur.base, lineStart, lineEnd, line: cur.line, ctx: ctx)
         }
         return ctx.error(line: cur.line, column: column, expected: tokensExpected, found: cur.shown(s, e))
+    }
+}
+
+/// Shifts `arrivals` by `start` (the first arrival), so the trace starts at 0.
+func rebase(_ arrivals: inout [Int64], by start: Int64) {
+    arrivals.withUnsafeMutableBufferPointer { a in
+        for i in a.indices { a[i] &-= start }
     }
 }
 

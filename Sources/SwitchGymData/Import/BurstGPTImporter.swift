@@ -123,9 +123,7 @@ enum BurstGPTImporter {
             tokensOut = perm.map { tokensOut[$0] }
         }
         let start = arrivals[0]
-        arrivals.withUnsafeMutableBufferPointer { a in
-            for i in a.indices { a[i] &-= start }
-        }
+        rebase(&arrivals, by: start)
         let meta = TraceMetadata(
             sourceFile: "", sourceFormat: TraceFormat.burstGPT.rawValue, startTime: "", seed: 0,
             parameters: "{\"time_unit\":\"s\",\"first_time_us\":\(start),\"zero_response_rows\":\(zeroResponse),"

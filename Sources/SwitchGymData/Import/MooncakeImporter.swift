@@ -75,9 +75,7 @@ enum MooncakeImporter {
             tokensOut = perm.map { tokensOut[$0] }
         }
         let start = arrivals[0]
-        arrivals.withUnsafeMutableBufferPointer { a in
-            for i in a.indices { a[i] &-= start }
-        }
+        rebase(&arrivals, by: start)
         let meta = TraceMetadata(
             sourceFile: "", sourceFormat: TraceFormat.mooncake.rawValue, startTime: "", seed: 0,
             parameters: "{\"time_unit\":\"ms\",\"first_time_us\":\(start),\"hash_ids_total\":\(blocks),"

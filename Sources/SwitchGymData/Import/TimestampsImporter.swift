@@ -185,9 +185,7 @@ enum TimestampsImporter {
             if toutIndex != nil { tokensOut = perm.map { tokensOut[$0] } }
         }
         let start = arrivals[0]
-        arrivals.withUnsafeMutableBufferPointer { a in
-            for i in a.indices { a[i] &-= start }
-        }
+        rebase(&arrivals, by: start)
         let iso = isoTimes ?? false
         var params = "{\"time_column\":\(jsonString(columnNames[timeIndex])),"
         params += iso ? "\"time_values\":\"iso8601\"," : "\"time_values\":\"numeric\",\"time_unit\":\"\(unit.rawValue)\",\"first_time_us\":\(start),"
