@@ -13,10 +13,12 @@ let package = Package(
         .library(name: "SwitchGymEnvs", targets: ["SwitchGymEnvs"]),
         .library(name: "SwitchGymAgents", targets: ["SwitchGymAgents"]),
         .library(name: "SwitchGymTestSupport", targets: ["SwitchGymTestSupport"]),
+        .library(name: "SwitchGymONNX", targets: ["SwitchGymONNX"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/LebJe/TOMLKit", from: "0.6.0"),
+        .package(url: "https://github.com/apple/swift-protobuf", from: "1.39.0"),
     ],
     targets: [
         // MARK: C libraries (not API: only the Swift wrappers may import these)
@@ -48,6 +50,12 @@ let package = Package(
         ]),
         // PPO, DQN, baselines, checkpoints and metrics (CSV, TensorBoard).
         .target(name: "SwitchGymAgents", dependencies: ["SwitchGymCore", "SwitchGymNN", "SwitchGymIO", "SwitchGymEnvs"]),
+        // ONNX export of frozen policies; the only module that compiles the generated ONNX
+        // protobuf code (onnx.pb.swift, see its PROVENANCE file).
+        .target(name: "SwitchGymONNX", dependencies: [
+            "SwitchGymAgents", "SwitchGymEnvs", "SwitchGymNN", "SwitchGymCore",
+            .product(name: "SwiftProtobuf", package: "swift-protobuf"),
+        ], exclude: ["onnx.proto.PROVENANCE.md"]),
         // Counts malloc calls per thread (Linux glibc interposition); not API.
         .target(name: "CAllocationCounter"),
         // Env checker and env benchmark (with allocation counting) for tests and `bench`.
@@ -58,7 +66,7 @@ let package = Package(
             name: "switchgym",
             dependencies: [
                 "SwitchGymCore", "SwitchGymData", "SwitchGymIO", "SwitchGymNN",
-                "SwitchGymTestSupport", "SwitchGymEnvs", "SwitchGymAgents",
+                "SwitchGymTestSupport", "SwitchGymEnvs", "SwitchGymAgents", "SwitchGymONNX",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
 
@@ -72,6 +80,9 @@ let package = Package(
         .testTarget(name: "SwitchGymNNTests", dependencies: ["SwitchGymNN", "SwitchGymCore"]),
         .testTarget(name: "SwitchGymAgentsTests",
                     dependencies: ["SwitchGymAgents", "SwitchGymNN", "SwitchGymCore", "SwitchGymIO", "SwitchGymEnvs"]),
+        .testTarget(name: "SwitchGymONNXTests",
+                    dependencies: ["SwitchGymONNX", "SwitchGymAgents", "SwitchGymNN", "SwitchGymCore", "SwitchGymEnvs",
+                                   .product(name: "SwiftProtobuf", package: "swift-protobuf")]),
         .testTarget(name: "SwitchGymCLITests", dependencies: ["SwitchGymData", "SwitchGymIO"]),
     ]
 )
