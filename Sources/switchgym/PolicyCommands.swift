@@ -81,11 +81,14 @@ struct ExportCommand: ParsableCommand {
         let context: PolicyFile.Context, dimension: Int, layout: ActionLayout, family: FamilyObservationLayout?
         if EnvResolver.isScenarioPath(name) {
             let (spec, model) = try EnvResolver.scenarioSpec(path: name, trace: traceName)
-            context = .init(scenario: model.scenario, billScale: model.billScale, checkpointPath: policy.source)
+            context = .init(scenario: model.scenario, normalization: model.normalization, checkpointPath: policy.source)
+            if policy.normalization == nil {
+                note("note: \(policy.source) predates recorded observation normalisation; the file freezes that of \(traceName ?? "the spec's trace") (bill scale \(model.billScale)). Give --trace the training trace.")
+            }
             (dimension, layout, family) = (spec.observationSpace.low.count, spec.actionLayout, spec.familyLayout)
         } else {
             let spec = try EnvResolver.spec(name, trace: traceName)
-            context = .init(scenario: nil, billScale: nil, checkpointPath: policy.source)
+            context = .init(scenario: nil, normalization: nil, checkpointPath: policy.source)
             (dimension, layout, family) = (spec.observationSpace.low.count, spec.actionLayout, spec.familyLayout)
         }
         return try PolicyFile.make(policy: policy, observationDimension: dimension, actionLayout: layout, familyLayout: family,
