@@ -53,7 +53,7 @@ let package = Package(
         // ONNX export of frozen policies; the only module that compiles the generated ONNX
         // protobuf code (onnx.pb.swift, see its PROVENANCE file).
         .target(name: "SwitchGymONNX", dependencies: [
-            "SwitchGymAgents", "SwitchGymEnvs", "SwitchGymNN", "SwitchGymCore",
+            "SwitchGymAgents", "SwitchGymEnvs", "SwitchGymNN", "SwitchGymCore", "SwitchGymIO",
             .product(name: "SwiftProtobuf", package: "swift-protobuf"),
         ], exclude: ["onnx.proto.PROVENANCE.md"]),
         // Counts malloc calls per thread (Linux glibc interposition); not API.

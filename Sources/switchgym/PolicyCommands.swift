@@ -4,10 +4,13 @@ import SwitchGymAgents
 import SwitchGymCore
 import SwitchGymEnvs
 import SwitchGymIO
+import SwitchGymONNX
 
 /// A frozen policy file's format.
 enum PolicyFormat: String, ExpressibleByArgument, CaseIterable {
     case safetensors
+    /// An ONNX model computing the whole decision (SwitchGymONNX, ``ONNXPolicyExport``).
+    case onnx
 }
 
 /// An exported policy file.
@@ -16,7 +19,7 @@ enum PolicyFileOutput: OutputKind {
     static var valueName: String { "policy.safetensors" }
 }
 
-/// `switchgym export CHECKPOINT --format safetensors -o FILE`
+/// `switchgym export CHECKPOINT --format safetensors|onnx -o FILE`
 struct ExportCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "export",
@@ -57,6 +60,7 @@ struct ExportCommand: ParsableCommand {
             try OutputGuard.check(output: output.out)
             switch format {
             case .safetensors: try file.write(to: output.out)
+            case .onnx: try ONNXPolicyExport.write(file, to: output.out)
             }
             let d = file.document
             say("exported \(d.policy.kind.rawValue) policy (\(d.policy.algorithm), network \(d.policy.network.sizes)) to \(output.out)")
