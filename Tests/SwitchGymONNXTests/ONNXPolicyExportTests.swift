@@ -72,7 +72,7 @@ import SwitchGymNN
         let layout = ActionLayout(sizes: sizes), dim = 7
         let net = network([dim, 12, 12, layout.maskWidth], seed: 1, outputScale: 3, activation: activation, zero: zero)
         let frozen = FrozenPolicy(algorithm: "ppo", architecture: .mlp, source: "test", signature: nil, network: net)
-        return Case(name: "mlp" + (zero ? "-zero" : "") + "-\(activation.rawValue)", frozen: frozen,
+        return Case(name: "mlp-" + sizes.map(String.init).joined(separator: "x") + (zero ? "-zero" : "") + "-\(activation.rawValue)", frozen: frozen,
                     spec: spec(.mlp, net, dimension: dim, layout: layout, family: nil), dimension: dim, layout: layout, family: nil, beam: 1)
     }
 
@@ -84,7 +84,7 @@ import SwitchGymNN
         let frozen = FrozenPolicy(algorithm: "ppo", architecture: .family, source: "test", signature: enc.signature, network: net,
                                   stayBias: stayBias)
         let layout = ActionLayout(repeating: jobs, count: fl.workers)
-        return Case(name: "family-b\(beam)-d\(fl.workers)" + (zero ? "-zero" : "") + (stayBias != 0 ? "-stay" : ""), frozen: frozen,
+        return Case(name: "family-b\(beam)-d\(fl.workers)-j\(jobs)-s\(seed)" + (zero ? "-zero" : "") + (stayBias != 0 ? "-stay" : ""), frozen: frozen,
                     spec: spec(.family, net, dimension: fl.dimension, layout: layout, family: fl, stayBias: stayBias, beam: beam),
                     dimension: fl.dimension, layout: layout, family: fl, beam: beam)
     }
@@ -106,6 +106,8 @@ import SwitchGymNN
          familyCase(beam: 1), familyCase(beam: 1, stayBias: 0.7), familyCase(beam: 8), familyCase(beam: 8, stayBias: 0.5),
          familyCase(beam: 3, classes: [2, 2], jobs: 4), familyCase(beam: 8, zero: true), familyCase(beam: 1, zero: true),
          familyCase(beam: 8, classes: [2], jobs: 2), familyCase(beam: 5, scale: 1, seed: 7),
+         familyCase(beam: 1, classes: [4, 3], jobs: 4, scale: 2, seed: 9), familyCase(beam: 8, classes: [4, 3], jobs: 4, scale: 2, seed: 9),
+         mlpCase(sizes: [4, 4, 4]),
          movesCase(), movesCase(zero: true), movesCase(classes: [16, 16], jobs: 4, interleave: false)]
     }
 
@@ -174,7 +176,9 @@ import SwitchGymNN
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         var manifest = [[String: Any]]()
         let count = 2000
-        for c in Self.cases {
+        let cases = Self.cases
+        #expect(Set(cases.map(\.name)).count == cases.count)
+        for c in cases {
             let bound = try c.frozen.bind(observationDimension: c.dimension, actionLayout: c.layout, familyLayout: c.family,
                                           beamWidth: c.beam)
             var g = SeededGenerator(seed: 17)
