@@ -137,6 +137,40 @@ def moves_margins(doc, tensors, obs, mask):
     return gaps
 
 
+def decision_margin(doc, tensors, obs, mask):
+    """The smallest gap between the best and second-best allowed score of a component (mlp),
+    or of a device in greedy decoding (family, beam width 1)."""
+    if doc["policy"]["kind"] == "mlp":
+        z = mlp(doc, tensors, obs[None])[0]
+        rows, o = [], 0
+        for n in doc["action"]["components"]:
+            rows.append((z[o:o + n], mask[o:o + n]))
+            o += n
+    else:
+        f, D, J, K, cls, n = fleet(doc)
+        held, _ = held_of(obs, D, J)
+        shared = obs[f["shared_offset"]: f["shared_offset"] + f["shared_count"]]
+        plan = np.zeros(K * J + K)
+        for w in range(D):
+            plan[cls[w] * J + held[w]] += 1 / n[cls[w]]
+        rows = []
+        for w in range(D):
+            k = cls[w]
+            z = mlp(doc, tensors, np.concatenate([obs[w * (J + 1):(w + 1) * (J + 1)], np.eye(K)[k], plan, shared])[None])[0]
+            z[held[w]] += doc["policy"]["stay_bias"]
+            m = mask[w * J:(w + 1) * J]
+            rows.append((z, m))
+            j = int(np.flatnonzero(m)[np.argmax(z[m])])
+            plan[k * J + held[w]] -= 1 / n[k]
+            plan[k * J + j] += 1 / n[k]
+            plan[K * J + k] += 1 / n[k]
+    gaps = []
+    for z, m in rows:
+        s = np.sort(z[m])[::-1]
+        gaps.append(s[0] - s[1] if len(s) > 1 else np.inf)
+    return min(gaps)
+
+
 # MARK: random cases
 
 def random_cases(doc, count, seed):
@@ -182,13 +216,19 @@ def latency(session, obs, mask, batch, repeats):
     return times[len(times) // 2], times[min(len(times) - 1, len(times) * 99 // 100)]
 
 
-def check_policy(tmp, label, env, steps, kind):
+def train(tmp, label, env, steps, **config):
     run = os.path.join(tmp, label)
-    pyclient.run(["train", "--env", env, "--steps", str(steps), "--seed", "1", "-o", run, "--quiet",
-                  "--config", os.path.join(tmp, "tiny.json")])
+    cfg = os.path.join(tmp, f"{label}.json")
+    with open(cfg, "w") as f:
+        json.dump(dict({"n_envs": 2, "n_steps": 256, "batch_size": 128, "n_epochs": 2, "net_arch": [64, 64]}, **config), f)
+    pyclient.run(["train", "--env", env, "--steps", str(steps), "--seed", "1", "-o", run, "--quiet", "--config", cfg])
+    return run
+
+
+def check_policy(tmp, label, run, kind, export=()):
     st, ox = os.path.join(tmp, f"{label}.safetensors"), os.path.join(tmp, f"{label}.onnx")
-    pyclient.run(["export", run, "-o", st])
-    pyclient.run(["export", run, "--format", "onnx", "-o", ox])
+    pyclient.run(["export", run, "-o", st] + list(export))
+    pyclient.run(["export", run, "--format", "onnx", "-o", ox] + list(export))
     model = onnx.load(ox)
     onnx.checker.check_model(model, full_check=True)
     check(True, f"{label}: onnx.checker.check_model(full_check=True) passes ({os.path.getsize(ox)} bytes, {len(model.graph.node)} nodes)")
@@ -228,10 +268,12 @@ def check_policy(tmp, label, env, steps, kind):
     bad = np.nonzero((got != want).any(axis=1))[0]
     gaps = []
     for i in bad:
-        if kind == "family":
+        if kind == "family" and doc["policy"]["beam_width"] > 1:
             gap = abs(family_logprob(doc, tensors, obs[i], mask[i], got[i]) - family_logprob(doc, tensors, obs[i], mask[i], want[i]))
-        else:
+        elif kind == "moves":
             gap = min(moves_margins(doc, tensors, obs[i], mask[i]))
+        else:
+            gap = decision_margin(doc, tensors, obs[i], mask[i])
         gaps.append(gap)
         print(f"     case {i}: onnxruntime {got[i].tolist()}, switchgym act {want[i].tolist()}, score gap {gap:.3g}")
     check(all(gap < NEAR_TIE for gap in gaps),
@@ -248,8 +290,6 @@ def check_policy(tmp, label, env, steps, kind):
 
 def main():
     with tempfile.TemporaryDirectory(prefix="switchgym-onnx-") as tmp:
-        with open(os.path.join(tmp, "tiny.json"), "w") as f:
-            json.dump({"n_envs": 2, "n_steps": 256, "batch_size": 128, "n_epochs": 2, "net_arch": [64, 64]}, f)
         # A 32-device copy of vision-cluster (16 + 16): a moves policy under policy = auto.
         with open(os.path.join(pyclient.ROOT, "envs", "vision-cluster.toml")) as f:
             text = f.read()
@@ -258,8 +298,12 @@ def main():
         cluster = os.path.join(tmp, "vision-cluster-32.toml")
         with open(cluster, "w") as f:
             f.write(text)
-        check_policy(tmp, "vision-zoo", os.path.join(pyclient.ROOT, "envs", "vision-zoo.toml"), 4096, "family")
-        check_policy(tmp, "vision-cluster-32", cluster, 4096, "moves")
+        zoo = os.path.join(pyclient.ROOT, "envs", "vision-zoo.toml")
+        family = train(tmp, "vision-zoo", zoo, 4096)
+        check_policy(tmp, "vision-zoo", family, "family")                                   # beam search, width 8
+        check_policy(tmp, "vision-zoo-greedy", family, "family", ["--beam-width", "1"])
+        check_policy(tmp, "vision-zoo-mlp", train(tmp, "vision-zoo-mlp", zoo, 4096, policy="mlp"), "mlp")
+        check_policy(tmp, "vision-cluster-32", train(tmp, "vision-cluster-32", cluster, 4096), "moves")
     if failures:
         pyclient.fail(f"{len(failures)} check(s) failed")
     print("check_onnx: all checks passed")
