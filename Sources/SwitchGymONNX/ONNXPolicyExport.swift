@@ -240,6 +240,28 @@ struct PolicyGraph {
         g.cast(g.op("Equal", g.unsqueeze(x, axes: [-1]), g.int64s(Array(0..<n))), to: .float)
     }
 
+    /// Per class `k` and entry `x`, `Σ_{w of class k} 1/n_k × indicator[w, x]` as `[batch, K × X]` (class-major),
+    /// for a 0/1 `indicator` `[batch, D, X]` (float), **bit for bit** as the reference adds `1/n_k` once per
+    /// device in index order: the count of devices (a MatMul of 0/1 values, exact) indexes a table of
+    /// the `c`-fold sums `((1/n_k + 1/n_k) + …)` made here with the same Float additions.
+    func classFractions(_ indicator: String, width X: Int) -> String {
+        let D = fleet.workers, K = fleet.classCount, inv = inverseClassSize
+        var membership = [Float](repeating: 0, count: K * D)
+        for w in 0..<D { membership[fleet.workerClass[w] * D + w] = 1 }
+        let counts = g.op("MatMul", g.floats(membership, shape: [K, D], hint: "class_members"), indicator)   // [batch, K, X]
+        var table = [Float](), offsets = [Int]()
+        for k in 0..<K {
+            offsets.append(table.count)
+            var sum: Float = 0
+            table.append(sum)
+            for _ in 0..<D { sum += inv[k]; table.append(sum) }
+        }
+        let index = g.op("Add", g.cast(counts, to: .int64), g.int64s(offsets, shape: [1, K, 1]))
+        let fractions = g.op("Gather", g.floats(table, shape: [table.count], hint: "class_fraction_table"), index,
+                             attributes: [ONNXGraphBuilder.int("axis", 0)])
+        return g.reshape(fractions, [0, K * X])
+    }
+
     /// Device `w`'s slice of a `[batch, D, n]` tensor, as `[batch, n]`.
     func device(_ x: String, _ w: Int) -> String {
         g.squeeze(g.slice(x, axis: 1, w, w + 1), axes: [1])
@@ -255,22 +277,17 @@ struct PolicyGraph {
     }
 
     func familyInputs() -> FamilyInputs {
-        let D = fleet.workers, J = fleet.jobs, K = fleet.classCount, P = K * J + K
+        let D = fleet.workers, J = fleet.jobs, K = fleet.classCount
         let dev = devices()
         var out = FamilyInputs(block: [], held: [], heldOneHot: [], mask: [], plan: "", shared: "")
-        var plan: String?
         for w in 0..<D {
             out.block.append(device(dev.blocks, w))
             out.held.append(g.slice(dev.held, axis: 1, w, w + 1))
-            let oh = device(dev.heldOneHot, w)
-            out.heldOneHot.append(oh)
+            out.heldOneHot.append(device(dev.heldOneHot, w))
             out.mask.append(g.slice(mask, axis: 1, w * J, (w + 1) * J))
-            // plan[k × J + held(w)] += 1/n_k, devices in order (the same float additions as the reference).
-            let k = fleet.workerClass[w]
-            let term = g.padLast(g.op("Mul", oh, g.float(inverseClassSize[k])), rank: 2, before: k * J, after: P - k * J - J)
-            plan = plan.map { g.op("Add", $0, term, hint: "plan") } ?? term
         }
-        out.plan = plan!
+        // plan[k × J + held(w)] += 1/n_k for every device, then K zeros.
+        out.plan = g.padLast(classFractions(dev.heldOneHot, width: J), rank: 2, before: 0, after: K)
         out.shared = g.slice(obs, axis: 1, fleet.sharedOffset, fleet.sharedOffset + fleet.sharedCount)
         return out
     }
@@ -378,22 +395,14 @@ struct PolicyGraph {
         let D = fleet.workers, V = fleet.jobs, K = fleet.classCount, G = fleet.sharedCount, L = spec.movesLevels!
         let O = 1 + V * V * L
         let dev = devices()
-        let members = classDevices, inv = inverseClassSize
+        let members = classDevices
         let idle = g.op("LessOrEqual", dev.pending, g.float(0), hint: "idle")   // [batch, D, 1]
         let busy = g.cast(g.op("Not", idle), to: .float)
         // Class-level observation: per class and variant the fraction holding it (K × V), per
         // class the fraction not idle (K), devices in index order (the reference's additions).
-        let C = K * V + K
-        var classObs: String?
-        for w in 0..<D {
-            let k = fleet.workerClass[w], x = g.float(inv[k])
-            let holding = g.padLast(g.op("Mul", device(dev.heldOneHot, w), x), rank: 2, before: k * V, after: C - k * V - V)
-            let loading = g.padLast(g.op("Mul", device(busy, w), x), rank: 2, before: K * V + k, after: K - k - 1)
-            let term = g.op("Add", holding, loading)
-            classObs = classObs.map { g.op("Add", $0, term, hint: "class_obs") } ?? term
-        }
+        let classObs = g.concat([classFractions(dev.heldOneHot, width: V), classFractions(busy, width: 1)], axis: 1)
         let shared = g.slice(obs, axis: 1, fleet.sharedOffset, fleet.sharedOffset + G)
-        let z = network(g.concat([classObs!, shared], axis: 1))   // [batch, K × O]
+        let z = network(g.concat([classObs, shared], axis: 1))   // [batch, K × O]
         // Class mask: movable[k, from × V + to] = idle devices of class k on `from` that may hold `to`.
         let maskF = g.cast(g.reshape(mask, [0, D, V]), to: .float)   // [batch, D, V]
         let idleF = g.cast(idle, to: .float)
