@@ -394,7 +394,7 @@ public enum ServingBaselines {
     /// ``oracleConfigurationLimit`` of them.
     static func candidateConfigurations(model m: ServingModel, space: FleetConfigurations) -> [[Int]] {
         let initial = space.configuration(of: m.scenario.initialVariants)
-        var frequency: [[Int]: Int] = [initial: Int.max]
+        var frequency: [[Int]: Int] = [:]
         var row = [Double](repeating: 0, count: m.streamCount)
         var current = initial
         for t in 0..<m.intervalCount {
@@ -404,8 +404,9 @@ public enum ServingBaselines {
             }
             frequency[current, default: 0] += 1
         }
+        frequency[initial] = nil   // always a candidate, first
         let ranked = frequency.sorted { $0.value != $1.value ? $0.value > $1.value : $0.key.lexicographicallyPrecedes($1.key) }
-        return ranked.prefix(oracleConfigurationLimit).map(\.key)
+        return [initial] + ranked.prefix(oracleConfigurationLimit - 1).map(\.key)
     }
 
     /// The DP over `configurations` (index 0 need not be the initial one).

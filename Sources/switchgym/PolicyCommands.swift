@@ -38,7 +38,8 @@ struct ExportCommand: ParsableCommand {
     @Option(help: "The file format.")
     var format: PolicyFormat = .safetensors
 
-    @Option(help: ArgumentHelp("The scenario spec or registered env the policy serves (default: the run folder's config.json).", valueName: "env"))
+    /// The env the policy serves; default: the run folder's config.json.
+    @Option(help: ScenarioOptions.envHelp)
     var env: String?
 
     @Option(help: ScenarioOptions.traceHelp)
@@ -56,17 +57,28 @@ struct ExportCommand: ParsableCommand {
 
     func run() throws {
         try reportingErrors(inputs: [checkpoint] + (env.map { [$0] } ?? []) + (trace.map { [$0] } ?? [])) {
-            let file = try Self.make(checkpoint: checkpoint, env: env, trace: trace, beamWidth: beamWidth, golden: golden, seed: seed.value)
-            try OutputGuard.check(output: output.out)
-            switch format {
-            case .safetensors: try file.write(to: output.out)
-            case .onnx: try ONNXPolicyExport.write(file, to: output.out)
-            }
-            let d = file.document
-            say("exported \(d.policy.kind.rawValue) policy (\(d.policy.algorithm), network \(d.policy.network.sizes)) to \(output.out)")
-            say("  observation \(d.observation.dimension) floats, action \(d.action.components.count) components, \(d.goldenCount) golden cases"
-                + (d.scenario.map { ", scenario \($0.name) \($0.fingerprint.prefix(12))" } ?? ""))
+            try Self.export(checkpoint: checkpoint, env: env, trace: trace, format: format, beamWidth: beamWidth, golden: golden,
+                            seed: seed.value, to: output.out)
         }
+    }
+
+    /// Exports `checkpoint` to `path` and reads the written file back (checksum and self-test).
+    static func export(checkpoint: String, env: String?, trace: String?, format: PolicyFormat = .safetensors,
+                       beamWidth: Int = FrozenPolicy.defaultBeamWidth, golden: Int = PolicyFile.defaultGoldenCases,
+                       seed: UInt64 = 0, to path: String) throws {
+        let file = try make(checkpoint: checkpoint, env: env, trace: trace, beamWidth: beamWidth, golden: golden, seed: seed)
+        try OutputGuard.check(output: path)
+        switch format {
+        case .safetensors:
+            try file.write(to: path)
+            _ = try PolicyFile.read(path: path)
+        case .onnx:
+            try ONNXPolicyExport.write(file, to: path)
+        }
+        let d = file.document
+        say("exported \(d.policy.kind.rawValue) policy (\(d.policy.algorithm), network \(d.policy.network.sizes)) to \(path)")
+        say("  observation \(d.observation.dimension) floats, action \(d.action.components.count) components, \(d.goldenCount) golden cases"
+            + (d.scenario.map { ", scenario \($0.name) \($0.fingerprint.prefix(12))" } ?? ""))
     }
 
     /// The policy file of `checkpoint` for `env` (default: the run folder's config.json).

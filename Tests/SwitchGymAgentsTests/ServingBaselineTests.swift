@@ -164,4 +164,20 @@ import SwitchGymEnvs
         #expect(abs(e.reward - t.reward) <= 1e-9 * abs(t.reward))
         #expect(abs(e.unserved - env.last.queued - env.last.dropped) <= 1e-6 * max(1, e.unserved))
     }
+
+    /// The oracle on a fleet too large for its exact DP, where the initial configuration is the
+    /// best one of some interval (no traffic): it plans over candidates, the initial one first,
+    /// without overflowing the count it ranks them by (a trap on a 32-GPU scenario, fixed).
+    @Test func candidateConfigurationsKeepTheInitialOneWithoutOverflow() throws {
+        let busy = try FactoredPolicyTests.fleet(big: 20, small: 10)
+        let idle = try ServingModel(scenario: busy.scenario,
+                                    arrivals: ScenarioArrivals(intervals: 12, streams: 2, counts: [Double](repeating: 0, count: 24)))
+        let space = FleetConfigurations(model: idle)
+        #expect(space.count > ServingBaselines.oracleConfigurationLimit)
+        let candidates = ServingBaselines.candidateConfigurations(model: idle, space: space)
+        #expect(candidates.first == space.configuration(of: idle.scenario.initialVariants))
+        #expect(Set(candidates).count == candidates.count && candidates.count <= ServingBaselines.oracleConfigurationLimit)
+        let oracle = ServingBaselines.oracle(model: idle)
+        #expect(oracle.bound.isFinite)
+    }
 }
