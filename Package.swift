@@ -43,7 +43,7 @@ let package = Package(
         // Serving scenarios (TOML specs), their reduction to EmploymentSearch, the serving envs,
         // dispatch (R-JIQ, POP, LP bound) and the interference predictor.
         .target(name: "SwitchGymEnvs", dependencies: [
-            "SwitchGymCore", "SwitchGymData",
+            "SwitchGymCore", "SwitchGymData", "SwitchGymIO",
             .product(name: "TOMLKit", package: "TOMLKit"),
         ]),
         // PPO, DQN, baselines, checkpoints and metrics (CSV, TensorBoard).

@@ -222,6 +222,34 @@ public final class BoundPolicy: GreedyPolicy {
         moves.apply(movesChoices, fleet: observation, fleetMask: fleetMask, into: choices)
     }
 
+    /// The margin of the last decision, when measured (``PolicyWorkspace/measuresMargin``).
+    public var lastMargin: Float { workspace.lastMargin }
+
+    /// The choice row for one observation, after checking it: `observationDimension` finite
+    /// floats and a mask of ``ActionLayout/maskWidth`` that allows at least one value of every
+    /// component (allocates; for servers and tools that take outside input).
+    /// - Throws: ``FrozenPolicy/LoadError`` (``FrozenPolicy/LoadError/Kind/incompatible``) naming what is wrong.
+    public func decide(observation: [Float], mask: [Bool]?) throws -> [Int] {
+        func bad(_ m: String) -> FrozenPolicy.LoadError { FrozenPolicy.LoadError(kind: .incompatible, message: m) }
+        let dim = workspace.networks.observationDimension
+        guard observation.count == (moves.map { $0.layout.dimension } ?? dim) else {
+            throw bad("an observation of \(observation.count) floats; the policy reads \(moves.map { $0.layout.dimension } ?? dim)")
+        }
+        if let i = observation.firstIndex(where: { !$0.isFinite }) { throw bad("observation[\(i)] is \(observation[i]); expected a finite number") }
+        if let mask {
+            guard mask.count == actionLayout.maskWidth else {
+                throw bad("a mask of \(mask.count) entries; the policy's action needs \(actionLayout.maskWidth) (\(actionLayout))")
+            }
+            for c in 0..<actionLayout.components {
+                let o = actionLayout.offsets[c]
+                guard mask[o..<(o + actionLayout.sizes[c])].contains(true) else {
+                    throw bad("the mask allows no value of action component \(c)")
+                }
+            }
+        }
+        return act(observation: observation, mask: mask)
+    }
+
     /// The choice row for one observation (allocates; for tools).
     public func act(observation: [Float], mask: [Bool]?) -> [Int] {
         var out = [Int](repeating: 0, count: actionLayout.components)

@@ -141,6 +141,14 @@ public final class PolicyWorkspace {
 
     /// Beams of ``mostProbable(_:mask:into:)`` (family policies).
     public let beamWidth: Int
+    /// When set, ``greedy(_:mask:into:)`` and ``mostProbable(_:mask:into:)`` record in
+    /// ``lastMargin`` how far the decision was from changing: the smallest gap between a chosen
+    /// score and the best one not chosen (per component, or per beam step). Golden cases of an
+    /// exported policy keep only decisions with a clear margin, so that runtimes whose float
+    /// arithmetic differs in the last bits still reproduce them (``PolicyFile``).
+    public var measuresMargin = false
+    /// The margin of the last decision (``measuresMargin``); `+∞` when every choice was forced.
+    public private(set) var lastMargin = Float.infinity
     /// Beam state, two generations: plans, choices, scores; candidate scores.
     let beamPlans: UnsafeMutablePointer<Float>
     let beamChoices: UnsafeMutablePointer<Int32>
@@ -283,13 +291,26 @@ public final class PolicyWorkspace {
         networks.actor.backward(outputGradient: logitGradient, batch: m * workers, workspace: actorWorkspace)
     }
 
+    /// Lowers ``lastMargin`` to the gap between `scores[chosen]` and the best other allowed score.
+    func noteMargin(_ scores: UnsafePointer<Float>, mask: UnsafePointer<Bool>?, count n: Int, chosen: Int) {
+        guard chosen >= 0 else { return }
+        for i in 0..<n where i != chosen && (mask?[i] ?? true) { lastMargin = min(lastMargin, scores[chosen] - scores[i]) }
+    }
+
     /// The greedy action for one observation: per component (worker) the allowed value with
     /// the largest logit, workers in order for a family policy (each seeing the plan so far).
     public func greedy(_ obs: UnsafePointer<Float>, mask: UnsafePointer<Bool>?, into choices: UnsafeMutablePointer<Int>) {
         let layout = networks.actionLayout
+        if measuresMargin { lastMargin = .infinity }
         guard let fam = networks.family else {
             networks.actor.forwardSingle(obs, into: single)
             FactoredCategorical.argmax(single, mask: mask, layout: layout, into: choices)
+            if measuresMargin {
+                for c in 0..<layout.components {
+                    let o = layout.offsets[c]
+                    noteMargin(single + o, mask: mask.map { $0 + o }, count: layout.sizes[c], chosen: choices[c])
+                }
+            }
             return
         }
         let J = fam.layout.jobs
@@ -300,6 +321,7 @@ public final class PolicyWorkspace {
             single[fam.layout.job(ofWorker: w, in: obs)] += networks.stayBias
             let c = Categorical.argmax(single, mask: mask.map { $0 + w * J }, count: J)
             choices[w] = c
+            if measuresMargin { noteMargin(single, mask: mask.map { $0 + w * J }, count: J, chosen: c) }
             fam.advancePlan(obs, worker: w, job: c, plan: plans)
         }
     }
@@ -320,6 +342,7 @@ extension PolicyWorkspace {
         }
         let J = fam.layout.jobs, a = fam.actorInputSize, ps = fam.planSize, D = workers, B = beamWidth
         let bias = networks.stayBias
+        if measuresMargin { lastMargin = .infinity }
         // Generation g lives at offset g × B; `live` beams are in use.
         var current = 0, live = 1
         fam.startPlan(obs, plan: beamPlans)
@@ -342,10 +365,12 @@ extension PolicyWorkspace {
             // The B best candidates, first index first on ties (one beam: the greedy choice).
             let next = 1 - current
             let nextPlans = beamPlans + next * B * ps, nextPicks = beamChoices + next * B * D
-            var kept = 0
+            var kept = 0, previous = Float.infinity
             while kept < B {
                 var best = -1, bestScore = -Float.infinity
                 for c in 0..<(live * J) where candidateScores[c] > bestScore { best = c; bestScore = candidateScores[c] }
+                if measuresMargin && bestScore > -.infinity { lastMargin = min(lastMargin, previous - bestScore) }
+                previous = bestScore
                 if best < 0 { break }
                 candidateScores[best] = -.infinity
                 let b = best / J, j = best % J
@@ -357,6 +382,11 @@ extension PolicyWorkspace {
                 kept += 1
             }
             guard kept > 0 else { greedy(obs, mask: mask, into: choices); return }   // a worker with no allowed job
+            if measuresMargin && kept == B {   // the best candidate left out
+                var next = -Float.infinity
+                for c in 0..<(live * J) { next = max(next, candidateScores[c]) }
+                if next > -.infinity { lastMargin = min(lastMargin, previous - next) }
+            }
             live = kept
             current = next
         }

@@ -8,6 +8,8 @@ enum CommandRegistry {
         EnvsCommand.self,
         TrainCommand.self,
         EvalCommand.self,
+        ExportCommand.self,
+        ActCommand.self,
         BenchCommand.self,
         DebugCommand.self,
     ]

@@ -1,4 +1,5 @@
 import ArgumentParser
+import SwitchGymAgents
 
 /// The `switchgym` command line: one subcommand group per concern; each group
 /// lives in its own `*Command.swift` file.
@@ -7,7 +8,7 @@ struct SwitchGymCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "switchgym",
         abstract: "Train, evaluate and export proactive model-switching policies for ML inference serving.",
-        version: "0.1.0",
+        version: SwitchGymVersion.string,
         subcommands: CommandRegistry.all)
 
     /// Parses the arguments, old option spellings rewritten (``DeprecatedSpellings``), and runs

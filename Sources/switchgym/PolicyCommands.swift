@@ -1,0 +1,192 @@
+import ArgumentParser
+import Foundation
+import SwitchGymAgents
+import SwitchGymCore
+import SwitchGymEnvs
+import SwitchGymIO
+
+/// A frozen policy file's format.
+enum PolicyFormat: String, ExpressibleByArgument, CaseIterable {
+    case safetensors
+}
+
+/// An exported policy file.
+enum PolicyFileOutput: OutputKind {
+    static var help: String { "The policy file to write (written atomically; docs/policy-format.md)." }
+    static var valueName: String { "policy.safetensors" }
+}
+
+/// `switchgym export CHECKPOINT --format safetensors -o FILE`
+struct ExportCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "export",
+        abstract: "Freeze a trained policy into a policy file for a serving core (docs/policy-format.md).",
+        discussion: """
+            The file holds the network, the observation's features and frozen normalisation, the action layout, \
+            the scenario's fingerprint, versions, the checkpoint's sha256 and golden cases that every reader \
+            checks when it loads the file. The scenario and trace default to the run folder's config.json; \
+            the bill scale (the observation's normalisation) is the trace's mean bills per interval, so give \
+            the training trace.
+            """)
+
+    @Argument(help: "A checkpoint file (.h5) or a run folder (its latest checkpoint).")
+    var checkpoint: String
+
+    @Option(help: "The file format.")
+    var format: PolicyFormat = .safetensors
+
+    @Option(help: ArgumentHelp("The scenario spec or registered env the policy serves (default: the run folder's config.json).", valueName: "env"))
+    var env: String?
+
+    @Option(help: ScenarioOptions.traceHelp)
+    var trace: String?
+
+    @Option(help: "Beams of a family policy's decoding (1: greedy; default as eval).")
+    var beamWidth: Int = FrozenPolicy.defaultBeamWidth
+
+    @Option(help: "Golden self-test cases to store.")
+    var golden: Int = PolicyFile.defaultGoldenCases
+
+    @OptionGroup var seed: SeedOption
+
+    @OptionGroup var output: OutputOptions<PolicyFileOutput>
+
+    func run() throws {
+        try reportingErrors(inputs: [checkpoint] + (env.map { [$0] } ?? []) + (trace.map { [$0] } ?? [])) {
+            let file = try Self.make(checkpoint: checkpoint, env: env, trace: trace, beamWidth: beamWidth, golden: golden, seed: seed.value)
+            try OutputGuard.check(output: output.out)
+            switch format {
+            case .safetensors: try file.write(to: output.out)
+            }
+            let d = file.document
+            say("exported \(d.policy.kind.rawValue) policy (\(d.policy.algorithm), network \(d.policy.network.sizes)) to \(output.out)")
+            say("  observation \(d.observation.dimension) floats, action \(d.action.components.count) components, \(d.goldenCount) golden cases"
+                + (d.scenario.map { ", scenario \($0.name) \($0.fingerprint.prefix(12))" } ?? ""))
+        }
+    }
+
+    /// The policy file of `checkpoint` for `env` (default: the run folder's config.json).
+    static func make(checkpoint: String, env: String?, trace: String?, beamWidth: Int, golden: Int, seed: UInt64) throws -> PolicyFile {
+        let policy = try PolicyLoader.load(checkpoint)
+        var envName = env, traceName = trace
+        if envName == nil {
+            let folder = URL(fileURLWithPath: policy.source).deletingLastPathComponent()
+            guard let config = try? TrainingRunConfig.read(from: folder) else {
+                throw CLIError.usage("\(checkpoint): no config.json beside the checkpoint to say its env; give --env (and --trace, the training trace)")
+            }
+            envName = config.env
+            if traceName == nil { traceName = config.trace }
+        }
+        let name = envName!
+        let context: PolicyFile.Context, dimension: Int, layout: ActionLayout, family: FamilyObservationLayout?
+        if EnvResolver.isScenarioPath(name) {
+            let (spec, model) = try EnvResolver.scenarioSpec(path: name, trace: traceName)
+            context = .init(scenario: model.scenario, billScale: model.billScale, checkpointPath: policy.source)
+            (dimension, layout, family) = (spec.observationSpace.low.count, spec.actionLayout, spec.familyLayout)
+        } else {
+            let spec = try EnvResolver.spec(name, trace: traceName)
+            context = .init(scenario: nil, billScale: nil, checkpointPath: policy.source)
+            (dimension, layout, family) = (spec.observationSpace.low.count, spec.actionLayout, spec.familyLayout)
+        }
+        return try PolicyFile.make(policy: policy, observationDimension: dimension, actionLayout: layout, familyLayout: family,
+                                   context: context, beamWidth: beamWidth, goldenCases: golden, seed: seed)
+    }
+}
+
+/// `switchgym act POLICY --input OBS.csv [--mask MASKS.csv]`
+struct ActCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "act",
+        abstract: "Run an exported policy file on observations: one action line per observation line.",
+        discussion: """
+            Reads the policy file (verifying its checksum and self-test), then for each line of --input \
+            (the observation's floats, comma-separated) prints the action's integers, comma-separated. \
+            --mask gives one line per observation of 0/1 entries (the action's mask width); without it \
+            every value is allowed. The batch-1 latency (median and 99th percentile) goes to standard error.
+            """)
+
+    @Argument(help: "An exported policy file (switchgym export).")
+    var policy: String
+
+    @Option(help: ArgumentHelp("Observations, one per line, comma-separated floats.", valueName: "obs.csv"))
+    var input: String
+
+    @Option(help: ArgumentHelp("Masks, one per observation line, comma-separated 0/1.", valueName: "masks.csv"))
+    var mask: String?
+
+    func run() throws {
+        try reportingErrors(inputs: [policy, input] + (mask.map { [$0] } ?? [])) {
+            let file = try PolicyFile.read(path: policy)
+            let bound = try file.bind(source: policy)
+            let dim = file.document.observation.dimension, width = file.document.action.maskWidth
+            let observations = try CSVRows.read(input, width: dim, what: "observation") { Float($0).flatMap { $0.isFinite ? $0 : nil } }
+            var masks: [[Bool]]?
+            if let mask {
+                let rows = try CSVRows.read(mask, width: width, what: "mask") { $0 == "1" ? true : $0 == "0" ? false : nil }
+                guard rows.count == observations.count else {
+                    throw CLIError.data("\(mask): \(rows.count) mask lines for \(observations.count) observation lines in \(input)")
+                }
+                masks = rows
+            }
+            var out = ""
+            out.reserveCapacity(observations.count * 2 * file.document.action.components.count)
+            var nanos = [UInt64]()
+            nanos.reserveCapacity(observations.count)
+            for (i, obs) in observations.enumerated() {
+                let m = masks?[i]
+                let start = DispatchTime.now().uptimeNanoseconds
+                let action: [Int]
+                do { action = try bound.decide(observation: obs, mask: m) } catch let e as FrozenPolicy.LoadError {
+                    throw CLIError.data("\(mask ?? input):\(i + 1): \(e.message)")
+                }
+                nanos.append(DispatchTime.now().uptimeNanoseconds - start)
+                out += action.map(String.init).joined(separator: ",") + "\n"
+            }
+            FileHandle.standardOutput.write(Data(out.utf8))
+            nanos.sort()
+            if !nanos.isEmpty {
+                let p50 = nanos[nanos.count / 2], p99 = nanos[min(nanos.count - 1, nanos.count * 99 / 100)]
+                FileHandle.standardError.write(Data(
+                    "acted on \(nanos.count) observations; batch-1 latency p50 \(String(format: "%.2f", Double(p50) / 1000)) µs, p99 \(String(format: "%.2f", Double(p99) / 1000)) µs (\(file.document.policy.kind.rawValue), beam \(file.document.policy.beamWidth))\n".utf8))
+            }
+        }
+    }
+}
+
+/// Comma-separated rows of a fixed width, each field parsed by the caller.
+enum CSVRows {
+    /// Largest CSV this reads whole (1 GiB).
+    static let maxBytes = 1 << 30
+
+    /// The rows of `path`; errors name the file, line and field.
+    static func read<T>(_ path: String, width: Int, what: String, _ parse: (Substring) -> T?) throws -> [[T]] {
+        let attributes = try? FileManager.default.attributesOfItem(atPath: path)
+        if let size = attributes?[.size] as? Int, size > maxBytes {
+            throw CLIError.data("\(path): \(size) bytes; at most \(maxBytes) bytes of \(what)s are read at once (split the file)")
+        }
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw SwitchGymIOError(.notFound, "cannot read the file (missing or unreadable)", path: path)
+        }
+        var rows = [[T]]()
+        var line = 0
+        for raw in String(decoding: data, as: UTF8.self).split(separator: "\n", omittingEmptySubsequences: false) {
+            line += 1
+            let text = raw.hasSuffix("\r") ? raw.dropLast() : raw
+            if text.trimmingCharacters(in: .whitespaces).isEmpty { continue }
+            let fields = text.split(separator: ",", omittingEmptySubsequences: false)
+            guard fields.count == width else {
+                throw CLIError.data("\(path):\(line): \(fields.count) fields; the policy's \(what) has \(width)")
+            }
+            var row = [T]()
+            row.reserveCapacity(width)
+            for (i, f) in fields.enumerated() {
+                guard let v = parse(f.trimmingCharacters(in: .whitespaces)[...]) else {
+                    throw CLIError.data("\(path):\(line): field \(i + 1) '\(f)' is not a valid \(what) entry\(what == "mask" ? " (0 or 1)" : " (a finite number)")")
+                }
+                row.append(v)
+            }
+            rows.append(row)
+        }
+        return rows
+    }
+}
