@@ -743,6 +743,8 @@ int sg_policy_act(sg_policy *p, const float *observation, const uint8_t *mask, i
                   char *err, size_t err_len) {
     size_t c;
     if (!p || !observation || !action) return fail(err, err_len, SG_ERR_ARGUMENT, "sg_policy_act: NULL argument");
+    for (c = 0; c < p->dimension; c++)
+        if (!isfinite(observation[c])) return fail(err, err_len, SG_ERR_INPUT, "observation[%zu] is not finite", c);
     if (mask) {
         for (c = 0; c < p->components; c++) {
             const uint8_t *m = mask + p->component_offsets[c];
@@ -940,7 +942,7 @@ static int build(const uint8_t *data, uint64_t data_len, const jdoc *hdr, const 
         if (!jis_int(&doc, jget(&doc, fam, "shared_offset"), 0, INT32_MAX, &so) ||
             !jis_int(&doc, jget(&doc, fam, "shared_count"), 0, INT32_MAX, &sc))
             BAD("policy document: observation.family.shared_offset/shared_count missing");
-        if ((uint64_t)so < (uint64_t)D * (uint64_t)(J + 1) || (uint64_t)so + (uint64_t)sc > p->dimension)
+        if ((uint64_t)so != (uint64_t)D * (uint64_t)(J + 1) || (uint64_t)so + (uint64_t)sc != p->dimension)
             BAD("policy document: the family layout (%d workers of %d + 1 floats, shared block %lld + %lld) does not fit observation.dimension %zu",
                 D, J, (long long)so, (long long)sc, p->dimension);
         p->shared_offset = (size_t)so;
@@ -1057,6 +1059,13 @@ static int build(const uint8_t *data, uint64_t data_len, const jdoc *hdr, const 
         s->end = off[1];
     }
     for (t = 0; t < nspecs; t++) if (!specs[t].found) BAD("missing tensor %s", specs[t].name);
+    {
+        int u;
+        for (t = 0; t < nspecs; t++)
+            for (u = t + 1; u < nspecs; u++)
+                if (specs[t].begin < specs[u].end && specs[u].begin < specs[t].end)
+                    BAD("tensors %s and %s overlap in the data section", specs[t].name, specs[u].name);
+    }
 
     /* Weights, copied (aligned, host order). */
     for (l = 0; l < p->layers; l++) {
@@ -1068,6 +1077,8 @@ static int build(const uint8_t *data, uint64_t data_len, const jdoc *hdr, const 
         for (i = 0; i < nw; i++) { uint32_t u = le32(src + 4 * i); memcpy(&p->weights[l][i], &u, 4); }
         src = data + specs[2 * l + 1].begin;
         for (i = 0; i < nb; i++) { uint32_t u = le32(src + 4 * i); memcpy(&p->biases[l][i], &u, 4); }
+        for (i = 0; i < nw; i++) if (!isfinite(p->weights[l][i])) BAD("tensor actor.%d.weight: entry %zu is not finite", l, i);
+        for (i = 0; i < nb; i++) if (!isfinite(p->biases[l][i])) BAD("tensor actor.%d.bias: entry %zu is not finite", l, i);
     }
 
     /* Scratch. */

@@ -8,8 +8,8 @@
  *   2. `__metadata__`: format `switchgym.policy`, then the SHA-256 of the data section followed
  *      by the `policy` string's UTF-8 bytes (before anything else is trusted), format_version 1,
  *   3. the policy document (kind, network, observation layout, action) and its consistency,
- *   4. every tensor's dtype, shape and byte range against the document (unknown tensors are
- *      refused),
+ *   4. every tensor's dtype, shape and byte range against the document (inside the data
+ *      section, no overlaps; unknown tensors are refused), finite weights,
  *   5. the self-test: every golden case must give its golden action.
  * Any failure returns a non-zero code and a one-line message in `err` (when `err_len > 0`);
  * malformed input never crashes the reader or makes it allocate more than the file's size
@@ -45,7 +45,8 @@ enum {
     SG_ERR_CHECKSUM = 4,   /* the sha256 does not match */
     SG_ERR_SELF_TEST = 5,  /* a golden case does not give its golden action */
     SG_ERR_NO_MEMORY = 6,  /* an allocation failed */
-    SG_ERR_MASK = 7        /* (act) a mask component allows no value */
+    SG_ERR_MASK = 7,       /* (act) a mask component allows no value */
+    SG_ERR_INPUT = 8       /* (act) an observation entry is NaN or infinite */
 };
 
 /** The policy kinds of format version 1. */
@@ -88,8 +89,8 @@ const char *sg_policy_document(const sg_policy *p, size_t *len);
  * One decision: `observation` has sg_policy_observation_dimension floats; `mask` has
  * sg_policy_mask_width bytes (non-zero: allowed) or is NULL (everything allowed); `action`
  * receives sg_policy_action_components integers. Allocates nothing.
- * Returns SG_ERR_MASK (and a message naming the component) when a mask component allows no
- * value, SG_ERR_ARGUMENT on NULL pointers.
+ * Returns SG_ERR_INPUT when an observation entry is not finite, SG_ERR_MASK (and a message
+ * naming the component) when a mask component allows no value, SG_ERR_ARGUMENT on NULL pointers.
  */
 int sg_policy_act(sg_policy *p, const float *observation, const uint8_t *mask, int32_t *action,
                   char *err, size_t err_len);
