@@ -228,6 +228,95 @@ def _moves(policy, obs, mask):
     return out
 
 
+def margins(policy, obs, mask=None):
+    """Per observation, how far its decision (as this reference takes it) is from changing: the
+    smallest gap between a chosen score and the best other allowed one (mlp, greedy family,
+    moves), or, for the beam search, the smallest gap between neighbouring candidate scores
+    among the B + 1 best at any device. A disagreement between runtimes is a near-tie when this
+    is below about 1e-4 (golden cases are kept at >= 1e-4)."""
+    obs = np.asarray(obs, dtype=np.float32).reshape(-1, policy.dimension)
+    N = obs.shape[0]
+    mask = np.ones((N, policy.mask_width), bool) if mask is None else np.asarray(mask).reshape(N, -1) != 0
+
+    def gap(z, m):
+        zz = np.where(m, z, -np.inf)
+        top = np.sort(zz, axis=1)[:, ::-1]
+        g = top[:, 0] - top[:, 1] if zz.shape[1] > 1 else np.full(zz.shape[0], np.inf)
+        return np.where(np.isfinite(g), g, np.inf)
+
+    if policy.kind == "mlp":
+        z = policy.forward(obs)
+        offs = np.cumsum([0] + policy.components)
+        return np.min([gap(z[:, offs[c]:offs[c + 1]], mask[:, offs[c]:offs[c + 1]])
+                       for c in range(len(policy.components))], axis=0)
+    if policy.kind == "moves":
+        # The class scores of the reference's own pass, recomputed for the gaps.
+        out = np.full(N, np.inf)
+        V, K, L = policy.J, policy.K, policy.levels
+        opts = 1 + V * V * L
+        held = _held(policy, obs)
+        idle = obs[:, np.arange(policy.D) * (V + 1) + V] <= 0
+        rN = np.arange(N)
+        x = np.zeros((N, K * (V + 1)), dtype=np.float32)
+        for w in range(policy.D):
+            k = policy.worker_class[w]
+            x[rN, k * V + held[:, w]] += policy.inv_moves[k]
+            x[:, K * V + k] += np.where(idle[:, w], np.float32(0), policy.inv_moves[k])
+        x = np.concatenate([x, obs[:, policy.shared_offset:policy.shared_offset + policy.shared_count]], axis=1)
+        z = policy.forward(x).reshape(N, K, opts)
+        fm = mask.reshape(N, policy.D, V)
+        for k in range(K):
+            movable = np.zeros((N, V, V), dtype=np.int64)
+            for w in np.nonzero(policy.worker_class == k)[0]:
+                movable[rN, held[:, w], :] += (fm[:, w, :] & idle[:, w, None]).astype(np.int64)
+            movable[:, np.arange(V), np.arange(V)] = 0
+            cm = np.zeros((N, opts), bool)
+            cm[:, 0] = True
+            for lv in range(L):
+                cm[:, 1 + np.arange(V * V) * L + lv] = movable.reshape(N, V * V) >= (1 << lv)
+            out = np.minimum(out, gap(z[:, k, :], cm))
+        return out
+    # family: replay the decoding, recording gaps
+    J, D, B = policy.J, policy.D, policy.beam
+    held = _held(policy, obs)
+    plan = _start_plan(policy, held)
+    rN = np.arange(N)
+    out = np.full(N, np.inf)
+    if B == 1:
+        for w in range(D):
+            z = policy.forward(_rows(policy, obs, w, plan))
+            z[rN, held[:, w]] += policy.stay_bias
+            m = mask[:, w * J:(w + 1) * J]
+            out = np.minimum(out, gap(z, m))
+            c = _masked_argmax(z, m)
+            _advance(policy, plan, w, held[:, w], c)
+        return out
+    plans = np.repeat(plan[:, None, :], B, axis=1)
+    scores = np.full((N, B), -np.inf, dtype=np.float32)
+    scores[:, 0] = 0
+    for w in range(D):
+        z = policy.forward(_rows(policy, obs, w, plans))
+        z[rN, :, held[:, w]] += policy.stay_bias
+        m = mask[:, None, w * J:(w + 1) * J]
+        zm = np.where(m, z, -np.inf).astype(np.float32)
+        mx = zm.max(axis=2, keepdims=True)
+        s = np.where(m, np.exp(z - mx), np.float32(0)).astype(np.float32).sum(axis=2, keepdims=True, dtype=np.float32)
+        lse = (mx + np.log(s)).astype(np.float32)
+        cand = np.where(m, scores[:, :, None] + (z - lse), -np.inf).astype(np.float32).reshape(N, B * J)
+        srt = -np.sort(-cand, axis=1)[:, :B + 1]
+        with np.errstate(invalid="ignore"):
+            d = srt[:, :-1] - srt[:, 1:]
+        d = np.where(np.isfinite(srt[:, 1:]), d, np.inf)
+        out = np.minimum(out, d.min(axis=1))
+        order = np.argsort(-cand, axis=1, kind="stable")[:, :B]
+        best = np.take_along_axis(cand, order, axis=1)
+        parent, j = order // J, order % J
+        plans = np.take_along_axis(plans, parent[:, :, None], axis=1).copy()
+        _advance(policy, plans, w, np.broadcast_to(held[:, w, None], (N, B)), j)
+        scores = np.where(np.isfinite(best), best, -np.inf).astype(np.float32)
+    return out
+
+
 # Reading -------------------------------------------------------------------------------------
 
 def load(path, self_test=True):
