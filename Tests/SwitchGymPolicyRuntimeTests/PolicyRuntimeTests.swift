@@ -77,7 +77,7 @@ final class PolicyRuntimeTests: XCTestCase {
         var handle: OpaquePointer?
         var err = [CChar](repeating: 0, count: 1024)
         let rc = bytes.withUnsafeBytes { sg_policy_load_memory($0.baseAddress, $0.count, &handle, &err, err.count) }
-        let message = String(cString: err)
+        let message = Self.text(err)
         if rc != 0 {
             XCTAssertNil(handle)
             XCTAssertFalse(message.isEmpty, "a refusal without a message")
@@ -97,10 +97,15 @@ final class PolicyRuntimeTests: XCTestCase {
         } else {
             rc = sg_policy_act(h, obs, nil, &action, &err, err.count)
         }
-        return rc == 0 ? .success(action.map(Int.init)) : .failure(RuntimeError(code: rc, message: String(cString: err)))
+        return rc == 0 ? .success(action.map(Int.init)) : .failure(RuntimeError(code: rc, message: Self.text(err)))
     }
 
     struct RuntimeError: Error { var code: Int32; var message: String }
+
+    /// A NUL-terminated C message buffer as a String.
+    static func text(_ buffer: [CChar]) -> String {
+        String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    }
 
     /// `bytes` after `edit` of its container, with the checksum made valid again (so a later check refuses it).
     static func resealed(_ bytes: [UInt8], _ edit: (inout SafetensorsFile) -> Void) throws -> [UInt8] {
@@ -169,10 +174,10 @@ final class PolicyRuntimeTests: XCTestCase {
         defer { try? FileManager.default.removeItem(at: path) }
         var fh: OpaquePointer?
         var err = [CChar](repeating: 0, count: 512)
-        XCTAssertEqual(sg_policy_load_file(path.path, &fh, &err, err.count), 0, String(cString: err))
+        XCTAssertEqual(sg_policy_load_file(path.path, &fh, &err, err.count), 0, Self.text(err))
         sg_policy_free(fh)
         XCTAssertEqual(sg_policy_load_file("/nonexistent/p.safetensors", &fh, &err, err.count), Int32(SG_ERR_IO))
-        XCTAssertTrue(String(cString: err).contains("cannot open"))
+        XCTAssertTrue(Self.text(err).contains("cannot open"))
     }
 
     func testCorruptFilesAreRefusedWithAReason() throws {
