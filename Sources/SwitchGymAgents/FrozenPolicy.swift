@@ -33,9 +33,23 @@ public final class FrozenPolicy {
     public let stayBias: Float
     /// A ``PolicyArchitecture/moves`` policy's block-size levels (``FleetMoves/levels``).
     public let movesLevels: Int?
+    /// The observation normalisation of the env it was trained in (serving envs; `nil` for
+    /// other envs and for checkpoints written before it was recorded). Evaluate and serve with
+    /// it (``ServingModel/normalized(_:)``).
+    public let normalization: ObservationNormalization?
+
+    /// Checkpoint keys of ``normalization``.
+    static let billScaleKey = "observation/bill_scale", episodeIntervalsKey = "observation/episode_intervals"
+
+    /// Records a training env's normalisation in a checkpoint's state.
+    public static func record(_ n: ObservationNormalization, in state: inout StateDict) {
+        state.doubles[billScaleKey] = [n.billScale]
+        state.integers[episodeIntervalsKey] = [UInt64(n.episodeIntervals)]
+    }
 
     init(algorithm: String, architecture: PolicyArchitecture, source: String, signature: FamilyEncoder.Signature?, network: MLP,
-         stayBias: Float = 0, movesLevels: Int? = nil) {
+         stayBias: Float = 0, movesLevels: Int? = nil, normalization: ObservationNormalization? = nil) {
+        self.normalization = normalization
         self.stayBias = stayBias
         self.movesLevels = movesLevels
         self.algorithm = algorithm
@@ -114,8 +128,16 @@ public final class FrozenPolicy {
         do { try network.loadState(sub) } catch {
             throw LoadError(kind: .corrupt, message: "\(file): \(error)")
         }
+        var normalization: ObservationNormalization?
+        if let b = state.doubles[billScaleKey], let e = state.integers[episodeIntervalsKey] {
+            let n = ObservationNormalization(billScale: b.first ?? .nan, episodeIntervals: Int(clamping: e.first ?? 0))
+            guard b.count == 1, e.count == 1, n.isValid else {
+                throw LoadError(kind: .corrupt, message: "\(file): the checkpoint's observation normalisation (\(b), \(e)) is not a positive bill scale and episode length.")
+            }
+            normalization = n
+        }
         return FrozenPolicy(algorithm: algorithm, architecture: architecture, source: file, signature: signature, network: network,
-                            stayBias: architecture == .family ? stayBias : 0, movesLevels: movesLevels)
+                            stayBias: architecture == .family ? stayBias : 0, movesLevels: movesLevels, normalization: normalization)
     }
 
     /// Beams of the search for a family policy's most probable joint action

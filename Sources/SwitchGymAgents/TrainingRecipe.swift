@@ -287,6 +287,8 @@ final class TrainingVisitor: EnvVisitor {
     let directory: URL
     let options: TrainingOptions
     var summary: TrainingSummary?
+    /// A serving env's observation normalisation, recorded in every checkpoint (``FrozenPolicy/normalization``).
+    var normalization: ObservationNormalization?
 
     init(run: TrainingRunConfig, directory: URL, options: TrainingOptions) {
         self.run = run
@@ -297,6 +299,7 @@ final class TrainingVisitor: EnvVisitor {
     func visit<E: VectorizableEnv & StateCheckpointable & Sendable>(id: String, make: @escaping @Sendable (UInt64) -> E) throws {
         var agent = run.agent
         let fleet = make(0) as? FluidServingEnv
+        normalization = fleet?.model.normalization
         // `auto` on a large serving fleet: class-level moves (PolicyArchitecture.autoMovesAbove).
         if case .ppo(var c) = agent, c.policy == .auto, let fleet {
             c.policy = c.policy.resolved(fleetDevices: fleet.model.deviceCount)
@@ -374,7 +377,9 @@ final class TrainingVisitor: EnvVisitor {
                 bar?.update(step: e.globalStep)
             }
             try logger.flush()
-            try store.save(agent.saveState(), step: agent.globalStep)
+            var state = agent.saveState()
+            if let n = normalization { FrozenPolicy.record(n, in: &state) }
+            try store.save(state, step: agent.globalStep)
             if let stop = s.stopAt, agent.globalStep >= stop { break }
             next += every
         }

@@ -35,7 +35,8 @@ struct ExportCommand: ParsableCommand {
     @Option(help: "The file format.")
     var format: PolicyFormat = .safetensors
 
-    @Option(help: ArgumentHelp("The scenario spec or registered env the policy serves (default: the run folder's config.json).", valueName: "env"))
+    /// The env the policy serves; default: the run folder's config.json.
+    @Option(help: ScenarioOptions.envHelp)
     var env: String?
 
     @Option(help: ScenarioOptions.traceHelp)
@@ -53,16 +54,26 @@ struct ExportCommand: ParsableCommand {
 
     func run() throws {
         try reportingErrors(inputs: [checkpoint] + (env.map { [$0] } ?? []) + (trace.map { [$0] } ?? [])) {
-            let file = try Self.make(checkpoint: checkpoint, env: env, trace: trace, beamWidth: beamWidth, golden: golden, seed: seed.value)
-            try OutputGuard.check(output: output.out)
-            switch format {
-            case .safetensors: try file.write(to: output.out)
-            }
-            let d = file.document
-            say("exported \(d.policy.kind.rawValue) policy (\(d.policy.algorithm), network \(d.policy.network.sizes)) to \(output.out)")
-            say("  observation \(d.observation.dimension) floats, action \(d.action.components.count) components, \(d.goldenCount) golden cases"
-                + (d.scenario.map { ", scenario \($0.name) \($0.fingerprint.prefix(12))" } ?? ""))
+            try Self.export(checkpoint: checkpoint, env: env, trace: trace, format: format, beamWidth: beamWidth, golden: golden,
+                            seed: seed.value, to: output.out)
         }
+    }
+
+    /// Exports `checkpoint` to `path` and reads the written file back (checksum and self-test).
+    static func export(checkpoint: String, env: String?, trace: String?, format: PolicyFormat = .safetensors,
+                       beamWidth: Int = FrozenPolicy.defaultBeamWidth, golden: Int = PolicyFile.defaultGoldenCases,
+                       seed: UInt64 = 0, to path: String) throws {
+        let file = try make(checkpoint: checkpoint, env: env, trace: trace, beamWidth: beamWidth, golden: golden, seed: seed)
+        try OutputGuard.check(output: path)
+        switch format {
+        case .safetensors:
+            try file.write(to: path)
+            _ = try PolicyFile.read(path: path)
+        }
+        let d = file.document
+        say("exported \(d.policy.kind.rawValue) policy (\(d.policy.algorithm), network \(d.policy.network.sizes)) to \(path)")
+        say("  observation \(d.observation.dimension) floats, action \(d.action.components.count) components, \(d.goldenCount) golden cases"
+            + (d.scenario.map { ", scenario \($0.name) \($0.fingerprint.prefix(12))" } ?? ""))
     }
 
     /// The policy file of `checkpoint` for `env` (default: the run folder's config.json).
@@ -81,11 +92,14 @@ struct ExportCommand: ParsableCommand {
         let context: PolicyFile.Context, dimension: Int, layout: ActionLayout, family: FamilyObservationLayout?
         if EnvResolver.isScenarioPath(name) {
             let (spec, model) = try EnvResolver.scenarioSpec(path: name, trace: traceName)
-            context = .init(scenario: model.scenario, billScale: model.billScale, checkpointPath: policy.source)
+            context = .init(scenario: model.scenario, normalization: model.normalization, checkpointPath: policy.source)
+            if policy.normalization == nil {
+                note("note: \(policy.source) predates recorded observation normalisation; the file freezes that of \(traceName ?? "the spec's trace") (bill scale \(model.billScale)). Give --trace the training trace.")
+            }
             (dimension, layout, family) = (spec.observationSpace.low.count, spec.actionLayout, spec.familyLayout)
         } else {
             let spec = try EnvResolver.spec(name, trace: traceName)
-            context = .init(scenario: nil, billScale: nil, checkpointPath: policy.source)
+            context = .init(scenario: nil, normalization: nil, checkpointPath: policy.source)
             (dimension, layout, family) = (spec.observationSpace.low.count, spec.actionLayout, spec.familyLayout)
         }
         return try PolicyFile.make(policy: policy, observationDimension: dimension, actionLayout: layout, familyLayout: family,

@@ -13,9 +13,20 @@ enum PolicyLoader {
         }
     }
 
+    /// `model` with the observation scaled as `policy` was trained (``FrozenPolicy/normalization``);
+    /// a checkpoint that predates it is evaluated with the model's own, with a note.
+    static func normalized(_ model: ServingModel, for policy: FrozenPolicy) throws -> ServingModel {
+        guard let n = policy.normalization else {
+            note("note: \(policy.source) predates recorded observation normalisation; its observation is scaled by the evaluated trace's own mean (bill scale \(model.billScale)).")
+            return model
+        }
+        return n == model.normalization ? model : try model.normalized(n)
+    }
+
     /// The policy's run over `model`'s whole series (fluid fidelity).
-    static func evaluate(checkpoint path: String, model: ServingModel) throws -> ServingRun {
+    static func evaluate(checkpoint path: String, model evaluated: ServingModel) throws -> ServingRun {
         let policy = try load(path)
+        let model = try normalized(evaluated, for: policy)
         let bound: BoundPolicy
         do {
             bound = try policy.bind(observationDimension: model.observationDimension, actionLayout: model.actionLayout,

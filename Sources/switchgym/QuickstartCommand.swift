@@ -48,28 +48,28 @@ struct QuickstartCommand: ParsableCommand {
             let trace: Trace
             if !FileSystem.exists(dataset) {
                 path = out + "/default.h5"
-                note("[1/7] \(dataset) is missing: generating the built-in default into \(path)")
+                note("[1/8] \(dataset) is missing: generating the built-in default into \(path)")
                 trace = try DefaultDataset.generate()
                 try TraceDataset.write(trace, to: path)
             } else if dataset.hasSuffix(".h5") {
-                note("[1/7] dataset \(dataset)")
+                note("[1/8] dataset \(dataset)")
                 trace = try TraceDataset.read(path)
             } else {
                 path = out + "/imported.h5"
-                note("[1/7] importing the raw trace \(dataset) into \(path)")
+                note("[1/8] importing the raw trace \(dataset) into \(path)")
                 trace = try TraceImporter.importFile(dataset)
                 try TraceDataset.write(trace, to: path)
             }
-            note("[2/7] statistics")
+            note("[2/8] statistics")
             say(try TraceStatistics.compute(trace).render(maxStreams: 10))
-            note("[3/7] time split, \(Int(train * 100))% train")
+            note("[3/8] time split, \(Int(train * 100))% train")
             let (a, b) = try TraceSplit.split(trace, trainFraction: train)
             let trainPath = out + "/train.h5", heldPath = out + "/heldout.h5"
             try TraceDataset.write(a, to: trainPath)
             try TraceDataset.write(b, to: heldPath)
             say("train:    \(trainPath): \(a.summaryLine)")
             say("held-out: \(heldPath): \(b.summaryLine)")
-            note("[4/7] rate plot")
+            note("[4/8] rate plot")
             let plot = out + "/rate.svg"
             try AtomicOutput.write(text: try RatePlot.svg(trace, windowSeconds: 10, streams: 4, title: (path as NSString).lastPathComponent),
                                    to: plot)
@@ -77,10 +77,10 @@ struct QuickstartCommand: ParsableCommand {
             let runs = seed.count == 1 ? [out + "/run"] : seed.map { "\(out)/run-s\($0)" }
             for (run, runSeed) in zip(runs, seed) {
                 if FileSystem.exists(run) {
-                    note("[5/7] removing the previous quickstart run \(run)")
+                    note("[5/8] removing the previous quickstart run \(run)")
                     try FileManager.default.removeItem(atPath: run)
                 }
-                note("[5/7] training PPO in \(env) on the training part (\(steps) steps, seed \(runSeed))")
+                note("[5/8] training PPO in \(env) on the training part (\(steps) steps, seed \(runSeed))")
                 let runConfig = try trainingErrors {
                     try Training.resolve(env: env, trace: trainPath, algorithm: .ppo, file: config, seed: runSeed, steps: steps)
                 }
@@ -88,9 +88,14 @@ struct QuickstartCommand: ParsableCommand {
                 let s = try trainingErrors { try Training.run(runConfig, in: URL(fileURLWithPath: run)) }
                 say("ppo on \(s.env): \(s.steps) steps; mean return of the last \(s.recentEpisodes) episodes \(String(format: "%.4g", s.recentMeanReturn)); checkpoint \(s.checkpoint ?? "-")")
             }
-            note("[6/7] evaluating \(runs.count == 1 ? "it" : "them") against every baseline on the held-out part")
+            note("[6/8] evaluating \(runs.count == 1 ? "it" : "them") against every baseline on the held-out part")
             try EvalCommand.evaluate(checkpoints: runs, env: env, trace: heldPath, baselines: "all", json: false, export: export)
-            note("[7/7] report in \(export)/: policies.csv, intervals.csv, report.ipynb, utility.svg, crossover.svg, ...")
+            note("[7/8] report in \(export)/: policies.csv, intervals.csv, report.ipynb, utility.svg, crossover.svg, ...")
+            for run in runs {
+                let file = run + ".safetensors"
+                note("[8/8] exporting the trained policy to \(file) (docs/policy-format.md)")
+                try ExportCommand.export(checkpoint: run, env: env, trace: trainPath, to: file)
+            }
             say("quickstart: done")
         }
     }

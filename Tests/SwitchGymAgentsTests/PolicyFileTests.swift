@@ -39,7 +39,7 @@ import SwitchGymNN
     static func export(_ frozen: FrozenPolicy, _ m: ServingModel, beamWidth: Int = FrozenPolicy.defaultBeamWidth) throws -> PolicyFile {
         try PolicyFile.make(policy: frozen, observationDimension: m.observationDimension, actionLayout: m.actionLayout,
                             familyLayout: m.observationLayout,
-                            context: .init(scenario: m.scenario, billScale: m.billScale, checkpointPath: frozen.source),
+                            context: .init(scenario: m.scenario, normalization: m.normalization, checkpointPath: frozen.source),
                             beamWidth: beamWidth, goldenCases: 16, seed: 3)
     }
 
@@ -92,7 +92,7 @@ import SwitchGymNN
         #expect(next == m.observationDimension)
         #expect(d.scenario?.fingerprint == m.scenario.fingerprint && d.scenario?.name == "tiny")
         #expect(d.source.checkpointSha256 == SHA256.hex(of: try FileSystem.readAll(ckpt)))
-        #expect(d.observation.billScale == m.billScale && d.observation.family?.layout == m.observationLayout)
+        #expect(d.observation.normalization == m.normalization && d.observation.family?.layout == m.observationLayout)
         #expect(d.action.componentNames == m.scenario.fleet.map(\.name))
         #expect(d.action.valueNames.allSatisfy { $0 == ["small", "medium", "large"] })
         #expect(d.versions.switchgym == SwitchGymVersion.string && d.formatVersion == 1)

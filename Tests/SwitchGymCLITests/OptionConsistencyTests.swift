@@ -48,7 +48,7 @@ struct OptionConsistencyTests {
 
     /// The only positional arguments: input files that are not an env, and `help`'s command.
     static let positionals: Set<String> = ["traces import file", "traces inspect dataset", "traces split dataset",
-                                           "eval checkpoints", "help subcommands"]
+                                           "eval checkpoints", "export checkpoint", "act policy", "help subcommands"]
 
     @Test("the env is --env in every command that runs one, with one help text; nothing takes it positionally")
     func envIsNamed() throws {
@@ -82,7 +82,7 @@ struct OptionConsistencyTests {
         let args = try DumpedArgument.all()
         #expect(!args.contains { $0.names.contains("output") }, "\(args.filter { $0.names.contains("output") }.map(\.command))")
         let out = args.filter { $0.names.contains("out") }
-        #expect(Set(out.map(\.command)) == ["quickstart", "train", "traces import", "traces synth", "debug write-metrics"],
+        #expect(Set(out.map(\.command)) == ["quickstart", "train", "traces import", "traces synth", "debug write-metrics", "export"],
                 "commands with --out: \(out.map(\.command))")
         #expect(out.allSatisfy { $0.names == ["o", "out"] }, "\(out.map { "\($0.command): \($0.names)" })")
         // -o means nothing else.

@@ -49,9 +49,10 @@ public struct PolicyDocument: Codable, Sendable, Equatable {
         public var features: [ObservationFeature]
         /// A serving fleet's layout (nil for other envs).
         public var family: Family?
-        /// The frozen normalisation of the bill features: the mean bills per interval and stream
-        /// of the trace the scenario was resolved with at export (the training trace).
-        public var billScale: Double?
+        /// The frozen normalisation (serving fleets): the bill features are divided by
+        /// `bill_scale` (the training trace's mean queries per interval and stream) and the elapsed
+        /// fraction is the step over `episode_intervals` (the training episode's length).
+        public var normalization: ObservationNormalization?
         /// Each history window's length in decision intervals.
         public var historyWindowsIntervals: [Int]?
         public var decisionIntervalS: Double?

@@ -52,14 +52,15 @@ public struct PolicyFile {
     public struct Context: Sendable {
         /// The scenario (nil for a registered env).
         public var scenario: ServingScenario?
-        /// The mean bills per interval and stream of the trace the scenario was resolved with.
-        public var billScale: Double?
+        /// The normalisation of the env the scenario was resolved with, for a checkpoint that
+        /// does not record its own (``FrozenPolicy/normalization`` wins).
+        public var normalization: ObservationNormalization?
         /// The checkpoint file.
         public var checkpointPath: String
 
-        public init(scenario: ServingScenario?, billScale: Double?, checkpointPath: String) {
+        public init(scenario: ServingScenario?, normalization: ObservationNormalization?, checkpointPath: String) {
             self.scenario = scenario
-            self.billScale = billScale
+            self.normalization = normalization
             self.checkpointPath = checkpointPath
         }
     }
@@ -123,7 +124,8 @@ public struct PolicyFile {
                           stayBias: policy.stayBias, beamWidth: policy.architecture == .family ? beamWidth : 1,
                           movesLevels: policy.movesLevels),
             observation: .init(dimension: observationDimension, features: features, family: familyLayout.map(PolicyDocument.Family.init),
-                               billScale: context.billScale, historyWindowsIntervals: sc?.historyWindows,
+                               normalization: familyLayout == nil ? nil : policy.normalization ?? context.normalization,
+                               historyWindowsIntervals: sc?.historyWindows,
                                decisionIntervalS: sc?.decisionInterval),
             action: .init(components: actionLayout.sizes, maskWidth: actionLayout.maskWidth, componentNames: componentNames,
                           valueNames: valueNames),
@@ -213,8 +215,12 @@ public struct PolicyFile {
         case .mlp: break
         case .auto: throw corrupt("policy.kind must be mlp, family or moves")
         }
+        if let n = d.observation.normalization, !n.isValid {
+            throw corrupt("observation.normalization \(n) is not a positive bill scale and episode length")
+        }
         let policy = FrozenPolicy(algorithm: d.policy.algorithm, architecture: d.policy.kind, source: source, signature: signature,
-                                  network: network, stayBias: d.policy.stayBias, movesLevels: d.policy.movesLevels)
+                                  network: network, stayBias: d.policy.stayBias, movesLevels: d.policy.movesLevels,
+                                  normalization: d.observation.normalization)
         return (policy, layout, family)
     }
 

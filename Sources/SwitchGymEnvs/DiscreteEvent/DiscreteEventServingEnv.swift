@@ -278,6 +278,6 @@ public struct DiscreteEventServingEnv: VectorizableEnv, Sendable {
                 return (e.prefix[time * S + s] - e.prefix[lo * S + s]) / Double(windows[i])
             }, backlog: (b[0], b[1], b[2], b[3]), forecast: now < m.intervalCount ? m.forecastCounts[now * S + s] : 0, into: out)
         }
-        layout.writeElapsed(step: time, episodeLength: m.episodeLength, into: out)
+        layout.writeElapsed(step: time, episodeLength: m.normalization.episodeIntervals, into: out)
     }
 }

@@ -324,6 +324,42 @@ public struct FluidServingEnv: VectorizableEnv, Sendable {
         if let v = invariantViolation() { throw EnvError(.invalidArgument, "FluidServingEnv invariant: \(v)") }
     }
 
+    /// Stream `s`'s queued queries by lateness at the end of the next interval
+    /// (``FamilyObservationLayout/backlogBucket(lateness:)``).
+    @inline(__always)
+    func backlog(stream s: Int) -> (Double, Double, Double, Double) {
+        var buckets = (0.0, 0.0, 0.0, 0.0)
+        let cap = model.ringCapacity[s], off = model.ringOffset[s]
+        for i in 0..<ringCount[s] {
+            let slot = off + (ringHead[s] + i) % cap
+            let a = ringAmount[slot]
+            switch FamilyObservationLayout.backlogBucket(lateness: time - ringDue[slot] + 1) {
+            case 0: buckets.0 += a
+            case 1: buckets.1 += a
+            case 2: buckets.2 += a
+            default: buckets.3 += a
+            }
+        }
+        return buckets
+    }
+
+    /// What a serving core would report now (``ServingTelemetry``): the interval about to
+    /// start, the queries of each stream that arrived in the one that ended, its backlog and
+    /// forecast, and each device's variant and load time left. A ``ServingObserver`` turns it
+    /// into exactly this env's observation.
+    public func telemetry() -> ServingTelemetry {
+        let m = model, S = m.streamCount, now = start + time
+        let streams = (0..<S).map { s in
+            let b = backlog(stream: s)
+            return ServingTelemetry.Stream(arrivals: time > 0 ? m.counts[(now - 1) * S + s] : 0, backlog: [b.0, b.1, b.2, b.3],
+                                           forecast: m.forecast ? (now < m.intervalCount ? m.forecastCounts[now * S + s] : 0) : nil)
+        }
+        let devices = (0..<m.deviceCount).map { d in
+            ServingTelemetry.Device(variant: m.scenario.variants[variants[d]].name, pendingS: pending[d] * m.interval)
+        }
+        return ServingTelemetry(interval: now, streams: streams, devices: devices)
+    }
+
     public func writeObservation(into out: UnsafeMutablePointer<Float>) {
         let m = model, layout = m.observationLayout
         let S = m.streamCount
@@ -334,18 +370,7 @@ public struct FluidServingEnv: VectorizableEnv, Sendable {
         }
         let now = start + time
         for s in 0..<S {
-            var buckets = (0.0, 0.0, 0.0, 0.0)
-            let cap = m.ringCapacity[s], off = m.ringOffset[s]
-            for i in 0..<ringCount[s] {
-                let slot = off + (ringHead[s] + i) % cap
-                let a = ringAmount[slot]
-                switch FamilyObservationLayout.backlogBucket(lateness: time - ringDue[slot] + 1) {
-                case 0: buckets.0 += a
-                case 1: buckets.1 += a
-                case 2: buckets.2 += a
-                default: buckets.3 += a
-                }
-            }
+            let buckets = backlog(stream: s)
             layout.writeStream(s, scale: m.billScale, windowMean: { i in
                 let window = m.windows[i]
                 let lo = max(start, now - window)
@@ -353,6 +378,6 @@ public struct FluidServingEnv: VectorizableEnv, Sendable {
                 return sum / Double(window)
             }, backlog: buckets, forecast: now < m.intervalCount ? m.forecastCounts[now * S + s] : 0, into: out)
         }
-        layout.writeElapsed(step: time, episodeLength: m.episodeLength, into: out)
+        layout.writeElapsed(step: time, episodeLength: m.normalization.episodeIntervals, into: out)
     }
 }

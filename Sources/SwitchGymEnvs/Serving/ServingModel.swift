@@ -51,6 +51,10 @@ public final class ServingModel: Sendable {
     let bestAccuracy: [Double]
     /// Mean arrivals per interval and stream: the observation's scale.
     public let billScale: Double
+    /// How the observation is scaled: the bill scale and the episode length its elapsed
+    /// fraction divides by. Derived from this model's trace and episode unless given at init
+    /// (a trained policy's frozen normalisation, ``normalized(_:)``).
+    public let normalization: ObservationNormalization
     public let episodeLength: Int
     public let randomStart: Bool
     public let observationDimension: Int
@@ -79,7 +83,7 @@ public final class ServingModel: Sendable {
     }
 
     public init(scenario sc: ServingScenario, arrivals: ScenarioArrivals, randomStart: Bool = false,
-                rewardScale: Double = 1) throws {
+                rewardScale: Double = 1, normalization frozen: ObservationNormalization? = nil) throws {
         self.rewardScale = rewardScale
         try sc.validate()
         guard arrivals.streams == sc.streams.count, arrivals.intervals >= 1 else {
@@ -96,9 +100,7 @@ public final class ServingModel: Sendable {
         hireSteps = (0..<V).map { sc.loadSeconds(variant: $0) / sc.decisionInterval }
         costPerInterval = sc.variants.map { $0.costPerSecond * sc.decisionInterval }
         accuracy = sc.variants.map(\.accuracy)
-        var hold = [Bool](repeating: false, count: D * V)
-        for d in 0..<D { for v in 0..<V { hold[d * V + v] = sc.fleet[d].canHold(sc.variants[v]) } }
-        canHold = hold
+        canHold = sc.actionMask
         classes = sc.classes
         actionLayout = ActionLayout(repeating: V, count: D)
         let deadlines = (0..<S).map { sc.deadlineIntervals(stream: $0) }
@@ -139,13 +141,18 @@ public final class ServingModel: Sendable {
         bestAccuracy = (0..<S).map { s in (0..<V).filter { cap[$0 * S + s] > 0 }.map { sc.variants[$0].accuracy }.max() ?? 0 }
         streamOrder = (0..<S).sorted { deadlines[$0] != deadlines[$1] ? deadlines[$0] < deadlines[$1] : $0 < $1 }
         let sum = arrivals.counts.reduce(0, +)
-        billScale = max(sum / Double(T * S), 1e-9)
         episodeLength = sc.episodeIntervals.map { min($0, T) } ?? T
+        normalization = frozen ?? ObservationNormalization(billScale: max(sum / Double(T * S), 1e-9), episodeIntervals: episodeLength)
+        billScale = normalization.billScale
         self.randomStart = randomStart
-        observationLayout = FamilyObservationLayout(workers: D, jobs: V, streams: S, historyWindows: sc.historyWindows.count,
-                                                    forecast: sc.forecast, workerClass: classes.classOf,
-                                                    classNames: classes.names, jobNames: sc.variants.map(\.name))
+        observationLayout = sc.observationLayout
         observationDimension = observationLayout.dimension
+    }
+
+    /// This model with the observation scaled by `frozen` (a trained policy's normalisation)
+    /// instead of by its own trace and episode; everything else is the same.
+    public func normalized(_ frozen: ObservationNormalization) throws -> ServingModel {
+        try ServingModel(scenario: scenario, arrivals: arrivals, randomStart: randomStart, rewardScale: rewardScale, normalization: frozen)
     }
 
     /// The observation space (``FamilyObservationLayout/space``, as the reduced ``EmploymentSearch``'s).

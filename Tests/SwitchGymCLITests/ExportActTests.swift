@@ -1,0 +1,77 @@
+import Foundation
+import Testing
+import SwitchGymIO
+
+/// `switchgym export` and `switchgym act`: a trained run becomes a policy file, and `act` on
+/// the file (not the checkpoint) reproduces its golden cases; bad files and bad input are
+/// refused with the file, line and reason.
+@Suite("switchgym export and act", .serialized)
+struct ExportActTests {
+    /// Lines of comma-separated values, `width` per row.
+    func csv<T>(_ values: [T], width: Int) -> String {
+        stride(from: 0, to: values.count, by: width).map { i in values[i..<(i + width)].map { "\($0)" }.joined(separator: ",") }
+            .joined(separator: "\n") + "\n"
+    }
+
+    @Test("train, export, act: the file's golden cases come back from act; eval uses the recorded normalisation")
+    func exportAndAct() throws {
+        let dir = try scratch(); defer { try? FileManager.default.removeItem(atPath: dir) }
+        let spec = packageRoot + "/envs/vision-zoo.toml"
+        let t = try run(["train", "--env", spec, "--steps", "4096", "--out", dir + "/run", "--quiet"])
+        #expect(t.status == 0, "\(t.stderr)")
+        let e = try run(["export", dir + "/run", "--format", "safetensors", "-o", dir + "/p.safetensors"])
+        #expect(e.status == 0, "\(e.stderr)")
+        #expect(e.stdout.contains("exported family policy") && !e.stderr.contains("predates"), "\(e.stdout)\(e.stderr)")
+        let file = try SafetensorsFile.decode(try FileSystem.readAll(dir + "/p.safetensors"), source: "p")
+        let obs = try #require(file.tensors["golden.observation"]), mask = try #require(file.tensors["golden.mask"])
+        let actions = try #require(file.tensors["golden.action"])
+        try write(csv(obs.floats, width: obs.shape[1]), dir + "/obs.csv")
+        try write(csv(mask.bytes, width: mask.shape[1]), dir + "/mask.csv")
+        let a = try run(["act", dir + "/p.safetensors", "--input", dir + "/obs.csv", "--mask", dir + "/mask.csv"])
+        #expect(a.status == 0, "\(a.stderr)")
+        #expect(a.stdout == csv(actions.int32s, width: actions.shape[1]))
+        #expect(a.stderr.contains("batch-1 latency p50"))
+        // Without masks every value is allowed: one line per observation still.
+        let free = try run(["act", dir + "/p.safetensors", "--input", dir + "/obs.csv"])
+        #expect(free.status == 0 && free.stdout.split(separator: "\n").count == obs.shape[0], "\(free.stderr)")
+        // eval of the run scales the observation with the checkpoint's own normalisation: no note.
+        let ev = try run(["eval", dir + "/run", "--env", spec, "--baselines", "none"])
+        #expect(ev.status == 0 && !ev.stderr.contains("predates"), "\(ev.stderr)")
+
+        // Bad input to act: a short line, a stray value, a mask that allows nothing, a damaged file.
+        try write("1,2,3\n", dir + "/short.csv")
+        let short = try run(["act", dir + "/p.safetensors", "--input", dir + "/short.csv"])
+        #expect(short.status == 65 && short.stderr.contains("short.csv:1: 3 fields; the policy's observation has \(obs.shape[1])"), "\(short.stderr)")
+        let firstLine = String(try String(contentsOfFile: dir + "/obs.csv", encoding: .utf8).split(separator: "\n")[0])
+        try write(firstLine + "\n" + firstLine.replacingOccurrences(of: ",", with: ",x", options: [], range: firstLine.range(of: ",")) + "\n", dir + "/stray.csv")
+        let stray = try run(["act", dir + "/p.safetensors", "--input", dir + "/stray.csv"])
+        #expect(stray.status == 65 && stray.stderr.contains("stray.csv:2: field 2"), "\(stray.stderr)")
+        try write(csv([UInt8](repeating: 0, count: mask.shape[1]), width: mask.shape[1]), dir + "/none.csv")
+        try write(firstLine + "\n", dir + "/one.csv")
+        let none = try run(["act", dir + "/p.safetensors", "--input", dir + "/one.csv", "--mask", dir + "/none.csv"])
+        #expect(none.status == 65 && none.stderr.contains("none.csv:1: the mask allows no value of action component 0"), "\(none.stderr)")
+        var bytes = try FileSystem.readAll(dir + "/p.safetensors")
+        bytes[bytes.count - 10] ^= 0x40
+        try Data(bytes).write(to: URL(fileURLWithPath: dir + "/bad.safetensors"))
+        let bad = try run(["act", dir + "/bad.safetensors", "--input", dir + "/obs.csv"])
+        #expect(bad.status == 65 && bad.stderr.contains("checksum mismatch") && bad.stdout.isEmpty, "\(bad.stderr)")
+    }
+
+    @Test("export refuses to overwrite its checkpoint, and needs --env without a run folder's config.json")
+    func exportRefusals() throws {
+        let dir = try scratch(); defer { try? FileManager.default.removeItem(atPath: dir) }
+        let t = try run(["train", "--env", "CartPole-v1", "--steps", "1024", "--out", dir + "/run", "--quiet"])
+        #expect(t.status == 0, "\(t.stderr)")
+        let ckpt = try #require(files(dir + "/run").first { $0.hasPrefix("ckpt-") })
+        let before = try FileSystem.readAll(dir + "/run/" + ckpt)
+        let onto = try run(["export", dir + "/run/" + ckpt, "-o", dir + "/run/" + ckpt])
+        let after = try FileSystem.readAll(dir + "/run/" + ckpt)
+        #expect(onto.status == 64 && after == before, "\(onto.stderr)")
+        try FileManager.default.createDirectory(atPath: dir + "/lone", withIntermediateDirectories: true)
+        try FileManager.default.copyItem(atPath: dir + "/run/" + ckpt, toPath: dir + "/lone/" + ckpt)
+        let lone = try run(["export", dir + "/lone/" + ckpt, "-o", dir + "/x.safetensors"])
+        #expect(lone.status == 64 && lone.stderr.contains("give --env"), "\(lone.stderr)")
+        let ok = try run(["export", dir + "/lone/" + ckpt, "--env", "CartPole-v1", "-o", dir + "/x.safetensors"])
+        #expect(ok.status == 0 && ok.stdout.contains("exported mlp policy"), "\(ok.stderr)")
+    }
+}
