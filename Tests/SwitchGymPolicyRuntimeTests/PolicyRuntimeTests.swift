@@ -68,7 +68,7 @@ final class PolicyRuntimeTests: XCTestCase {
         defer { try? FileManager.default.removeItem(at: ckpt) }
         return try PolicyFile.make(policy: policy, observationDimension: m.observationDimension, actionLayout: m.actionLayout,
                                    familyLayout: m.observationLayout,
-                                   context: .init(scenario: m.scenario, billScale: m.billScale, checkpointPath: ckpt.path),
+                                   context: .init(scenario: m.scenario, normalization: m.normalization, checkpointPath: ckpt.path),
                                    beamWidth: beamWidth, goldenCases: golden, seed: 3)
     }
 
