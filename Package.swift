@@ -77,7 +77,8 @@ let package = Package(
         .testTarget(name: "SwitchGymAgentsTests",
                     dependencies: ["SwitchGymAgents", "SwitchGymNN", "SwitchGymCore", "SwitchGymIO", "SwitchGymEnvs"]),
         .testTarget(name: "SwitchGymPolicyRuntimeTests",
-                    dependencies: ["CSwitchGymPolicy", "SwitchGymAgents", "SwitchGymEnvs", "SwitchGymIO", "SwitchGymNN", "SwitchGymCore"]),
+                    dependencies: ["CSwitchGymPolicy", "SwitchGymAgents", "SwitchGymEnvs", "SwitchGymIO", "SwitchGymNN", "SwitchGymCore",
+                                   "SwitchGymTestSupport"]),
         .testTarget(name: "SwitchGymCLITests", dependencies: ["SwitchGymData", "SwitchGymIO"]),
     ]
 )

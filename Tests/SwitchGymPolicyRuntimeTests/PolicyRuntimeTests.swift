@@ -4,6 +4,7 @@ import SwitchGymCore
 import SwitchGymEnvs
 import SwitchGymIO
 import SwitchGymNN
+import SwitchGymTestSupport
 @testable import SwitchGymAgents
 import XCTest
 
@@ -299,6 +300,64 @@ final class PolicyRuntimeTests: XCTestCase {
             nan[3] = .nan
             guard case .failure(let f) = Self.act(h, nan, mask) else { XCTFail("\(arch): NaN accepted"); continue }
             XCTAssertTrue(f.message.contains("observation[3]"), f.message)
+        }
+    }
+
+    /// `sg_policy_act` allocates nothing (the handle owns its scratch), and distinct handles act
+    /// on distinct threads at once with the results of one thread.
+    func testActingAllocatesNothingAndHandlesAreIndependent() throws {
+        let m = try Self.fleet(big: 5, small: 4)
+        for (arch, beam) in [(PolicyArchitecture.family, 8), (.family, 1), (.moves, 1), (.mlp, 1)] {
+            let bytes = try Self.exported(Self.randomPolicy(arch, m), m, beamWidth: beam).safetensors()
+            var g = SeededGenerator(seed: 8)
+            let cases = (0..<200).map { _ in
+                PolicyFile.randomCase(observationDimension: m.observationDimension, actionLayout: m.actionLayout,
+                                      familyLayout: m.observationLayout, using: &g)
+            }
+            let obs = cases.flatMap(\.0), masks = cases.flatMap { $0.1.map { UInt8($0 ? 1 : 0) } }
+            let dim = m.observationDimension, width = m.actionLayout.maskWidth, n = m.deviceCount
+            @Sendable func run(_ h: OpaquePointer) -> [Int32] {
+                var out = [Int32](repeating: 0, count: cases.count * n)
+                var err = [CChar](repeating: 0, count: 256)
+                obs.withUnsafeBufferPointer { o in
+                    masks.withUnsafeBufferPointer { k in
+                        out.withUnsafeMutableBufferPointer { a in
+                            err.withUnsafeMutableBufferPointer { e in
+                                for i in 0..<cases.count {
+                                    let rc = sg_policy_act(h, o.baseAddress! + i * dim, k.baseAddress! + i * width,
+                                                           a.baseAddress! + i * n, e.baseAddress!, 256)
+                                    precondition(rc == 0)
+                                }
+                            }
+                        }
+                    }
+                }
+                return out
+            }
+            let (h0, message) = Self.load(bytes)
+            guard let h = h0 else { XCTFail("\(arch): \(message)"); continue }
+            defer { sg_policy_free(h) }
+            let reference = run(h)
+            if AllocationCounter.isSupported {
+                var out = [Int32]()
+                let count = AllocationCounter.count { out = run(h) }
+                // run() itself allocates its output and error arrays (2); the 200 acts nothing.
+                XCTAssertLessThanOrEqual(count ?? 0, 2, "\(arch) beam \(beam): \(count ?? -1) allocations for 200 acts")
+                XCTAssertEqual(out, reference)
+            }
+            let handles = (0..<4).map { _ in Self.load(bytes).0! }
+            defer { handles.forEach { sg_policy_free($0) } }
+            let results = UnsafeMutablePointer<[Int32]>.allocate(capacity: 4)
+            results.initialize(repeating: [], count: 4)
+            defer { results.deinitialize(count: 4); results.deallocate() }
+            nonisolated(unsafe) let slots = results
+            nonisolated(unsafe) let hs = handles
+            DispatchQueue.concurrentPerform(iterations: 4) { t in
+                var last = [Int32]()
+                for _ in 0..<5 { last = run(hs[t]) }
+                slots[t] = last
+            }
+            for t in 0..<4 { XCTAssertEqual(results[t], reference, "\(arch) thread \(t)") }
         }
     }
 
