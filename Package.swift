@@ -50,6 +50,10 @@ let package = Package(
         .target(name: "SwitchGymAgents", dependencies: ["SwitchGymCore", "SwitchGymNN", "SwitchGymIO", "SwitchGymEnvs"]),
         // Counts malloc calls per thread (Linux glibc interposition); not API.
         .target(name: "CAllocationCounter"),
+        // The C99 runtime of exported policy files (docs/policy-format.md; libc + libm only).
+        // Also builds on its own: runtime/c/Makefile, runtime/c/README.md.
+        .target(name: "CSwitchGymPolicy", path: "runtime/c", sources: ["switchgym_policy.c"],
+                publicHeadersPath: "include", linkerSettings: [.linkedLibrary("m", .when(platforms: [.linux]))]),
         // Env checker and env benchmark (with allocation counting) for tests and `bench`.
         .target(name: "SwitchGymTestSupport", dependencies: ["SwitchGymCore", "CAllocationCounter"]),
 
@@ -72,6 +76,9 @@ let package = Package(
         .testTarget(name: "SwitchGymNNTests", dependencies: ["SwitchGymNN", "SwitchGymCore"]),
         .testTarget(name: "SwitchGymAgentsTests",
                     dependencies: ["SwitchGymAgents", "SwitchGymNN", "SwitchGymCore", "SwitchGymIO", "SwitchGymEnvs"]),
+        .testTarget(name: "SwitchGymPolicyRuntimeTests",
+                    dependencies: ["CSwitchGymPolicy", "SwitchGymAgents", "SwitchGymEnvs", "SwitchGymIO", "SwitchGymNN", "SwitchGymCore",
+                                   "SwitchGymTestSupport"]),
         .testTarget(name: "SwitchGymCLITests", dependencies: ["SwitchGymData", "SwitchGymIO"]),
     ]
 )
