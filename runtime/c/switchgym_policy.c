@@ -1019,8 +1019,8 @@ static int build(const uint8_t *data, uint64_t data_len, const jdoc *hdr, const 
                     (unsigned long long)outn, p->layers, p->sizes[p->layers]);
         }
     }
-    if (!jis_int(&doc, jget(&doc, doc.root, "golden_count"), 0, SG_MAX_GOLDEN, &golden_count))
-        BAD("policy document: golden_count must be an integer in 0...%d", SG_MAX_GOLDEN);
+    if (!jis_int(&doc, jget(&doc, doc.root, "golden_count"), 1, SG_MAX_GOLDEN, &golden_count))
+        BAD("policy document: golden_count must be an integer in 1...%d (a file without golden cases cannot be self-tested)", SG_MAX_GOLDEN);
 
     /* The tensors the document implies. */
     for (l = 0; l < p->layers; l++) {
