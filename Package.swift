@@ -58,6 +58,10 @@ let package = Package(
         ], exclude: ["onnx.proto.PROVENANCE.md"]),
         // Counts malloc calls per thread (Linux glibc interposition); not API.
         .target(name: "CAllocationCounter"),
+        // The C99 runtime of exported policy files (docs/policy-format.md; libc + libm only).
+        // Also builds on its own: runtime/c/Makefile, runtime/c/README.md.
+        .target(name: "CSwitchGymPolicy", path: "runtime/c", sources: ["switchgym_policy.c"],
+                publicHeadersPath: "include", linkerSettings: [.linkedLibrary("m", .when(platforms: [.linux]))]),
         // Env checker and env benchmark (with allocation counting) for tests and `bench`.
         .target(name: "SwitchGymTestSupport", dependencies: ["SwitchGymCore", "CAllocationCounter"]),
 
@@ -83,6 +87,9 @@ let package = Package(
         .testTarget(name: "SwitchGymONNXTests",
                     dependencies: ["SwitchGymONNX", "SwitchGymAgents", "SwitchGymNN", "SwitchGymCore", "SwitchGymEnvs",
                                    .product(name: "SwiftProtobuf", package: "swift-protobuf")]),
+        .testTarget(name: "SwitchGymPolicyRuntimeTests",
+                    dependencies: ["CSwitchGymPolicy", "SwitchGymAgents", "SwitchGymEnvs", "SwitchGymIO", "SwitchGymNN", "SwitchGymCore",
+                                   "SwitchGymTestSupport"]),
         .testTarget(name: "SwitchGymCLITests", dependencies: ["SwitchGymData", "SwitchGymIO"]),
     ]
 )

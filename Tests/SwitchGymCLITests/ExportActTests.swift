@@ -79,4 +79,35 @@ struct ExportActTests {
         let ok = try run(["export", dir + "/lone/" + ckpt, "--env", "CartPole-v1", "-o", dir + "/x.safetensors"])
         #expect(ok.status == 0 && ok.stdout.contains("exported mlp policy"), "\(ok.stderr)")
     }
+
+    @Test("kill -9 of export at random moments never leaves a half-written policy file")
+    func killedExportLeavesNoPartialFile() throws {
+        let dir = try scratch(); defer { try? FileManager.default.removeItem(atPath: dir) }
+        try write(#"{"net_arch": [256, 256]}"#, dir + "/c.json")
+        let t = try run(["train", "--env", "CartPole-v1", "--steps", "2048", "--config", dir + "/c.json", "--out", dir + "/run", "--quiet"])
+        #expect(t.status == 0, "\(t.stderr)")
+        let out = dir + "/p.safetensors"
+        let first = try run(["export", dir + "/run", "--golden", "2000", "-o", out])
+        #expect(first.status == 0, "\(first.stderr)")
+        try write("0.1,0.2,0.3,0.4\n", dir + "/obs.csv")
+        var killed = 0
+        for i in 0..<16 {
+            let p = Process()
+            p.executableURL = URL(fileURLWithPath: binary())
+            p.arguments = ["export", dir + "/run", "--golden", "2000", "--seed", "\(i)", "-o", out]
+            p.standardOutput = FileHandle.nullDevice
+            p.standardError = FileHandle.nullDevice
+            try p.run()
+            usleep(UInt32(i * 12_000))
+            if p.isRunning { kill(p.processIdentifier, SIGKILL); killed += 1 }
+            p.waitUntilExit()
+            // Whatever the moment, the file at -o is a complete, valid policy (the old or the new one).
+            let a = try run(["act", out, "--input", dir + "/obs.csv"])
+            #expect(a.status == 0, "after a kill at \(i * 12) ms: \(a.stderr)")
+            // A killed export can leave only its hidden temporary file, never a partial file under the name.
+            let others = files(dir).filter { !["c.json", "obs.csv", "p.safetensors", "run"].contains($0) }
+            #expect(others.allSatisfy { $0.hasPrefix(".p.safetensors.tmp-") }, "\(others)")
+        }
+        #expect(killed >= 4, "only \(killed) of 16 exports were killed before they finished")
+    }
 }

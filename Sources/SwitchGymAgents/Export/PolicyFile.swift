@@ -303,8 +303,8 @@ public struct PolicyFile {
         guard (2...66).contains(sizes.count), sizes.allSatisfy({ (1...(1 << 20)).contains($0) }) else {
             throw corrupt("policy.network.sizes \(sizes): expected 2 to 66 layers of 1...\(1 << 20) units")
         }
-        guard (1...64).contains(d.policy.beamWidth), (0...10_000).contains(d.goldenCount) else {
-            throw corrupt("policy.beam_width \(d.policy.beamWidth) or golden_count \(d.goldenCount) out of range")
+        guard (1...64).contains(d.policy.beamWidth), (1...10_000).contains(d.goldenCount) else {
+            throw corrupt("policy.beam_width \(d.policy.beamWidth) (expected 1...64) or golden_count \(d.goldenCount) (expected 1...10000: a file without golden cases cannot be self-tested) out of range")
         }
         func tensor(_ name: String, _ dtype: SafetensorsFile.DType, _ shape: [Int]) throws -> SafetensorsFile.Tensor {
             guard let t = file.tensors[name] else { throw corrupt("missing tensor \(name)") }

@@ -1,0 +1,146 @@
+#!/usr/bin/env python3
+"""Three readers of the policy file give the same actions (docs/policy-format.md).
+
+For a family policy (envs/vision-zoo.toml) and a moves policy (envs/vision-cluster.toml cut to
+32 devices), each trained briefly with the release binary and exported with `switchgym export`:
+  1. the C runtime (runtime/c, compiled here with `cc`), numpy (Scripts/policy_reference.py, with
+     the `safetensors` package) and `switchgym act` all load the file (checksum, shapes, self-test);
+  2. on 10,000 seeded random valid observations (one-hot held variants, some pending loads) with
+     random masks (every device allowed at least one variant), the three give the same action,
+     except near-ties (a decision within 1e-4 of changing, where tanh and summation order may
+     differ), whose logit gap is printed; any other disagreement fails the check;
+  3. the C runtime refuses a copy with one flipped data byte;
+  4. prints the C runtime's batch-1 latency (median of 20,000 calls).
+Prints SKIP with the reason when PyPI (numpy, safetensors) or a C compiler is unavailable.
+"""
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import pyclient  # noqa: E402
+
+pyclient.require(["numpy", "safetensors"])
+import numpy as np  # noqa: E402
+import policy_reference as pr  # noqa: E402
+
+N = 10_000
+NEAR_TIE = 1e-4
+failures = []
+
+
+def check(cond, what):
+    print(("ok   " if cond else "FAIL ") + what)
+    if not cond:
+        failures.append(what)
+
+
+def compile_c(tmp):
+    cc = os.environ.get("CC") or shutil.which("cc") or shutil.which("gcc") or shutil.which("clang")
+    if not cc:
+        pyclient.skip("no C compiler (cc, gcc or clang) to build the C runtime")
+    src = os.path.join(pyclient.ROOT, "runtime", "c")
+    exe = os.path.join(tmp, "sg_act")
+    r = subprocess.run([cc, "-std=c99", "-O2", "-Wall", "-Wextra", "-pedantic", "-I", os.path.join(src, "include"),
+                        os.path.join(src, "switchgym_policy.c"), os.path.join(src, "sg_act.c"), "-lm", "-o", exe],
+                       capture_output=True, text=True)
+    if r.returncode != 0:
+        pyclient.fail(f"cc failed:\n{r.stderr}")
+    check(r.stderr.strip() == "", f"the C runtime compiles with -std=c99 -Wall -Wextra -pedantic and no warning{': ' + r.stderr if r.stderr.strip() else ''}")
+    return exe
+
+
+def actions_of(text, n, width):
+    rows = [line for line in text.splitlines() if line.strip()]
+    a = np.array([[int(x) for x in line.split(",")] for line in rows], dtype=np.int64).reshape(-1, width)
+    if a.shape[0] != n:
+        pyclient.fail(f"{a.shape[0]} action lines for {n} observations")
+    return a
+
+
+def train_and_export(tmp, name, env, extra_steps):
+    run = os.path.join(tmp, name)
+    pyclient.run(["train", "--env", env, "--steps", str(extra_steps), "--seed", "1", "--out", run, "--quiet"])
+    out = os.path.join(tmp, name + ".safetensors")
+    pyclient.run(["export", run, "-o", out])
+    return out
+
+
+def compare(tmp, exe, name, path, want_kind):
+    policy = pr.load(path)  # sha256, shapes, self-test
+    check(policy.kind == want_kind, f"{name}: numpy reads the exported {policy.kind} policy "
+                                    f"(network {policy.sizes}, {len(policy.components)} devices) and its self-test passes")
+    rng = np.random.default_rng(20240601)
+    obs, mask = pr.random_inputs(policy, N, rng)
+    obs_csv, mask_csv = os.path.join(tmp, name + ".obs.csv"), os.path.join(tmp, name + ".mask.csv")
+    np.savetxt(obs_csv, obs, delimiter=",", fmt="%.9g")   # float32 round-trips exactly
+    np.savetxt(mask_csv, mask, delimiter=",", fmt="%d")
+    width = len(policy.components)
+
+    r = subprocess.run([pyclient.switchgym_binary(), "act", path, "--input", obs_csv, "--mask", mask_csv],
+                       capture_output=True, text=True)
+    if r.returncode != 0:
+        pyclient.fail(f"switchgym act exited {r.returncode}:\n{r.stderr}")
+    swift = actions_of(r.stdout, N, width)
+    swift_latency = r.stderr.strip().splitlines()[-1] if r.stderr.strip() else "?"
+
+    r = subprocess.run([exe, path, "--input", obs_csv, "--mask", mask_csv, "--bench", "20000"], capture_output=True, text=True)
+    if r.returncode != 0:
+        pyclient.fail(f"sg_act exited {r.returncode}:\n{r.stderr}")
+    c = actions_of(r.stdout, N, width)
+    bench = re.search(r"bench: median (\d+) ns", r.stderr)
+
+    ref = pr.act(policy, obs, mask).astype(np.int64)
+    gaps = pr.margins(policy, obs, mask)
+    for a_name, a, b_name, b in (("C", c, "Swift", swift), ("C", c, "numpy", ref), ("Swift", swift, "numpy", ref)):
+        diff = np.nonzero((a != b).any(axis=1))[0]
+        hard = [i for i in diff if gaps[i] >= NEAR_TIE]
+        detail = ""
+        if len(diff):
+            detail = "; logit gaps of the disagreements: " + ", ".join(f"{gaps[i]:.2e}" for i in diff[:8]) + (" ..." if len(diff) > 8 else "")
+        check(not hard, f"{name}: {a_name} and {b_name} agree on {N - len(diff)}/{N} observations "
+                        f"({len(diff) - len(hard)} near-tie disagreements, {len(hard)} others){detail}")
+        for i in hard[:3]:
+            print(f"     observation {i}: {a_name} {a[i].tolist()}, {b_name} {b[i].tolist()}, gap {gaps[i]:.3e}")
+    ties = int((gaps < NEAR_TIE).sum())
+    print(f"     ({ties} of the {N} observations are near-ties by the numpy margins)")
+
+    # A flipped data byte is refused by the C runtime.
+    raw = bytearray(open(path, "rb").read())
+    raw[-100] ^= 0x04
+    bad = os.path.join(tmp, name + ".bad.safetensors")
+    open(bad, "wb").write(bytes(raw))
+    r = subprocess.run([exe, bad, "--input", obs_csv], capture_output=True, text=True)
+    check(r.returncode != 0 and "checksum mismatch" in r.stderr, f"{name}: the C runtime refuses a flipped byte ({r.stderr.strip()[:90]}...)")
+
+    ns = int(bench.group(1)) if bench else None
+    print(f"     {name}: C batch-1 latency {ns / 1000:.2f} µs (median of 20000 calls); switchgym act: {swift_latency}")
+    return ns
+
+
+def main():
+    with tempfile.TemporaryDirectory() as tmp:
+        exe = compile_c(tmp)
+        # A 32-device copy of vision-cluster (two classes of 16), its trace path made absolute.
+        envs = os.path.join(pyclient.ROOT, "envs")
+        text = open(os.path.join(envs, "vision-cluster.toml")).read()
+        text = re.sub(r"(?m)^count = 32\b", "count = 16", text)
+        text = re.sub(r'(?m)^(dataset\s*=\s*")([^"/][^"]*)"',
+                      lambda m: m.group(1) + os.path.normpath(os.path.join(envs, m.group(2))) + '"', text)
+        cluster = os.path.join(tmp, "vision-cluster-32.toml")
+        open(cluster, "w").write(text)
+        results = {}
+        for name, env, kind in (("vision-zoo", os.path.join(envs, "vision-zoo.toml"), "family"),
+                                ("vision-cluster-32", cluster, "moves")):
+            path = train_and_export(tmp, name, env, 4096)
+            results[name] = compare(tmp, exe, name, path, kind)
+        print("C batch-1 latency: " + ", ".join(f"{k} {v / 1000:.2f} µs" for k, v in results.items() if v))
+    if failures:
+        pyclient.fail(f"{len(failures)} check(s) failed")
+    print("PASS: check_policy_runtimes.py")
+
+
+main()
