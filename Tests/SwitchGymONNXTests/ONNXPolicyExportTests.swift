@@ -165,6 +165,29 @@ import SwitchGymNN
         #expect(throws: ONNXPolicyExport.ExportError.self) { try ONNXPolicyExport.model(for: v) }
     }
 
+    /// A policy file becomes a spec with its kind, beam width, fleet and network, and the
+    /// model's metadata carries the file's policy document.
+    @Test func aPolicyFileBecomesASpec() throws {
+        let c = Self.familyCase(beam: 8, classes: [4, 3], jobs: 4, scale: 30, seed: 9)
+        let checkpoint = FileManager.default.temporaryDirectory.appendingPathComponent("switchgym-onnx-\(UUID().uuidString).h5")
+        try Data("not a real checkpoint".utf8).write(to: checkpoint)
+        defer { try? FileManager.default.removeItem(at: checkpoint) }
+        let file = try PolicyFile.make(policy: c.frozen, observationDimension: c.dimension, actionLayout: c.layout, familyLayout: c.family,
+                                       context: .init(scenario: nil, normalization: nil, checkpointPath: checkpoint.path),
+                                       beamWidth: 8, goldenCases: 4, seed: 1)
+        let spec = try ONNXPolicySpec(policyFile: file)
+        #expect(spec.kind == .family && spec.beamWidth == 8 && spec.components == c.layout.sizes)
+        #expect(spec.fleet == c.spec.fleet && spec.layers == c.spec.layers && spec.observationDimension == c.dimension)
+        let model = try ONNXPolicyExport.model(for: file)
+        let meta = Dictionary(uniqueKeysWithValues: model.metadataProps.map { ($0.key, $0.value) })
+        #expect(meta["format"] == "switchgym.policy" && meta["format_version"] == "1" && meta["beam_width"] == "8")
+        let decoder = JSONDecoder()
+        decoder.keyDecodingStrategy = .convertFromSnakeCase
+        let document = try decoder.decode(PolicyDocument.self, from: Data(try #require(meta["policy"]).utf8))
+        #expect(document == file.document)
+        #expect(model.graph.node.contains { $0.opType == "TopK" })
+    }
+
     // MARK: Reference cases for onnxruntime
 
     /// With `SWITCHGYM_ONNX_DUMP=DIR`: writes each case's `NAME.onnx`, random valid observations
