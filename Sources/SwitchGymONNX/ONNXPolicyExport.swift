@@ -14,6 +14,9 @@ import SwiftProtobuf
 /// - `batch` is dynamic (`dim_param` "batch");
 /// - `metadata_props`: the spec's metadata (for a policy file, the policy document under `policy`).
 ///
+/// The graph does not validate its inputs: callers pass finite observations and masks that allow
+/// at least one value of every component (as the policy format requires of readers).
+///
 /// Masked argmax picks the first index among the maxima (masked scores are −∞, ONNX `ArgMax`
 /// with `select_last_index = 0`). A family policy is unrolled over the exported fleet's devices,
 /// in order; with `beam_width` `B > 1` its beams are a `[batch, B, …]` tensor, the candidates of a
