@@ -1,10 +1,13 @@
 #!/usr/bin/env bash
 # Fuzz the trace importers and the HDF5 trace reader with libFuzzer.
 #
-# Usage: Scripts/fuzz.sh [import|hdf5] [SECONDS] [-- extra libFuzzer flags]
+# Usage: Scripts/fuzz.sh [import|hdf5|policy] [SECONDS] [-- extra libFuzzer flags]
 #   import  TraceImporter.importBytes (Azure LLM / Azure Functions / timestamps CSV,
 #           gzip or zstd compressed); harness Fuzz/ImportFuzzer.swift
 #   hdf5    TraceDataset.read on the input written to a temp file; harness Fuzz/HDF5Fuzzer.swift
+#   policy  the C runtime's policy-file loader, sg_policy_load_memory (runtime/c), compiled with
+#           clang -fsanitize=fuzzer,address,undefined; harness Fuzz/PolicyFuzzer.c; seeds are
+#           policies exported by switchgym (CartPole mlp, vision-zoo family)
 #   SECONDS how long to fuzz (default 600); 0 only builds the fuzzer.
 #
 # SwiftPM cannot build libFuzzer targets, so this compiles the sources of SwitchGymCore,
@@ -39,8 +42,32 @@ shift $(( $# >= 2 ? 2 : $# ))
 case "$target" in
     import) harness=Fuzz/ImportFuzzer.swift ;;
     hdf5) harness=Fuzz/HDF5Fuzzer.swift ;;
-    *) echo "usage: $0 [import|hdf5] [SECONDS] [-- libFuzzer flags]" >&2; exit 2 ;;
+    policy) harness=Fuzz/PolicyFuzzer.c ;;
+    *) echo "usage: $0 [import|hdf5|policy] [SECONDS] [-- libFuzzer flags]" >&2; exit 2 ;;
 esac
+
+if [ "$target" = policy ]; then
+    work=.build/fuzz/policy
+    mkdir -p "$work/corpus" "$work/seeds" fuzz-artifacts/policy
+    echo "== building $work/fuzzer" >&2
+    clang -std=c99 -O1 -g -fsanitize=fuzzer,address,undefined -Iruntime/c/include \
+        "$harness" runtime/c/switchgym_policy.c -lm -o "$work/fuzzer"
+    if [ -z "$(ls "$work/seeds"/*.safetensors 2>/dev/null)" ]; then
+        echo "== making seed policies with switchgym" >&2
+        swift build --product switchgym >&2
+        cli="$(swift build --show-bin-path)/switchgym"
+        tmp=$(mktemp -d)
+        "$cli" train --env CartPole-v1 --steps 2048 --out "$tmp/cp" --quiet >&2
+        "$cli" export "$tmp/cp" --golden 4 -o "$work/seeds/cartpole.safetensors" >&2
+        "$cli" train --env envs/vision-zoo.toml --steps 4096 --out "$tmp/vz" --quiet >&2
+        "$cli" export "$tmp/vz" --golden 4 -o "$work/seeds/vision-zoo.safetensors" >&2
+        rm -rf "$tmp"
+    fi
+    [ "$seconds" = 0 ] && exit 0
+    echo "== fuzzing policy for ${seconds}s" >&2
+    exec "$work/fuzzer" -max_total_time="$seconds" -rss_limit_mb=2048 -timeout=10 \
+        -artifact_prefix="fuzz-artifacts/policy/" "$@" "$work/corpus" "$work/seeds"
+fi
 
 root="$PWD"
 work=".build/fuzz/$target"

@@ -42,8 +42,11 @@ struct EvalCommand: ParsableCommand {
             let arrivals = try sc.loadArrivals(overridePath: trace)
             let model = try ServingEvaluation.model(scenario: sc, arrivals: arrivals)
             var runs: [ServingRun] = []
+            // Runs whose folders share a name are told apart by their parent folders.
+            let short = checkpoints.map { PolicyLoader.displayName($0) }
+            let components = Set(short).count < short.count ? 2 : 1
             for path in checkpoints {
-                runs.append(try PolicyLoader.evaluate(checkpoint: path, model: model))
+                runs.append(try PolicyLoader.evaluate(checkpoint: path, model: model, nameComponents: components))
             }
             let names: [String]
             switch baselines {

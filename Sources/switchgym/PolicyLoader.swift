@@ -13,6 +13,20 @@ enum PolicyLoader {
         }
     }
 
+    /// A checkpoint's name in tables: its run folder's (`run-s0`), or the file's; with
+    /// `components` > 1, that many trailing path components (`llm/run-s0`), to tell apart runs
+    /// whose folders share a name.
+    static func displayName(_ path: String, components: Int = 1) -> String {
+        var url = URL(fileURLWithPath: path)
+        if url.lastPathComponent.hasPrefix("ckpt-") { url.deleteLastPathComponent() }
+        var parts = [String]()
+        for _ in 0..<components where !url.lastPathComponent.isEmpty && url.path != "/" {
+            parts.insert(url.lastPathComponent, at: 0)
+            url.deleteLastPathComponent()
+        }
+        return parts.joined(separator: "/")
+    }
+
     /// `model` with the observation scaled as `policy` was trained (``FrozenPolicy/normalization``);
     /// a checkpoint that predates it is evaluated with the model's own, with a note.
     static func normalized(_ model: ServingModel, for policy: FrozenPolicy) throws -> ServingModel {
@@ -24,7 +38,7 @@ enum PolicyLoader {
     }
 
     /// The policy's run over `model`'s whole series (fluid fidelity).
-    static func evaluate(checkpoint path: String, model evaluated: ServingModel) throws -> ServingRun {
+    static func evaluate(checkpoint path: String, model evaluated: ServingModel, nameComponents: Int = 1) throws -> ServingRun {
         let policy = try load(path)
         let model = try normalized(evaluated, for: policy)
         let bound: BoundPolicy
@@ -34,8 +48,7 @@ enum PolicyLoader {
         } catch let e as FrozenPolicy.LoadError {
             throw CLIError(message: e.message, status: ExitStatus.dataError)
         }
-        let name = URL(fileURLWithPath: path).lastPathComponent.hasPrefix("ckpt-")
-            ? URL(fileURLWithPath: path).deletingLastPathComponent().lastPathComponent : URL(fileURLWithPath: path).lastPathComponent
+        let name = displayName(path, components: nameComponents)
         return ServingEvaluation.run(name: "\(policy.algorithm):\(name)", model: model) { _, obs, mask, out in
             bound.act(observation: obs.baseAddress!, mask: mask.baseAddress!, into: out.baseAddress!)
         }
