@@ -251,6 +251,19 @@ def check_policy(tmp, label, run, kind, export=()):
           == [("action", onnx.TensorProto.INT64, ["batch", comps])],
           f"{label}: inputs observation float[batch,{dim}], mask bool[batch,{width}]; output action int64[batch,{comps}]")
 
+    golden = json.loads(meta.get("golden", "null") or "null")
+    if golden is None:
+        check(False, f"{label}: metadata_props carry golden cases")
+    else:
+        n = golden["count"]
+        g_obs = np.array(golden["observation"], dtype=np.float32).reshape(n, dim)
+        g_mask = np.array(golden["mask"], dtype=bool).reshape(n, width)
+        g_act = np.array(golden["action"], dtype=np.int64).reshape(n, comps)
+        g_sess = ort.InferenceSession(ox, providers=["CPUExecutionProvider"])
+        g_got = g_sess.run(["action"], {"observation": g_obs, "mask": g_mask})[0]
+        check(bool((g_got == g_act).all()) and np.array_equal(g_obs, tensors["golden.observation"]),
+              f"{label}: the {n} golden cases in metadata_props (the safetensors file's) reproduce in ONNX Runtime (self-test)")
+
     obs, mask = random_cases(doc, CASES, seed=7)
     options = ort.SessionOptions()
     options.intra_op_num_threads = 1

@@ -77,7 +77,7 @@ struct ExportCommand: ParsableCommand {
         }
         let d = file.document
         say("exported \(d.policy.kind.rawValue) policy (\(d.policy.algorithm), network \(d.policy.network.sizes)) to \(path)")
-        say("  observation \(d.observation.dimension) floats, action \(d.action.components.count) components, \(d.goldenCount) golden cases"
+        say("  observation \(d.observation.dimension) floats, action \(d.action.components.count) components, \(d.goldenCount) golden cases\(format == .onnx ? " (in metadata_props)" : "")"
             + (d.scenario.map { ", scenario \($0.name) \($0.fingerprint.prefix(12))" } ?? ""))
     }
 
