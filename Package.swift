@@ -13,10 +13,16 @@ let package = Package(
         .library(name: "SwitchGymEnvs", targets: ["SwitchGymEnvs"]),
         .library(name: "SwitchGymAgents", targets: ["SwitchGymAgents"]),
         .library(name: "SwitchGymTestSupport", targets: ["SwitchGymTestSupport"]),
+        .library(name: "SwitchGymServe", targets: ["SwitchGymServe"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/LebJe/TOMLKit", from: "0.6.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
+        .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
     ],
     targets: [
         // MARK: C libraries (not API: only the Swift wrappers may import these)
@@ -48,6 +54,16 @@ let package = Package(
         ]),
         // PPO, DQN, baselines, checkpoints and metrics (CSV, TensorBoard).
         .target(name: "SwitchGymAgents", dependencies: ["SwitchGymCore", "SwitchGymNN", "SwitchGymIO", "SwitchGymEnvs"]),
+        // The reference serving daemon: policy registry (versions, atomic hot swap, state file),
+        // the decide path (telemetry -> observation -> action) and its Hummingbird HTTP layer.
+        .target(name: "SwitchGymServe", dependencies: [
+            "SwitchGymCore", "SwitchGymIO", "SwitchGymEnvs", "SwitchGymAgents",
+            .product(name: "Hummingbird", package: "hummingbird"),
+            .product(name: "Prometheus", package: "swift-prometheus"),
+            .product(name: "HTTPTypes", package: "swift-http-types"),
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+        ]),
         // Counts malloc calls per thread (Linux glibc interposition); not API.
         .target(name: "CAllocationCounter"),
         // Env checker and env benchmark (with allocation counting) for tests and `bench`.
@@ -58,7 +74,7 @@ let package = Package(
             name: "switchgym",
             dependencies: [
                 "SwitchGymCore", "SwitchGymData", "SwitchGymIO", "SwitchGymNN",
-                "SwitchGymTestSupport", "SwitchGymEnvs", "SwitchGymAgents",
+                "SwitchGymTestSupport", "SwitchGymEnvs", "SwitchGymAgents", "SwitchGymServe",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
 
@@ -72,6 +88,9 @@ let package = Package(
         .testTarget(name: "SwitchGymNNTests", dependencies: ["SwitchGymNN", "SwitchGymCore"]),
         .testTarget(name: "SwitchGymAgentsTests",
                     dependencies: ["SwitchGymAgents", "SwitchGymNN", "SwitchGymCore", "SwitchGymIO", "SwitchGymEnvs"]),
+        .testTarget(name: "SwitchGymServeTests",
+                    dependencies: ["SwitchGymServe", "SwitchGymAgents", "SwitchGymNN", "SwitchGymCore", "SwitchGymIO", "SwitchGymEnvs",
+                                   .product(name: "HummingbirdTesting", package: "hummingbird")]),
         .testTarget(name: "SwitchGymCLITests", dependencies: ["SwitchGymData", "SwitchGymIO"]),
     ]
 )
