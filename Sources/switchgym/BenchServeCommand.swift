@@ -50,9 +50,9 @@ struct BenchServeCommand: AsyncParsableCommand {
         // Telemetry: the scenario's initial state under a steady load.
         let arrivals = ScenarioArrivals(intervals: 4, streams: scenario.streams.count,
                                         counts: [Double](repeating: 200 * Double(scenario.fleet.count), count: 4 * scenario.streams.count))
-        var env = FluidServingEnv(model: try ServingEvaluation.model(scenario: scenario, arrivals: arrivals))
-        env.resetState(seed: 0)
-        let telemetry = env.telemetry()
+        var sim = FluidServingEnv(model: try ServingEvaluation.model(scenario: scenario, arrivals: arrivals))
+        sim.resetState(seed: 0)
+        let telemetry = sim.telemetry()
         let initial = try daemon.registry.active("bench")
 
         // In-process decide latency (no HTTP).

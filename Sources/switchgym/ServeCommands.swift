@@ -39,13 +39,13 @@ struct ServeCommand: AsyncParsableCommand {
     var scanInterval: Double = 1
 
     func run() async throws {
-        let (daemon, host, port, scan) = try reportingErrors(inputs: [env, policyDir] + (tokenFile.map { [$0] } ?? [])) {
+        let daemon: ServeDaemon = try reportingErrors(inputs: [env, policyDir] + (tokenFile.map { [$0] } ?? [])) { () throws -> ServeDaemon in
             guard (0...65535).contains(port) else { throw CLIError.usage("--port \(port): expected 0...65535") }
             guard scanInterval.isFinite, scanInterval >= 0.05 else { throw CLIError.usage("--scan-interval \(scanInterval): expected >= 0.05 seconds") }
             let scenario = try ScenarioOptions.loadSpec(env)
             let token = try tokenFile.map(Self.readToken)
             do {
-                return (try ServeDaemon(directory: policyDir, scenario: scenario, token: token), host, port, scanInterval)
+                return try ServeDaemon(directory: policyDir, scenario: scenario, token: token)
             } catch let e as ServeError {
                 throw CLIError(message: e.message, status: ExitStatus.noInput)
             }
@@ -57,7 +57,7 @@ struct ServeCommand: AsyncParsableCommand {
             note("note: no valid policy in \(policyDir) yet; /readyz answers 503 until one is uploaded or moved in")
         }
         do {
-            try await daemon.run(host: host, port: port, scanInterval: .milliseconds(Int(scan * 1000))) { bound in
+            try await daemon.run(host: host, port: port, scanInterval: Duration.milliseconds(Int(scanInterval * 1000))) { bound in
                 note("switchgym serve: \(daemon.registry.scenario.name), policies [\(daemon.registry.names.joined(separator: ", "))], listening on http://\(host):\(bound)")
             }
         } catch {
@@ -107,23 +107,23 @@ struct ShipCommand: AsyncParsableCommand {
     var timeout: Double = 60
 
     func run() async throws {
-        let (bytes, token, base, name) = try reportingErrors(inputs: [policy] + (tokenFile.map { [$0] } ?? [])) {
+        let (bytes, token, base, policyName) = try reportingErrors(inputs: [policy] + (tokenFile.map { [$0] } ?? [])) { () throws -> ([UInt8], String?, URL, String) in
             let bytes = try FileSystem.readAll(policy)
             let token = try tokenFile.map(ServeCommand.readToken)
             guard let base = URL(string: to.hasSuffix("/") ? String(to.dropLast()) : to), base.scheme == "http" || base.scheme == "https",
                   base.host != nil else {
                 throw CLIError.usage("--to \(to): expected http://HOST:PORT")
             }
-            let name = name ?? Self.defaultName(policy)
-            guard PolicyRegistry.isValidName(name) else {
-                throw CLIError.usage("policy name '\(name)': expected 1-64 characters [A-Za-z0-9_-] starting with a letter or digit; give --name")
+            let chosen = self.name ?? Self.defaultName(policy)
+            guard PolicyRegistry.isValidName(chosen) else {
+                throw CLIError.usage("policy name '\(chosen)': expected 1-64 characters [A-Za-z0-9_-] starting with a letter or digit; give --name")
             }
-            return (bytes, token, base, name)
+            return (bytes, token, base, chosen)
         }
         let sha = SHA256.hex(of: bytes)
         let client = ShipClient(base: base, token: token, timeout: timeout)
         let result: ShipClient.Result
-        do { result = try await client.upload(name: name, bytes: bytes, sha256: sha) } catch {
+        do { result = try await client.upload(name: policyName, bytes: bytes, sha256: sha) } catch {
             FileHandle.standardError.write(Data("error: \(error)\n".utf8))
             throw ExitCode(ExitStatus.software)
         }
@@ -134,12 +134,12 @@ struct ShipCommand: AsyncParsableCommand {
         case .activated(let a):
             // Wait until the daemon lists it as active (it is, once the upload answers; a concurrent
             // upload may have replaced it since, which is said).
-            let listing = try? await client.policy(name: name)
+            let listing = try? await client.policy(name: policyName)
             if let active = listing?.active, active != a.version {
-                say("\(name) v\(a.version) (sha256 \(a.sha256)) was activated, but v\(active) serves now (another upload or rollback)")
+                say("\(policyName) v\(a.version) (sha256 \(a.sha256)) was activated, but v\(active) serves now (another upload or rollback)")
                 throw ExitCode(ExitStatus.software)
             }
-            say("\(name) v\(a.version) serving at \(to) (sha256 \(a.sha256)\(a.reused ? ", the same bytes as an existing version" : "")\(a.previous.map { "; v\($0) before" } ?? ""))")
+            say("\(policyName) v\(a.version) serving at \(to) (sha256 \(a.sha256)\(a.reused ? ", the same bytes as an existing version" : "")\(a.previous.map { "; v\($0) before" } ?? ""))")
         }
     }
 
