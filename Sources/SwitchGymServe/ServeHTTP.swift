@@ -30,7 +30,7 @@ public struct ServeDaemon: Sendable {
 
     /// The header that carries an upload's sha256 (lowercase hex).
     public static let sha256Header = HTTPField.Name("X-Content-SHA256")!
-    static let contentDigest = HTTPField.Name("Content-Digest")!
+    public static let contentDigest = HTTPField.Name("Content-Digest")!
 
     /// The routes.
     public func router() -> Router<BasicRequestContext> {

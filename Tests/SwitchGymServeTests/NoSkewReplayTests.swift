@@ -43,24 +43,7 @@ struct NoSkewReplayTests {
         let daemon = try ServeDaemon(directory: dir, scenario: sc, log: ServeFixtures.silent)
         let app = Application(router: daemon.router())
         let online: [[Int]] = try await app.test(.live) { client in
-            var env = FluidServingEnv(model: model, seed: 0)
-            env.resetState(seed: 0)
-            var out: [[Int]] = []
-            while true {
-                let body = try JSONEncoder().encode(env.telemetry())
-                let r = try await client.execute(uri: "/v1/decide", method: .post, headers: [.contentType: "application/json"],
-                                                 body: ByteBuffer(bytes: body))
-                #expect(r.status == .ok, "\(String(buffer: r.body))")
-                guard r.status == .ok else { break }
-                let d = try JSONDecoder().decode(Decision.self, from: Data(r.body.readableBytesView))
-                #expect(!d.restarted)
-                #expect(d.interval == out.count && d.version == 1 && d.policy == which)
-                #expect(d.assignment == d.actions.map { sc.variants[$0].name })
-                let t = d.actions.withUnsafeBufferPointer { env.step(choices: $0.baseAddress!) }
-                out.append(d.actions)
-                if t.truncated || t.terminated { break }
-            }
-            return out
+            try await Self.replay(client, model: model, policy: which)
         }
         #expect(online.count == offline.assignments.count)
         let firstDiff = zip(online, offline.assignments).enumerated().first { $0.element.0 != $0.element.1 }?.offset
@@ -71,5 +54,28 @@ struct NoSkewReplayTests {
         let movedOff = offline.assignments.contains { $0 != initial }
         print("no-skew \(which): \(online.count) intervals, \(sc.fleet.count) devices, \(switches) intervals with a new assignment")
         #expect(switches > 0 || movedOff)
+    }
+
+    /// Steps a FluidServingEnv of `model` with the daemon's answers, sending its telemetry as
+    /// JSON every interval; returns the actions of every interval.
+    static func replay(_ client: some TestClientProtocol, model: ServingModel, policy: String) async throws -> [[Int]] {
+        var env = FluidServingEnv(model: model, seed: 0)
+        env.resetState(seed: 0)
+        var out: [[Int]] = []
+        while true {
+            let body = try JSONEncoder().encode(env.telemetry())
+            let r = try await client.execute(uri: "/v1/decide", method: .post, headers: [.contentType: "application/json"],
+                                             body: ByteBuffer(bytes: body))
+            #expect(r.status == .ok, "\(String(buffer: r.body))")
+            guard r.status == .ok else { break }
+            let d = try JSONDecoder().decode(Decision.self, from: Data(r.body.readableBytesView))
+            #expect(!d.restarted)
+            #expect(d.interval == out.count && d.version == 1 && d.policy == policy)
+            #expect(d.assignment == d.actions.map { model.scenario.variants[$0].name })
+            let t = d.actions.withUnsafeBufferPointer { env.step(choices: $0.baseAddress!) }
+            out.append(d.actions)
+            if t.truncated || t.terminated { break }
+        }
+        return out
     }
 }

@@ -29,7 +29,7 @@ struct ServeBinaryTests {
 
     /// Starts `serve` on a free port; returns the process, its port and its log file.
     static func startServe(_ args: [String], log: String) throws -> (Process, Int) {
-        FileManager.default.createFile(atPath: log, contents: nil)
+        _ = FileManager.default.createFile(atPath: log, contents: nil)
         let p = Process()
         p.executableURL = URL(fileURLWithPath: binary)
         p.arguments = ["serve", "--port", "0"] + args
