@@ -114,7 +114,7 @@ public final class PolicyRegistry: @unchecked Sendable {
                     log("policy \(name): the state file's active version \(want) is missing or invalid; serving v\(e.active!) (the highest valid version)")
                 }
             }
-            e.history = (recorded?.history ?? []).filter { e.versions[$0] != nil && $0 != e.active }
+            e.history = (recorded?.history ?? []).filter { e.versions[$0] != nil }
             entries[name] = e
         }
         lock.unlock()
@@ -277,7 +277,7 @@ public final class PolicyRegistry: @unchecked Sendable {
         guard let e = snapshotEntries()[name], e.active != nil else {
             throw ServeError(.unknownPolicy, "no policy named '\(name)'")
         }
-        guard let back = e.history.last(where: { e.versions[$0] != nil }) else {
+        guard let back = e.history.last(where: { e.versions[$0] != nil && $0 != e.active }) else {
             throw ServeError(.nothingToRollBack, "policy \(name): v\(e.active!) is the only version it has served; nothing to roll back to")
         }
         let previous = try activate(name: name, version: back, pushHistory: false)
@@ -299,7 +299,6 @@ public final class PolicyRegistry: @unchecked Sendable {
                 // Rollback: drop the history back to (and including) the version returned to.
                 if let i = e.history.lastIndex(of: version) { e.history.removeSubrange(i...) }
             }
-            e.history.removeAll { $0 == version }
             if e.history.count > 64 { e.history.removeFirst(e.history.count - 64) }
         }
         e.active = version

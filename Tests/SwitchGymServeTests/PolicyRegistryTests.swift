@@ -142,7 +142,7 @@ struct PolicyRegistryTests {
         }
         // Truncated in transit (the announced sha256 is the whole file's) and truncated at the source.
         check(Array(b.prefix(b.count / 2)), sha: ServeFixtures.sha(b), .sha256Mismatch, "announced")
-        check(Array(b.prefix(b.count / 2)), .corruptPolicy, "")
+        check(Array(b.prefix(b.count / 2)), .corruptPolicy, "truncated")
         // A flipped bit: in transit, and at the source (the file's own checksum).
         var flipped = b
         flipped[b.count - 50] ^= 0x04
@@ -150,7 +150,7 @@ struct PolicyRegistryTests {
         check(flipped, .corruptPolicy, "checksum mismatch")
         check(b, sha: "abc", .missingSHA256, "64 hex digits")
         check(b, name: "../etc", .badName, "policy name")
-        check(Array("not a policy".utf8), .corruptPolicy, "")
+        check(Array("not a policy".utf8), .corruptPolicy, "not a valid safetensors file")
         // A policy for another scenario: the same network exported for vision-zoo's 3 devices.
         let zoo3 = try ServeFixtures.spec("vision-zoo.toml")
         let (frozen, ckpt, norm) = try ServeFixtures.trainedPolicy(zoo3, seed: 3)
