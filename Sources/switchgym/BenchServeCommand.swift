@@ -71,7 +71,7 @@ struct BenchServeCommand: AsyncParsableCommand {
         guard port != 0 else { server.cancel(); throw CLIError(message: "the daemon did not start", status: ExitStatus.software) }
         let report = await ServeLoad.run(base: URL(string: "http://127.0.0.1:\(port)")!, name: "bench", telemetry: telemetry,
                                          clients: clients, requestsPerClient: requests, swaps: swaps, uploads: files)
-        server.cancel()
+        _ = server  // the process exits with the command; the daemon needs no shutdown here
         let problems = ServeLoad.problems(report, initial: (initial.version, initial.sha256))
         func ms(_ s: Double) -> String { String(format: "%.3f ms", s * 1000) }
         say("scenario \(scenario.name): \(scenario.fleet.count) devices, \(scenario.variants.count) variants, policy kind \(initial.document.policy.kind.rawValue)")
