@@ -14,11 +14,17 @@ let package = Package(
         .library(name: "SwitchGymAgents", targets: ["SwitchGymAgents"]),
         .library(name: "SwitchGymTestSupport", targets: ["SwitchGymTestSupport"]),
         .library(name: "SwitchGymONNX", targets: ["SwitchGymONNX"]),
+        .library(name: "SwitchGymServe", targets: ["SwitchGymServe"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/LebJe/TOMLKit", from: "0.6.0"),
         .package(url: "https://github.com/apple/swift-protobuf", from: "1.39.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
+        .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
     ],
     targets: [
         // MARK: C libraries (not API: only the Swift wrappers may import these)
@@ -56,6 +62,16 @@ let package = Package(
             "SwitchGymAgents", "SwitchGymEnvs", "SwitchGymNN", "SwitchGymCore", "SwitchGymIO",
             .product(name: "SwiftProtobuf", package: "swift-protobuf"),
         ], exclude: ["onnx.proto.PROVENANCE.md"]),
+        // The reference serving daemon: policy registry (versions, atomic hot swap, state file),
+        // the decide path (telemetry -> observation -> action) and its Hummingbird HTTP layer.
+        .target(name: "SwitchGymServe", dependencies: [
+            "SwitchGymCore", "SwitchGymIO", "SwitchGymEnvs", "SwitchGymAgents",
+            .product(name: "Hummingbird", package: "hummingbird"),
+            .product(name: "Prometheus", package: "swift-prometheus"),
+            .product(name: "HTTPTypes", package: "swift-http-types"),
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+        ]),
         // Counts malloc calls per thread (Linux glibc interposition); not API.
         .target(name: "CAllocationCounter"),
         // The C99 runtime of exported policy files (docs/policy-format.md; libc + libm only).
@@ -70,7 +86,7 @@ let package = Package(
             name: "switchgym",
             dependencies: [
                 "SwitchGymCore", "SwitchGymData", "SwitchGymIO", "SwitchGymNN",
-                "SwitchGymTestSupport", "SwitchGymEnvs", "SwitchGymAgents", "SwitchGymONNX",
+                "SwitchGymTestSupport", "SwitchGymEnvs", "SwitchGymAgents", "SwitchGymONNX", "SwitchGymServe",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
 
@@ -90,6 +106,9 @@ let package = Package(
         .testTarget(name: "SwitchGymPolicyRuntimeTests",
                     dependencies: ["CSwitchGymPolicy", "SwitchGymAgents", "SwitchGymEnvs", "SwitchGymIO", "SwitchGymNN", "SwitchGymCore",
                                    "SwitchGymTestSupport"]),
+        .testTarget(name: "SwitchGymServeTests",
+                    dependencies: ["SwitchGymServe", "SwitchGymAgents", "SwitchGymNN", "SwitchGymCore", "SwitchGymIO", "SwitchGymEnvs",
+                                   .product(name: "HummingbirdTesting", package: "hummingbird")]),
         .testTarget(name: "SwitchGymCLITests", dependencies: ["SwitchGymData", "SwitchGymIO"]),
     ]
 )

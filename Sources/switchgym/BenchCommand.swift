@@ -8,5 +8,5 @@ struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
         abstract: "Measure the speed targets (build with -c release for meaningful figures).",
-        subcommands: [BenchEnvsCommand.self, BenchTraces.self, BenchAgentsCommand.self, BenchFleetCommand.self])
+        subcommands: [BenchEnvsCommand.self, BenchTraces.self, BenchAgentsCommand.self, BenchFleetCommand.self, BenchServeCommand.self])
 }

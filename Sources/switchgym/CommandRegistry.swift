@@ -10,6 +10,8 @@ enum CommandRegistry {
         EvalCommand.self,
         ExportCommand.self,
         ActCommand.self,
+        ServeCommand.self,
+        ShipCommand.self,
         BenchCommand.self,
         DebugCommand.self,
     ]

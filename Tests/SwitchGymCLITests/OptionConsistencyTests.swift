@@ -48,7 +48,7 @@ struct OptionConsistencyTests {
 
     /// The only positional arguments: input files that are not an env, and `help`'s command.
     static let positionals: Set<String> = ["traces import file", "traces inspect dataset", "traces split dataset",
-                                           "eval checkpoints", "export checkpoint", "act policy", "help subcommands"]
+                                           "eval checkpoints", "export checkpoint", "act policy", "ship policy", "help subcommands"]
 
     @Test("the env is --env in every command that runs one, with one help text; nothing takes it positionally")
     func envIsNamed() throws {
