@@ -2,7 +2,7 @@
 """ONNX Runtime runs what `switchgym export --format onnx` writes, with the same decisions as
 `switchgym act` on the safetensors export of the same checkpoint.
 
-For two tiny trained policies, a family policy on envs/vision-zoo.toml (beam search, width 8)
+For two tiny trained policies, a family policy on envs/llm-zoo.toml (4 GPUs) (beam search, width 8)
 and a moves policy on a 32-device copy of envs/vision-cluster.toml (both fleet counts 16):
   1. `switchgym train`, then `switchgym export` to safetensors and to ONNX;
   2. `onnx.checker.check_model(full_check=True)`; IR version, opset, inputs, output, dynamic batch
@@ -311,11 +311,11 @@ def main():
         cluster = os.path.join(tmp, "vision-cluster-32.toml")
         with open(cluster, "w") as f:
             f.write(text)
-        zoo = os.path.join(pyclient.ROOT, "envs", "vision-zoo.toml")
-        family = train(tmp, "vision-zoo", zoo, 4096)
-        check_policy(tmp, "vision-zoo", family, "family")                                   # beam search, width 8
-        check_policy(tmp, "vision-zoo-greedy", family, "family", ["--beam-width", "1"])
-        check_policy(tmp, "vision-zoo-mlp", train(tmp, "vision-zoo-mlp", zoo, 4096, policy="mlp"), "mlp")
+        zoo = os.path.join(pyclient.ROOT, "envs", "llm-zoo.toml")
+        family = train(tmp, "llm-zoo", zoo, 4096)
+        check_policy(tmp, "llm-zoo", family, "family")                                      # beam search, width 8
+        check_policy(tmp, "llm-zoo-greedy", family, "family", ["--beam-width", "1"])
+        check_policy(tmp, "llm-zoo-mlp", train(tmp, "llm-zoo-mlp", zoo, 4096, policy="mlp"), "mlp")
         check_policy(tmp, "vision-cluster-32", train(tmp, "vision-cluster-32", cluster, 4096), "moves")
     if failures:
         pyclient.fail(f"{len(failures)} check(s) failed")

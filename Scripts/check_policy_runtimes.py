@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Three readers of the policy file give the same actions (docs/policy-format.md).
 
-For a family policy (envs/vision-zoo.toml) and a moves policy (envs/vision-cluster.toml cut to
+For a family policy (envs/llm-zoo.toml, 4 GPUs) and a moves policy (envs/vision-cluster.toml cut to
 32 devices), each trained briefly with the release binary and exported with `switchgym export`:
   1. the C runtime (runtime/c, compiled here with `cc`), numpy (Scripts/policy_reference.py, with
      the `safetensors` package) and `switchgym act` all load the file (checksum, shapes, self-test);
@@ -133,7 +133,7 @@ def main():
         cluster = os.path.join(tmp, "vision-cluster-32.toml")
         open(cluster, "w").write(text)
         results = {}
-        for name, env, kind in (("vision-zoo", os.path.join(envs, "vision-zoo.toml"), "family"),
+        for name, env, kind in (("llm-zoo", os.path.join(envs, "llm-zoo.toml"), "family"),
                                 ("vision-cluster-32", cluster, "moves")):
             path = train_and_export(tmp, name, env, 4096)
             results[name] = compare(tmp, exe, name, path, kind)
