@@ -15,11 +15,12 @@ import SwitchGymServe
 /// interval. Every interval's assignment must be equal.
 @Suite("no training/serving skew: eval's decisions = the daemon's", .serialized)
 struct NoSkewReplayTests {
-    @Test("4 devices (vision-zoo's A100s) and 32 devices (vision-cluster, 16 A100 + 16 V100)",
-          arguments: [("zoo4", 150), ("cluster32", 60)])
+    @Test("4 devices (vision-zoo's A100s) and 32 devices (vision-cluster, 16 A100 + 16 V100), family and moves policies",
+          arguments: [("zoo4", 150), ("cluster32", 60), ("cluster32-moves", 60)])
     func evalAndDaemonAgreeEveryInterval(_ which: String, _ intervals: Int) async throws {
         let sc = which == "zoo4" ? try ServeFixtures.zoo4() : try ServeFixtures.cluster32()
-        let (frozen, ckpt, trainNorm) = try ServeFixtures.trainedPolicy(sc, seed: 5)
+        let (frozen, ckpt, trainNorm) = try ServeFixtures.trainedPolicy(sc, seed: 5,
+                                                                        architecture: which.hasSuffix("moves") ? .moves : .family)
         defer { try? FileManager.default.removeItem(at: ckpt) }
         let bytes = try ServeFixtures.policyFile(frozen, sc, normalization: trainNorm)
 

@@ -45,7 +45,8 @@ enum ServeFixtures {
     /// series, saved as a checkpoint that records the training env's normalisation, then loaded
     /// back and sharpened (the last layer ×`sharpen`, as training would, so decisions have
     /// margins). Returns the policy, the checkpoint folder and the training normalisation.
-    static func trainedPolicy(_ scenario: ServingScenario, seed: UInt64 = 5, sharpen: Float = 300) throws
+    static func trainedPolicy(_ scenario: ServingScenario, seed: UInt64 = 5, sharpen: Float = 300,
+                              architecture: PolicyArchitecture = .family) throws
         -> (FrozenPolicy, URL, ObservationNormalization) {
         BLAS.setThreadCount(1)
         var sc = scenario
@@ -55,14 +56,22 @@ enum ServeFixtures {
                                      randomStart: true)
         var c = PPOConfig()
         c.numEnvs = 2; c.numSteps = 16; c.batchSize = 16; c.numEpochs = 1; c.hiddenSizes = [16]
-        c.totalTimesteps = 32; c.seed = seed; c.policy = .family
+        c.totalTimesteps = 32; c.seed = seed; c.policy = architecture
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("switchgym-serve-ckpt-\(UUID().uuidString)")
         let store = try CheckpointStore(directory: dir)
-        let agent = try PPO(config: c) { FluidServingEnv(model: train, seed: UInt64($0)) }
-        try agent.train()
-        var state = agent.saveState()
+        var state: StateDict
+        if architecture == .moves {
+            let codec = FleetMoves(model: train)
+            let agent = try PPO(config: c) { FleetMovesEnv(fleet: FluidServingEnv(model: train, seed: UInt64($0)), moves: codec) }
+            try agent.train()
+            state = agent.saveState()
+        } else {
+            let agent = try PPO(config: c) { FluidServingEnv(model: train, seed: UInt64($0)) }
+            try agent.train()
+            state = agent.saveState()
+        }
         FrozenPolicy.record(train.normalization, in: &state)
-        _ = try store.save(state, step: agent.globalStep)
+        _ = try store.save(state, step: c.totalTimesteps)
         let frozen = try FrozenPolicy.load(path: dir.path)
         let last = frozen.network.layers.count - 1
         for i in frozen.network.weights(last).indices { frozen.network.weights(last)[i] *= sharpen }
