@@ -15,6 +15,8 @@ let package = Package(
         .library(name: "SwitchGymTestSupport", targets: ["SwitchGymTestSupport"]),
         .library(name: "SwitchGymONNX", targets: ["SwitchGymONNX"]),
         .library(name: "SwitchGymServe", targets: ["SwitchGymServe"]),
+        // The C ABI of the envs (libSwitchGymC.so / .dylib) for the Python binding (python/).
+        .library(name: "SwitchGymC", type: .dynamic, targets: ["SwitchGymCABI"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -72,6 +74,9 @@ let package = Package(
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
         ]),
+        // The C ABI over the envs (@_cdecl functions, documented in switchgym_c.h): create from an
+        // id or a scenario spec, bind caller-owned buffers, reset, step, close.
+        .target(name: "SwitchGymCABI", dependencies: ["SwitchGymCore", "SwitchGymEnvs"], exclude: ["switchgym_c.h"]),
         // Counts malloc calls per thread (Linux glibc interposition); not API.
         .target(name: "CAllocationCounter"),
         // The C99 runtime of exported policy files (docs/policy-format.md; libc + libm only).
@@ -109,6 +114,7 @@ let package = Package(
         .testTarget(name: "SwitchGymServeTests",
                     dependencies: ["SwitchGymServe", "SwitchGymAgents", "SwitchGymNN", "SwitchGymCore", "SwitchGymIO", "SwitchGymEnvs",
                                    .product(name: "HummingbirdTesting", package: "hummingbird")]),
+        .testTarget(name: "SwitchGymCABITests", dependencies: ["SwitchGymCABI", "SwitchGymCore", "SwitchGymTestSupport"]),
         .testTarget(name: "SwitchGymCLITests", dependencies: ["SwitchGymData", "SwitchGymIO"]),
     ]
 )

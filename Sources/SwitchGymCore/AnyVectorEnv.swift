@@ -15,8 +15,14 @@ public struct AnyVectorEnv {
     public let autoreset: AutoresetMode
     /// The observation space of one sub-env.
     public let singleObservationSpace: Box
+    /// Whether one sub-env's action is one integer (``Discrete``) rather than a list.
+    public let actionIsScalar: Bool
+    /// What a choice adds to become the action's value (a ``Discrete`` space's `start`, else 0).
+    public let actionChoiceOffset: Int
 
     private let resetBody: (UInt64?, VectorBuffers) throws -> Void
+    private let resetMaskBody: ([Bool], UInt64?, VectorBuffers) throws -> Void
+    private let setStateBody: (Int, [Double], VectorBuffers) throws -> Void
     private let stepBody: (UnsafeBufferPointer<Int>, VectorBuffers) throws -> Void
     private let parallelismBody: (Int) -> Void
     private let closeBody: () -> Void
@@ -28,7 +34,11 @@ public struct AnyVectorEnv {
         actionLayout = env.actionLayout
         autoreset = env.autoreset
         singleObservationSpace = env.singleObservationSpace
+        actionIsScalar = env.singleActionSpace.isScalar
+        actionChoiceOffset = env.singleActionSpace.choiceOffset
         resetBody = { seed, buffers in try env.reset(seed: seed, into: buffers) }
+        resetMaskBody = { mask, seed, buffers in try env.reset(mask: mask, seed: seed, into: buffers) }
+        setStateBody = { i, values, buffers in try env.setState(i, values, into: buffers) }
         stepBody = { actions, buffers in try env.step(actions, into: buffers) }
         parallelismBody = { env.parallelism = $0 }
         closeBody = { env.close() }
@@ -41,6 +51,16 @@ public struct AnyVectorEnv {
 
     /// See ``VectorEnv/reset(seed:into:)``.
     public func reset(seed: UInt64? = nil, into buffers: VectorBuffers) throws { try resetBody(seed, buffers) }
+
+    /// See ``VectorEnv/reset(mask:seed:into:)``.
+    public func reset(mask: [Bool], seed: UInt64? = nil, into buffers: VectorBuffers) throws {
+        try resetMaskBody(mask, seed, buffers)
+    }
+
+    /// See ``VectorEnv/setState(_:_:into:)``.
+    public func setState(_ i: Int, _ values: [Double], into buffers: VectorBuffers) throws {
+        try setStateBody(i, values, buffers)
+    }
 
     /// See ``VectorEnv/step(_:into:)``.
     @inline(__always)

@@ -34,6 +34,10 @@ public final class VectorBuffers {
     /// Agents that bootstrap a truncated episode with a masked argmax need it.
     public let finalActionMasks: UnsafeMutableBufferPointer<Bool>
 
+    /// Whether the storage was allocated here (and is freed on deinit) rather than lent by
+    /// the caller (``init(count:observationDimension:actionLayout:borrowing:)``).
+    public let ownsStorage: Bool
+
     /// Allocates zeroed buffers for `count` sub-envs.
     public init(count: Int, observationDimension: Int, actionLayout: ActionLayout) {
         precondition(count > 0 && observationDimension > 0, "VectorBuffers: sizes must be positive")
@@ -54,9 +58,72 @@ public final class VectorBuffers {
         finalObservations = make(count * observationDimension, 0)
         hasFinalObservation = make(count, false)
         finalActionMasks = make(count * maskWidth, true)
+        ownsStorage = true
+    }
+
+    /// Memory that someone else owns (a Python binding's numpy arrays, a C caller's arrays),
+    /// for ``init(count:observationDimension:actionLayout:borrowing:)``. Every pointer must
+    /// hold its full size (see each field) and stay valid while the buffers are used.
+    public struct BorrowedStorage {
+        /// `count × observationDimension` floats.
+        public var observations: UnsafeMutablePointer<Float>
+        /// `count` floats.
+        public var rewards: UnsafeMutablePointer<Float>
+        /// `count` flags.
+        public var terminations: UnsafeMutablePointer<Bool>
+        /// `count` flags.
+        public var truncations: UnsafeMutablePointer<Bool>
+        /// `count × maskWidth` flags.
+        public var actionMasks: UnsafeMutablePointer<Bool>
+        /// `count × observationDimension` floats.
+        public var finalObservations: UnsafeMutablePointer<Float>
+        /// `count` flags.
+        public var hasFinalObservation: UnsafeMutablePointer<Bool>
+        /// `count × maskWidth` flags.
+        public var finalActionMasks: UnsafeMutablePointer<Bool>
+
+        public init(observations: UnsafeMutablePointer<Float>, rewards: UnsafeMutablePointer<Float>,
+                    terminations: UnsafeMutablePointer<Bool>, truncations: UnsafeMutablePointer<Bool>,
+                    actionMasks: UnsafeMutablePointer<Bool>, finalObservations: UnsafeMutablePointer<Float>,
+                    hasFinalObservation: UnsafeMutablePointer<Bool>, finalActionMasks: UnsafeMutablePointer<Bool>) {
+            self.observations = observations
+            self.rewards = rewards
+            self.terminations = terminations
+            self.truncations = truncations
+            self.actionMasks = actionMasks
+            self.finalObservations = finalObservations
+            self.hasFinalObservation = hasFinalObservation
+            self.finalActionMasks = finalActionMasks
+        }
+    }
+
+    /// Buffers over caller-owned memory (PufferLib's shared buffers: a vector env writes
+    /// straight into arrays the caller reads without copying). The memory is initialised
+    /// here (zeroes, masks all allowed) and never freed here.
+    public init(count: Int, observationDimension: Int, actionLayout: ActionLayout, borrowing s: BorrowedStorage) {
+        precondition(count > 0 && observationDimension > 0, "VectorBuffers: sizes must be positive")
+        self.count = count
+        self.observationDimension = observationDimension
+        self.actionLayout = actionLayout
+        self.maskWidth = actionLayout.maskWidth
+        func wrap<T>(_ p: UnsafeMutablePointer<T>, _ n: Int, _ zero: T) -> UnsafeMutableBufferPointer<T> {
+            let b = UnsafeMutableBufferPointer(start: p, count: n)
+            b.initialize(repeating: zero)
+            return b
+        }
+        observations = wrap(s.observations, count * observationDimension, 0)
+        rewards = wrap(s.rewards, count, 0)
+        terminations = wrap(s.terminations, count, false)
+        truncations = wrap(s.truncations, count, false)
+        actionMasks = wrap(s.actionMasks, count * maskWidth, true)
+        finalObservations = wrap(s.finalObservations, count * observationDimension, 0)
+        hasFinalObservation = wrap(s.hasFinalObservation, count, false)
+        finalActionMasks = wrap(s.finalActionMasks, count * maskWidth, true)
+        ownsStorage = false
     }
 
     deinit {
+        guard ownsStorage else { return }
         observations.deallocate()
         rewards.deallocate()
         terminations.deallocate()

@@ -164,6 +164,24 @@ public final class VectorEnv<E: VectorizableEnv> {
         try actions.withUnsafeBufferPointer { try step($0, into: buffers) }
     }
 
+    /// Overwrites sub-env `i`'s physical state after a reset (``VectorizableEnv/setState(_:)``,
+    /// for parity checks) and rewrites its observation and mask rows; a pending next-step
+    /// reset of that sub-env is cancelled.
+    /// - Throws: ``EnvError/Code/stepBeforeReset`` before the first reset,
+    ///   ``EnvError/Code/invalidArgument`` for an index out of range, and what the sub-env throws
+    ///   (``EnvError/Code/unsupported`` when it cannot set its state).
+    public func setState(_ i: Int, _ values: [Double], into buffers: VectorBuffers) throws {
+        guard isReady else { throw EnvError.stepBeforeReset("VectorEnv<\(E.self)>") }
+        try checkShape(buffers)
+        guard i >= 0 && i < count else {
+            throw EnvError(.invalidArgument, "VectorEnv.setState: sub-env \(i) is not in 0..<\(count).")
+        }
+        try envs[i].setState(values)
+        envs[i].writeObservation(into: buffers.observations.baseAddress! + i * observationDimension)
+        envs[i].writeActionMask(into: buffers.actionMasks.baseAddress! + i * maskWidth)
+        pendingReset[i] = false
+    }
+
     /// Closes every sub-env; stepping again requires a reset. Idempotent.
     public func close() {
         for i in 0..<count { envs[i].close() }
