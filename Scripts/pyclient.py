@@ -54,6 +54,72 @@ def require(packages):
     os.execve(py, [py] + sys.argv, env)
 
 
+def local_cpu_torch_wheels():
+    """CPU torch wheels (`torch-*+cpu-*.whl`) in pip's configured find-links folders."""
+    dirs = os.environ.get("PIP_FIND_LINKS", "").split()
+    try:
+        out = subprocess.run([sys.executable, "-m", "pip", "config", "list"], capture_output=True, text=True).stdout
+        for line in out.splitlines():
+            if "find-links" in line and "=" in line:
+                dirs += line.split("=", 1)[1].strip().strip("'\"").split()
+    except Exception:
+        pass
+    found = []
+    for d in dirs:
+        if os.path.isdir(d):
+            found += [os.path.join(d, f) for f in sorted(os.listdir(d)) if f.startswith("torch-") and "+cpu" in f]
+    return found
+
+
+def ensure_cpu_torch():
+    """Installs a CPU-only torch into the client venv before `require`: PyPI's default Linux
+    wheel pulls in several GB of CUDA libraries, so torch never comes from plain PyPI here.
+    Tried in order: a `+cpu` wheel in pip's find-links folders, then the CPU index at
+    download.pytorch.org (only torch; its own dependencies come from PyPI)."""
+    if os.environ.get("SWITCHGYM_PYENV_ACTIVE") == "1":
+        return
+    try:
+        import torch  # noqa: F401
+        return
+    except Exception:
+        pass
+    env_dir = os.environ.get("SWITCHGYM_PYENV", os.path.expanduser("~/.cache/switchgym/pyenv"))
+    py = os.path.join(env_dir, "bin", "python")
+    try:
+        if not os.path.exists(py):
+            subprocess.run([sys.executable, "-m", "venv", env_dir], check=True, capture_output=True)
+        if subprocess.run([py, "-c", "import torch"], capture_output=True).returncode == 0:
+            return
+    except Exception as e:
+        skip(f"cannot create the client virtualenv ({e})")
+    error = install_cpu_torch(py)
+    if error:
+        skip(error)
+
+
+def install_cpu_torch(py, timeout=1800):
+    """Installs a CPU-only torch into interpreter `py` (see `ensure_cpu_torch`); returns None,
+    or why it could not."""
+    pip = [py, "-m", "pip", "install", "--quiet", "--disable-pip-version-check", "--retries", "1"]
+    attempts = [pip + [w] for w in local_cpu_torch_wheels()[-1:]]
+    attempts.append(pip + ["torch", "--no-deps", "--index-url", "https://download.pytorch.org/whl/cpu"])
+    errors = []
+    for cmd in attempts:
+        try:
+            subprocess.run(cmd, check=True, capture_output=True, timeout=timeout)
+            # torch's pure-Python dependencies (no CUDA packages: torch is already installed).
+            meta = subprocess.run([py, "-c", "import importlib.metadata as m; print('\\n'.join(m.requires('torch') or []))"],
+                                  capture_output=True, text=True).stdout.splitlines()
+            deps = [r.split(";")[0].strip() for r in meta
+                    if "extra ==" not in r and not r.lower().startswith(("nvidia", "cuda", "triton"))]
+            if deps:
+                subprocess.run(pip + deps, check=True, capture_output=True, timeout=timeout)
+            return None
+        except Exception as e:
+            errors.append(str(e).splitlines()[0][:200])
+    return "cannot install a CPU torch wheel (" + "; ".join(errors) + ")"
+
+
 def switchgym_binary():
     """The binary under test: $SWITCHGYM_BIN, else the release build, else debug."""
     b = os.environ.get("SWITCHGYM_BIN")
