@@ -231,8 +231,9 @@ def check_vector(gym, np, switchgym):
         o, r, term, trunc, _ = disabled.step(np.ones(2, dtype=np.int64))
         if term.any():
             break
+    term = term.copy()  # a view of the buffer that the reset rewrites
     before = o[~term].copy()
-    o, _ = disabled.reset(options={"reset_mask": term.copy()})
+    o, _ = disabled.reset(options={"reset_mask": term})
     check(np.all(np.abs(o[term]) <= 0.05) and np.array_equal(o[~term], before),
           "DISABLED autoreset: reset(options={'reset_mask': m}) resets only those sub-envs")
 
@@ -400,7 +401,7 @@ def check_training(gym, np, switchgym):
     # SB3 PPO on switchgym/CartPole-v1, RL Zoo's CartPole settings, a short budget.
     budget = 25_000
     t0 = time.perf_counter()
-    venv = make_vec_env("switchgym/CartPole-v1", n_envs=8, seed=0)
+    venv = make_vec_env("switchgym/CartPole-v1", n_envs=8, seed=0, env_kwargs={"render_mode": None})
     model = PPO("MlpPolicy", venv, n_steps=32, batch_size=256, gae_lambda=0.8, gamma=0.98, n_epochs=20, ent_coef=0.0,
                 learning_rate=lambda f: 1e-3 * f, clip_range=lambda f: 0.2 * f, seed=0, device="cpu", verbose=0)
     model.learn(budget)

@@ -56,14 +56,10 @@ public final class CABIEnv {
 
     static func json(_ xs: [Int]) -> String { "[" + xs.map(String.init).joined(separator: ", ") + "]" }
 
-    /// Floats as their shortest round-trip text; infinities as `Infinity` / `-Infinity`
-    /// (accepted by Python's `json`), NaN as `NaN`.
+    /// Floats as their shortest round-trip text (exact as float32); an unbounded limit
+    /// (±infinity) as `null`, so the text stays strict JSON.
     static func json(_ xs: [Float]) -> String {
-        "[" + xs.map { x -> String in
-            if x.isNaN { return "NaN" }
-            if x.isInfinite { return x < 0 ? "-Infinity" : "Infinity" }
-            return "\(x)"
-        }.joined(separator: ", ") + "]"
+        "[" + xs.map { x -> String in x.isFinite ? "\(x)" : "null" }.joined(separator: ", ") + "]"
     }
 
     static func json(_ s: String) -> String {

@@ -56,7 +56,8 @@ void *sg_env_create(const char *id_or_spec, const char *trace, int64_t num_envs,
  *    "action": {"kind": "Discrete", "n": 2, "start": 0, "nvec": [2], "offsets": [0]}
  *            | {"kind": "MultiDiscrete", "start": 0, "nvec": [...], "offsets": [...]},
  *    "action_components": K, "mask_width": W}
- * Unbounded limits are written Infinity / -Infinity (as Python's json reads them).
+ * Strict JSON: an unbounded limit is null (in "low": -infinity, in "high": +infinity); the
+ * finite limits are float32 values in their shortest round-trip form.
  * NULL for a NULL handle. */
 const char *sg_env_spaces(void *env);
 

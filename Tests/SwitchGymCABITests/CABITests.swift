@@ -6,6 +6,11 @@ import SwitchGymTestSupport
 
 /// Calls the C ABI (`sg_*`) as a C caller would: caller-owned buffers, error messages in a
 /// caller's buffer, nothing trapping on a bad argument.
+/// The NUL-terminated text in `buffer`.
+func text(_ buffer: [CChar]) -> String {
+    buffer.withUnsafeBufferPointer { String(cString: $0.baseAddress!) }
+}
+
 @Suite("C ABI")
 struct CABITests {
     static let packageRoot: String = {
@@ -29,7 +34,7 @@ struct CABITests {
         init(_ id: String, trace: String? = nil, n: Int, autoreset: String? = nil) throws {
             var err = [CChar](repeating: 0, count: 512)
             guard let h = sg_env_create(id, trace, Int64(n), autoreset, 0, &err, 512) else {
-                throw EnvError(.invalidArgument, String(cString: err))
+                throw EnvError(.invalidArgument, text(err))
             }
             self.h = h
             spaces = try JSONSerialization.jsonObject(with: Data(String(cString: sg_env_spaces(h)!).utf8)) as! [String: Any]
@@ -44,7 +49,7 @@ struct CABITests {
             let rc = sg_env_bind(h, Int64(n), obs.baseAddress, Int64(n * dim), rewards.baseAddress, terms.baseAddress,
                                  truncs.baseAddress, masks.baseAddress, Int64(n * width), finalObs.baseAddress,
                                  hasFinal.baseAddress, finalMasks.baseAddress, &err, 512)
-            if rc != 0 { throw EnvError(.invalidArgument, String(cString: err)) }
+            if rc != 0 { throw EnvError(.invalidArgument, text(err)) }
         }
 
         deinit {
@@ -54,7 +59,7 @@ struct CABITests {
         }
 
         /// The message of the last failing call.
-        var message: String { String(cString: err) }
+        var message: String { text(err) }
 
         func step(_ actions: [Int64]) -> Int32 { sg_env_step(h, actions, Int64(actions.count), &err, 512) }
         func reset(seed: UInt64? = nil) -> Int32 { sg_env_reset(h, seed == nil ? 0 : 1, seed ?? 0, &err, 512) }
@@ -75,9 +80,12 @@ struct CABITests {
         #expect(action["kind"] as? String == "Discrete" && action["n"] as? Int == 2 && action["start"] as? Int == 0)
         let o = c.spaces["observation"] as! [String: Any]
         #expect(o["shape"] as? [Int] == [4])
-        let high = (o["high"] as! [NSNumber]).map { Float($0.doubleValue) }
-        let expected = try EnvRegistry.spec("CartPole-v1").observationSpace.high
-        #expect(high == expected)
+        // Unbounded limits are null (strict JSON); finite ones exact as Float.
+        let high = (o["high"] as! [Any]).map { ($0 as? NSNumber).map { Float($0.doubleValue) } ?? .infinity }
+        let low = (o["low"] as! [Any]).map { ($0 as? NSNumber).map { Float($0.doubleValue) } ?? -.infinity }
+        let expected = try EnvRegistry.spec("CartPole-v1").observationSpace
+        #expect(high == expected.high && low == expected.low)
+        #expect(expected.high.contains(.infinity))
         #expect(c.width == 2 && c.components == 1)
     }
 
@@ -100,10 +108,11 @@ struct CABITests {
             #expect(c.masks.allSatisfy { $0 == 1 })
         }
         #expect(steps > 3 && steps < 100)
-        #expect(c.terms.allSatisfy { $0 == 1 } && c.truncs.allSatisfy { $0 == 0 })
+        let ended = (0..<4).filter { c.terms[$0] == 1 }
+        #expect(!ended.isEmpty && c.truncs.allSatisfy { $0 == 0 })
         // Next step: the reset (next-step autoreset) gives reward 0 and no flags.
         #expect(c.step([0, 0, 0, 0]) == 0)
-        #expect(c.rewards.allSatisfy { $0 == 0 } && c.terms.allSatisfy { $0 == 0 })
+        #expect(ended.allSatisfy { c.rewards[$0] == 0 && c.terms[$0] == 0 && abs(c.obs[$0 * 4 + 2]) <= 0.05 })
     }
 
     @Test func sameStepWritesFinalObservations() throws {
@@ -143,7 +152,7 @@ struct CABITests {
 
     @Test func badArgumentsAreMessagesNotTraps() throws {
         var err = [CChar](repeating: 0, count: 512)
-        func message() -> String { String(cString: err) }
+        func message() -> String { text(err) }
         #expect(sg_env_create(nil, nil, 1, nil, 0, &err, 512) == nil && message().contains("null or empty"))
         #expect(sg_env_create("NoSuch-v0", nil, 1, nil, 0, &err, 512) == nil && message().contains("unknown env id"))
         #expect(sg_env_create("CartPole-v1", nil, 0, nil, 0, &err, 512) == nil && message().contains("num_envs"))
@@ -155,7 +164,7 @@ struct CABITests {
         // A null err buffer is allowed; so is a tiny one (truncated, NUL-terminated).
         #expect(sg_env_create(nil, nil, 1, nil, 0, nil, 0) == nil)
         var tiny = [CChar](repeating: 65, count: 8)
-        #expect(sg_env_create(nil, nil, 1, nil, 0, &tiny, 8) == nil && String(cString: tiny).count == 7)
+        #expect(sg_env_create(nil, nil, 1, nil, 0, &tiny, 8) == nil && text(tiny).count == 7)
 
         // Null handles.
         #expect(sg_env_spaces(nil) == nil)
@@ -168,30 +177,33 @@ struct CABITests {
         let h = try #require(sg_env_create("CartPole-v1", nil, 2, nil, 0, &err, 512))
         defer { sg_env_close(h) }
         #expect(sg_env_reset(h, 0, 0, &err, 512) != 0 && message().contains("sg_env_bind"))
-        var f = [Float](repeating: 0, count: 64), u = [UInt8](repeating: 0, count: 64)
-        #expect(sg_env_bind(h, 2, &f, 7, &f, &u, &u, &u, 4, &f, &u, &u, &err, 512) != 0 && message().contains("expected 2, 8"))
-        #expect(sg_env_bind(h, 2, &f, 8, nil, &u, &u, &u, 4, &f, &u, nil, &err, 512) != 0
+        let f = UnsafeMutablePointer<Float>.allocate(capacity: 64), u = UnsafeMutablePointer<UInt8>.allocate(capacity: 64)
+        defer { f.deallocate(); u.deallocate() }
+        #expect(sg_env_bind(h, 2, f, 7, f, u, u, u, 4, f, u, u, &err, 512) != 0 && message().contains("expected 2, 8"))
+        #expect(sg_env_bind(h, 2, f, 8, nil, u, u, u, 4, f, u, nil, &err, 512) != 0
                 && message().contains("rewards, final_masks"))
-        var obs = [Float](repeating: 0, count: 8), rew = [Float](repeating: 0, count: 2), fin = [Float](repeating: 0, count: 8)
-        var t = [UInt8](repeating: 0, count: 2), tr = [UInt8](repeating: 0, count: 2), hf = [UInt8](repeating: 0, count: 2)
-        var m = [UInt8](repeating: 0, count: 4), fm = [UInt8](repeating: 0, count: 4)
-        #expect(sg_env_bind(h, 2, &obs, 8, &rew, &t, &tr, &m, 4, &fin, &hf, &fm, &err, 512) == 0)
+        // Buffers that outlive the calls (as numpy arrays do).
+        let obs = UnsafeMutableBufferPointer<Float>.allocate(capacity: 8), fin = UnsafeMutableBufferPointer<Float>.allocate(capacity: 8)
+        let rew = UnsafeMutablePointer<Float>.allocate(capacity: 2), flags = UnsafeMutablePointer<UInt8>.allocate(capacity: 14)
+        defer { obs.deallocate(); fin.deallocate(); rew.deallocate(); flags.deallocate() }
+        #expect(sg_env_bind(h, 2, obs.baseAddress, 8, rew, flags, flags + 2, flags + 4, 4, fin.baseAddress, flags + 8,
+                            flags + 10, &err, 512) == 0)
         // Step before reset, bad actions (nothing stepped), bad sizes.
         var actions: [Int64] = [0, 1]
         #expect(sg_env_step(h, &actions, 2, &err, 512) != 0 && message().contains("reset"))
         #expect(sg_env_reset(h, 1, 3, &err, 512) == 0)
-        let before = obs
+        let before = Array(obs)
         actions = [0, 2]
         #expect(sg_env_step(h, &actions, 2, &err, 512) != 0 && message().contains("choice 2 of component 0 of sub-env 1"))
         actions = [-1, 0]
         #expect(sg_env_step(h, &actions, 2, &err, 512) != 0 && message().contains("choice -1"))
-        #expect(obs == before)
+        #expect(Array(obs) == before)
         #expect(sg_env_step(h, &actions, 3, &err, 512) != 0 && message().contains("expected 2 × 1 = 2 choices, got 3"))
         #expect(sg_env_step(h, nil, 2, &err, 512) != 0 && message().contains("null"))
         #expect(sg_env_set_parallelism(h, 0, &err, 512) != 0)
         actions = [1, 0]
         #expect(sg_env_step(h, &actions, 2, &err, 512) == 0)
-        #expect(obs != before)
+        #expect(Array(obs) != before)
     }
 
     @Test(arguments: ["CartPole-v1", "SwitchCost-v0", "envs/vision-zoo.toml"])

@@ -8,8 +8,9 @@ from ._native import NativeVectorEnv
 def observation_space(spaces):
     o = spaces["observation"]
     shape = tuple(o["shape"])
-    low = np.asarray(o["low"], dtype=np.float32).reshape(shape)
-    high = np.asarray(o["high"], dtype=np.float32).reshape(shape)
+    # null = unbounded
+    low = np.array([-np.inf if x is None else x for x in o["low"]], dtype=np.float32).reshape(shape)
+    high = np.array([np.inf if x is None else x for x in o["high"]], dtype=np.float32).reshape(shape)
     return gym.spaces.Box(low=low, high=high, shape=shape, dtype=np.float32)
 
 
@@ -43,8 +44,6 @@ class SwitchGymEnv(gym.Env):
     metadata = {"render_modes": []}
 
     def __init__(self, id_or_spec="CartPole-v1", trace=None, seed=None, training=False, render_mode=None):
-        if render_mode is not None:
-            raise ValueError(f"SwitchGymEnv has no render modes, got render_mode={render_mode!r}")
         self.native = NativeVectorEnv(id_or_spec, 1, trace=trace, autoreset="disabled", training=training)
         s = self.native.spaces
         self.observation_space = observation_space(s)
@@ -55,7 +54,7 @@ class SwitchGymEnv(gym.Env):
         self._discrete = s["action"]["kind"] == "Discrete"
         self._seed = seed
         self._row = self.native.actions[0]
-        self.render_mode = None
+        self.render_mode = render_mode  # accepted (SB3 passes one), nothing is rendered
 
     def reset(self, *, seed=None, options=None):
         super().reset(seed=seed)

@@ -31,8 +31,6 @@ class SwitchGymVectorEnv(gym.vector.VectorEnv):
 
     def __init__(self, id_or_spec="CartPole-v1", num_envs=1, trace=None, seed=None, training=False,
                  autoreset_mode=AutoresetMode.NEXT_STEP, copy=False, max_episode_steps=None, render_mode=None):
-        if render_mode is not None:
-            raise ValueError(f"SwitchGymVectorEnv has no render modes, got render_mode={render_mode!r}")
         mode = AutoresetMode(autoreset_mode)
         self.native = NativeVectorEnv(id_or_spec, num_envs, trace=trace, autoreset=_MODES[mode], training=training)
         s = self.native.spaces
@@ -45,7 +43,7 @@ class SwitchGymVectorEnv(gym.vector.VectorEnv):
         self.observation_space = batch_space(self.single_observation_space, self.num_envs)
         self.action_space = batch_space(self.single_action_space, self.num_envs)
         self.metadata = {"autoreset_mode": mode, "render_modes": []}
-        self.render_mode = None
+        self.render_mode = render_mode  # accepted (SB3 passes one), nothing is rendered
         self.autoreset_mode = mode
         self.copy = copy
         self.max_episode_steps = s["max_episode_steps"]
