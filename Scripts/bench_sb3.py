@@ -6,6 +6,7 @@ compared on the same machine.
     python3 Scripts/bench_sb3.py [--seeds 3] [--algorithms ppo,dqn] [--json]
     .build/release/switchgym bench agents --json > ours.jsonl
     python3 Scripts/bench_sb3.py --json --compare ours.jsonl
+    python3 Scripts/bench_sb3.py --binding    # the same, on our CartPole through the Python binding
 
 Criterion (as in the Swift bench): after every `--eval-every` updates (PPO: rollouts of
 8 x 32 steps; DQN: rounds of 256 steps), the deterministic (greedy) policy plays 20 episodes
@@ -40,6 +41,9 @@ def main():
     ap.add_argument("--eval-every", type=int, default=1, help="updates between evaluations (PPO)")
     ap.add_argument("--dqn-eval-every", type=int, default=2, help="rounds between evaluations (DQN)")
     ap.add_argument("--json", action="store_true")
+    ap.add_argument("--binding", action="store_true",
+                    help="train on switchgym/CartPole-v1 through the Python binding (python/, libSwitchGymC) "
+                         "instead of Gymnasium's CartPole-v1, with the same settings")
     ap.add_argument("--compare", help="JSON lines from `switchgym bench agents --json` to report ratios against")
     args = ap.parse_args()
 
@@ -53,6 +57,11 @@ def main():
     from stable_baselines3.common.env_util import make_vec_env
 
     torch.set_num_threads(1)
+    env_id, env_kwargs = "CartPole-v1", None
+    if args.binding:
+        sys.path.insert(0, os.path.join(pyclient.ROOT, "python"))
+        import switchgym  # noqa: F401  (registers switchgym/...; finds the library, see python/README.md)
+        env_id, env_kwargs = "switchgym/CartPole-v1", {"render_mode": None}
 
     class Solved(Exception):
         pass
@@ -99,15 +108,15 @@ def main():
     results = []
     for algo in args.algorithms.split(","):
         for seed in range(args.seeds):
-            eval_env = gym.make("CartPole-v1")
+            eval_env = gym.make(env_id)
             if algo == "ppo":
-                env = make_vec_env("CartPole-v1", n_envs=8, seed=seed)
+                env = make_vec_env(env_id, n_envs=8, seed=seed, env_kwargs=env_kwargs)
                 model = PPO("MlpPolicy", env, n_steps=32, batch_size=256, gae_lambda=0.8, gamma=0.98, n_epochs=20,
                             ent_coef=0.0, learning_rate=lambda p: p * 0.001, clip_range=lambda p: p * 0.2,
                             seed=seed, device="cpu", verbose=0)
                 total, every = 100_000, args.eval_every
             else:
-                env = make_vec_env("CartPole-v1", n_envs=1, seed=seed)
+                env = make_vec_env(env_id, n_envs=1, seed=seed, env_kwargs=env_kwargs)
                 model = DQN("MlpPolicy", env, learning_rate=2.3e-3, batch_size=64, buffer_size=100_000,
                             learning_starts=1000, gamma=0.99, target_update_interval=10, train_freq=256,
                             gradient_steps=128, exploration_fraction=0.16, exploration_final_eps=0.04,
@@ -126,7 +135,7 @@ def main():
                 model.learn(total_timesteps=total, callback=cb)
             except Solved:
                 pass
-            r = dict(bench="agents-sb3", algorithm=algo, env="CartPole-v1", seed=seed, solved=cb.solved,
+            r = dict(bench="agents-sb3", algorithm=algo, env=env_id, seed=seed, solved=cb.solved,
                      steps_to_solve=model.num_timesteps if cb.solved else None, steps_run=model.num_timesteps,
                      updates=cb.updates, train_wall_s=cb.train_wall, train_cpu_s=cb.train_cpu, eval_wall_s=cb.eval_wall,
                      last_eval_mean_return=cb.last_mean)

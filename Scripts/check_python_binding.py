@@ -361,6 +361,7 @@ def check_training(gym, np, switchgym):
     from stable_baselines3 import PPO
     from stable_baselines3.common.env_util import make_vec_env
     from stable_baselines3.common.evaluation import evaluate_policy
+    from stable_baselines3.common.monitor import Monitor
     torch.set_num_threads(1)
 
     # MaskablePPO on a serving scenario: mean episode return after a short budget vs a random
@@ -406,7 +407,7 @@ def check_training(gym, np, switchgym):
                 learning_rate=lambda f: 1e-3 * f, clip_range=lambda f: 0.2 * f, seed=0, device="cpu", verbose=0)
     model.learn(budget)
     train_s = time.perf_counter() - t0
-    mean, std = evaluate_policy(model, gym.make("switchgym/CartPole-v1"), n_eval_episodes=20, deterministic=True)
+    mean, std = evaluate_policy(model, Monitor(gym.make("switchgym/CartPole-v1")), n_eval_episodes=20, deterministic=True)
     check(mean >= 150, f"SB3 PPO on switchgym/CartPole-v1: mean return {mean:.1f} ± {std:.1f} over 20 episodes after "
                        f"{budget} steps ({train_s:.0f} s; random play gets ~22; solved is >= 475: "
                        "Scripts/bench_sb3.py --binding measures time-to-solve)")
