@@ -2,7 +2,8 @@
 # The whole test suite, as the README and CI (.ci/run) run it:
 #   1. install the C libraries when missing (apt-get),
 #   2. build the package in release (what users run; the checks below use this binary),
-#   3. checks with real clients (h5py + hdf5plugin, gymnasium): each installs its Python
+#   3. checks with real clients (h5py + hdf5plugin, gymnasium, the Python binding over
+#      libSwitchGymC, which the release build makes next to the binary): each installs its Python
 #      packages from PyPI into a cached virtualenv, and prints SKIP with the reason when it
 #      cannot (no network, ../shared absent),
 #   4. the Swift test suite (swift test), last, so its summary is the final line.
