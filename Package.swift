@@ -76,7 +76,7 @@ let package = Package(
         ]),
         // The C ABI over the envs (@_cdecl functions, documented in switchgym_c.h): create from an
         // id or a scenario spec, bind caller-owned buffers, reset, step, close.
-        .target(name: "SwitchGymCABI", dependencies: ["SwitchGymCore", "SwitchGymEnvs"], exclude: ["switchgym_c.h"]),
+        .target(name: "SwitchGymCABI", dependencies: ["SwitchGymCore", "SwitchGymData", "SwitchGymEnvs"], exclude: ["switchgym_c.h"]),
         // Counts malloc calls per thread (Linux glibc interposition); not API.
         .target(name: "CAllocationCounter"),
         // The C99 runtime of exported policy files (docs/policy-format.md; libc + libm only).

@@ -4,6 +4,7 @@ import Glibc
 import Darwin
 #endif
 import SwitchGymCore
+import SwitchGymData
 import SwitchGymEnvs
 
 // The C ABI of the Swift envs (`libSwitchGymC`), for the Python binding (python/switchgym)
@@ -47,8 +48,8 @@ public final class CABIEnv {
         }
         action += ", \"nvec\": \(json(layout.sizes)), \"offsets\": \(json(layout.offsets))}"
         let steps = spec.maxEpisodeSteps.map(String.init) ?? "null"
-        return "{\"abi\": \(switchGymCABIVersion), \"id\": \(json(spec.id)), \"summary\": \(json(spec.summary)), "
-            + "\"num_envs\": \(env.count), \"autoreset\": \(json(env.autoreset.rawValue)), \"max_episode_steps\": \(steps), "
+        return "{\"abi\": \(switchGymCABIVersion), \"id\": \(jsonString(spec.id)), \"summary\": \(jsonString(spec.summary)), "
+            + "\"num_envs\": \(env.count), \"autoreset\": \(jsonString(env.autoreset.rawValue)), \"max_episode_steps\": \(steps), "
             + "\"observation\": {\"dtype\": \"float32\", \"shape\": \(json(box.shape)), "
             + "\"low\": \(json(box.low)), \"high\": \(json(box.high))}, "
             + "\"action\": \(action), \"action_components\": \(layout.components), \"mask_width\": \(layout.maskWidth)}"
@@ -60,27 +61,6 @@ public final class CABIEnv {
     /// (±infinity) as `null`, so the text stays strict JSON.
     static func json(_ xs: [Float]) -> String {
         "[" + xs.map { x -> String in x.isFinite ? "\(x)" : "null" }.joined(separator: ", ") + "]"
-    }
-
-    static func json(_ s: String) -> String {
-        var out = "\""
-        for u in s.unicodeScalars {
-            switch u {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            default:
-                if u.value < 0x20 {
-                    let hex = String(u.value, radix: 16)
-                    out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-                } else {
-                    out.unicodeScalars.append(u)
-                }
-            }
-        }
-        return out + "\""
     }
 }
 
@@ -122,7 +102,7 @@ func string(_ p: UnsafePointer<CChar>?) -> String? { p.map { String(cString: $0)
 public func sg_abi_version() -> Int32 { switchGymCABIVersion }
 
 nonisolated(unsafe) private let registeredIDs: UnsafeMutablePointer<CChar> =
-    strdup("[" + EnvRegistry.ids.map { CABIEnv.json($0) }.joined(separator: ", ") + "]")!
+    strdup("[" + EnvRegistry.ids.map { jsonString($0) }.joined(separator: ", ") + "]")!
 
 /// `const char *sg_registered_ids(void)`: the registered ids as a JSON list (static storage).
 @_cdecl("sg_registered_ids")
