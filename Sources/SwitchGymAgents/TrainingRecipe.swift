@@ -93,6 +93,14 @@ public enum AgentConfig: Equatable, Sendable {
         }
     }
 
+    /// The seed of the agent and its envs.
+    public var seed: UInt64 {
+        switch self {
+        case .ppo(let c): return c.seed
+        case .dqn(let c): return c.seed
+        }
+    }
+
     /// The same config with `seed` and `steps` set when given.
     public func with(seed: UInt64?, steps: Int?) -> AgentConfig {
         switch self {
@@ -108,9 +116,10 @@ public enum AgentConfig: Equatable, Sendable {
     }
 }
 
-/// What a run folder's `config.json` holds: the env, the trace and the agent's resolved
-/// config (`{"env", "trace", "algo", "agent": {...}}`, the agent under Stable-Baselines3's key
-/// names). Decoding refuses unknown keys, naming them.
+/// What a run folder's `config.json` holds: the env, the trace, the agent's resolved
+/// config and the run's goals (`{"env", "trace", "algo", "agent": {...}, "goals": {...}}`, the
+/// agent under Stable-Baselines3's key names; a file without `goals` has none). Decoding
+/// refuses unknown keys, naming them.
 public struct TrainingRunConfig: Codable, Equatable, Sendable {
     /// A registered env id or a scenario spec path.
     public var env: String
@@ -118,18 +127,21 @@ public struct TrainingRunConfig: Codable, Equatable, Sendable {
     public var trace: String?
     /// The agent.
     public var agent: AgentConfig
+    /// The early stop and the periodic evaluation.
+    public var goals: TrainingGoals
 
-    public init(env: String, trace: String? = nil, agent: AgentConfig) {
+    public init(env: String, trace: String? = nil, agent: AgentConfig, goals: TrainingGoals = TrainingGoals()) {
         self.env = env
         self.trace = trace
         self.agent = agent
+        self.goals = goals
     }
 
     /// The algorithm.
     public var algorithm: Algorithm { agent.algorithm }
 
     enum CodingKeys: String, CodingKey, CaseIterable {
-        case env, trace, algo, agent
+        case env, trace, algo, agent, goals
     }
 
     public init(from decoder: any Decoder) throws {
@@ -141,6 +153,7 @@ public struct TrainingRunConfig: Codable, Equatable, Sendable {
         case .ppo: agent = .ppo(try c.decode(PPOConfig.self, forKey: .agent))
         case .dqn: agent = .dqn(try c.decode(DQNConfig.self, forKey: .agent))
         }
+        goals = try c.decodeIfPresent(TrainingGoals.self, forKey: .goals) ?? TrainingGoals()
     }
 
     public func encode(to encoder: any Encoder) throws {
@@ -152,6 +165,7 @@ public struct TrainingRunConfig: Codable, Equatable, Sendable {
         case .ppo(let a): try c.encode(a, forKey: .agent)
         case .dqn(let a): try c.encode(a, forKey: .agent)
         }
+        try c.encode(goals, forKey: .goals)
     }
 
     /// Reads a run folder's config.json.
@@ -209,6 +223,20 @@ public struct TrainingSummary: Sendable, Equatable {
     public var recentEpisodes: Int
     /// The latest checkpoint.
     public var checkpoint: String?
+    /// Whether the run stopped early because ``TrainingGoals/stopAtReturn`` was reached.
+    public var reachedGoal = false
+    /// The best evaluation's mean return and step (`nil` without evaluation).
+    public var bestEvaluation: (meanReturn: Double, step: Int)?
+    /// The checkpoint of the best evaluated policy (`best.h5`), when evaluating.
+    public var bestCheckpoint: String?
+
+    public static func == (a: TrainingSummary, b: TrainingSummary) -> Bool {
+        a.algorithm == b.algorithm && a.env == b.env && a.steps == b.steps
+            && a.recentMeanReturn.bitPattern == b.recentMeanReturn.bitPattern && a.recentEpisodes == b.recentEpisodes
+            && a.checkpoint == b.checkpoint && a.reachedGoal == b.reachedGoal
+            && a.bestEvaluation?.meanReturn == b.bestEvaluation?.meanReturn && a.bestEvaluation?.step == b.bestEvaluation?.step
+            && a.bestCheckpoint == b.bestCheckpoint
+    }
 }
 
 /// Why a run could not start or continue.
@@ -235,10 +263,11 @@ public struct TrainingError: Error, CustomStringConvertible, Sendable, Equatable
 /// The one training entry point.
 public enum Training {
     /// The run config of a fresh run: `algorithm`'s defaults (serving defaults for a scenario
-    /// spec), then the keys of the JSON config file `file`, then `seed` and `steps`.
-    /// - Throws: ``TrainingError`` naming the file and key.
+    /// spec), then the keys of the JSON config file `file`, then `seed` and `steps`; with `goals`.
+    /// - Throws: ``TrainingError`` naming the file and key (or the goal's key).
     public static func resolve(env: String, trace: String?, algorithm: Algorithm, file: String?,
-                               seed: UInt64?, steps: Int?) throws -> TrainingRunConfig {
+                               seed: UInt64?, steps: Int?, goals: TrainingGoals = TrainingGoals()) throws -> TrainingRunConfig {
+        try goals.validate()
         var agent = AgentConfig.defaults(algorithm, serving: EnvResolver.isScenarioPath(env))
         if let file {
             let data: Data
@@ -254,7 +283,7 @@ public enum Training {
         case .dqn(let c):
             do { try c.validate() } catch let e as AgentError { throw TrainingError(.invalidConfig, e.message) }
         }
-        return TrainingRunConfig(env: env, trace: trace, agent: agent)
+        return TrainingRunConfig(env: env, trace: trace, agent: agent, goals: goals)
     }
 
     /// Trains `run` in `directory`: a fresh run writes `config.json`, metrics (CSV and
@@ -315,16 +344,21 @@ final class TrainingVisitor: EnvVisitor {
                 throw TrainingError(.invalidConfig, "policy = moves needs a serving scenario on the fluid env (envs/*.toml); \(id) is not one.")
             }
             let codec = FleetMoves(model: fleet.model)
-            summary = try train(try PPO(config: c) { FleetMovesEnv(fleet: make(UInt64($0)) as! FluidServingEnv, moves: codec) })
-        case .ppo(let c): summary = try train(try PPO(config: c) { make(UInt64($0)) })
-        case .dqn(let c): summary = try train(try DQN(config: c) { make(UInt64($0)) })
+            let makeMoves: @Sendable (UInt64) -> FleetMovesEnv = { FleetMovesEnv(fleet: make($0) as! FluidServingEnv, moves: codec) }
+            summary = try train(try PPO(config: c) { makeMoves(UInt64($0)) }, evaluationEnv: makeMoves)
+        case .ppo(let c): summary = try train(try PPO(config: c) { make(UInt64($0)) }, evaluationEnv: make)
+        case .dqn(let c): summary = try train(try DQN(config: c) { make(UInt64($0)) }, evaluationEnv: make)
         }
     }
 
     /// The lock file a training process holds in its run folder.
     static let lockFileName = ".lock"
 
-    func train<A: CheckpointedAgent>(_ agent: A) throws -> TrainingSummary {
+    /// Trains `agent` update by update: logs each update's metrics, evaluates the greedy
+    /// policy on `evaluationEnv(seed + TrainingGoals.evalSeedOffset)` when ``TrainingGoals/evalEvery``
+    /// says (keeping the best in `best.h5`), checkpoints, and stops at the budget, at
+    /// `options.stopAt`, or once ``TrainingGoals/stopAtReturn`` is reached.
+    func train<A: CheckpointedAgent, EvalEnv: VectorizableEnv>(_ agent: A, evaluationEnv: (UInt64) -> EvalEnv) throws -> TrainingSummary {
         let fm = FileManager.default
         let s = options
         try fm.createDirectory(at: directory, withIntermediateDirectories: true)
@@ -336,10 +370,16 @@ final class TrainingVisitor: EnvVisitor {
         }
         defer { withExtendedLifetime(lock) {} }
         let store = try CheckpointStore(directory: directory, keepLast: s.keep)
+        let goals = run.goals
+        let bestURL = directory.appendingPathComponent(TrainingGoals.bestFileName)
+        var progress = TrainingGoals.Progress()
         var start = 0
         if s.resume {
             let checkpoint = try newestIntactCheckpoint(store)
             try agent.loadState(checkpoint.state)
+            do { progress = try TrainingGoals.Progress(from: checkpoint.state) } catch let e as AgentError {
+                throw CheckpointError(path: store.url(step: checkpoint.step).path, e.message)
+            }
             start = checkpoint.step
             store.removeCheckpoints(after: start)
         } else {
@@ -354,40 +394,71 @@ final class TrainingVisitor: EnvVisitor {
                     FileSystem.removeIfPresent(directory.appendingPathComponent(name).path)
                 }
             }
+            // A best.h5 left by an earlier run in this folder is not this run's.
+            FileSystem.removeIfPresent(bestURL.path)
             try RunConfigFile.write(run, to: directory)
         }
         let logger = try MetricsLogger(directory: directory, start: s.resume ? .resume(fromStep: start) : .fresh)
         let total = run.agent.totalTimesteps
         let bar = s.progress ? ProgressBar(total: total, startStep: start) : nil
         let every = s.checkpointEvery ?? max(1, total / 10)
-        var next = (agent.globalStep / every + 1) * every
-        var recent: [Double] = []
-        while agent.globalStep < total {
-            let target = min(total, next, s.stopAt ?? Int.max)
-            try agent.train(untilStep: target) { e in
+        var nextCheckpoint = (agent.globalStep / every + 1) * every
+        var nextEvaluation = goals.evalEvery.map { (agent.globalStep / $0 + 1) * $0 }
+        let evalSeed = run.agent.seed &+ TrainingGoals.evalSeedOffset
+        var evalEnv: EvalEnv? = goals.evalEvery.map { _ in evaluationEnv(evalSeed) }
+        func stateToSave() -> StateDict {
+            var state = agent.saveState()
+            if let n = normalization { FrozenPolicy.record(n, in: &state) }
+            progress.record(in: &state)
+            return state
+        }
+        // A resumed run whose goal was reached when it stopped does nothing more.
+        var reached = progress.reached(goals)
+        while agent.globalStep < total && !reached {
+            // One update at a time (the same updates as longer chunks) so that the goals are
+            // checked after each.
+            try agent.train(untilStep: agent.globalStep + 1) { e in
                 for ep in e.episodes {
                     logger.log(tag: "charts/episodic_return", value: ep.episodeReturn, step: e.globalStep)
                     logger.log(tag: "charts/episodic_length", value: Double(ep.length), step: e.globalStep)
                     bar?.recordEpisode(return: ep.episodeReturn)
-                    recent.append(ep.episodeReturn)
-                    if recent.count > 20 { recent.removeFirst() }
+                    progress.record(ep.episodeReturn)
                 }
                 logger.log(tag: "charts/SPS", value: e.stepsPerSecond, step: e.globalStep)
                 for (tag, v) in e.taggedScalars { logger.log(tag: tag, value: v, step: e.globalStep) }
                 bar?.update(step: e.globalStep)
             }
-            try logger.flush()
-            var state = agent.saveState()
-            if let n = normalization { FrozenPolicy.record(n, in: &state) }
-            try store.save(state, step: agent.globalStep)
-            if let stop = s.stopAt, agent.globalStep >= stop { break }
-            next += every
+            let step = agent.globalStep
+            reached = progress.reached(goals)
+            if let n = nextEvaluation, step >= n, let evalEvery = goals.evalEvery, evalEnv != nil {
+                // The same start states every time: the first episode resets with evalSeed.
+                let episodes = Evaluation.run(agent, env: &evalEnv!, episodes: goals.evalEpisodes, seed: evalSeed)
+                let mean = Evaluation.meanReturn(episodes)
+                let meanLength = Double(episodes.reduce(0) { $0 + $1.length }) / Double(max(1, episodes.count))
+                logger.log(tag: "eval/mean_return", value: mean, step: step)
+                logger.log(tag: "eval/mean_length", value: meanLength, step: step)
+                if progress.recordEvaluation(meanReturn: mean, step: step) {
+                    try CheckpointFile.write(stateToSave(), step: step, to: bestURL.path, createdBy: store.createdBy)
+                }
+                logger.log(tag: "eval/best_mean_return", value: progress.best!.meanReturn, step: step)
+                nextEvaluation = (step / evalEvery + 1) * evalEvery
+            }
+            let stopping = reached || step >= total || (s.stopAt.map { step >= $0 } ?? false)
+            if step >= nextCheckpoint || stopping {
+                try logger.flush()
+                try store.save(stateToSave(), step: step)
+                nextCheckpoint = (step / every + 1) * every
+            }
+            if let stop = s.stopAt, step >= stop { break }
         }
         bar?.finish()
         try logger.close()
-        let mean = recent.isEmpty ? Double.nan : recent.reduce(0, +) / Double(recent.count)
-        return TrainingSummary(algorithm: run.algorithm, env: run.env, steps: agent.globalStep, recentMeanReturn: mean,
-                               recentEpisodes: recent.count, checkpoint: store.latest()?.path)
+        var summary = TrainingSummary(algorithm: run.algorithm, env: run.env, steps: agent.globalStep, recentMeanReturn: progress.recentMean,
+                                      recentEpisodes: progress.recentReturns.count, checkpoint: store.latest()?.path)
+        summary.reachedGoal = reached
+        summary.bestEvaluation = progress.best
+        if progress.best != nil { summary.bestCheckpoint = bestURL.path }
+        return summary
     }
 }
 
@@ -425,7 +496,7 @@ extension TrainingVisitor {
 }
 
 /// An agent that trains in chunks and checkpoints its whole state (PPO, DQN).
-protocol CheckpointedAgent: AnyObject {
+protocol CheckpointedAgent: AnyObject, GreedyPolicy {
     var globalStep: Int { get }
     func train(untilStep: Int?, callback: (TrainingEvent) throws -> Void) throws
     func saveState() -> StateDict

@@ -20,7 +20,13 @@ struct TrainCommand: ParsableCommand {
             fresh run. A running train holds --out/.lock, so a second run into the same folder is refused. Defaults are the RL Zoo's \
             tuned CartPole-v1 settings; --config FILE (JSON, the keys of config.json) overrides them. \
             --seed seeds the agent and the envs; --trace trains a scenario on that dataset, e.g. the \
-            training part of `traces split`.
+            training part of `traces split`. \
+            --stop-at-return R stops once the mean return of the last 20 training episodes reaches R; \
+            --eval-every N plays --eval-episodes greedy episodes on a separate env (seeded seed + 1000000, \
+            the same start states each time) after the first update past each multiple of N steps, logs \
+            eval/mean_return, eval/mean_length and eval/best_mean_return, and keeps the best policy in \
+            --out/best.h5 (a checkpoint: `eval --policy`, `export` and the Python package read it). The goals \
+            are saved in config.json, and --resume continues towards them exactly.
             """)
 
     @OptionGroup var scenario: ScenarioOptions
@@ -47,6 +53,15 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "Checkpoints to keep.")
     var keep: Int = 3
 
+    @Option(help: "Stop once the mean return of the last 20 training episodes reaches this.")
+    var stopAtReturn: Double?
+
+    @Option(help: "Evaluate the greedy policy every this many env steps, keeping the best in --out/best.h5.")
+    var evalEvery: Int?
+
+    @Option(help: "Episodes per evaluation (with --eval-every).")
+    var evalEpisodes: Int = TrainingGoals.defaultEvalEpisodes
+
     @Option(help: ArgumentHelp("Stop (as if interrupted) once this many steps are done.", visibility: .hidden))
     var stopAt: Int?
 
@@ -58,7 +73,12 @@ struct TrainCommand: ParsableCommand {
         if let steps, steps <= 0 { throw ValidationError("--steps must be positive, got \(steps).") }
         if keep < 1 { throw ValidationError("--keep must be >= 1, got \(keep).") }
         if let c = checkpointEvery, c <= 0 { throw ValidationError("--checkpoint-every must be positive, got \(c).") }
+        let option = ["stop_at_return": "--stop-at-return", "eval_every": "--eval-every", "eval_episodes": "--eval-episodes"]
+        if let v = goals.violation() { throw ValidationError("\(option[v.key] ?? v.key): \(v.message).") }
     }
+
+    /// The goals given on the command line.
+    var goals: TrainingGoals { TrainingGoals(stopAtReturn: stopAtReturn, evalEvery: evalEvery, evalEpisodes: evalEpisodes) }
 
     func run() throws {
         ensureFastBLASKernels(command: "train")
@@ -69,21 +89,24 @@ struct TrainCommand: ParsableCommand {
             let run: TrainingRunConfig
             if resume {
                 run = try trainingErrors { try TrainingRunConfig.read(from: directory) }
-                if config != nil || seed.given != nil || steps != nil {
-                    note("note: --resume uses the run's saved config.json; --config/--seed/--steps are ignored.")
+                if config != nil || seed.given != nil || steps != nil || !goals.isEmpty {
+                    note("note: --resume uses the run's saved config.json; --config/--seed/--steps and the goals are ignored.")
                 }
                 guard run.env == env, run.trace == trace else {
                     throw CLIError.usage("--resume: the run in \(out) trained on --env \(run.env)\(run.trace.map { " --trace \($0)" } ?? ""); pass the same.")
                 }
             } else {
                 run = try trainingErrors {
-                    try Training.resolve(env: env, trace: trace, algorithm: Algorithm(rawValue: algo)!, file: config, seed: seed.given, steps: steps)
+                    try Training.resolve(env: env, trace: trace, algorithm: Algorithm(rawValue: algo)!, file: config, seed: seed.given, steps: steps,
+                                      goals: goals)
                 }
             }
             let options = TrainingOptions(resume: resume, keep: keep, checkpointEvery: checkpointEvery, stopAt: stopAt, progress: !quiet,
                                           notice: { note($0) })
             let s = try trainingErrors { try Training.run(run, in: directory, options: options) }
-            print("\(s.algorithm.rawValue) on \(s.env): \(s.steps) steps; mean return of the last \(s.recentEpisodes) episodes \(String(format: "%.4g", s.recentMeanReturn)); checkpoint \(s.checkpoint ?? "-")")
+            print("\(s.algorithm.rawValue) on \(s.env): \(s.steps) steps; mean return of the last \(s.recentEpisodes) episodes \(String(format: "%.4g", s.recentMeanReturn)); checkpoint \(s.checkpoint ?? "-")"
+                  + (s.reachedGoal ? "; reached --stop-at-return \(String(format: "%g", run.goals.stopAtReturn ?? 0))" : "")
+                  + (s.bestEvaluation.map { "; best evaluation \(String(format: "%.4g", $0.meanReturn)) at step \($0.step) (\(s.bestCheckpoint ?? "-"))" } ?? ""))
         }
     }
 }

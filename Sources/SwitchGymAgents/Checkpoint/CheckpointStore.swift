@@ -37,7 +37,7 @@ public final class CheckpointStore {
         // Temporary files of saves killed before their rename (AtomicOutput names them
         // `.<name>.tmp-<pid>-<random>`).
         for name in (try? FileManager.default.contentsOfDirectory(atPath: directory.path)) ?? []
-        where name.hasPrefix(".ckpt-") && name.contains(".h5.tmp-") {
+        where (name.hasPrefix(".ckpt-") || name.hasPrefix(".best.")) && name.contains(".h5.tmp-") {
             FileSystem.removeIfPresent(directory.appendingPathComponent(name).path)
         }
     }
