@@ -3,6 +3,7 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
+import Foundation
 import SwitchGymCore
 import SwitchGymData
 import SwitchGymEnvs
@@ -24,7 +25,8 @@ public let switchGymCABIVersion: Int32 = 1
 /// fail inside the allocator).
 public let switchGymCABIMaxEnvs: Int64 = 1 << 20
 
-/// What a handle points to: the vector env, its buffers once bound, and its spaces as JSON.
+/// What a handle points to: the vector env, its buffers once bound, and its spaces as JSON
+/// (``EnvSpaces``).
 public final class CABIEnv {
     let env: AnyVectorEnv
     let spacesJSON: UnsafeMutablePointer<CChar>
@@ -37,31 +39,7 @@ public final class CABIEnv {
 
     deinit { free(spacesJSON) }
 
-    static func describe(_ env: AnyVectorEnv, _ spec: EnvSpec) -> String {
-        let box = env.singleObservationSpace
-        let layout = env.actionLayout
-        var action: String
-        if env.actionIsScalar {
-            action = "{\"kind\": \"Discrete\", \"n\": \(layout.sizes[0]), \"start\": \(env.actionChoiceOffset)"
-        } else {
-            action = "{\"kind\": \"MultiDiscrete\", \"start\": 0"
-        }
-        action += ", \"nvec\": \(json(layout.sizes)), \"offsets\": \(json(layout.offsets))}"
-        let steps = spec.maxEpisodeSteps.map(String.init) ?? "null"
-        return "{\"abi\": \(switchGymCABIVersion), \"id\": \(jsonString(spec.id)), \"summary\": \(jsonString(spec.summary)), "
-            + "\"num_envs\": \(env.count), \"autoreset\": \(jsonString(env.autoreset.rawValue)), \"max_episode_steps\": \(steps), "
-            + "\"observation\": {\"dtype\": \"float32\", \"shape\": \(json(box.shape)), "
-            + "\"low\": \(json(box.low)), \"high\": \(json(box.high))}, "
-            + "\"action\": \(action), \"action_components\": \(layout.components), \"mask_width\": \(layout.maskWidth)}"
-    }
-
-    static func json(_ xs: [Int]) -> String { "[" + xs.map(String.init).joined(separator: ", ") + "]" }
-
-    /// Floats as their shortest round-trip text (exact as float32); an unbounded limit
-    /// (±infinity) as `null`, so the text stays strict JSON.
-    static func json(_ xs: [Float]) -> String {
-        "[" + xs.map { x -> String in x.isFinite ? "\(x)" : "null" }.joined(separator: ", ") + "]"
-    }
+    static func describe(_ env: AnyVectorEnv, _ spec: EnvSpec) -> String { EnvSpaces(env, spec: spec).json() }
 }
 
 // MARK: - Errors
@@ -102,7 +80,7 @@ func string(_ p: UnsafePointer<CChar>?) -> String? { p.map { String(cString: $0)
 public func sg_abi_version() -> Int32 { switchGymCABIVersion }
 
 nonisolated(unsafe) private let registeredIDs: UnsafeMutablePointer<CChar> =
-    strdup("[" + EnvRegistry.ids.map { jsonString($0) }.joined(separator: ", ") + "]")!
+    strdup(String(decoding: try! JSONEncoder().encode(EnvRegistry.ids), as: UTF8.self))!
 
 /// `const char *sg_registered_ids(void)`: the registered ids as a JSON list (static storage).
 @_cdecl("sg_registered_ids")

@@ -89,6 +89,18 @@ struct CABITests {
         #expect(c.width == 2 && c.components == 1)
     }
 
+    /// `sg_env_spaces` is the JSON encoding of the ``EnvSpaces`` value: it decodes back to
+    /// the value built from the same env, with an unbounded limit as `null` (`nil`).
+    @Test func spacesAreTheEncodedEnvSpaces() throws {
+        let c = try Caller("CartPole-v1", n: 3)
+        let text = String(cString: sg_env_spaces(c.h)!)
+        let decoded = try JSONDecoder().decode(EnvSpaces.self, from: Data(text.utf8))
+        let spec = try EnvRegistry.spec("CartPole-v1")
+        #expect(decoded == EnvSpaces(spec.makeVector(count: 3), spec: spec))
+        #expect(decoded.action.kind == .discrete && decoded.action.n == 2 && decoded.observation.high.contains(nil))
+        #expect(decoded.abi == sg_abi_version())
+    }
+
     @Test func resetAndStepWriteTheCallersBuffers() throws {
         let c = try Caller("CartPole-v1", n: 4)
         c.obs.update(repeating: .nan)
