@@ -11,10 +11,14 @@
 5. steps/s: native (`switchgym bench envs`), the binding single and vector, Gymnasium's
    CartPole single and SyncVectorEnv, measured in this run, with ratios;
 6. with torch (a CPU wheel) + stable-baselines3 + sb3-contrib: MaskablePPO on
-   envs/vision-zoo.toml beats a random masked policy after a short budget, SB3 PPO learns
-   switchgym/CartPole-v1 in a short budget (the mean return reached is printed; the full
-   time-to-solve is Scripts/bench_sb3.py --binding), and python/examples/ppo_vec.py (a
-   CleanRL-style PPO on the vector env) runs a few iterations.
+   envs/vision-zoo.toml beats a random masked policy after a short budget, SB3 PPO SOLVES
+   switchgym/CartPole-v1 (mean >= 475 over 20 greedy episodes, one seed, within
+   $SWITCHGYM_SB3_SOLVE_TIMEOUT s, default 300: Scripts/bench_sb3.py --binding), and
+   python/examples/ppo_vec.py (a CleanRL-style PPO on the vector env) runs a few iterations;
+7. a checkpoint's frozen policy from Python: `switchgym train --stop-at-return --eval-every`
+   on CartPole-v1, `switchgym export RUN/best.h5`, then `switchgym.load_policy` +
+   `switchgym.evaluate_policy` on the binding's env reproduce the run's best evaluation exactly
+   (needs the switchgym binary: $SWITCHGYM_BIN, else .build/release or .build/debug).
 
 Needs the library (release: `swift build -c release --product SwitchGymC`; built here when
 missing). Installs gymnasium + numpy (and the training packages) into the client venv
@@ -22,6 +26,7 @@ missing). Installs gymnasium + numpy (and the training packages) into the client
 is skipped, with its reason, when torch cannot be installed.
 """
 import glob
+import json
 import os
 import subprocess
 import sys
@@ -358,10 +363,6 @@ def check_training(gym, np, switchgym):
         return
     import torch
     from sb3_contrib import MaskablePPO
-    from stable_baselines3 import PPO
-    from stable_baselines3.common.env_util import make_vec_env
-    from stable_baselines3.common.evaluation import evaluate_policy
-    from stable_baselines3.common.monitor import Monitor
     torch.set_num_threads(1)
 
     # MaskablePPO on a serving scenario: mean episode return after a short budget vs a random
@@ -399,18 +400,25 @@ def check_training(gym, np, switchgym):
           f"MaskablePPO on {spec} ({budget} steps, {time.perf_counter() - t0:.0f} s): mean return over {episodes} seeded "
           f"episodes {trained_return:.1f} vs random masked policy {random_return:.1f} (training-scaled rewards)")
 
-    # SB3 PPO on switchgym/CartPole-v1, RL Zoo's CartPole settings, a short budget.
-    budget = 25_000
+    # SB3 PPO must SOLVE switchgym/CartPole-v1 through the binding: RL Zoo's CartPole settings,
+    # greedy evaluation of 20 episodes after each update, solved at a mean >= 475 (one seed,
+    # bounded time), measured by Scripts/bench_sb3.py --binding.
+    limit = int(os.environ.get("SWITCHGYM_SB3_SOLVE_TIMEOUT", "300"))
     t0 = time.perf_counter()
-    venv = make_vec_env("switchgym/CartPole-v1", n_envs=8, seed=0, env_kwargs={"render_mode": None})
-    model = PPO("MlpPolicy", venv, n_steps=32, batch_size=256, gae_lambda=0.8, gamma=0.98, n_epochs=20, ent_coef=0.0,
-                learning_rate=lambda f: 1e-3 * f, clip_range=lambda f: 0.2 * f, seed=0, device="cpu", verbose=0)
-    model.learn(budget)
-    train_s = time.perf_counter() - t0
-    mean, std = evaluate_policy(model, Monitor(gym.make("switchgym/CartPole-v1")), n_eval_episodes=20, deterministic=True)
-    check(mean >= 150, f"SB3 PPO on switchgym/CartPole-v1: mean return {mean:.1f} ± {std:.1f} over 20 episodes after "
-                       f"{budget} steps ({train_s:.0f} s; random play gets ~22; solved is >= 475: "
-                       "Scripts/bench_sb3.py --binding measures time-to-solve)")
+    try:
+        r = subprocess.run([sys.executable, os.path.join(ROOT, "Scripts", "bench_sb3.py"), "--binding", "--seeds", "1",
+                            "--algorithms", "ppo", "--json"], capture_output=True, text=True, timeout=limit, cwd=ROOT,
+                           env=dict(os.environ, PYTHONPATH=os.path.join(ROOT, "python")))
+        rows = [json.loads(line) for line in r.stdout.splitlines() if line.startswith("{")]
+        row = rows[-1] if rows else {}
+        check(r.returncode == 0 and row.get("solved") is True,
+              f"SB3 PPO solves switchgym/CartPole-v1 through the binding (seed 0): "
+              + (f"mean return {row['last_eval_mean_return']:.1f} over 20 greedy episodes at {row['steps_run']} steps, "
+                 f"{row['train_wall_s']:.1f} s training ({time.perf_counter() - t0:.0f} s in all)" if row else
+                 (r.stdout + r.stderr)[-800:]))
+    except subprocess.TimeoutExpired:
+        check(False, f"SB3 PPO solves switchgym/CartPole-v1 through the binding within {limit} s "
+                     "(SWITCHGYM_SB3_SOLVE_TIMEOUT): timed out")
 
     # The CleanRL-style PPO loop on the vector env.
     t0 = time.perf_counter()
@@ -421,6 +429,56 @@ def check_training(gym, np, switchgym):
     check(r.returncode == 0 and len(lines) >= 6,
           f"python/examples/ppo_vec.py ran 6 iterations ({time.perf_counter() - t0:.0f} s): "
           + (lines[-1] if r.returncode == 0 and lines else r.stderr[-500:]))
+
+
+def find_switchgym_binary():
+    """$SWITCHGYM_BIN, else the release or debug build of this checkout; None when absent."""
+    cands = [os.environ.get("SWITCHGYM_BIN")] + [os.path.join(ROOT, ".build", c, "switchgym") for c in ("release", "debug")]
+    return next((c for c in cands if c and os.path.isfile(c)), None)
+
+
+def check_frozen_policy(gym, np, switchgym):
+    """A checkpoint's frozen policy evaluated from Python: train CartPole with goals, export
+    best.h5, and evaluate it with the package on the binding's env and on Gymnasium's CartPole."""
+    binary = find_switchgym_binary()
+    if binary is None:
+        print("SKIP frozen policy from Python: no switchgym binary (set SWITCHGYM_BIN or build it)")
+        return
+    seed, episodes = 3, 5
+    with tempfile.TemporaryDirectory() as tmp:
+        run, exported = os.path.join(tmp, "run"), os.path.join(tmp, "best.safetensors")
+        t0 = time.perf_counter()
+        r = subprocess.run([binary, "train", "--env", "CartPole-v1", "--seed", str(seed), "--steps", "60000",
+                            "--stop-at-return", "200", "--eval-every", "4096", "--eval-episodes", str(episodes),
+                            "--out", run, "--quiet"], capture_output=True, text=True, timeout=600)
+        if r.returncode != 0:
+            check(False, f"switchgym train --stop-at-return --eval-every: {(r.stdout + r.stderr)[-800:]}")
+            return
+        best = [line.split(",") for line in open(os.path.join(run, "metrics.csv")) if ",eval/best_mean_return," in line]
+        r = subprocess.run([binary, "export", os.path.join(run, "best.h5"), "--format", "safetensors", "-o", exported],
+                           capture_output=True, text=True, timeout=300)
+        if r.returncode != 0 or not best:
+            check(False, f"switchgym export RUN/best.h5: {(r.stdout + r.stderr)[-800:]} ({len(best)} evaluations logged)")
+            return
+        policy = switchgym.load_policy(exported)
+        mean, _ = switchgym.evaluate_policy(policy, switchgym.make("CartPole-v1"), n_eval_episodes=episodes,
+                                            seed=seed + 1_000_000)
+        logged = float(best[-1][2])
+        check(mean == logged, f"switchgym.evaluate_policy on the exported best.h5 reproduces the run's best evaluation: "
+                              f"{mean:.1f} (Python, binding env) vs {logged:.1f} (switchgym train), {episodes} episodes "
+                              f"({time.perf_counter() - t0:.0f} s with training)")
+        theirs, _ = switchgym.evaluate_policy(policy, gym.make("CartPole-v1"), n_eval_episodes=20, seed=0)
+        check(theirs >= 150, f"the exported policy on Gymnasium's own CartPole-v1: mean return {theirs:.1f} over 20 "
+                             "episodes (>= 150; trained to a window mean >= 200)")
+        bad = os.path.join(tmp, "bad.safetensors")
+        raw = bytearray(open(exported, "rb").read())
+        raw[-1] ^= 0x40
+        open(bad, "wb").write(raw)
+        try:
+            switchgym.load_policy(bad)
+            check(False, "a corrupted policy file is refused")
+        except switchgym.PolicyError as e:
+            check("checksum" in str(e), f"a corrupted policy file is refused: {e}")
 
 
 def main():
@@ -439,6 +497,7 @@ def main():
     check_parity(gym, np, switchgym)
     check_vector(gym, np, switchgym)
     check_throughput(gym, np, switchgym, lib)
+    check_frozen_policy(gym, np, switchgym)
     check_training(gym, np, switchgym)
     if failures:
         print(f"FAIL: {len(failures)} check(s) failed")

@@ -4,6 +4,8 @@
     env = switchgym.make("CartPole-v1")                         # gymnasium.Env
     env = gym.make("switchgym/Serving-v0", spec="envs/vision-zoo.toml")
     envs = switchgym.make_vec("CartPole-v1", num_envs=64)       # gymnasium.vector.VectorEnv
+    policy = switchgym.load_policy("policy.safetensors")         # an exported checkpoint policy
+    mean, std = switchgym.evaluate_policy(policy, switchgym.make("CartPole-v1"), n_eval_episodes=20)
 
 The shared library is found through $SWITCHGYM_LIB, else in the repository's .build/release
 or .build/debug (see `switchgym._native.candidate_paths()`).
@@ -12,10 +14,11 @@ import gymnasium as gym
 
 from ._native import NativeVectorEnv, SwitchGymError, library_path, registered_ids
 from .env import SwitchGymEnv
+from .policy import Policy, PolicyError, evaluate_policy, load_policy
 from .vector import SwitchGymVectorEnv
 
 __all__ = ["make", "make_vec", "SwitchGymEnv", "SwitchGymVectorEnv", "NativeVectorEnv", "SwitchGymError",
-           "library_path", "registered_ids", "REGISTERED_IDS"]
+           "library_path", "registered_ids", "REGISTERED_IDS", "load_policy", "evaluate_policy", "Policy", "PolicyError"]
 __version__ = "0.1.0"
 
 #: The native registered ids (Gymnasium ids: "switchgym/<id>"); checked against the library's list.
