@@ -42,6 +42,27 @@ struct TrainEvalTests {
         #expect(files(dir + "/a").contains("config.json"))
     }
 
+    @Test("train --stop-at-return stops early and says so; --eval-every keeps best.h5, which export reads; bad goals are usage errors")
+    func trainingGoals() throws {
+        let dir = try scratch(); defer { try? FileManager.default.removeItem(atPath: dir) }
+        let t = try run(["train", "--env", "CartPole-v1", "--seed", "1", "--steps", "50000", "--stop-at-return", "60",
+                         "--eval-every", "2048", "--eval-episodes", "3", "--out", dir + "/r", "--quiet"])
+        #expect(t.status == 0, "\(t.stderr)")
+        #expect(t.stdout.contains("reached --stop-at-return 60") && t.stdout.contains("best evaluation"), "\(t.stdout)")
+        let steps = try #require(Int(t.stdout.split(separator: ":")[1].split(separator: " ")[0]))
+        #expect(steps < 50_000)
+        #expect(files(dir + "/r").contains("best.h5"))
+        let config = try String(contentsOfFile: dir + "/r/config.json", encoding: .utf8)
+        #expect(config.contains("\"stop_at_return\"") && config.contains("\"eval_every\""))
+        let e = try run(["export", dir + "/r/best.h5", "--format", "safetensors", "-o", dir + "/p.safetensors"])
+        #expect(e.status == 0, "\(e.stderr)")
+        for (args, option) in [(["--eval-every", "0"], "--eval-every"), (["--stop-at-return", "inf"], "--stop-at-return"),
+                               (["--eval-every", "10", "--eval-episodes", "0"], "--eval-episodes")] {
+            let bad = try run(["train", "--env", "CartPole-v1", "--out", dir + "/bad", "--quiet"] + args)
+            #expect(bad.status != 0 && bad.stderr.contains(option), "\(args): \(bad.stderr)")
+        }
+    }
+
     @Test("envs rollout --policy CHECKPOINT acts with the trained policy (greedy, deterministic)")
     func rolloutWithCheckpoint() throws {
         let dir = try scratch(); defer { try? FileManager.default.removeItem(atPath: dir) }
