@@ -196,7 +196,7 @@ def main():
     ap.add_argument("--rounds", type=int, default=3, help="rounds (each time-to-solve uses seed = round)")
     ap.add_argument("--seconds", type=float, default=1.0, help="seconds per steps/s measurement")
     ap.add_argument("--vector", type=int, default=16, help="sub-envs of the vector envs")
-    ap.add_argument("--skip", default="", help="comma-separated parts to leave out: steps,ppo,sb3-binding,dqn,mlp")
+    ap.add_argument("--skip", default="", help="comma-separated parts to leave out: steps, ppo, sb3-binding, dqn (the greedy-evaluation block: PPO and DQN), mlp")
     ap.add_argument("--json", help="also write every measurement (JSON) here")
     args = ap.parse_args()
     os.environ["SWITCHGYM_LIB"] = args.lib
