@@ -3,7 +3,8 @@
 #
 #   Scripts/bench_peers.sh [--rounds 3] [other options of Scripts/bench_peers.py]
 #
-# 1. builds the release `switchgym` and libSwitchGymC (swift build -c release);
+# 1. builds the release `switchgym` and libSwitchGymC (swift build -c release, in
+#    $SWITCHGYM_SCRATCH_PATH when set, else .build);
 # 2. makes a throwaway venv (removed at exit; $SWITCHGYM_PEERS_VENV keeps one instead) with
 #    gymnasium, stable-baselines3 and the CPU build of torch: a `torch-*+cpu-*.whl` found in pip's
 #    find-links folders ($PIP_FIND_LINKS, `pip config`) or /opt/wheels first, then the CPU index
@@ -16,11 +17,12 @@ ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$ROOT"
 
 echo "-- release build (switchgym, libSwitchGymC)" >&2
-swift build -c release --product switchgym >&2
-swift build -c release --product SwitchGymC >&2
-BIN="$ROOT/.build/release/switchgym"
-LIB="$ROOT/.build/release/libSwitchGymC.so"
-[ "$(uname)" = Darwin ] && LIB="$ROOT/.build/release/libSwitchGymC.dylib"
+SCRATCH="${SWITCHGYM_SCRATCH_PATH:-$ROOT/.build}"
+swift build -c release --scratch-path "$SCRATCH" --product switchgym >&2
+swift build -c release --scratch-path "$SCRATCH" --product SwitchGymC >&2
+BIN="$SCRATCH/release/switchgym"
+LIB="$SCRATCH/release/libSwitchGymC.so"
+[ "$(uname)" = Darwin ] && LIB="$SCRATCH/release/libSwitchGymC.dylib"
 
 if [ -n "${SWITCHGYM_PEERS_VENV:-}" ]; then
     VENV="$SWITCHGYM_PEERS_VENV"

