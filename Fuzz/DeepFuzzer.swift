@@ -19,7 +19,11 @@
 import Glibc
 #endif
 import Foundation
-import TOMLKit
+import SwitchGymAgents
+import SwitchGymCore
+import SwitchGymData
+import SwitchGymEnvs
+import SwitchGymIO
 
 private let target = String(cString: getenv("SWITCHGYM_FUZZ") ?? strdup("spec"))
 private let scratchPath: String = {

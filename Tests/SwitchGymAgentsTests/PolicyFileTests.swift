@@ -177,19 +177,13 @@ import SwitchGymNN
             f.tensors["actor.1.weight"] = .init(w, shape: f.tensors["actor.1.weight"]!.shape)
         }
         #expect(refusal(nan)?.contains("non-finite") == true)
-        // A golden case whose mask allows nothing, with the action `act` gives for it anyway
-        // (found by fuzzing: the self-test used to accept it).
-        let file = try PolicyFile.decode(bytes, source: "p")
-        let (dim, width) = (file.document.observation.dimension, file.document.action.maskWidth)
-        let answer = try file.bind().act(observation: Array(file.golden.observations[0..<dim]),
-                                         mask: [Bool](repeating: false, count: width)).map(Int32.init)
+        // A golden case whose mask allows nothing (found by fuzzing: the self-test ran the
+        // unchecked `act` on it, which traps in the masked log-softmax).
+        let width = try PolicyFile.decode(bytes, source: "p").document.action.maskWidth
         let noMask = try resealed(bytes) { f in
             var k = f.tensors["golden.mask"]!.bytes
             for i in 0..<width { k[i] = 0 }
             f.tensors["golden.mask"] = .init(k, shape: f.tensors["golden.mask"]!.shape)
-            var a = f.tensors["golden.action"]!.int32s
-            for (i, v) in answer.enumerated() { a[i] = v }
-            f.tensors["golden.action"] = .init(a, shape: f.tensors["golden.action"]!.shape)
         }
         #expect(refusal(noMask)?.contains("self-test case 0: the mask allows no value of action component 0") == true,
                 "\(refusal(noMask) ?? "accepted")")
