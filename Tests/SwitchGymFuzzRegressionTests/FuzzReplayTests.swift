@@ -22,15 +22,19 @@ import SwitchGymIO
     }
 
     @Test func everyTargetWithAFindingHasItsFixtures() {
-        #expect(Self.files("spec").count >= 4)
+        #expect(Self.files("spec").count >= 6)
+        #expect(Self.files("checkpoint").count >= 1)
     }
 
     /// toml++ (inside TOMLKit) asserted in parse_key on a table header whose `[` is followed
     /// by a character that cannot start a key (a newline, `.`, `=`): ScenarioSpec now refuses
     /// these before TOMLKit sees them, naming the line.
+    /// (As the harness does, the bytes are decoded with invalid UTF-8 repaired: `load` would
+    /// refuse a non-UTF-8 file before parsing.)
     @Test(arguments: files("spec"))
     func spec(_ path: String) throws {
-        let e = #expect(throws: ScenarioError.self) { _ = try ScenarioSpec.load(path: path) }
+        let text = String(decoding: try FileSystem.readAll(path), as: UTF8.self)
+        let e = #expect(throws: ScenarioError.self) { _ = try ScenarioSpec.parse(text, file: path) }
         #expect(e?.file == path && e?.message.contains("not valid TOML at line") == true, "\(String(describing: e))")
     }
 
@@ -68,5 +72,23 @@ import SwitchGymIO
         #expect(sc.name == "ok" && sc.variants.map(\.name) == ["a[="] && sc.fleet.count == 1)
         let e = #expect(throws: ScenarioError.self) { _ = try ScenarioSpec.parse(text + "\n[\t=x]\n", file: "bad.toml") }
         #expect(e?.message.contains("not valid TOML at line 26") == true, "\(String(describing: e))")
+    }
+
+    /// A damaged checkpoint whose group links form a cycle: listing its datasets recursed until
+    /// the stack overflowed. The walk now stops at a depth and object limit with an error.
+    @Test(arguments: files("checkpoint"))
+    func checkpoint(_ path: String) throws {
+        #expect(throws: (any Error).self) { _ = try CheckpointFile.read(path, warn: { _ in }) }
+        #expect(throws: (any Error).self) { _ = try FrozenPolicy.load(path: path) }
+    }
+
+    /// group-cycle.h5 (made with the HDF5 C API: /g holds a hard link `loop` to /g, the shape
+    /// of the fuzzed checkpoint that overflowed the stack, in 2 KB).
+    @Test func groupCycleStopsTheWalk() throws {
+        let f = try HDF5File.open(path: Self.fixtures + "/checkpoint/group-cycle.h5")
+        let e = #expect(throws: SwitchGymIOError.self) { _ = try f.datasetPaths() }
+        #expect(e?.kind == .format && e?.summary.contains("nest more than \(HDF5File.maxGroupDepth) deep") == true,
+                "\(String(describing: e))")
+        try f.close()
     }
 }

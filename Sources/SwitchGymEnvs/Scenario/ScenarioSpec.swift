@@ -223,7 +223,7 @@ public enum ScenarioSpec {
         var i = 0, line = 1, depth = 0, lineStart = true
         func isKeyStart(_ c: UInt8) -> Bool {
             (c >= 0x41 && c <= 0x5A) || (c >= 0x61 && c <= 0x7A) || (c >= 0x30 && c <= 0x39)
-                || c == 0x5F || c == 0x2D || c == 0x22 || c == 0x27 || c == 0x5D || c >= 0x80
+                || c == 0x5F || c == 0x2D || c == 0x22 || c == 0x27 || c == 0x5D
         }
         func skipString(_ q: UInt8) {
             let multi = i + 2 < b.count && b[i + 1] == q && b[i + 2] == q
