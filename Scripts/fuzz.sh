@@ -49,9 +49,11 @@
 #
 # Findings so far and what remains:
 # - spec: toml++ 3 (TOMLKit's parser) asserts in parse_key on a table header whose `[` or `[[`
-#   is followed by a character that cannot start a key (a newline, `.`, `=`, `#`): an abort in a
-#   debug build, undefined behaviour where NDEBUG turns the assertion into an assumption.
-#   ScenarioSpec.checkTableHeaders refuses such headers before TOMLKit sees them.
+#   is followed by a character that cannot start a key (a newline, `.`, `=`, `#`, a non-ASCII
+#   byte): an abort in a debug build, undefined behaviour where NDEBUG turns the assertion into
+#   an assumption. ScenarioSpec.checkTableHeaders refuses such headers before TOMLKit sees them.
+# - checkpoint: a damaged checkpoint whose group links form a cycle made HDF5File.datasetPaths
+#   recurse until the stack overflowed; the walk now stops at 32 levels / 2^20 objects.
 # - policy-swift: PolicyFile's self-test accepted a golden case whose mask allows no value of a
 #   component (it ran the unchecked `act`); it now runs `decide`, which refuses such a case.
 # - Left to libhdf5 (1.10, the distribution's): some corrupt files crash, hang or leak inside
