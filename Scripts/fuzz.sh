@@ -60,6 +60,9 @@
 #   the library itself (H5HG_read via H5Aread of a vlen string attribute, seen by the hdf5
 #   target). Our readers check what they can before reading values (the format attributes,
 #   version, checksum manifest, every size against its bounds before allocating), but the
+#   library parses a file's metadata (the checkpoint target also met a hang in H5HG_read and a
+#   2^51-byte request in H5C_protect from a corrupt metadata size, which ASan reports and a plain
+#   malloc refuses, making libhdf5 fail the read)
 #   library parses a file's metadata (superblock, object headers, B-trees, heaps) before any
 #   of that, so an HDF5 file crafted to hit a libhdf5 bug can still crash `switchgym` when it
 #   reads it. Files we write and then damage by accident are caught by the checksums; files
