@@ -54,15 +54,15 @@
 #   an assumption. ScenarioSpec.checkTableHeaders refuses such headers before TOMLKit sees them.
 # - checkpoint: a damaged checkpoint whose group links form a cycle made HDF5File.datasetPaths
 #   recurse until the stack overflowed; the walk now stops at 32 levels / 2^20 objects.
-# - policy-swift: PolicyFile's self-test accepted a golden case whose mask allows no value of a
-#   component (it ran the unchecked `act`); it now runs `decide`, which refuses such a case.
+# - policy (an earlier run; reproduced in PolicyFileTests): a golden case whose mask allows no
+#   value of a component reached PolicyFile's self-test, which ran the unchecked `act` (a trap in
+#   the masked log-softmax); the self-test now runs `decide`, which refuses the case by name.
+# - checkpoint, inside libhdf5: a hang in H5HG_read and a 2^51-byte request in H5C_protect from a
+#   corrupt metadata size (ASan reports it; a plain malloc refuses it and libhdf5 fails the read).
 # - Left to libhdf5 (1.10, the distribution's): some corrupt files crash, hang or leak inside
 #   the library itself (H5HG_read via H5Aread of a vlen string attribute, seen by the hdf5
 #   target). Our readers check what they can before reading values (the format attributes,
 #   version, checksum manifest, every size against its bounds before allocating), but the
-#   library parses a file's metadata (the checkpoint target also met a hang in H5HG_read and a
-#   2^51-byte request in H5C_protect from a corrupt metadata size, which ASan reports and a plain
-#   malloc refuses, making libhdf5 fail the read)
 #   library parses a file's metadata (superblock, object headers, B-trees, heaps) before any
 #   of that, so an HDF5 file crafted to hit a libhdf5 bug can still crash `switchgym` when it
 #   reads it. Files we write and then damage by accident are caught by the checksums; files
