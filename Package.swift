@@ -115,6 +115,10 @@ let package = Package(
                     dependencies: ["SwitchGymServe", "SwitchGymAgents", "SwitchGymNN", "SwitchGymCore", "SwitchGymIO", "SwitchGymEnvs",
                                    .product(name: "HummingbirdTesting", package: "hummingbird")]),
         .testTarget(name: "SwitchGymCABITests", dependencies: ["SwitchGymCABI", "SwitchGymCore", "SwitchGymTestSupport"]),
-        .testTarget(name: "SwitchGymCLITests", dependencies: ["SwitchGymData", "SwitchGymIO"]),
+        // Inputs that crashed a fuzz target (Scripts/fuzz.sh), replayed.
+        .testTarget(name: "SwitchGymFuzzRegressionTests",
+                    dependencies: ["SwitchGymAgents", "SwitchGymData", "SwitchGymEnvs", "SwitchGymIO"],
+                    resources: [.copy("Fixtures")]),
+        .testTarget(name: "SwitchGymCLITests", dependencies: ["SwitchGymData", "SwitchGymIO", "SwitchGymCore", "SwitchGymEnvs"]),
     ]
 )

@@ -361,6 +361,7 @@ final class TrainingVisitor: EnvVisitor {
     func train<A: CheckpointedAgent, EvalEnv: VectorizableEnv>(_ agent: A, evaluationEnv: (UInt64) -> EvalEnv) throws -> TrainingSummary {
         let fm = FileManager.default
         let s = options
+        try OutputGuard.check(folder: directory.path)
         try fm.createDirectory(at: directory, withIntermediateDirectories: true)
         // Held until this function returns (the process ending releases it too).
         let lock = try FileLock.tryLock(directory.appendingPathComponent(Self.lockFileName).path)

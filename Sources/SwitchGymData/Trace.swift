@@ -5,8 +5,8 @@ import SwitchGymCore
 ///
 /// Invariants (checked by ``validate()``): `arrivals` is non-decreasing and
 /// starts at or after 0; every per-request column has `arrivals.count` elements;
-/// every stream id indexes `streams`; `duration` is positive and greater than the
-/// last arrival.
+/// every stream id indexes `streams`; token counts are non-negative; `duration` is
+/// positive and greater than the last arrival.
 public struct Trace: Sendable, Equatable {
     /// Arrival times in microseconds from the trace start, non-decreasing.
     public var arrivals: [Int64]
@@ -55,6 +55,11 @@ public struct Trace: Sendable, Equatable {
         guard streamIDs.count == n else { throw TraceError.invalid("streamIDs has \(streamIDs.count) elements, expected \(n)") }
         if let t = tokensIn, t.count != n { throw TraceError.invalid("tokensIn has \(t.count) elements, expected \(n)") }
         if let t = tokensOut, t.count != n { throw TraceError.invalid("tokensOut has \(t.count) elements, expected \(n)") }
+        for (name, column) in [("tokens_in", tokensIn), ("tokens_out", tokensOut)] {
+            if let c = column, let bad = c.firstIndex(where: { $0 < 0 }) {
+                throw TraceError.invalid("\(name)[\(bad)] is \(c[bad]); token counts are non-negative")
+            }
+        }
         if let m = Self.durationBounds.violation(Int(duration)) { throw TraceError.invalid("duration: \(m)") }
         var prev: Int64 = 0
         for (i, t) in arrivals.enumerated() {

@@ -93,6 +93,14 @@ public enum TraceDataset {
         let ids = try column("/stream_ids", UInt32.self)
         let tin = f.exists("/tokens_in") ? try column("/tokens_in", Int32.self) : nil
         let tout = f.exists("/tokens_out") ? try column("/tokens_out", Int32.self) : nil
+        // A file with valid checksums may still hold values the importers refuse (another tool wrote it).
+        for (name, values) in [("/tokens_in", tin), ("/tokens_out", tout)] {
+            if let v = values, let bad = v.firstIndex(where: { $0 < 0 }) {
+                throw SwitchGymIOError(.format, "request \(bad) has \(v[bad]) tokens; expected a count >= 0",
+                                       path: path, location: "dataset \(name)",
+                                       hint: "re-import or re-synthesise the trace with switchgym")
+            }
+        }
         let names = try f.readStrings("/streams/name")
         let kinds = f.exists("/streams/kind") ? try f.readStrings("/streams/kind") : Array(repeating: "", count: names.count)
         guard kinds.count == names.count else {

@@ -471,17 +471,41 @@ extension HDF5File {
 
     /// The absolute paths of every dataset in the file (depth first, sorted by name
     /// within each group).
+    ///
+    /// - Throws: `.format` when groups nest deeper than ``maxGroupDepth`` or the walk meets
+    ///   more than ``maxWalkedObjects`` objects: a damaged file whose links form a cycle (a
+    ///   group holding a link to itself or to a parent) would otherwise recurse until the
+    ///   stack overflows, or for ever (found by fuzzing checkpoints).
     public func datasetPaths(under group: String = "/") throws -> [String] {
         var out: [String] = []
+        var walked = 0
+        try walkDatasets(under: group, depth: 0, walked: &walked, into: &out)
+        return out
+    }
+
+    /// The deepest group nesting ``datasetPaths(under:)`` follows (our files nest 4 deep).
+    public static let maxGroupDepth = 32
+    /// The most objects ``datasetPaths(under:)`` visits.
+    public static let maxWalkedObjects = 1 << 20
+
+    private func walkDatasets(under group: String, depth: Int, walked: inout Int, into out: inout [String]) throws {
+        guard depth < Self.maxGroupDepth else {
+            throw SwitchGymIOError(.format, "groups nest more than \(Self.maxGroupDepth) deep (a cycle of links?)",
+                                   path: path, location: "group \(group.prefix(200))")
+        }
         for (name, kind) in try children(of: group) {
+            walked += 1
+            guard walked <= Self.maxWalkedObjects else {
+                throw SwitchGymIOError(.format, "more than \(Self.maxWalkedObjects) objects in the file's groups (a cycle of links?)",
+                                       path: path, location: "group \(group.prefix(200))")
+            }
             let child = group.hasSuffix("/") ? group + name : group + "/" + name
             switch kind {
-            case .group: out += try datasetPaths(under: child)
+            case .group: try walkDatasets(under: child, depth: depth + 1, walked: &walked, into: &out)
             case .dataset: out.append(child)
             case .other: break
             }
         }
-        return out
     }
 
     /// The element type of a dataset as stored in the file (before any conversion

@@ -54,6 +54,30 @@ public enum OutputGuard {
         }
     }
 
+    /// Checks that `folder` may be written into as a folder (a run folder, an export folder):
+    /// it is a folder or does not exist yet, and no component of its path is a file.
+    ///
+    /// - Throws: `SwitchGymIOError` with kind `.invalidArgument` naming `folder` when it is
+    ///   empty, an existing regular file or another special file, or lies under a file.
+    public static func check(folder: String) throws {
+        guard !folder.isEmpty else {
+            throw SwitchGymIOError(.invalidArgument, "the output folder path is empty", path: nil,
+                                   hint: "pass the path of a folder (new or existing)")
+        }
+        var st = stat()
+        if stat(folder, &st) == 0 {
+            let type = st.st_mode & S_IFMT
+            guard type == S_IFDIR else {
+                throw SwitchGymIOError(.invalidArgument, "the output folder is \(type == S_IFREG ? "an existing file" : describe(type)), "
+                                       + "not a folder; refusing to replace it", path: folder,
+                                       hint: "pass the path of a folder (new or existing), not of a file")
+            }
+        } else if errno == ENOTDIR {
+            throw SwitchGymIOError(.invalidArgument, "a component of the output folder's path is a file, not a folder",
+                                   path: folder, hint: "pass the path of a folder (new or existing)")
+        }
+    }
+
     /// Whether two paths name the same file: the same device and inode when both exist,
     /// else the same resolved path.
     public static func sameFile(_ a: String, _ b: String) -> Bool {

@@ -3,6 +3,7 @@ import Foundation
 import SwitchGymAgents
 import SwitchGymCore
 import SwitchGymEnvs
+import SwitchGymIO
 
 /// `switchgym eval CHECKPOINT... --env SPEC --trace HELDOUT.h5 --baselines all`
 struct EvalCommand: ParsableCommand {
@@ -38,6 +39,7 @@ struct EvalCommand: ParsableCommand {
     /// The evaluation (also the quickstart's): prints the table, exports the report.
     static func evaluate(checkpoints: [String], env: String, trace: String?, baselines: String, json: Bool, export: String?) throws {
         try reportingErrors(inputs: checkpoints + [env] + (trace.map { [$0] } ?? [])) {
+            if let export { try OutputGuard.check(folder: export) }  // before the evaluation, not after it
             let sc = try ScenarioOptions.loadSpec(env)
             let arrivals = try sc.loadArrivals(overridePath: trace)
             let model = try ServingEvaluation.model(scenario: sc, arrivals: arrivals)

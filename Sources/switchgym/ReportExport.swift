@@ -12,6 +12,7 @@ enum ReportExport {
 
     static func write(directory: String, table: PolicyTable, model: ServingModel,
                       crossoverPolicies: [(String, (ServingModel) throws -> ServingRun)] = []) throws {
+        try OutputGuard.check(folder: directory)
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         let sc = table.scenario
         func path(_ name: String) -> String { (directory as NSString).appendingPathComponent(name) }

@@ -5,6 +5,7 @@ import SwitchGymAgents
 import SwitchGymCore
 import SwitchGymEnvs
 import SwitchGymNN
+import SwitchGymIO
 
 /// `switchgym train --env SPEC_OR_ID --algo ppo|dqn --seed N --steps K --out checkpoints/RUN`
 struct TrainCommand: ParsableCommand {
@@ -85,6 +86,7 @@ struct TrainCommand: ParsableCommand {
         let (env, trace, out) = (scenario.env, scenario.trace, output.out)
         try reportingErrors(inputs: scenario.inputs + (config.map { [$0] } ?? [])) {
             BLAS.setThreadCount(1)
+            try OutputGuard.check(folder: out)
             let directory = URL(fileURLWithPath: out)
             let run: TrainingRunConfig
             if resume {

@@ -53,6 +53,35 @@ struct CheckpointIntegrityTests {
         #expect(e?.kind == .invalid)
     }
 
+    @Test("case 3: 40 seeded random 16-byte overwrites inside the parameters are each refused (none changes what is read)")
+    func randomOverwrites() throws {
+        let dir = try makeRunDirectory(); defer { removeRunDirectory(dir) }
+        let path = dir.appendingPathComponent("c.h5").path
+        let original = state()
+        try CheckpointFile.write(original, step: 7, to: path)
+        let clean = try FileSystem.readAll(path)
+        let pattern = original.floats["policy/layer0/weight"]!.withUnsafeBytes { Array($0) }
+        let hits = (0...(clean.count - pattern.count)).filter { clean[$0..<($0 + pattern.count)].elementsEqual(pattern) }
+        try #require(hits.count == 1)
+        var g = SeededGenerator(seed: 13)
+        var refused = 0
+        for _ in 0..<40 {
+            var bytes = clean
+            let at = hits[0] + Int(g.next() % UInt64(pattern.count - 16))
+            for i in 0..<16 { bytes[at + i] = UInt8(truncatingIfNeeded: g.next()) }
+            if bytes == clean { continue }
+            try AtomicOutput.write(bytes: bytes, to: path)
+            do {
+                let back = try CheckpointFile.read(path)
+                Issue.record("an overwrite at byte \(at) was read back (state unchanged: \(back.state == original))")
+            } catch let e as CheckpointError {
+                #expect(e.description.contains("dataset /policy/layer0/weight") && e.description.contains("SHA-256"), "\(e)")
+                refused += 1
+            }
+        }
+        #expect(refused >= 39)
+    }
+
     @Test("a damaged attribute (the step) is refused too")
     func flippedStep() throws {
         let dir = try makeRunDirectory(); defer { removeRunDirectory(dir) }

@@ -177,6 +177,16 @@ import SwitchGymNN
             f.tensors["actor.1.weight"] = .init(w, shape: f.tensors["actor.1.weight"]!.shape)
         }
         #expect(refusal(nan)?.contains("non-finite") == true)
+        // A golden case whose mask allows nothing (found by fuzzing: the self-test ran the
+        // unchecked `act` on it, which traps in the masked log-softmax).
+        let width = try PolicyFile.decode(bytes, source: "p").document.action.maskWidth
+        let noMask = try resealed(bytes) { f in
+            var k = f.tensors["golden.mask"]!.bytes
+            for i in 0..<width { k[i] = 0 }
+            f.tensors["golden.mask"] = .init(k, shape: f.tensors["golden.mask"]!.shape)
+        }
+        #expect(refusal(noMask)?.contains("self-test case 0: the mask allows no value of action component 0") == true,
+                "\(refusal(noMask) ?? "accepted")")
         // A random 16-byte overwrite anywhere is refused (checksum or container).
         var g = SeededGenerator(seed: 1)
         for _ in 0..<40 {

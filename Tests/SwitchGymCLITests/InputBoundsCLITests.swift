@@ -79,6 +79,21 @@ struct InputBoundsCLITests {
         #expect(files(dir).isEmpty)
     }
 
+    @Test("train --out and eval --export naming an existing file (or a path under one): status 64 naming it; the file stays",
+          arguments: [("f", "an existing file"), ("f/run", "is a file, not a folder")])
+    func folderOutputIsAFile(_ out: String, _ message: String) throws {
+        let dir = try scratch(); defer { try? FileManager.default.removeItem(atPath: dir) }
+        try write(spec, dir + "/s.toml")
+        try write("keep me\n", dir + "/f")
+        let t = try run(["train", "--env", "CartPole-v1", "--steps", "64", "--out", out, "--quiet"], cwd: dir)
+        #expect(t.status == 64 && t.stderr.contains(out) && t.stderr.contains(message), "\(t.status): \(t.stderr)")
+        let e = try run(["eval", "--env", "s.toml", "--baselines", "none", "--export", out], cwd: dir)
+        #expect(e.status == 64 && e.stderr.contains(out) && e.stderr.contains(message), "\(e.status): \(e.stderr)")
+        for r in [t, e] { #expect(!r.stderr.contains("NSCocoaErrorDomain") && !r.stderr.contains("Error Domain"), "\(r.stderr)") }
+        #expect(try String(contentsOfFile: dir + "/f", encoding: .utf8) == "keep me\n")
+        #expect(files(dir) == ["f", "s.toml"])
+    }
+
     @Test("-o '' names the problem; eval --env CartPole-v1 says a spec is needed")
     func messages() throws {
         let dir = try scratch(); defer { try? FileManager.default.removeItem(atPath: dir) }

@@ -15,10 +15,12 @@ struct InputBoundsDataTests {
 
     /// A structurally valid dataset with valid checksums (as h5py could write one) whose
     /// attributes say `duration_us` and `num_requests`.
-    static func writeDataset(_ path: String, duration: Int64, numRequests: Int64 = 3) throws {
+    static func writeDataset(_ path: String, duration: Int64, numRequests: Int64 = 3,
+                             tokens: [String: [Int32]] = [:]) throws {
         let w = try HDF5File.create(path: path)
         try w.write("/arrivals", [Int64(0), 5, 9])
         try w.write("/stream_ids", [UInt32(0), 0, 0])
+        for (name, values) in tokens.sorted(by: { $0.key < $1.key }) { try w.write(name, values) }
         try w.createGroup("/streams")
         try w.writeStrings("/streams/name", ["only"])
         try w.writeStrings("/streams/kind", [""])
@@ -41,6 +43,24 @@ struct InputBoundsDataTests {
         let e = #expect(throws: SwitchGymIOError.self) { try TraceDataset.read(path) }
         #expect(e?.path == path && e?.location == "attribute \(attribute)" && e?.summary.contains("expected an integer in") == true,
                 "\(String(describing: e))")
+    }
+
+    @Test("case 3: a dataset with a negative token count (valid checksums) is refused naming the file and the dataset",
+          arguments: ["/tokens_in", "/tokens_out"])
+    func negativeTokens(_ column: String) throws {
+        let dir = try scratch(); defer { try? FileManager.default.removeItem(atPath: dir) }
+        let path = dir + "/x.h5"
+        try Self.writeDataset(path, duration: 1000, tokens: ["/tokens_in": [1, 2, 3], "/tokens_out": [4, 5, 6]]
+            .merging([column: [7, -5, 8]]) { $1 })
+        let e = #expect(throws: SwitchGymIOError.self) { try TraceDataset.read(path) }
+        #expect(e?.path == path && e?.location == "dataset \(column)" && e?.description.contains("-5 tokens") == true,
+                "\(String(describing: e))")
+        // The in-memory invariant says the same.
+        try Self.writeDataset(dir + "/ok.h5", duration: 1000, tokens: ["/tokens_in": [1, 2, 3], "/tokens_out": [4, 5, 6]])
+        var t = try TraceDataset.read(dir + "/ok.h5")
+        try t.validate()
+        t.tokensOut = [1, -1, 1]
+        #expect(throws: TraceError.self) { try t.validate() }
     }
 
     @Test("the same file with a sane duration reads")

@@ -343,7 +343,12 @@ public struct PolicyFile {
         for i in 0..<golden.count {
             let obs = Array(golden.observations[(i * dim)..<((i + 1) * dim)])
             let mask = golden.masks[(i * width)..<((i + 1) * width)].map { $0 != 0 }
-            let got = bound.act(observation: obs, mask: mask).map(Int32.init)
+            // `decide` checks the case as a server checks its input (finite observation, a mask
+            // allowing a value of every component): a case `act` would answer anyway is refused.
+            let got: [Int32]
+            do { got = try bound.decide(observation: obs, mask: mask).map(Int32.init) } catch let e as FrozenPolicy.LoadError {
+                throw FileError(kind: .corrupt, message: "\(source): self-test case \(i): \(e.message)")
+            }
             let want = Array(golden.actions[(i * c)..<((i + 1) * c)])
             guard got == want else {
                 throw FileError(kind: .corrupt, message: "\(source): self-test case \(i): action \(got), the file expects \(want)")

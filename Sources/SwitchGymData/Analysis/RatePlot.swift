@@ -34,8 +34,11 @@ public enum RatePlot {
         var perStream = [Int](repeating: 0, count: s)
         for id in trace.streamIDs { perStream[Int(id)] += 1 }
         let k = s > 1 ? min(streams, s) : 0
-        let top = Array((0..<s).sorted { perStream[$0] != perStream[$1] ? perStream[$0] > perStream[$1] : $0 < $1 }
-            .prefix(k)).filter { perStream[$0] > 0 }
+        // Busiest first, ties by index (split up: one expression was slow to type-check).
+        let byCount = (0..<s).sorted { (a: Int, b: Int) -> Bool in
+            perStream[a] != perStream[b] ? perStream[a] > perStream[b] : a < b
+        }
+        let top = byCount.prefix(k).filter { perStream[$0] > 0 }
         var slot = [Int](repeating: -1, count: s)
         for (i, j) in top.enumerated() { slot[j] = i + 1 }
         var counts = [[Int]](repeating: [Int](repeating: 0, count: n), count: top.count + 1)

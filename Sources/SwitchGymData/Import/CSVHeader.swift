@@ -17,21 +17,45 @@ struct CSVHeader {
         ServeGenImporter.csvHeader, CSVHeader(format: .azureFunctions, columns: AzureFunctionsImporter.fixedColumns),
     ]
 
-    /// How many of this format's column names (any case, spaces around ignored) the
-    /// header line `[s, e)` has.
+    /// How many of this format's column names the header line `[s, e)` has, or nearly has
+    /// (``near(_:_:)``: any case, with spaces, `_`, `-` or a stray carriage return, or one
+    /// edit away), so that a header one slip away from a known format is checked as that
+    /// format (and the slip reported) rather than read as another format.
     /// Looks at the first 64 fields only, so a huge first line costs no memory.
     func matches(_ p: UnsafePointer<UInt8>, _ s: Int, _ e: Int) -> Int {
-        var names = Set<String>()
+        var names = [String]()
         var fs = s
         var i = s
         while i <= e && names.count < 64 {
             if i == e || p[i] == 0x2C {
-                if i - fs <= 64 { names.insert(TimestampsImporter.lowerName(p, fs, i)) }
+                if i - fs <= 64 { names.append(Self.normalized(UnsafeBufferPointer(start: p + fs, count: i - fs))) }
                 fs = i + 1
             }
             i += 1
         }
-        return columns.filter { names.contains($0.lowercased()) }.count
+        return columns.filter { c in let n = Self.normalized(c.utf8); return names.contains { Self.near($0, n) } }.count
+    }
+
+    /// A column name as detection compares it: its ASCII letters (lowercased) and digits
+    /// only, so `Context_Tokens`, ` context-tokens`, `ContextTokens\r` are all `contexttokens`.
+    static func normalized<S: Sequence<UInt8>>(_ bytes: S) -> String {
+        var out = [UInt8]()
+        for b in bytes {
+            switch b {
+            case 0x41...0x5A: out.append(b + 0x20)
+            case 0x61...0x7A, 0x30...0x39: out.append(b)
+            default: break
+            }
+        }
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    /// Whether two ``normalized(_:)`` names are the same or (for names of four or more
+    /// characters) one edit apart.
+    static func near(_ a: String, _ b: String) -> Bool {
+        if a == b { return true }
+        guard !a.isEmpty, a.utf8.count >= 4, b.utf8.count >= 4, abs(a.utf8.count - b.utf8.count) <= 1 else { return false }
+        return editDistance(a, b) <= 1
     }
 
     /// The format whose fixed header shares the most names with the header line
@@ -68,10 +92,15 @@ struct CSVHeader {
         let unknown = names.filter { !columns.contains($0) }
         let missing = columns.filter { !names.contains($0) }
         var problems = [String]()
+        var nearMatches = 0
         for name in unknown {
             var problem = "unknown column " + Array(name.utf8).withUnsafeBufferPointer { showBytes($0) }
-            if let near = missing.first(where: { $0.lowercased() == name.lowercased() || editDistance($0, name) <= 2 }) {
+            let n = Self.normalized(name.utf8)
+            if let near = missing.first(where: {
+                Self.near(Self.normalized($0.utf8), n) || $0.lowercased() == name.lowercased() || editDistance($0, name) <= 2
+            }) {
                 problem += " (did you mean \(near)?)"
+                nearMatches += 1
             }
             problems.append(problem)
         }
@@ -80,7 +109,8 @@ struct CSVHeader {
         }
         for name in columns where names.filter({ $0 == name }).count > 1 { problems.append("column \(name) twice") }
         if problems.isEmpty { problems.append("the columns in another order") }
-        let matched = names.count - unknown.count
+        // A header with no column right but some nearly right is still this format's, misspelled.
+        let matched = names.count - unknown.count + nearMatches
         throw ctx.error(line: 1, expected: "the \(format.rawValue) header \(line)",
                         found: matched == 0 ? cur.shown(h.start, h.end) : problems.joined(separator: "; "),
                         hint: matched == 0 ? "check --format" : "rename the columns to those of the \(format.rawValue) format "

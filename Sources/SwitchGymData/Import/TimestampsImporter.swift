@@ -6,8 +6,9 @@ import Darwin
 
 /// The `timestamps` format: a CSV with a header naming a time column
 /// (`timestamp`, `time` or `arrival`, any case, first of these in that order of
-/// preference) and optionally `stream`, `tokens_in`, `tokens_out`; other columns
-/// are ignored. Times are numbers in ``TraceImportOptions/timeUnit`` (integer or
+/// preference) and optionally `stream`, `tokens_in`, `tokens_out`; a column one slip
+/// away from one of these (`Tokens-In`, `stream\r`, `tokensin`) is an error naming it,
+/// and other columns are ignored with a warning that lists them. Times are numbers in ``TraceImportOptions/timeUnit`` (integer or
 /// decimal, digits finer than 1 µs truncated toward zero) or ISO 8601
 /// `YYYY-MM-DD[T ]HH:MM:SS[.f][Z|±HH:MM]` (UTC unless an offset is given); the first row decides which, and
 /// every row must use the same form. A file whose first line is a single number
@@ -43,6 +44,30 @@ enum TimestampsImporter {
         return (s, e)
     }
 
+    /// The columns this format reads (any case).
+    static let knownColumns = timeNames + ["stream", "tokens_in", "tokens_out"]
+
+    /// Refuses a header column that nearly names a column this format reads (it would be
+    /// dropped silently); warns, listing them, about the other columns, which are ignored.
+    static func checkColumns(_ names: [String], ctx: ImportContext) throws {
+        var ignored = [String]()
+        for name in names where !knownColumns.contains(name.lowercased()) {
+            let n = CSVHeader.normalized(name.utf8)
+            if let near = knownColumns.first(where: { CSVHeader.near(CSVHeader.normalized($0.utf8), n) }) {
+                throw ctx.error(line: 1, column: near, expected: "the timestamps column \(near)",
+                                found: "column " + Array(name.utf8).withUnsafeBufferPointer { showBytes($0) },
+                                hint: "rename it to \(near); the timestamps format reads the columns "
+                                    + "\(knownColumns.joined(separator: ", ")) (datasets/FORMAT.md)")
+            }
+            ignored.append(name)
+        }
+        if !ignored.isEmpty {
+            ctx.options.warn("warning: \(ctx.path): the timestamps format ignores the column\(ignored.count == 1 ? "" : "s") "
+                             + ignored.map { Array($0.utf8).withUnsafeBufferPointer { showBytes($0) } }.joined(separator: ", ")
+                             + "; it reads \(knownColumns.joined(separator: ", "))")
+        }
+    }
+
     static func lowerName(_ p: UnsafePointer<UInt8>, _ s0: Int, _ e0: Int) -> String {
         let (s, e) = trim(p, s0, e0)
         return String(decoding: UnsafeBufferPointer(start: p + s, count: e - s), as: UTF8.self).lowercased()
@@ -70,6 +95,7 @@ enum TimestampsImporter {
             }
             timeIndex = t
             let lower = columnNames.map { $0.lowercased() }
+            try checkColumns(columnNames, ctx: ctx)
             streamIndex = lower.firstIndex(of: "stream")
             tinIndex = lower.firstIndex(of: "tokens_in")
             toutIndex = lower.firstIndex(of: "tokens_out")

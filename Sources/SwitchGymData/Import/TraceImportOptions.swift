@@ -1,3 +1,5 @@
+import SwitchGymIO
+
 /// The source formats ``TraceImporter`` reads.
 public enum TraceFormat: String, CaseIterable, Sendable {
     /// Azure LLM inference traces 2023 and 2024 (the same columns): header
@@ -66,10 +68,14 @@ public struct TraceImportOptions: Sendable {
     /// The longest line accepted, in bytes (1 MiB by default): a binary file or a device
     /// such as /dev/zero fails on its first line instead of being read whole.
     public var maxLineBytes: Int
+    /// Receives warnings about content that is read but partly ignored (the extra columns
+    /// of a `timestamps` file); stderr by default.
+    public var warn: @Sendable (String) -> Void
 
     public init(format: TraceFormat? = nil, seed: UInt64 = 0, timeUnit: TimeUnit = .seconds, sort: Bool = false,
                 createdAt: String? = nil, maxRequests: Int = 1 << 28, maxInputBytes: Int = 1 << 33,
-                maxLineBytes: Int = 1 << 20) {
+                maxLineBytes: Int = 1 << 20, warn: @escaping @Sendable (String) -> Void = { FileSystem.printWarning($0) }) {
+        self.warn = warn
         self.maxInputBytes = maxInputBytes
         self.maxLineBytes = maxLineBytes
         self.format = format

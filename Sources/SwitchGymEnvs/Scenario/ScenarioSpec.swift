@@ -202,11 +202,72 @@ public enum ScenarioSpec {
     }
 
     static func table(_ text: String, file: String) throws -> TOMLTable {
+        try checkTableHeaders(text, file: file)
         do {
             return try TOMLTable(string: text)
         } catch let e as TOMLParseError {
             throw ScenarioError(file: file, key: "", message:
                 "not valid TOML at line \(e.source.begin.line), column \(e.source.begin.column): \(e.description)")
+        }
+    }
+
+    /// Refuses a table header whose first character after `[` or `[[` (and spaces) cannot
+    /// start a key (`[.a]`, `[=]`, `[+x]`): toml++ (inside TOMLKit) asserts on these instead of
+    /// reporting them (an abort in a debug build; undefined behaviour with assertions off), so
+    /// they never reach it. Found by fuzzing (Scripts/fuzz.sh spec).
+    ///
+    /// A header is a `[` that starts a statement: first on its line, outside strings, comments
+    /// and the brackets and braces of a value (a value's array may span lines).
+    static func checkTableHeaders(_ text: String, file: String) throws {
+        let b = Array(text.utf8)
+        var i = 0, line = 1, depth = 0, lineStart = true
+        func isKeyStart(_ c: UInt8) -> Bool {
+            (c >= 0x41 && c <= 0x5A) || (c >= 0x61 && c <= 0x7A) || (c >= 0x30 && c <= 0x39)
+                || c == 0x5F || c == 0x2D || c == 0x22 || c == 0x27 || c == 0x5D
+        }
+        func skipString(_ q: UInt8) {
+            let multi = i + 2 < b.count && b[i + 1] == q && b[i + 2] == q
+            i += multi ? 3 : 1
+            while i < b.count {
+                if b[i] == 0x0A { line += 1; if !multi { return } }
+                if q == 0x22 && b[i] == 0x5C { i += 2; continue }
+                if b[i] == q && (!multi || (i + 2 < b.count && b[i + 1] == q && b[i + 2] == q)) {
+                    i += multi ? 3 : 1
+                    return
+                }
+                i += 1
+            }
+        }
+        while i < b.count {
+            let c = b[i]
+            switch c {
+            case 0x0A: line += 1; lineStart = true; i += 1; continue
+            case 0x20, 0x09, 0x0D: i += 1; continue
+            case 0x23: while i < b.count && b[i] != 0x0A { i += 1 }; continue
+            case 0x22, 0x27: skipString(c); lineStart = false; continue
+            case 0x5B where lineStart && depth == 0:
+                var j = i + 1
+                if j < b.count && b[j] == 0x5B { j += 1 }
+                while j < b.count && (b[j] == 0x20 || b[j] == 0x09) { j += 1 }
+                if j < b.count && !isKeyStart(b[j]) && b[j] != 0x5B {
+                    let shown = String(decoding: b[i..<min(b.count, j + 1)], as: UTF8.self)
+                    throw ScenarioError(file: file, key: "", message:
+                        "not valid TOML at line \(line): the table header \(shown.debugDescription) does not start with a key "
+                        + "(expected [name] or [[name]], a name being letters, digits, _ and - or a quoted string)")
+                }
+                // The header's own brackets and keys: skip to its end (quoted keys may hold brackets).
+                i += 1
+                while i < b.count && b[i] != 0x5D && b[i] != 0x0A {
+                    if b[i] == 0x22 || b[i] == 0x27 { skipString(b[i]) } else { i += 1 }
+                }
+                lineStart = false
+                continue
+            case 0x5B, 0x7B: depth += 1
+            case 0x5D, 0x7D: depth = max(0, depth - 1)
+            default: break
+            }
+            lineStart = false
+            i += 1
         }
     }
 
