@@ -98,14 +98,18 @@ struct TokenLevelTests {
         #expect(abs(mean - expected) / expected < 0.08, "mean response \(mean) s vs M/D/1 \(expected) s at rho \(rho)")
     }
 
+    /// A backlog of identical requests: the device starts after a load, admits a full batch of 8
+    /// prompts in one prefill step, decodes them together to completion, and repeats.
     @Test func saturationThroughputIsTheStepModelCapacity() throws {
         let m = TokenFixtures.model(maxRunning: 8, maxTokens: 2048)
         let cap = m.requestsPerSecond(prompt: 200, output: 20)
-        let sc = TokenFixtures.scenario(m, interval: 10, lengths: TokenFixtures.constant(prompt: 200, output: 20))
+        var sc = TokenFixtures.scenario(m, interval: 10, lengths: TokenFixtures.constant(prompt: 200, output: 20))
+        sc.variants.insert(ModelVariant(name: "idle", accuracy: 0.8, batchSizes: [1], latencyMs: [100], memoryGB: 20, loadSecondsDisk: 1,
+                                        loadSecondsRAM: 0.5, costPerSecond: 1, llm: m), at: 0)
         var env = try TokenFixtures.env(sc, DESFixtures.constant(sc, perInterval: 2 * cap * 10, intervals: 6), record: false)
-        _ = env.step(assignment: [0])
+        _ = env.step(assignment: [1])   // loads for 1 s while the queue builds
         var served = 0
-        for _ in 0..<5 { _ = env.step(assignment: [0]); served += env.last.served }
+        for _ in 0..<5 { _ = env.step(assignment: [1]); served += env.last.served }
         #expect(env.last.dropped == 0 && env.last.queued > 1000)
         let rate = Double(served) / 50
         #expect(abs(rate - cap) / cap < 0.01, "served \(rate) req/s vs capacity \(cap)")
@@ -160,7 +164,7 @@ struct TokenLevelTests {
     /// Mooncake-like requests (prompts 6x, outputs 8x the code trace's) at the same request
     /// rate cost visibly more: longer latency, lower utility.
     @Test func longPromptsCostMoreThanCodeRequestsAtTheSameRate() throws {
-        let m = TokenFixtures.model(b0: 5752.7, b1: 17.25, b2: 6.0, kvBlocks: 29_205)
+        let m = TokenFixtures.model(b0: 5752.7, b1: 17.25, b2: 6.0, kvBlocks: 29_205, chunked: true)
         let code = TokenLengthDistribution(promptMedian: 1469, promptSigma: 0.815, outputMedian: 13, outputSigma: 1.236)
         var long = code
         long.promptMedian *= 6; long.outputMedian *= 8

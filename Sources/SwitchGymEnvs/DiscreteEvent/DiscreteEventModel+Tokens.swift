@@ -102,7 +102,12 @@ struct TokenPlan {
         for v in 0..<V {
             guard let m = sc.variants[v].llm else { continue }
             for s in 0..<S where sc.variants[v].accuracy >= sc.streams[s].minAccuracy {
-                capacity[v * S + s] = m.requestsPerSecond(prompt: meanIn[s], output: meanOut[s])
+                // When the mean request does not fit a full batch (a prompt beyond a step without
+                // chunking, or beyond the KV cache), one request at a time: dispatch still
+                // weighs the device, and requests that never fit are rejected there.
+                let rps = m.requestsPerSecond(prompt: meanIn[s], output: meanOut[s])
+                let solo = m.soloLatency(prompt: Int(meanIn[s].rounded()), output: Int(meanOut[s].rounded())).e2e
+                capacity[v * S + s] = rps > 0 ? rps : 1 / max(solo, 1e-9)
             }
         }
     }
