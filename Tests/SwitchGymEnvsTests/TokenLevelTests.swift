@@ -259,3 +259,20 @@ struct TokenLevelTests {
         }
     }
 }
+
+struct TokenCapacityComparisonTests {
+    /// Every token-level variant of the shipped LLM specs gets a finite step-model capacity
+    /// (printed next to its latency table's, the disagreement the README reports).
+    @Test(arguments: ["llm-zoo", "llm-cluster"])
+    func everyLLMVariantHasAStepModelCapacity(name: String) throws {
+        let sc = try ScenarioSpec.load(path: ScenarioFixtures.packageRoot + "/envs/\(name).toml")
+        let rows = sc.tokenCapacityComparison(arrivals: try sc.loadArrivals())
+        #expect(Set(rows.map(\.variant)).count == sc.variants.count)
+        for r in rows {
+            #expect(r.tokenRequestsPerSecond.isFinite && r.tokenRequestsPerSecond > 0, "\(r)")
+            print(String(format: "capacity %@ %@ %@: prompt %.0f output %.1f table %.2f req/s token %.2f req/s ratio %.2f",
+                         name, r.variant, r.stream, r.meanPromptTokens, r.meanOutputTokens, r.tableRequestsPerSecond,
+                         r.tokenRequestsPerSecond, r.ratio))
+        }
+    }
+}
