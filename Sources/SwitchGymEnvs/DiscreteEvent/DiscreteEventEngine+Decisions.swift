@@ -20,6 +20,7 @@ extension DiscreteEventEngine {
             c.switches += 1
             any = true
             switched[d] = 1
+            if t.tok.any { abortSequences(d) }
             var drain = T0
             let base = d * t.C
             for k in 0..<nRunning[d] { drain = max(drain, slots[base + k].finish) }
@@ -29,7 +30,7 @@ extension DiscreteEventEngine {
                 stamp += 1
                 cacheStamp[d * V + v] = stamp
                 c.loadsRAM += 1
-                seconds = t.loadRAM[v]
+                seconds = t.tok.any && t.tok.wake[v] >= 0 ? t.tok.wake[v] : t.loadRAM[v]
             } else {
                 insertCache(d, v)
                 c.loadsDisk += 1
@@ -38,7 +39,7 @@ extension DiscreteEventEngine {
             variant[d] = v
             loadEnd[d] = drain + seconds
             wake[d] = loadEnd[d]
-            nextEvent[d] = min(nextFinish[d], wake[d])
+            nextEvent[d] = min(min(nextFinish[d], wake[d]), tb.stepEnd[d])
         }
         if any { redispatch(at: T0) }
     }

@@ -34,7 +34,13 @@ extension DiscreteEventEngine {
         }
         ringPush(best * S + s, a)
         queued[best] += 1
-        if nRunning[best] < t.concurrency[best] && x >= loadEnd[best] {
+        if t.tok.any && t.tok.isLLM[variant[best]] {
+            if x >= loadEnd[best] {
+                devClock[best] = x
+                if tb.stepEnd[best] == .infinity { planStep(best, at: x) } else { cutStep(best, at: x) }
+                nextEvent[best] = min(min(nextFinish[best], wake[best]), tb.stepEnd[best])
+            }
+        } else if nRunning[best] < t.concurrency[best] && x >= loadEnd[best] {
             devClock[best] = x
             startBatches(best, at: x)
             nextEvent[best] = min(nextFinish[best], wake[best])
@@ -51,9 +57,16 @@ extension DiscreteEventEngine {
             assert(e >= devClock[d], "DiscreteEventEngine: device \(d)'s clock went back from \(devClock[d]) to \(e)")
             devClock[d] = e
             if nextFinish[d] <= e { completeBatches(d, at: e) }
+            if tb.stepEnd[d] <= e { finishStep(d, at: e) }
             if wake[d] <= e { wake[d] = .infinity }
-            if e >= loadEnd[d] { startBatches(d, at: e) }
-            nextEvent[d] = min(nextFinish[d], wake[d])
+            if e >= loadEnd[d] {
+                if t.tok.any && t.tok.isLLM[variant[d]] {
+                    if tb.stepEnd[d] == .infinity { planStep(d, at: e) }
+                } else {
+                    startBatches(d, at: e)
+                }
+            }
+            nextEvent[d] = min(min(nextFinish[d], wake[d]), tb.stepEnd[d])
         }
     }
 
@@ -264,6 +277,7 @@ extension DiscreteEventEngine {
                 }
             }
         }
+        if t.tok.any { scanTokens(at: x) }
         scanTime = x
     }
 }

@@ -8,8 +8,14 @@ struct DiscreteEventCounters {
     var arrived = 0, served = 0, onTime = 0, inDue = 0, dropped = 0
     var switches = 0, infeasible = 0, batches = 0, batchQueries = 0, loadsRAM = 0, loadsDisk = 0
     var accuracy = 0.0, lateness = 0.0, dropPenalty = 0.0, cost = 0.0
+    /// Token-level serving: preemptions, rejected requests (they never fit), requests answered,
+    /// their summed TTFT and time per output token (seconds) over those with 2+ output tokens.
+    var preemptions = 0, rejected = 0, tokenRequests = 0, tpotRequests = 0
+    var ttftSum = 0.0, tpotSum = 0.0
 
     mutating func add(_ o: DiscreteEventCounters) {
+        preemptions += o.preemptions; rejected += o.rejected; tokenRequests += o.tokenRequests
+        tpotRequests += o.tpotRequests; ttftSum += o.ttftSum; tpotSum += o.tpotSum
         arrived += o.arrived; served += o.served; onTime += o.onTime; inDue += o.inDue; dropped += o.dropped
         switches += o.switches; infeasible += o.infeasible; batches += o.batches; batchQueries += o.batchQueries
         loadsRAM += o.loadsRAM; loadsDisk += o.loadsDisk
@@ -90,6 +96,14 @@ struct DiscreteEventEngine {
     var c = DiscreteEventCounters()
     var total = DiscreteEventCounters()
     var batchLog: [BatchObservation] = []
+    /// Token-level serving state (``TokenBuffers``).
+    var tb: TokenBuffers
+    /// The queue ``nextWaiting(_:v:at:)`` peeked at.
+    var waitingRing = 0
+    /// Time of the last preemption in the episode (-1 when none).
+    var lastPreemption = -1.0
+    /// Requests served by token-level variants in the last interval (when recording batches).
+    var tokenLog: [TokenRequestObservation] = []
 
     init(model m: DiscreteEventModel) {
         t = m.t
@@ -118,6 +132,7 @@ struct DiscreteEventEngine {
         arrTime = .allocate(capacity: arrCap); arrStream = .allocate(capacity: arrCap)
         tempCap = 256
         tempBuf = .allocate(capacity: tempCap)
+        tb = TokenBuffers(D: D, R: t.tok.R)
         bind()
         for r in 0..<R {
             ringBuf[r] = .allocate(capacity: 64)
@@ -178,6 +193,7 @@ struct DiscreteEventEngine {
         e.slots.initialize(from: slots, count: t.D * t.C)
         e.arrTime = .allocate(capacity: arrCap); e.arrStream = .allocate(capacity: arrCap)
         e.tempBuf = .allocate(capacity: tempCap)
+        e.tb = tb.clone()
         return e
     }
 
@@ -187,6 +203,7 @@ struct DiscreteEventEngine {
         for s in 0..<t.S { scratchBuf[s].deallocate() }
         ringBuf.deallocate(); scratchBuf.deallocate()
         slots.deallocate(); arrTime.deallocate(); arrStream.deallocate(); tempBuf.deallocate()
+        tb.free()
         arena.deallocate()
     }
 
@@ -218,6 +235,9 @@ struct DiscreteEventEngine {
         total = DiscreteEventCounters()
         histLo = LatencyHistogram.bins; histHi = -1
         batchLog.removeAll(keepingCapacity: true)
+        tokenLog.removeAll(keepingCapacity: true)
+        tb.reset()
+        lastPreemption = -1
     }
 
     /// Simulates interval `time` with joint action `action`; the counts land in ``c``.
@@ -227,7 +247,7 @@ struct DiscreteEventEngine {
         c = DiscreteEventCounters()
         if histLo <= histHi { for i in histLo...histHi { hist[i] = 0 } }
         histLo = LatencyHistogram.bins; histHi = -1
-        if recordBatches { batchLog.removeAll(keepingCapacity: true) }
+        if recordBatches { batchLog.removeAll(keepingCapacity: true); tokenLog.removeAll(keepingCapacity: true) }
         decide(choices: choices, at: T0)
         generateArrivals(row: start + time, from: T0, to: T1)
         let D = t.D, S = t.S
@@ -259,6 +279,7 @@ struct DiscreteEventEngine {
         var q = 0
         for d in 0...t.D { q += queued[d] }
         for d in 0..<t.D { for k in 0..<nRunning[d] { q += slots[d * t.C + k].n } }
+        for d in 0..<t.D { q += tb.nRun[d] + tb.nPre[d] }
         return q
     }
 
@@ -266,6 +287,7 @@ struct DiscreteEventEngine {
     var inFlight: Int {
         var q = 0
         for d in 0..<t.D { for k in 0..<nRunning[d] { q += slots[d * t.C + k].n } }
+        for d in 0..<t.D { q += tb.nRun[d] }
         return q
     }
 
@@ -290,6 +312,16 @@ struct DiscreteEventEngine {
             if cached > t.hostRAM[d] + 1e-9 { return "device \(d)'s host cache holds \(cached) GB over its \(t.hostRAM[d]) GB" }
             if nRunning[d] > t.concurrency[d] { return "device \(d) runs \(nRunning[d]) batches over its concurrency \(t.concurrency[d])" }
             if devClock[d] > now { return "device \(d)'s clock \(devClock[d]) is past the global clock \(now)" }
+            if t.tok.any {
+                let v = variant[d]
+                if tb.nRun[d] + tb.nPre[d] > 0 && !t.tok.isLLM[v] { return "device \(d) holds token-level requests under a fixed-cost variant" }
+                if tb.nRun[d] > t.tok.maxRunning[v] { return "device \(d) runs \(tb.nRun[d]) sequences over max_running \(t.tok.maxRunning[v])" }
+                var blocks = 0
+                for k in 0..<tb.nRun[d] { blocks += Int(tb.run[d * t.tok.R + k].blocks) }
+                if blocks != tb.used[d] || blocks > t.tok.kvBlocks[v] && t.tok.isLLM[v] {
+                    return "device \(d) holds \(blocks) KV blocks (counted \(tb.used[d])) of \(t.tok.kvBlocks[v])"
+                }
+            }
         }
         if now != Double(time) * t.interval && time > 0 { return "clock at \(now) s after \(time) intervals" }
         return nil

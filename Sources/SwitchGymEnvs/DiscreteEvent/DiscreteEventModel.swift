@@ -86,6 +86,8 @@ public final class DiscreteEventModel: @unchecked Sendable {
         var byOrigin: Bool
         /// Thinning by origin: each trace arrival's stream (empty otherwise).
         var arrivalStreams: UnsafePointer<UInt8>
+        /// Token-level (LLM) serving, see ``TokenTables``.
+        var tok: TokenTables
     }
 
     /// Precomputes the tables of `serving`'s scenario and arrivals.
@@ -165,6 +167,15 @@ public final class DiscreteEventModel: @unchecked Sendable {
             allocs.append(UnsafeMutableRawPointer(p))
             return p
         }
+        let tokenPlan = TokenPlan(scenario: sc, arrivals: arrivals)
+        // Token-level variants: dispatch weighs queues by the step model's capacity.
+        for v in 0..<V where sc.variants[v].llm != nil {
+            for s in 0..<S {
+                let rps = tokenPlan.capacity[v * S + s]
+                invMu[v * S + s] = rps > 0 ? 1 / rps : .infinity
+            }
+        }
+        let tokenTables = tokenPlan.tables(&allocs)
         t = Tables(
             D: D, S: S, V: V, T: T, C: C, B: B, P: P, K: K, interval: I, invInterval: 1 / I,
             episodeLength: serving.episodeLength, binsPerInterval: bins, binWidth: I / Double(bins),
@@ -185,7 +196,8 @@ public final class DiscreteEventModel: @unchecked Sendable {
             counts: table(arrivals.counts), intervalFirst: table(first), fineCounts: table(fine),
             arrivalTimes: UnsafePointer(table(mode == .thinning ? arrivals.arrivalTimes : [])),
             byOrigin: !arrivals.arrivalStreams.isEmpty,
-            arrivalStreams: UnsafePointer(table(mode == .thinning ? arrivals.arrivalStreams : [])))
+            arrivalStreams: UnsafePointer(table(mode == .thinning ? arrivals.arrivalStreams : [])),
+            tok: tokenTables)
         allocations = allocs
     }
 

@@ -25,6 +25,11 @@ public struct DiscreteEventStepInfo: Sendable, Equatable, Codable {
     public var meanBatchSize = 0.0
     /// Loads started from the host RAM cache and from disk.
     public var loadsFromRAM = 0, loadsFromDisk = 0
+    /// Token-level (LLM) serving: preemptions, requests rejected because they can never fit,
+    /// and the mean time to first token and time per output token of the requests answered,
+    /// ms (0 when none). ``batches`` counts engine steps there.
+    public var preemptions = 0, rejected = 0
+    public var meanTTFTMs = 0.0, meanTPOTMs = 0.0
 
     public init() {}
 
@@ -41,6 +46,9 @@ public struct DiscreteEventMetrics: Sendable, Equatable, Codable {
     /// Answered on time by the deadline or the fluid's due interval (see ``DiscreteEventStepInfo/servedInDueInterval``).
     public var servedInDueInterval = 0
     public var batches = 0, batchQueries = 0, loadsFromRAM = 0, loadsFromDisk = 0
+    /// Token-level serving: preemptions, rejected requests, mean TTFT and TPOT (ms).
+    public var preemptions = 0, rejected = 0
+    public var meanTTFTMs = 0.0, meanTPOTMs = 0.0
     /// Latency percentiles over the episode, ms (filled by
     /// ``DiscreteEventServingEnv/episodeMetrics()``, 0 in ``DiscreteEventServingEnv/totals``,
     /// which the env updates every step without scanning the histogram).
@@ -150,6 +158,11 @@ public struct DiscreteEventServingEnv: VectorizableEnv, Sendable {
     /// ``DiscreteEventConfig/recordBatches`` is set (the buffer is reused every interval:
     /// copy what you keep).
     public var batchLog: [BatchObservation] { storage.engine.batchLog }
+    /// The requests token-level variants answered in the last interval, when
+    /// ``DiscreteEventConfig/recordBatches`` is set (reused every interval).
+    public var tokenLog: [TokenRequestObservation] { storage.engine.tokenLog }
+    /// Time of the episode's last KV preemption, seconds since its start (-1 when none).
+    public var lastPreemptionTime: Double { storage.engine.lastPreemption }
 
     public mutating func reset(seed: UInt64?, options: NoResetOptions?) throws -> ResetResult<[Float], DiscreteEventStepInfo> {
         resetState(seed: seed)
@@ -223,6 +236,9 @@ public struct DiscreteEventServingEnv: VectorizableEnv, Sendable {
         info.batches = e.batches
         info.meanBatchSize = e.batches > 0 ? Double(e.batchQueries) / Double(e.batches) : 0
         info.loadsFromRAM = e.loadsRAM; info.loadsFromDisk = e.loadsDisk
+        info.preemptions = e.preemptions; info.rejected = e.rejected
+        info.meanTTFTMs = e.tokenRequests > 0 ? 1000 * e.ttftSum / Double(e.tokenRequests) : 0
+        info.meanTPOTMs = e.tpotRequests > 0 ? 1000 * e.tpotSum / Double(e.tpotRequests) : 0
         let lo = storage.engine.histLo
         info.latencyP50Ms = LatencyHistogram.quantileMs(storage.engine.hist, total: e.batchQueries, q: 0.5, from: lo)
         info.latencyP99Ms = LatencyHistogram.quantileMs(storage.engine.hist, total: e.batchQueries, q: 0.99, from: lo)
@@ -234,6 +250,9 @@ public struct DiscreteEventServingEnv: VectorizableEnv, Sendable {
         totals.servedInDueInterval = tot.inDue
         totals.batches = tot.batches; totals.batchQueries = tot.batchQueries
         totals.loadsFromRAM = tot.loadsRAM; totals.loadsFromDisk = tot.loadsDisk
+        totals.preemptions = tot.preemptions; totals.rejected = tot.rejected
+        totals.meanTTFTMs = tot.tokenRequests > 0 ? 1000 * tot.ttftSum / Double(tot.tokenRequests) : 0
+        totals.meanTPOTMs = tot.tpotRequests > 0 ? 1000 * tot.tpotSum / Double(tot.tpotRequests) : 0
         assert(storage.engine.invariantViolation() == nil, storage.engine.invariantViolation() ?? "")
         // The model's reward scale (1, or the training scale) applies to the returned reward only,
         // as in the fluid env.

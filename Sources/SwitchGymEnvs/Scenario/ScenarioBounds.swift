@@ -53,6 +53,32 @@ public enum ScenarioBounds {
     public static let dropAfter = InputBounds.closed(1, 100_000, unit: "intervals")
     /// `streams[i].min_tokens_in`, `streams[i].max_tokens_in` (the trace stores int32 counts).
     public static let tokens = InputBounds.closed(0, Double(Int32.max), unit: "tokens")
+    /// `variants[i].llm.step_base_us`, `prefill_us_per_token`, `decode_us_per_token` (at most 10 s).
+    public static let stepMicroseconds = InputBounds.closed(0, 10_000_000, unit: "µs")
+    /// `variants[i].llm.weights_gb`.
+    public static let weightsGB = InputBounds.closed(0, 1_000_000, unit: "GB")
+    /// `variants[i].llm.kv_bytes_per_token`.
+    public static let kvBytesPerToken = InputBounds.above(0, upTo: 1_000_000_000, unit: "bytes")
+    /// `variants[i].llm.kv_block_tokens`.
+    public static let kvBlockTokens = InputBounds.closed(1, 65_536, unit: "tokens")
+    /// `variants[i].llm.kv_blocks` (and the count derived from memory).
+    public static let kvBlocks = InputBounds.closed(1, Double(Int32.max), unit: "blocks")
+    /// `variants[i].llm.max_running`: sequences in one engine (the DES keeps a slot per sequence).
+    public static let maxRunning = InputBounds.closed(1, 65_536, unit: "sequences")
+    /// `variants[i].llm.max_batched_tokens`.
+    public static let maxBatchedTokens = InputBounds.closed(1, 16_777_216, unit: "tokens")
+    /// `variants[i].llm.tensor_parallel`.
+    public static let tensorParallel = InputBounds.closed(1, 1024, unit: "GPUs")
+    /// `trace.lengths.prompt_median`, `trace.lengths.output_median`.
+    public static let lengthMedian = InputBounds.closed(1, 16_777_216, unit: "tokens")
+    /// `trace.lengths.prompt_sigma`, `trace.lengths.output_sigma` (log-standard deviations).
+    public static let lengthSigma = InputBounds.closed(0, 5)
+    /// `trace.lengths.prompt_max`, `trace.lengths.output_max`.
+    public static let lengthMax = InputBounds.closed(1, 16_777_216, unit: "tokens")
+
+    /// The most token-level sequence slots (largest `max_running` × devices); the DES keeps two
+    /// 48-byte slots each (running and preempted): 400 MB per env copy at the limit.
+    public static let maxSequenceSlots = 1 << 22
 
     /// The most late-query queue slots over all streams: each stream queues
     /// `deadline intervals + drop_after + 2` intervals of arrivals and keeps a penalty

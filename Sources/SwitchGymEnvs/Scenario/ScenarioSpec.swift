@@ -56,6 +56,17 @@ public enum ScenarioSpec {
         if rateScale != nil && meanRate != nil {
             throw ScenarioError(file: file, key: "trace", message: "expected only one of rate_scale and mean_rate")
         }
+        var lengths: TokenLengthDistribution?
+        if let l = try t.optionalTable("lengths") {
+            lengths = TokenLengthDistribution(
+                promptMedian: try l.double("prompt_median", ScenarioBounds.lengthMedian),
+                promptSigma: try l.double("prompt_sigma", ScenarioBounds.lengthSigma),
+                promptMax: try l.optionalInt("prompt_max", ScenarioBounds.lengthMax) ?? 32_768,
+                outputMedian: try l.double("output_median", ScenarioBounds.lengthMedian),
+                outputSigma: try l.double("output_sigma", ScenarioBounds.lengthSigma),
+                outputMax: try l.optionalInt("output_max", ScenarioBounds.lengthMax) ?? 8192)
+            try l.finish()
+        }
         try t.finish()
 
         // [reward]
@@ -97,13 +108,15 @@ public enum ScenarioSpec {
         // [[variants]]
         var variants: [ModelVariant] = []
         for v in try r.tables("variants") {
-            variants.append(ModelVariant(
+            var variant = ModelVariant(
                 name: try v.string("name", nonEmpty: true), accuracy: try v.double("accuracy", ScenarioBounds.fraction),
                 batchSizes: try v.ints("batch_sizes", ScenarioBounds.batchSize), latencyMs: try v.doubles("latency_ms", ScenarioBounds.latency),
                 memoryGB: try v.double("memory_gb", ScenarioBounds.memory), loadSecondsDisk: try v.double("load_s_disk", ScenarioBounds.loadSeconds),
                 loadSecondsRAM: try v.double("load_s_ram", ScenarioBounds.loadSeconds),
                 costPerSecond: try v.optionalDouble("cost_per_s", ScenarioBounds.cost) ?? 0,
-                hardware: try v.optionalString("hardware", nonEmpty: true) ?? "gpu"))
+                hardware: try v.optionalString("hardware", nonEmpty: true) ?? "gpu")
+            if let l = try v.optionalTable("llm") { variant.llm = try llmStepModel(l, memoryGB: variant.memoryGB) }
+            variants.append(variant)
             try v.finish()
         }
 
@@ -155,7 +168,8 @@ public enum ScenarioSpec {
                 penalty: penalty, weight: try s.optionalDouble("weight", ScenarioBounds.streamWeight) ?? 1,
                 dropAfterIntervals: try s.optionalInt("drop_after", ScenarioBounds.dropAfter) ?? 4,
                 dropPenalty: try s.optionalDouble("drop_penalty", ScenarioBounds.penalty) ?? 0,
-                select: selector.isRest ? nil : selector))
+                select: selector.isRest ? nil : selector,
+                ttftDeadlineMs: try s.optionalDouble("ttft_deadline_ms", ScenarioBounds.deadline)))
             if share != nil { sharesGiven.append(s.key("share")) }
             try s.finish()
         }
@@ -196,9 +210,47 @@ public enum ScenarioSpec {
             name: name, summary: summary, sourcePath: file, variants: variants, fleet: fleet, streams: streams,
             decisionInterval: interval, episodeIntervals: episode, loadFrom: loadFrom, weights: weights,
             trace: source, rateScale: rateScale ?? 1, targetMeanRate: meanRate, initialVariants: initial, historyWindows: windows, forecast: forecast,
-            forecastNoise: forecastNoise)
+            forecastNoise: forecastNoise, tokenLengths: lengths)
         try scenario.validate()
         return scenario
+    }
+
+    /// Reads a variant's `[variants.llm]` table. Without `kv_blocks`, the KV cache is the
+    /// variant's `memory_gb` less `weights_gb`, in blocks of `kv_block_tokens` tokens.
+    static func llmStepModel(_ l: Reader, memoryGB: Double) throws -> LLMStepModel {
+        typealias B = ScenarioBounds
+        let weights = try l.double("weights_gb", B.weightsGB)
+        let kvBytes = try l.double("kv_bytes_per_token", B.kvBytesPerToken)
+        let blockTokens = try l.optionalInt("kv_block_tokens", B.kvBlockTokens) ?? 16
+        var blocks = try l.optionalInt("kv_blocks", B.kvBlocks)
+        if blocks == nil {
+            guard weights < memoryGB else {
+                throw ScenarioError(file: l.file, key: l.key("weights_gb"), message:
+                    "expected less than the variant's memory_gb (\(memoryGB)): the rest is the KV cache (or set kv_blocks)")
+            }
+            let n = LLMStepModel.blocks(kvGB: memoryGB - weights, kvBytesPerToken: kvBytes, kvBlockTokens: blockTokens)
+            if let m = B.kvBlocks.violation(n) {
+                throw ScenarioError(file: l.file, key: l.key("kv_blocks"), message:
+                    "the \(memoryGB - weights) GB of KV cache (memory_gb - weights_gb) hold \(n) blocks: \(m)")
+            }
+            blocks = n
+        }
+        let model = LLMStepModel(
+            stepBaseUs: try l.double("step_base_us", B.stepMicroseconds),
+            prefillUsPerToken: try l.double("prefill_us_per_token", B.stepMicroseconds),
+            decodeUsPerToken: try l.double("decode_us_per_token", B.stepMicroseconds),
+            weightsGB: weights, kvBytesPerToken: kvBytes, kvBlockTokens: blockTokens, kvBlocks: blocks!,
+            maxRunning: try l.optionalInt("max_running", B.maxRunning) ?? 256,
+            maxBatchedTokens: try l.optionalInt("max_batched_tokens", B.maxBatchedTokens) ?? 8192,
+            chunkedPrefill: try l.optionalBool("chunked_prefill") ?? false,
+            tensorParallel: try l.optionalInt("tensor_parallel", B.tensorParallel) ?? 1,
+            wakeSeconds: try l.optionalDouble("wake_s", B.loadSeconds))
+        if model.stepBaseUs + model.prefillUsPerToken <= 0 || model.stepBaseUs + model.decodeUsPerToken <= 0 {
+            throw ScenarioError(file: l.file, key: l.key("step_base_us"), message:
+                "a step must take time: expected step_base_us + prefill_us_per_token > 0 and step_base_us + decode_us_per_token > 0")
+        }
+        try l.finish()
+        return model
     }
 
     static func table(_ text: String, file: String) throws -> TOMLTable {

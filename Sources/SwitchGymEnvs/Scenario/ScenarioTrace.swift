@@ -18,6 +18,10 @@ public struct ScenarioArrivals: Sendable, Equatable {
     /// Per raw arrival, its stream, when the streams select requests by origin; empty when
     /// every interval is split by the streams' shares.
     public let arrivalStreams: [UInt8]
+    /// Per raw arrival, its prompt (input) tokens, when the trace has them; else empty.
+    public var tokensIn: [Int32] = []
+    /// Per raw arrival, its output (generated) tokens, when the trace has them; else empty.
+    public var tokensOut: [Int32] = []
 
     public init(intervals: Int, streams: Int, counts: [Double], arrivalTimes: [Int64] = [], arrivalStreams: [UInt8] = []) {
         precondition(counts.count == intervals * streams, "ScenarioArrivals: counts must hold intervals × streams values")
@@ -113,12 +117,22 @@ extension ServingScenario {
             }
             scale = target / trace.meanRate
         }
+        var out: ScenarioArrivals
         if selectsByOrigin {
-            return ScenarioArrivals(arrivalTimes: trace.arrivals, arrivalStreams: try streamOfEachRequest(trace, file: overridePath),
-                                    streams: streams.count, duration: trace.duration, interval: decisionInterval, rateScale: scale)
+            out = ScenarioArrivals(arrivalTimes: trace.arrivals, arrivalStreams: try streamOfEachRequest(trace, file: overridePath),
+                                   streams: streams.count, duration: trace.duration, interval: decisionInterval, rateScale: scale)
+        } else {
+            out = ScenarioArrivals(arrivalTimes: trace.arrivals, duration: trace.duration,
+                                   interval: decisionInterval, rateScale: scale, shares: streams.map(\.share))
         }
-        return ScenarioArrivals(arrivalTimes: trace.arrivals, duration: trace.duration,
-                                interval: decisionInterval, rateScale: scale, shares: streams.map(\.share))
+        if let i = trace.tokensIn, let o = trace.tokensOut {
+            out.tokensIn = i
+            out.tokensOut = o
+        } else if tokenLengths == nil, let v = variants.firstIndex(where: { $0.llm != nil }) {
+            throw ScenarioError(file: sourcePath, key: "trace.lengths", message:
+                "variants[\(v)] (\(variants[v].name)) is token-level ([variants.llm]) but the trace \(traceName) has no per-request prompt and output tokens; import an LLM trace or state the lengths in [trace.lengths]")
+        }
+        return out
     }
 
     /// The stream of each of `trace`'s requests under the streams' selectors: the first stream

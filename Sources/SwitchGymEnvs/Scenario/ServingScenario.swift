@@ -22,9 +22,15 @@ public struct ModelVariant: Sendable, Equatable, Codable {
     public var costPerSecond: Double
     /// The device kind it runs on (`gpu`, `cpu`, ...).
     public var hardware: String
+    /// The token-level cost model of an LLM variant (`[variants.llm]`): the discrete-event
+    /// fidelity then serves its requests by continuous batching over their prompt and output
+    /// tokens instead of the per-batch latency table. `nil` for fixed-cost models.
+    public var llm: LLMStepModel?
 
     public init(name: String, accuracy: Double, batchSizes: [Int], latencyMs: [Double], memoryGB: Double,
-                loadSecondsDisk: Double, loadSecondsRAM: Double, costPerSecond: Double, hardware: String = "gpu") {
+                loadSecondsDisk: Double, loadSecondsRAM: Double, costPerSecond: Double, hardware: String = "gpu",
+                llm: LLMStepModel? = nil) {
+        self.llm = llm
         self.name = name
         self.accuracy = accuracy
         self.batchSizes = batchSizes
@@ -118,10 +124,16 @@ public struct SLOStream: Sendable, Equatable, Codable {
     public var dropAfterIntervals: Int
     /// Extra penalty per dropped query.
     public var dropPenalty: Double
+    /// Time-to-first-token deadline in ms for requests served by token-level (LLM) variants in
+    /// the discrete-event fidelity: such a request is on time only if its first token comes
+    /// within it and its last within ``deadlineMs``. `nil`: the end-to-end deadline only.
+    public var ttftDeadlineMs: Double?
 
     public init(name: String, deadlineMs: Double, share: Double = 1, minAccuracy: Double = 0,
                 penalty: LatenessPenalty = .stepwise(amount: 1), weight: Double = 1,
-                dropAfterIntervals: Int = 4, dropPenalty: Double = 0, select: StreamSelector? = nil) {
+                dropAfterIntervals: Int = 4, dropPenalty: Double = 0, select: StreamSelector? = nil,
+                ttftDeadlineMs: Double? = nil) {
+        self.ttftDeadlineMs = ttftDeadlineMs
         self.name = name
         self.deadlineMs = deadlineMs
         self.share = share
@@ -236,13 +248,17 @@ public struct ServingScenario: Sendable, Equatable {
     /// Relative error of that forecast: 0 is an oracle (the true next arrivals); `x > 0`
     /// multiplies each value by a mean-one log-normal factor with coefficient of variation `x`.
     public var forecastNoise: Double
+    /// Prompt and output lengths for token-level (LLM) variants when the trace has no
+    /// per-request token counts (`[trace.lengths]`).
+    public var tokenLengths: TokenLengthDistribution?
 
     public init(name: String, summary: String = "", sourcePath: String = "", variants: [ModelVariant],
                 fleet: [Device], streams: [SLOStream], decisionInterval: Double, episodeIntervals: Int? = nil,
                 loadFrom: LoadSource = .disk, weights: ServingRewardWeights = ServingRewardWeights(),
                 trace: ScenarioTraceSource = .defaultSynthetic, rateScale: Double = 1,
                 targetMeanRate: Double? = nil, initialVariants: [Int]? = nil, historyWindows: [Int] = [1, 4, 16], forecast: Bool = false,
-                forecastNoise: Double = 0) {
+                forecastNoise: Double = 0, tokenLengths: TokenLengthDistribution? = nil) {
+        self.tokenLengths = tokenLengths
         self.name = name
         self.summary = summary
         self.sourcePath = sourcePath
@@ -400,6 +416,19 @@ public struct ServingScenario: Sendable, Equatable {
                                 ("load_s_ram", v.loadSecondsRAM, B.loadSeconds), ("cost_per_s", v.costPerSecond, B.cost)] {
                 try check("\(k).\(key)", x, b)
             }
+            if let m = v.llm {
+                for (key, x, b) in [("step_base_us", m.stepBaseUs, B.stepMicroseconds), ("prefill_us_per_token", m.prefillUsPerToken, B.stepMicroseconds),
+                                    ("decode_us_per_token", m.decodeUsPerToken, B.stepMicroseconds), ("weights_gb", m.weightsGB, B.weightsGB),
+                                    ("kv_bytes_per_token", m.kvBytesPerToken, B.kvBytesPerToken)] {
+                    try check("\(k).llm.\(key)", x, b)
+                }
+                for (key, x, b) in [("kv_block_tokens", m.kvBlockTokens, B.kvBlockTokens), ("kv_blocks", m.kvBlocks, B.kvBlocks),
+                                    ("max_running", m.maxRunning, B.maxRunning), ("max_batched_tokens", m.maxBatchedTokens, B.maxBatchedTokens),
+                                    ("tensor_parallel", m.tensorParallel, B.tensorParallel)] {
+                    try check("\(k).llm.\(key)", x, b)
+                }
+                if let w = m.wakeSeconds { try check("\(k).llm.wake_s", w, B.loadSeconds) }
+            }
             guard fleet.contains(where: { $0.canHold(v) }) else {
                 throw fail("\(k)", "no device of the fleet can hold it (hardware \(v.hardware), \(v.memoryGB) GB)")
             }
@@ -418,6 +447,7 @@ public struct ServingScenario: Sendable, Equatable {
             try check("\(k).weight", s.weight, B.streamWeight)
             try check("\(k).drop_after", s.dropAfterIntervals, B.dropAfter)
             try check("\(k).drop_penalty", s.dropPenalty, B.penalty)
+            if let x = s.ttftDeadlineMs { try check("\(k).ttft_deadline_ms", x, B.deadline) }
             switch s.penalty {
             case .stepwise(let x), .linear(let x), .logarithmic(let x): try check("\(k).penalty_amount", x, B.penalty)
             case .table(let t):
@@ -460,6 +490,14 @@ public struct ServingScenario: Sendable, Equatable {
         try check("trace.rate_scale", rateScale, B.rateScale)
         if let r = targetMeanRate { try check("trace.mean_rate", r, B.meanRate) }
         if let e = episodeIntervals { try check("episode_intervals", e, B.episodeIntervals) }
+        if let l = tokenLengths {
+            try check("trace.lengths.prompt_median", l.promptMedian, B.lengthMedian)
+            try check("trace.lengths.output_median", l.outputMedian, B.lengthMedian)
+            try check("trace.lengths.prompt_sigma", l.promptSigma, B.lengthSigma)
+            try check("trace.lengths.output_sigma", l.outputSigma, B.lengthSigma)
+            try check("trace.lengths.prompt_max", l.promptMax, B.lengthMax)
+            try check("trace.lengths.output_max", l.outputMax, B.lengthMax)
+        }
         for (j, w) in historyWindows.enumerated() { try check("observation.history_windows[\(j)]", w, B.historyWindow) }
         try check("observation.forecast_noise", forecastNoise, B.forecastNoise)
         guard initialVariants.count == fleet.count else {
@@ -469,6 +507,9 @@ public struct ServingScenario: Sendable, Equatable {
             guard variants.indices.contains(v), fleet[d].canHold(variants[v]) else {
                 throw fail("fleet[\(d)].initial", "device \(fleet[d].name) cannot hold its initial variant")
             }
+        }
+        if let r = variants.compactMap({ $0.llm?.maxRunning }).max(), let slots = Checked.product(r, fleet.count), slots > B.maxSequenceSlots {
+            throw fail("variants", "token-level serving keeps max_running (\(r)) x devices (\(fleet.count)) = \(slots) sequence slots, over the limit of \(B.maxSequenceSlots); lower max_running")
         }
         guard fleet.count <= Self.maxDevices else {
             throw fail("fleet", "\(fleet.count) devices; at most \(Self.maxDevices) are supported (lower the fleet's count)")

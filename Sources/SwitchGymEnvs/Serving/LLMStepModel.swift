@@ -1,0 +1,166 @@
+import Foundation
+
+/// The token-level cost model of an LLM variant served by an iteration-level
+/// (continuous-batching) engine such as vLLM: what one engine step costs, how much KV cache
+/// the device has, and the scheduler's limits.
+///
+/// One step (iteration) processes the prefill tokens of newly admitted (or chunked) prompts and
+/// one decode token of every running sequence, and takes
+///
+///     step seconds = (b0 + b1 · prefill tokens + b2 · decode tokens) / 1e6
+///
+/// (the linear model inference-sim fits on vLLM 0.8.4; coefficients per model, GPU and tensor
+/// parallelism in `../shared/profiles/LLM-SERVING.md`). The discrete-event fidelity simulates
+/// it request by request (``DiscreteEventServingEnv``); the closed forms below are what its
+/// validation tests compare against.
+///
+/// Tensor parallelism (``tensorParallel``) is recorded, not simulated: the coefficients are
+/// those of the whole tensor-parallel group, and a fleet device stands for that group (one
+/// device of the spec is one engine, whatever its GPU count).
+public struct LLMStepModel: Sendable, Equatable, Codable {
+    /// b0: fixed cost of a step, µs.
+    public var stepBaseUs: Double
+    /// b1: cost per prefill token in the step, µs.
+    public var prefillUsPerToken: Double
+    /// b2: cost per decode token in the step, µs.
+    public var decodeUsPerToken: Double
+    /// Weights in device memory, GB (the rest of the variant's `memory_gb` is KV cache).
+    public var weightsGB: Double
+    /// KV-cache bytes per token (2 · layers · KV heads · head dim · bytes per element).
+    public var kvBytesPerToken: Double
+    /// Tokens per KV block (vLLM's default is 16).
+    public var kvBlockTokens: Int
+    /// KV blocks available to sequences.
+    public var kvBlocks: Int
+    /// Most sequences running at once (vLLM `max_num_seqs`).
+    public var maxRunning: Int
+    /// Most tokens in one step (vLLM `max_num_batched_tokens`).
+    public var maxBatchedTokens: Int
+    /// Chunked prefill: a step mixes the running sequences' decode tokens with prompt chunks up
+    /// to ``maxBatchedTokens``; without it a step is either a prefill step (whole prompts) or a
+    /// decode step, and a prompt longer than ``maxBatchedTokens`` is rejected.
+    public var chunkedPrefill: Bool
+    /// GPUs of the tensor-parallel group the coefficients were measured on (not simulated).
+    public var tensorParallel: Int
+    /// Sleep-mode wake-up: seconds to bring the variant back when its weights are in host RAM
+    /// (instead of the variant's RAM load time); `nil` when the variant has no wake path.
+    public var wakeSeconds: Double?
+
+    public init(stepBaseUs: Double, prefillUsPerToken: Double, decodeUsPerToken: Double, weightsGB: Double,
+                kvBytesPerToken: Double, kvBlockTokens: Int = 16, kvBlocks: Int, maxRunning: Int = 256,
+                maxBatchedTokens: Int = 8192, chunkedPrefill: Bool = false, tensorParallel: Int = 1,
+                wakeSeconds: Double? = nil) {
+        self.stepBaseUs = stepBaseUs
+        self.prefillUsPerToken = prefillUsPerToken
+        self.decodeUsPerToken = decodeUsPerToken
+        self.weightsGB = weightsGB
+        self.kvBytesPerToken = kvBytesPerToken
+        self.kvBlockTokens = kvBlockTokens
+        self.kvBlocks = kvBlocks
+        self.maxRunning = maxRunning
+        self.maxBatchedTokens = maxBatchedTokens
+        self.chunkedPrefill = chunkedPrefill
+        self.tensorParallel = tensorParallel
+        self.wakeSeconds = wakeSeconds
+    }
+
+    /// KV blocks that `kvGB` GB of device memory hold (`floor(kvGB · 1e9 / (bytes per token · block tokens))`).
+    public static func blocks(kvGB: Double, kvBytesPerToken: Double, kvBlockTokens: Int) -> Int {
+        let x = (kvGB * 1e9 / (kvBytesPerToken * Double(kvBlockTokens))).rounded(.down)
+        return x.isFinite && x > 0 ? Int(min(x, Double(Int32.max))) : 0
+    }
+
+    // MARK: - Closed forms
+
+    /// Seconds of one step with `prefill` prefill tokens and `decode` decode tokens.
+    @inlinable
+    public func stepSeconds(prefill: Int, decode: Int) -> Double {
+        (stepBaseUs + prefillUsPerToken * Double(prefill) + decodeUsPerToken * Double(decode)) * 1e-6
+    }
+
+    /// KV blocks a sequence holding `tokens` tokens occupies.
+    @inlinable
+    public func blocksFor(tokens: Int) -> Int { (tokens + kvBlockTokens - 1) / kvBlockTokens }
+
+    /// Whether a request can ever be served alone: its prompt and output fit the KV cache and,
+    /// without chunked prefill, its prompt fits one step.
+    public func canServe(prompt: Int, output: Int) -> Bool {
+        blocksFor(tokens: prompt + output) <= kvBlocks && (chunkedPrefill || prompt <= maxBatchedTokens)
+    }
+
+    /// Time to first token and end-to-end latency of one request alone on an idle engine: the
+    /// prompt in `ceil(prompt / maxBatchedTokens)` prefill steps (one without chunking), which
+    /// emit the first token, then `output − 1` decode steps of one token.
+    public func soloLatency(prompt: Int, output: Int) -> (ttft: Double, e2e: Double) {
+        let chunks = chunkedPrefill ? max(1, (prompt + maxBatchedTokens - 1) / maxBatchedTokens) : 1
+        let ttft = (Double(chunks) * stepBaseUs + prefillUsPerToken * Double(prompt)) * 1e-6
+        return (ttft, ttft + Double(max(0, output - 1)) * stepSeconds(prefill: 0, decode: 1))
+    }
+
+    /// The most requests of `prompt` + `output` tokens that run at once: limited by
+    /// ``maxRunning``, by the KV blocks of a whole request, and (without chunked prefill) by
+    /// the prompts one prefill step takes.
+    public func maxBatch(prompt: Int, output: Int) -> Int {
+        var n = min(maxRunning, kvBlocks / max(1, blocksFor(tokens: prompt + output)))
+        if !chunkedPrefill { n = min(n, maxBatchedTokens / max(1, prompt)) }
+        return max(0, n)
+    }
+
+    /// Requests per second at saturation for requests of `prompt` and `output` tokens: a batch
+    /// of ``maxBatch(prompt:output:)`` prompts prefilled in one step, then `output − 1` decode
+    /// steps of the whole batch (the schedule a backlog of identical requests settles into
+    /// without chunked prefill). With mixed lengths, pass the means: an estimate.
+    public func requestsPerSecond(prompt: Double, output: Double) -> Double {
+        let p = max(1, Int(prompt.rounded())), o = max(1, Int(output.rounded()))
+        let n = maxBatch(prompt: p, output: o)
+        guard n > 0 else { return 0 }
+        let cycle = stepSeconds(prefill: n * p, decode: 0) + Double(o - 1) * stepSeconds(prefill: 0, decode: n)
+        return Double(n) / cycle
+    }
+}
+
+/// The prompt and output lengths of requests whose trace has no token counts: independent
+/// log-normals, each given by its median and log-standard deviation and clamped to
+/// `[1, max]` (`[trace.lengths]` in a spec). Drawn with a fixed seed, so every run sees the same
+/// lengths.
+public struct TokenLengthDistribution: Sendable, Equatable, Codable {
+    public var promptMedian: Double
+    public var promptSigma: Double
+    public var promptMax: Int
+    public var outputMedian: Double
+    public var outputSigma: Double
+    public var outputMax: Int
+
+    public init(promptMedian: Double, promptSigma: Double, promptMax: Int = 32_768,
+                outputMedian: Double, outputSigma: Double, outputMax: Int = 8192) {
+        self.promptMedian = promptMedian
+        self.promptSigma = promptSigma
+        self.promptMax = promptMax
+        self.outputMedian = outputMedian
+        self.outputSigma = outputSigma
+        self.outputMax = outputMax
+    }
+
+    /// `n` (prompt, output) pairs drawn with `seed` (Box–Muller over SplitMix64).
+    public func draw(_ n: Int, seed: UInt64) -> (prompt: [Int32], output: [Int32]) {
+        var state = seed
+        func unit() -> Double {
+            state &+= 0x9E37_79B9_7F4A_7C15
+            var z = state
+            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+            z ^= z >> 31
+            return (Double(z >> 11) + 0.5) * 0x1p-53
+        }
+        func normal() -> Double { (-2 * log(unit())).squareRoot() * cos(2 * Double.pi * unit()) }
+        var p = [Int32](), o = [Int32]()
+        p.reserveCapacity(n); o.reserveCapacity(n)
+        for _ in 0..<n {
+            let a = (promptMedian * exp(promptSigma * normal())).rounded()
+            let b = (outputMedian * exp(outputSigma * normal())).rounded()
+            p.append(Int32(min(Double(promptMax), max(1, a))))
+            o.append(Int32(min(Double(outputMax), max(1, b))))
+        }
+        return (p, o)
+    }
+}
