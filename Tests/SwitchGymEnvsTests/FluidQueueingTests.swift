@@ -180,3 +180,4 @@ import SwitchGymCore
         }
     }
 }
+

@@ -42,16 +42,6 @@ extension FluidServingEnv {
         var arrived = 0.0, served = 0.0, onTime = 0.0, accuracyServed = 0.0
         var lateness = 0.0, dropped = 0.0, dropCost = 0.0, queued = 0.0
 
-        /// Whole intervals (rounded up) a query due at `due` is late at `x`, capped at its
-        /// stream's drop-after; 0 when not late.
-        @inline(__always) func intervalsLate(_ s: Int, _ due: Double, _ x: Double) -> Int {
-            guard x > due else { return 0 }
-            let y = (x - due) * invI
-            var k = Int(y)
-            if Double(k) < y { k += 1 }
-            return min(k, dropK[s])
-        }
-
         subDue.withUnsafeMutableBufferPointer { due in
             subAmount.withUnsafeMutableBufferPointer { amount in
                 subHead.withUnsafeMutableBufferPointer { head in
@@ -60,29 +50,30 @@ extension FluidServingEnv {
                             binPool.withUnsafeMutableBufferPointer { pool in
                                 subPool.withUnsafeBufferPointer { subPool in
                                     heldCount.withUnsafeBufferPointer { held in
-        /// Drops the head cohorts of stream `s` past their drop window at `x`.
-        @inline(__always) func purge(_ s: Int, at x: Double) {
-            while count[s] > 0 {
-                let slot = off[s] + head[s]
-                let d = due[slot]
-                if d + window[s] >= x { break }
-                let a = amount[slot]
-                dropped += a
-                dropCost += a * weight[s] * dropPenalty[s]
-                lateness += a * (cum[s * M + dropK[s]] - cum[s * M + intervalsLate(s, d, T0)])
-                head[s] = head[s] + 1 == cap[s] ? 0 : head[s] + 1
-                count[s] -= 1
+        // Sub-bins 0 ..< K, then k == K: the interval's end (drops and lateness only).
+        for k in 0...K {
+            let tk = k == K ? T1 : T0 + Double(k) * delta
+            // Drops: head cohorts past their drop window (queues are in deadline order).
+            for s in 0..<S {
+                while count[s] > 0 {
+                    let slot = off[s] + head[s]
+                    let d = due[slot]
+                    if d + window[s] >= tk { break }
+                    let a = amount[slot]
+                    dropped += a
+                    dropCost += a * weight[s] * dropPenalty[s]
+                    lateness += a * (cum[s * M + dropK[s]] - cum[s * M + Self.intervalsLate(d, tk: T0, invI: invI, cap: dropK[s])])
+                    head[s] = head[s] + 1 == cap[s] ? 0 : head[s] + 1
+                    count[s] -= 1
+                }
             }
-        }
-        for k in 0..<K {
-            let tk = T0 + Double(k) * delta
-            // Drops, then the sub-bin's arrivals.
+            if k == K { break }
+            // The sub-bin's arrivals.
             let arrivals = (row * K + k) * S
             for s in 0..<S {
-                purge(s, at: tk)
                 let a = counts[arrivals + s]
                 if a > 0 {
-                    precondition(count[s] < cap[s], "FluidServingEnv: sub-interval queue of stream \(s) overflowed")
+                    precondition(count[s] < cap[s], "FluidServingEnv: a sub-interval queue overflowed")
                     var slot = head[s] + count[s]
                     if slot >= cap[s] { slot -= cap[s] }
                     due[off[s] + slot] = tk + 0.5 * delta + deadline[s]
@@ -117,7 +108,7 @@ extension FluidServingEnv {
                 if i >= cap[s] { i -= cap[s] }
                 let slot = off[s] + i
                 var left = amount[slot]
-                let charged = cum[s * M + intervalsLate(s, bestDue, T0)]
+                let charged = cum[s * M + Self.intervalsLate(bestDue, tk: T0, invI: invI, cap: dropK[s])]
                 for v in 0..<V where pool[v] > 0 && left > 0 {
                     let r = rate[v * S + s] * invK
                     guard r > 0 else { continue }
@@ -137,7 +128,7 @@ extension FluidServingEnv {
                     onTime += take * share
                     if share < 1 {
                         let finish = 0.5 * (max(x0, limit) + x1) + lat[v * S + s]
-                        lateness += take * (1 - share) * (cum[s * M + intervalsLate(s, bestDue, finish)] - charged)
+                        lateness += take * (1 - share) * (cum[s * M + Self.intervalsLate(bestDue, tk: finish, invI: invI, cap: dropK[s])] - charged)
                     }
                 }
                 amount[slot] = left
@@ -152,14 +143,13 @@ extension FluidServingEnv {
                 }
             }
         }
-        // End of the interval: drops, then lateness of what stays queued past its deadline.
+        // End of the interval: lateness of what stays queued past its deadline.
         for s in 0..<S {
-            purge(s, at: T1)
             var i = head[s]
             for _ in 0..<count[s] {
                 let slot = off[s] + i
                 let d = due[slot], a = amount[slot]
-                if d < T1 { lateness += a * (cum[s * M + intervalsLate(s, d, T1)] - cum[s * M + intervalsLate(s, d, T0)]) }
+                if d < T1 { lateness += a * (cum[s * M + Self.intervalsLate(d, tk: T1, invI: invI, cap: dropK[s])] - cum[s * M + Self.intervalsLate(d, tk: T0, invI: invI, cap: dropK[s])]) }
                 queued += a
                 i = i + 1 == cap[s] ? 0 : i + 1
             }
@@ -181,6 +171,17 @@ extension FluidServingEnv {
         info.dropPenalty = dropCost
         info.queued = queued
         return finish(&info)
+    }
+
+    /// Whole intervals (rounded up, `invI` = 1 / interval) a query due at `due` is late at
+    /// `tk`, capped at `cap` (its stream's drop-after); 0 when not late.
+    @inline(__always)
+    static func intervalsLate(_ due: Double, tk: Double, invI: Double, cap: Int) -> Int {
+        guard tk > due else { return 0 }
+        let y = (tk - due) * invI
+        var k = Int(y)
+        if Double(k) < y { k += 1 }
+        return min(k, cap)
     }
 
     /// Stream `s`'s queued queries by lateness at the end of the next interval (sub-interval

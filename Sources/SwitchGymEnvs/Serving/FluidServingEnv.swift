@@ -141,13 +141,14 @@ public struct FluidServingEnv: VectorizableEnv, Sendable {
         ringHead = [Int](repeating: 0, count: model.streamCount)
         ringCount = ringHead
         cursor = ringHead
+        // Separate buffers (no shared storage), so no step pays a copy-on-write.
         subDue = [Double](repeating: 0, count: model.subRingTotal)
-        subAmount = subDue
+        subAmount = [Double](repeating: 0, count: model.subRingTotal)
         subHead = [Int](repeating: 0, count: model.streamCount)
-        subCount = subHead
+        subCount = [Int](repeating: 0, count: model.streamCount)
         subPool = [Double](repeating: 0, count: model.queueing == .subinterval ? model.variantCount * model.subBins : 0)
         heldCount = [Double](repeating: 0, count: model.variantCount)
-        binPool = heldCount
+        binPool = [Double](repeating: 0, count: model.variantCount)
         loadFraction = [Double](repeating: 0, count: model.queueing == .subinterval ? model.deviceCount : 0)
     }
 
