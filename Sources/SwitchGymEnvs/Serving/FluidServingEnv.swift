@@ -69,7 +69,12 @@ public struct ServingMetrics: Sendable, Equatable, Codable {
 /// device for the load delay, FIFO queues per stream served earliest-deadline first (each
 /// batch of queries from the variants' pools in variant order: devices holding one variant
 /// serve at one rate, so only how many devices hold each variant matters), SLO lateness
-/// penalties per interval late, drops after `drop_after` intervals.
+/// penalties per interval late, drops after `drop_after` intervals. How queueing inside an
+/// interval is charged is the model's ``FluidQueueing``: by default
+/// (``FluidQueueing/subinterval``, `FluidServingEnv+Subintervals.swift`) in sub-bins with
+/// deadlines in seconds, as the discrete-event fidelity charges it; with
+/// ``FluidQueueing/interval``, on time anywhere in the interval the deadline falls in (the model
+/// described here and reduced to ``EmploymentSearch``).
 ///
 /// Action: ``MultiDiscrete``, one choice per device, the variant it should hold
 /// (``ServingModel/actionLayout``: grows linearly with the fleet). A device switches iff its
