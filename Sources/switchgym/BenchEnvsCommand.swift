@@ -28,10 +28,16 @@ struct BenchEnvsCommand: ParsableCommand {
     @Option(help: ScenarioOptions.envHelp)
     var env: String?
 
+    @Option(help: "Fluid queueing of the scenario envs: subinterval (default), interval, or both (each scenario twice, the interval run's id ending in #interval).")
+    var fluidQueueing: String = "subinterval"
+
     func validate() throws {
         if !(seconds > 0) { throw ValidationError("--seconds must be positive, got \(seconds).") }
         if copies <= 0 { throw ValidationError("--copies must be positive, got \(copies).") }
         if let env, !EnvResolver.isScenarioPath(env) { _ = try EnvRegistry.spec(env) }
+        guard fluidQueueing == "both" || FluidQueueing(rawValue: fluidQueueing) != nil else {
+            throw ValidationError("--fluid-queueing must be subinterval, interval or both, got '\(fluidQueueing)'.")
+        }
     }
 
     func run() throws {
@@ -41,8 +47,22 @@ struct BenchEnvsCommand: ParsableCommand {
         if env == nil {
             for m in shipped.missing { note("bench: skipping \(m.spec): its dataset \(m.dataset) has not been imported") }
         }
-        let specs = try env.map { [try EnvResolver.spec($0)] }
-            ?? (EnvRegistry.all + shipped.ready.map { try EnvResolver.spec($0) })
+        let modes: [FluidQueueing] = fluidQueueing == "both" ? [.subinterval, .interval] : [FluidQueueing(rawValue: fluidQueueing)!]
+        func scenarioSpecs(_ path: String) throws -> [EnvSpec] {
+            try modes.map { q in
+                let (s, model) = try EnvResolver.scenarioSpec(path: path, queueing: q)
+                guard q == .interval else { return s }
+                return EnvSpec(id: path + "#interval", summary: s.summary, maxEpisodeSteps: s.maxEpisodeSteps) {
+                    FluidServingEnv(model: model, seed: $0)
+                }
+            }
+        }
+        let specs: [EnvSpec]
+        if let env {
+            specs = EnvResolver.isScenarioPath(env) ? try scenarioSpecs(env) : [try EnvRegistry.spec(env)]
+        } else {
+            specs = EnvRegistry.all + (try shipped.ready.flatMap { try scenarioSpecs($0) })
+        }
         for spec in specs {
             let r = try EnvBenchmark.run(spec: spec, copies: copies, seconds: seconds)
             if json {

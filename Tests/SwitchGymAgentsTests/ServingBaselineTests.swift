@@ -150,8 +150,9 @@ import SwitchGymEnvs
     }
 
     @Test func estimateMatchesTheEnvOnAnEmptyQueue() throws {
-        // With no backlog and every deadline inside the interval, one env step equals the estimate.
-        let m = try model("vision-zoo.toml", load: 1.3, loadScale: 1, seed: 5)
+        // With no backlog and every deadline inside the interval, one env step equals the
+        // estimate (the interval-queueing model the estimate is written for).
+        let m = try model("vision-zoo.toml", load: 1.3, loadScale: 1, seed: 5).withQueueing(.interval)
         var env = FluidServingEnv(model: m)
         env.resetState(seed: 0)
         let a = m.scenario.staticAssignment(variant: 2)

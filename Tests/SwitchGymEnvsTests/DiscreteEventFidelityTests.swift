@@ -29,7 +29,8 @@ import SwitchGymCore
     @Test(arguments: [1000.0, 3000.0])
     func theDiscreteEventRunIsNeverBetterThanTheFluidBound(rate: Double) throws {
         let (sc, arrivals) = try DESFixtures.vision(meanRate: rate)
-        let model = try DiscreteEventModel(scenario: sc, arrivals: arrivals)
+        // The bound is the interval-queueing fluid model (on time anywhere in the due interval).
+        let model = DiscreteEventModel(serving: try ServingModel(scenario: sc, arrivals: arrivals, queueing: .interval))
         let c = FidelityComparison.run(model: model, staticAssignment: DESFixtures.action(sc, DESFixtures.visionStatic), intervals: 300)
         print("vision-zoo \(rate) q/s, static \(DESFixtures.visionStatic): \(c.summary)")
         let n = Double(c.discreteEvent.arrived)

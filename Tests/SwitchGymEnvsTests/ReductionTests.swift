@@ -10,7 +10,7 @@ import SwitchGymTestSupport
 @Suite struct ReductionTests {
     /// Steps both views with `actions` (one variant per device each) and compares everything comparable.
     func compare(_ sc: ServingScenario, _ arrivals: ScenarioArrivals, actions: [[Int]], seed: UInt64) throws {
-        var fluid = try FluidServingEnv(scenario: sc, arrivals: arrivals, randomStart: true, seed: seed)
+        var fluid = try FluidServingEnv(scenario: sc, arrivals: arrivals, randomStart: true, seed: seed, queueing: .interval)
         var es = try ScenarioReduction.employmentSearch(sc, arrivals: arrivals, randomStart: true, seed: seed)
         let r0 = try fluid.reset(seed: seed)
         let e0 = try es.reset(seed: seed)

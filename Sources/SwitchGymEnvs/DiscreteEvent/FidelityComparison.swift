@@ -9,7 +9,8 @@ import SwitchGymCore
 /// from the first instant of an interval, counts as on time whatever is answered within the
 /// interval its deadline falls in (a 50 ms query answered 1.5 s late is on time if both fall
 /// in one 2 s interval), and never wastes capacity on batching, dispatch imbalance or arrival
-/// noise. The discrete-event run pays all of these.
+/// noise. The discrete-event run pays all of these. (That describes ``FluidQueueing/interval``;
+/// the default ``FluidQueueing/subinterval`` charges queueing and deadlines inside the interval.)
 public struct FidelityComparison: Sendable, Equatable, Codable {
     /// One interval of both runs.
     public struct Interval: Sendable, Equatable, Codable {

@@ -69,7 +69,12 @@ public struct ServingMetrics: Sendable, Equatable, Codable {
 /// device for the load delay, FIFO queues per stream served earliest-deadline first (each
 /// batch of queries from the variants' pools in variant order: devices holding one variant
 /// serve at one rate, so only how many devices hold each variant matters), SLO lateness
-/// penalties per interval late, drops after `drop_after` intervals.
+/// penalties per interval late, drops after `drop_after` intervals. How queueing inside an
+/// interval is charged is the model's ``FluidQueueing``: by default
+/// (``FluidQueueing/subinterval``, `FluidServingEnv+Subintervals.swift`) in sub-bins with
+/// deadlines in seconds, as the discrete-event fidelity charges it; with
+/// ``FluidQueueing/interval``, on time anywhere in the interval the deadline falls in (the model
+/// described here and reduced to ``EmploymentSearch``).
 ///
 /// Action: ``MultiDiscrete``, one choice per device, the variant it should hold
 /// (``ServingModel/actionLayout``: grows linearly with the fleet). A device switches iff its
@@ -107,7 +112,21 @@ public struct FluidServingEnv: VectorizableEnv, Sendable {
     var ringAmount: [Double]
     var ringHead: [Int]
     var ringCount: [Int]
-    private var cursor: [Int]
+    var cursor: [Int]
+    /// Sub-interval queueing (``FluidQueueing/subinterval``): per stream a ring of cohorts
+    /// (one per sub-bin it arrived in), each with its deadline in seconds since the episode
+    /// start and the queries left; sorted by deadline within a stream.
+    var subDue: [Double]
+    var subAmount: [Double]
+    var subHead: [Int]
+    var subCount: [Int]
+    /// Scratch of the sub-interval step: device-sub-bins of service per variant and sub-bin
+    /// (`[v * K + k]`), devices holding each variant, and the pools left in the current sub-bin.
+    var subPool: [Double]
+    var heldCount: [Double]
+    var binPool: [Double]
+    /// Per device, the part of the current interval its load takes (sub-interval step scratch).
+    var loadFraction: [Double]
     /// The last interval's details.
     public internal(set) var last = ServingStepInfo()
     /// Totals since the last reset.
@@ -127,11 +146,21 @@ public struct FluidServingEnv: VectorizableEnv, Sendable {
         ringHead = [Int](repeating: 0, count: model.streamCount)
         ringCount = ringHead
         cursor = ringHead
+        // Separate buffers (no shared storage), so no step pays a copy-on-write.
+        subDue = [Double](repeating: 0, count: model.subRingTotal)
+        subAmount = [Double](repeating: 0, count: model.subRingTotal)
+        subHead = [Int](repeating: 0, count: model.streamCount)
+        subCount = [Int](repeating: 0, count: model.streamCount)
+        subPool = [Double](repeating: 0, count: model.queueing == .subinterval ? model.variantCount * model.subBins : 0)
+        heldCount = [Double](repeating: 0, count: model.variantCount)
+        binPool = [Double](repeating: 0, count: model.variantCount)
+        loadFraction = [Double](repeating: 0, count: model.queueing == .subinterval ? model.deviceCount : 0)
     }
 
     /// Convenience: the model of `scenario` over `arrivals`.
-    public init(scenario: ServingScenario, arrivals: ScenarioArrivals, randomStart: Bool = false, seed: UInt64 = 0) throws {
-        self.init(model: try ServingModel(scenario: scenario, arrivals: arrivals, randomStart: randomStart), seed: seed)
+    public init(scenario: ServingScenario, arrivals: ScenarioArrivals, randomStart: Bool = false, seed: UInt64 = 0,
+                queueing: FluidQueueing = .subinterval) throws {
+        self.init(model: try ServingModel(scenario: scenario, arrivals: arrivals, randomStart: randomStart, queueing: queueing), seed: seed)
     }
 
     public var observationDimension: Int { model.observationDimension }
@@ -169,7 +198,7 @@ public struct FluidServingEnv: VectorizableEnv, Sendable {
             variants[d] = model.initialVariants[d]
             pending[d] = 0
         }
-        for s in 0..<model.streamCount { ringHead[s] = 0; ringCount[s] = 0 }
+        for s in 0..<model.streamCount { ringHead[s] = 0; ringCount[s] = 0; subHead[s] = 0; subCount[s] = 0 }
         last = ServingStepInfo()
         totals = ServingMetrics()
         isReady = true
@@ -181,19 +210,32 @@ public struct FluidServingEnv: VectorizableEnv, Sendable {
 
     /// Simulates one interval; `choices[d]` is the variant device `d` should hold.
     public mutating func step(choices: UnsafePointer<Int>) -> Transition {
+        switch model.queueing {
+        case .interval: return stepInterval(choices: choices)
+        case .subinterval: return stepSubintervals(choices: choices)
+        }
+    }
+
+    /// Applies the decisions (shared by both queueing modes): a device whose (feasible) choice
+    /// differs from its variant starts loading it; the time it serves this interval joins its
+    /// variant's pool (`pool[v]`, device-intervals), and with `subBins` also the sub-bins it
+    /// serves in (`subPool[v * K + k]`, device-sub-bins; the load takes the interval's start).
+    @inline(__always)
+    mutating func applyDecisions(choices: UnsafePointer<Int>, subBins: Bool, into info: inout ServingStepInfo) {
         let m = model
-        let V = m.variantCount, S = m.streamCount, D = m.deviceCount
-        var info = ServingStepInfo()
-        info.interval = time
-        // Decisions: a device whose choice differs from its variant starts loading it; the
-        // time it serves joins its variant's pool.
+        let V = m.variantCount, D = m.deviceCount, K = m.subBins
         for v in 0..<V { pool[v] = 0 }
+        if subBins {
+            for i in 0..<(V * K) { subPool[i] = 0 }
+            for v in 0..<V { heldCount[v] = 0 }
+        }
         // One uniqueness check per array per step, not per device (no copy-on-write checks
         // or bounds checks in the O(devices) loop).
         var switches = 0, infeasible = 0, cost = 0.0
         variants.withUnsafeMutableBufferPointer { held in
             pending.withUnsafeMutableBufferPointer { wait in
                 pool.withUnsafeMutableBufferPointer { time in
+                  loadFraction.withUnsafeMutableBufferPointer { loading in
                     m.canHold.withUnsafeBufferPointer { fits in
                         m.hireSteps.withUnsafeBufferPointer { hire in
                             m.costPerInterval.withUnsafeBufferPointer { price in
@@ -208,19 +250,48 @@ public struct FluidServingEnv: VectorizableEnv, Sendable {
                                         held[d] = v
                                         wait[d] = hire[v]
                                     }
-                                    time[v] += 1 - min(wait[d], 1)
+                                    let w = min(wait[d], 1)
+                                    time[v] += 1 - w
                                     wait[d] = max(0, wait[d] - 1)
                                     cost += price[v]
+                                    if subBins { loading[d] = w }
                                 }
                             }
                         }
                     }
+                  }
                 }
+            }
+        }
+        if subBins {
+            // Devices not loading serve in every sub-bin; a loading one from the sub-bin its
+            // load ends in (the load takes the interval's start).
+            let fK = Double(K)
+            for d in 0..<D {
+                let v = variants[d], w = loadFraction[d]
+                heldCount[v] += 1
+                if w == 0 { continue }
+                let j0 = min(K - 1, Int(w * fK))
+                for k in 0..<j0 { subPool[v * K + k] -= 1 }
+                subPool[v * K + j0] -= 1 - min(1, max(0, Double(j0 + 1) - w * fK))
+            }
+            for v in 0..<V {
+                let n = heldCount[v]
+                for k in 0..<K { subPool[v * K + k] += n }
             }
         }
         info.switches = switches
         info.infeasibleChoices = infeasible
         info.cost = cost
+    }
+
+    /// Simulates one interval with ``FluidQueueing/interval`` queueing.
+    mutating func stepInterval(choices: UnsafePointer<Int>) -> Transition {
+        let m = model
+        let V = m.variantCount, S = m.streamCount
+        var info = ServingStepInfo()
+        info.interval = time
+        applyDecisions(choices: choices, subBins: false, into: &info)
         // Arrivals join their stream's queue, due `deadline` intervals later.
         let row = start + time
         for s in 0..<S {
@@ -293,6 +364,13 @@ public struct FluidServingEnv: VectorizableEnv, Sendable {
             }
             ringCount[s] = kept
         }
+        return finish(&info)
+    }
+
+    /// Completes an interval's info (reward terms), records it and advances the clock.
+    @inline(__always)
+    mutating func finish(_ info: inout ServingStepInfo) -> Transition {
+        let m = model
         let w = m.weights
         info.servedTerm = w.served * info.served
         info.accuracyTerm = w.accuracy * info.accuracyServed
@@ -328,6 +406,7 @@ public struct FluidServingEnv: VectorizableEnv, Sendable {
     /// (``FamilyObservationLayout/backlogBucket(lateness:)``).
     @inline(__always)
     func backlog(stream s: Int) -> (Double, Double, Double, Double) {
+        if model.queueing == .subinterval { return subintervalBacklog(stream: s) }
         var buckets = (0.0, 0.0, 0.0, 0.0)
         let cap = model.ringCapacity[s], off = model.ringOffset[s]
         for i in 0..<ringCount[s] {

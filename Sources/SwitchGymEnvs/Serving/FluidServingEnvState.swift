@@ -4,7 +4,8 @@ import SwitchGymCore
 extension FluidServingEnv: StateCheckpointable {
     /// Everything that changes while the env runs, each under its own name: `generator`,
     /// `time`, `start`, `variants` and `pending` (per device), the queues (`ring_head`,
-    /// `ring_count`, `ring_due`, `ring_amount`), `ready`, and the last interval and the totals
+    /// `ring_count`, `ring_due`, `ring_amount`; with sub-interval queueing also `sub_head`,
+    /// `sub_count`, `sub_due`, `sub_amount`), `ready`, and the last interval and the totals
     /// (`last`, `totals`: their Codable fields as JSON, which round-trips every double exactly).
     /// The model (scenario and arrivals) is construction-time and not saved.
     public func saveState() -> StateDict {
@@ -18,6 +19,12 @@ extension FluidServingEnv: StateCheckpointable {
         s.setInts(ringCount, at: "ring_count")
         s.setInts(ringDue, at: "ring_due")
         s.doubles["ring_amount"] = ringAmount
+        if model.queueing == .subinterval {
+            s.setInts(subHead, at: "sub_head")
+            s.setInts(subCount, at: "sub_count")
+            s.doubles["sub_due"] = subDue
+            s.doubles["sub_amount"] = subAmount
+        }
         s.setFlag(isReady, at: "ready")
         let e = JSONEncoder()
         e.outputFormatting = [.sortedKeys]
@@ -38,6 +45,14 @@ extension FluidServingEnv: StateCheckpointable {
         let head = try s.ints("ring_head", count: S), count = try s.ints("ring_count", count: S)
         let due = try s.ints("ring_due", count: model.ringTotal)
         let amounts = try s.doubles("ring_amount", count: model.ringTotal)
+        var sub: (head: [Int], count: [Int], due: [Double], amount: [Double])?
+        if model.queueing == .subinterval {
+            sub = (try s.ints("sub_head", count: S), try s.ints("sub_count", count: S),
+                   try s.doubles("sub_due", count: model.subRingTotal), try s.doubles("sub_amount", count: model.subRingTotal))
+        }
+        if let sub, !(0..<S).allSatisfy({ (0..<model.subRingCapacity[$0]).contains(sub.head[$0]) && (0...model.subRingCapacity[$0]).contains(sub.count[$0]) }) {
+            throw EnvError(.invalidArgument, "FluidServingEnv.loadState: sub_head or sub_count out of range for this scenario's queues.")
+        }
         let ready = try s.flag("ready")
         let d = JSONDecoder()
         d.nonConformingFloatDecodingStrategy = .convertFromString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
@@ -55,6 +70,7 @@ extension FluidServingEnv: StateCheckpointable {
         pending = p
         ringHead = head; ringCount = count; ringDue = due
         ringAmount = amounts
+        if let sub { subHead = sub.head; subCount = sub.count; subDue = sub.due; subAmount = sub.amount }
         isReady = ready
         last = l
         totals = tot

@@ -63,6 +63,27 @@ public final class ServingModel: Sendable {
     /// The observation layout (shared with the reduced ``EmploymentSearch``).
     public let observationLayout: FamilyObservationLayout
 
+    // MARK: Sub-interval queueing (``FluidQueueing/subinterval``)
+
+    /// How the fluid env charges queueing inside an interval.
+    public let queueing: FluidQueueing
+    /// Sub-bins per decision interval (sub-interval queueing).
+    public let subBins: Int
+    /// `subCounts[(t * subBins + k) * S + s]`: arrivals of stream `s` in sub-bin `k` of
+    /// interval `t`: the interval's count spread by the trace's own arrival profile within
+    /// the interval (uniform when the series has no arrival times). Empty in interval mode.
+    let subCounts: [Double]
+    /// Per stream: deadline and drop window (`drop_after × interval`) in seconds.
+    let deadlineSeconds: [Double], dropWindowSeconds: [Double]
+    /// `serviceLatency[v * S + s]`: seconds a query of stream `s` rides in the batch of variant
+    /// `v` that sets its SLO throughput (`L(b)` of the best `b / L(b)` with `2·L(b) <= deadline`).
+    let serviceLatency: [Double]
+    /// `penaltyCumulative[s * (maxLate + 1) + k]`: weight × the penalty after `k` intervals late.
+    let penaltyCumulative: [Double]
+    /// Queue slots per stream (sub-bin cohorts alive at once) and offsets into the flat rings.
+    let subRingCapacity: [Int], subRingOffset: [Int]
+    let subRingTotal: Int
+
     /// Precomputes the tables of `scenario` over `arrivals`.
     /// - Throws: ``ScenarioError`` if the scenario is inconsistent or the arrivals do not
     ///   have one column per stream.
@@ -82,9 +103,13 @@ public final class ServingModel: Sendable {
         return 1 / (scale * Double(S))
     }
 
+    /// - Parameter queueing: how the fluid env charges queueing inside an interval
+    ///   (``FluidQueueing``); `subBins` sub-bins per interval for ``FluidQueueing/subinterval``.
     public init(scenario sc: ServingScenario, arrivals: ScenarioArrivals, randomStart: Bool = false,
-                rewardScale: Double = 1, normalization frozen: ObservationNormalization? = nil) throws {
+                rewardScale: Double = 1, normalization frozen: ObservationNormalization? = nil,
+                queueing: FluidQueueing = .subinterval, subBins: Int = 10) throws {
         self.rewardScale = rewardScale
+        precondition(subBins >= 1, "ServingModel: subBins must be at least 1")
         try sc.validate()
         guard arrivals.streams == sc.streams.count, arrivals.intervals >= 1 else {
             throw ScenarioError(file: sc.sourcePath, key: "streams",
@@ -147,12 +172,75 @@ public final class ServingModel: Sendable {
         self.randomStart = randomStart
         observationLayout = sc.observationLayout
         observationDimension = observationLayout.dimension
+        self.queueing = queueing
+        let K = queueing == .subinterval ? subBins : 1
+        self.subBins = K
+        subCounts = queueing == .subinterval ? Self.subIntervalCounts(arrivals, interval: sc.decisionInterval, bins: K) : []
+        deadlineSeconds = sc.streams.map { $0.deadlineMs / 1000 }
+        dropWindowSeconds = sc.streams.map { Double($0.dropAfterIntervals) * sc.decisionInterval }
+        var lat = [Double](repeating: 0, count: V * S)
+        for v in 0..<V {
+            for s in 0..<S where cap[v * S + s] > 0 {
+                let x = sc.variants[v], limit = sc.streams[s].deadlineMs
+                var best = 0.0
+                for (b, l) in zip(x.batchSizes, x.latencyMs) where 2 * l <= limit && l > 0 && Double(b) * 1000 / l > best {
+                    best = Double(b) * 1000 / l
+                    lat[v * S + s] = l / 1000
+                }
+            }
+        }
+        serviceLatency = lat
+        var cum = [Double](repeating: 0, count: S * (m + 1))
+        for s in 0..<S {
+            for k in 0...m { cum[s * (m + 1) + k] = sc.streams[s].weight * sc.streams[s].penalty.cumulative(min(k, drops[s])) }
+        }
+        penaltyCumulative = cum
+        // A cohort lives until it is served or dropped: at most its deadline and drop window
+        // past its sub-bin, plus the interval it arrives in.
+        let subCaps = queueing == .subinterval ? caps.map { $0 * K + 2 } : [Int](repeating: 0, count: S)
+        subRingCapacity = subCaps
+        var subOff = [Int](), subTotal = 0
+        for c in subCaps { subOff.append(subTotal); subTotal += c }
+        subRingOffset = subOff
+        subRingTotal = subTotal
+    }
+
+    /// Per interval, stream and sub-bin, the interval's count spread by where in the interval
+    /// the trace's own arrivals fall (binned as ``ScenarioArrivals`` bins them; per stream when
+    /// the streams select by origin); uniform without arrival times.
+    static func subIntervalCounts(_ a: ScenarioArrivals, interval: Double, bins K: Int) -> [Double] {
+        let T = a.intervals, S = a.streams
+        let byOrigin = !a.arrivalStreams.isEmpty
+        let P = byOrigin ? S : 1
+        var hist = [Double](repeating: 0, count: T * K * P)
+        let width = interval * 1e6, fine = width / Double(K)
+        for (i, x) in a.arrivalTimes.enumerated() {
+            let t = min(T - 1, max(0, Int(Double(x) / width)))
+            let k = min(K - 1, max(0, Int((Double(x) - Double(t) * width) / fine)))
+            let p = byOrigin ? min(P - 1, Int(a.arrivalStreams[i])) : 0
+            hist[(t * K + k) * P + p] += 1
+        }
+        var out = [Double](repeating: 0, count: T * K * S)
+        for t in 0..<T {
+            for s in 0..<S {
+                let c = a.counts[t * S + s]
+                guard c > 0 else { continue }
+                let p = byOrigin ? s : 0
+                var total = 0.0
+                for k in 0..<K { total += hist[(t * K + k) * P + p] }
+                for k in 0..<K {
+                    out[(t * K + k) * S + s] = total > 0 ? c * hist[(t * K + k) * P + p] / total : c / Double(K)
+                }
+            }
+        }
+        return out
     }
 
     /// This model with the observation scaled by `frozen` (a trained policy's normalisation)
     /// instead of by its own trace and episode; everything else is the same.
     public func normalized(_ frozen: ObservationNormalization) throws -> ServingModel {
-        try ServingModel(scenario: scenario, arrivals: arrivals, randomStart: randomStart, rewardScale: rewardScale, normalization: frozen)
+        try ServingModel(scenario: scenario, arrivals: arrivals, randomStart: randomStart, rewardScale: rewardScale,
+                         normalization: frozen, queueing: queueing, subBins: subBins)
     }
 
     /// The observation space (``FamilyObservationLayout/space``, as the reduced ``EmploymentSearch``'s).
@@ -170,6 +258,17 @@ public final class ServingModel: Sendable {
     /// Queries of stream `s` one device holding variant `v` answers per interval.
     @inline(__always)
     public func capacity(variant v: Int, stream s: Int) -> Double { capacity[v * streamCount + s] }
+
+    /// The cost hook both queueing modes serve with: queries of stream `s` that one device
+    /// holding variant `v` answers per interval of service (0 when it cannot answer them).
+    @inline(__always)
+    public func serviceRate(variant v: Int, stream s: Int) -> Double { capacity[v * streamCount + s] }
+
+    /// This model with the fluid queueing `queueing` (everything else the same).
+    public func withQueueing(_ queueing: FluidQueueing, subBins: Int = 10) throws -> ServingModel {
+        try ServingModel(scenario: scenario, arrivals: arrivals, randomStart: randomStart, rewardScale: rewardScale,
+                         normalization: normalization, queueing: queueing, subBins: subBins)
+    }
 
     /// Whether every device of `assignment` can hold its variant.
     public func isFeasible(assignment: UnsafeBufferPointer<Int>) -> Bool {
