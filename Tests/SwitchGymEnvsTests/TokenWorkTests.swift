@@ -54,6 +54,11 @@ import SwitchGymTestSupport
             let p = prompt[t] / count[t], o = output[t] / count[t]
             let mean = try #require(model.meanTokens(interval: t, stream: 0))
             #expect(abs(mean.prompt - p) <= 1e-9 * p && abs(mean.output - o) <= 1e-9 * o, "interval \(t): \(mean) vs DES \(p), \(o)")
+            // The interval's token work: the DES's prefill and decode tokens, in total.
+            let work = try #require(model.tokenWork), queries = model.arrivals(interval: t, stream: 0)
+            #expect(queries == count[t])
+            #expect(abs(work.prefillTokens(interval: t, stream: 0, queries: queries) - prompt[t]) <= 1e-9 * prompt[t])
+            #expect(abs(work.decodeTokens(interval: t, stream: 0, queries: queries) - output[t]) <= 1e-9 * output[t])
             let closed = m.requestsPerSecond(prompt: p, output: o) * 10
             let rate = model.serviceRate(interval: t, variant: 0, stream: 0)
             #expect(abs(rate - closed) <= 1e-9 * closed, "interval \(t): fluid \(rate) vs closed form \(closed)")
