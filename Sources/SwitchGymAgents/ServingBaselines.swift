@@ -400,7 +400,7 @@ public enum ServingBaselines {
         for t in 0..<m.intervalCount {
             for s in 0..<m.streamCount { row[s] = m.arrivals(interval: t, stream: s) }
             current = row.withUnsafeBufferPointer { r in
-                space.maximize(from: current, exhaustiveLimit: 0) { c in space.estimate(c, held: nil, arrivals: r).reward }.configuration
+                space.maximize(from: current, exhaustiveLimit: 0) { c in space.estimate(c, held: nil, arrivals: r, interval: t).reward }.configuration
             }
             frequency[current, default: 0] += 1
         }
@@ -418,7 +418,7 @@ public enum ServingBaselines {
             for s in 0..<m.streamCount { row[s] = m.arrivals(interval: t, stream: s) }
             row.withUnsafeBufferPointer { r in
                 for (i, c) in configs.enumerated() {
-                    rewards[t * C + i] = c.withUnsafeBufferPointer { space.estimate($0, held: nil, arrivals: r, relaxed: relaxed).reward }
+                    rewards[t * C + i] = c.withUnsafeBufferPointer { space.estimate($0, held: nil, arrivals: r, interval: t, relaxed: relaxed).reward }
                 }
             }
         }
@@ -471,17 +471,24 @@ public enum ServingBaselines {
             eqRows.append(r)
             eqBounds.append(Double(space.classes.sizes[k]))
         }
-        var capacityRows: [[Double]] = []
-        for v in 0..<V {
-            var r = [Double](repeating: 0, count: n)
-            for (i, p) in xIndex.enumerated() where p.v == v { r[i] = -1 }
-            for (i, p) in yIndex.enumerated() where p.v == v { r[xIndex.count + i] = 1 / m.capacity(variant: v, stream: p.s) }
-            capacityRows.append(r)
+        // Device time per query at interval t's rates (they differ between intervals only for
+        // LLM variants, whose cost follows the interval's token work).
+        func capacityRows(_ t: Int) -> [[Double]] {
+            (0..<V).map { v in
+                var r = [Double](repeating: 0, count: n)
+                for (i, p) in xIndex.enumerated() where p.v == v { r[i] = -1 }
+                for (i, p) in yIndex.enumerated() where p.v == v {
+                    r[xIndex.count + i] = 1 / m.serviceRate(interval: t, variant: v, stream: p.s)
+                }
+                return r
+            }
         }
+        let fixedRows = capacityRows(0)
         var total = 0.0
         for t in 0..<m.intervalCount {
             var arrived = 0.0, constant = 0.0
-            var upper = capacityRows, bounds = [Double](repeating: 0, count: V)
+            var upper = m.isTokenLevel ? capacityRows(t) : fixedRows
+            var bounds = [Double](repeating: 0, count: V)
             for s in 0..<S {
                 let a = m.arrivals(interval: t, stream: s)
                 arrived += a

@@ -8,12 +8,8 @@ extension DiscreteEventEngine {
     /// The pool entry of a request of stream `s` arriving at `a` (a hash of its arrival time).
     @inline(__always)
     func tokenIndex(stream s: Int, arrival a: Double) -> Int {
-        var z = a.bitPattern &+ 0x9E37_79B9_7F4A_7C15
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        z ^= z >> 31
-        let lo = t.tok.poolStart[s], n = t.tok.poolStart[s + 1] - lo
-        return lo + Int(truncatingIfNeeded: z.multipliedFullWidth(by: UInt64(n)).high)
+        let lo = t.tok.poolStart[s]
+        return lo + TokenPlan.poolOffset(arrival: a, count: t.tok.poolStart[s + 1] - lo)
     }
 
     @inline(__always)

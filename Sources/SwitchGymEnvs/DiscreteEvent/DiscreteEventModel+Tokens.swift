@@ -38,7 +38,7 @@ struct TokenPlan {
     var chunked: [Bool] = [], wake: [Double] = [], ttftDeadline: [Double] = []
     var poolIn: [Int32] = [], poolOut: [Int32] = [], poolStart: [Int] = [0]
     /// `capacity[v * S + s]`: requests/s of token-level variant `v` at stream `s`'s mean lengths
-    /// (``LLMStepModel/requestsPerSecond(prompt:output:)``), 0 when it may not serve `s`.
+    /// (``LLMStepModel/servingRate(prompt:output:)``), 0 when it may not serve `s`.
     var capacity: [Double] = []
     /// Mean prompt and output tokens per stream.
     var meanIn: [Double] = [], meanOut: [Double] = []
@@ -47,6 +47,19 @@ struct TokenPlan {
     static let drawnPool = 8192
     /// Most entries of one stream's pool taken from a trace (evenly strided beyond it).
     static let maxPool = 1 << 20
+    /// The offset in a pool of `n` entries of the request arriving at `a` seconds (episode
+    /// time): a SplitMix64 hash of the time's bits, so a request keeps its lengths wherever it
+    /// is re-queued, and the fluid env can size the discrete-event fidelity's requests
+    /// (``TokenWork``).
+    @inline(__always)
+    static func poolOffset(arrival a: Double, count n: Int) -> Int {
+        var z = a.bitPattern &+ 0x9E37_79B9_7F4A_7C15
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        z ^= z >> 31
+        return Int(truncatingIfNeeded: z.multipliedFullWidth(by: UInt64(n)).high)
+    }
+
     /// Seed of the drawn lengths.
     static let lengthSeed: UInt64 = 0x70CE_11E5_5EED_0001
     /// Lengths when a token-level scenario built in code has neither trace tokens nor a
@@ -102,12 +115,7 @@ struct TokenPlan {
         for v in 0..<V {
             guard let m = sc.variants[v].llm else { continue }
             for s in 0..<S where sc.variants[v].accuracy >= sc.streams[s].minAccuracy {
-                // When the mean request does not fit a full batch (a prompt beyond a step without
-                // chunking, or beyond the KV cache), one request at a time: dispatch still
-                // weighs the device, and requests that never fit are rejected there.
-                let rps = m.requestsPerSecond(prompt: meanIn[s], output: meanOut[s])
-                let solo = m.soloLatency(prompt: Int(meanIn[s].rounded()), output: Int(meanOut[s].rounded())).e2e
-                capacity[v * S + s] = rps > 0 ? rps : 1 / max(solo, 1e-9)
+                capacity[v * S + s] = m.servingRate(prompt: meanIn[s], output: meanOut[s])
             }
         }
     }

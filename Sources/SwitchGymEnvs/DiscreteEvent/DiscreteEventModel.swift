@@ -10,6 +10,14 @@ public enum DiscreteEventArrivalMode: String, Sendable, Equatable, Codable {
     /// No arrival times (a series built from counts): a Poisson process per interval whose
     /// rate per stream is the interval's count (so the fluid and the DES see the same means).
     case intervalPoisson
+
+    /// The mode the discrete-event fidelity generates `arrivals`' queries in, and its rate
+    /// scale (fluid counts over real arrivals; 1 without arrival times).
+    public static func of(_ arrivals: ScenarioArrivals) -> (mode: DiscreteEventArrivalMode, scale: Double) {
+        guard !arrivals.arrivalTimes.isEmpty else { return (.intervalPoisson, 1) }
+        let scale = arrivals.counts.reduce(0, +) / Double(arrivals.arrivalTimes.count)
+        return (scale <= 1 + 1e-12 ? .thinning : .finePoisson, scale)
+    }
 }
 
 /// Precomputed, immutable tables of the discrete-event fidelity of one scenario over one
@@ -97,14 +105,7 @@ public final class DiscreteEventModel: @unchecked Sendable {
         let sc = serving.scenario, arrivals = serving.arrivals
         let D = sc.fleet.count, S = sc.streams.count, V = sc.variants.count, T = arrivals.intervals
         let I = sc.decisionInterval
-        let total = arrivals.counts.reduce(0, +)
-        let mode: DiscreteEventArrivalMode
-        let scale = arrivals.arrivalTimes.isEmpty ? 1 : total / Double(arrivals.arrivalTimes.count)
-        if arrivals.arrivalTimes.isEmpty {
-            mode = .intervalPoisson
-        } else {
-            mode = scale <= 1 + 1e-12 ? .thinning : .finePoisson
-        }
+        let (mode, scale) = DiscreteEventArrivalMode.of(arrivals)
         self.scale = scale
         arrivalMode = mode
         let requested = config.fineBinSeconds ?? I / 10

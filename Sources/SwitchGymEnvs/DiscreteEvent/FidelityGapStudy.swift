@@ -67,14 +67,17 @@ public struct FidelityGapStudy: Sendable, Equatable, Codable {
 
     /// The fleet's capacity for the scenario's stream mix, queries/s: the rate at which the
     /// fleet is exactly busy when each query of stream `s` is answered by the variant with the
-    /// highest SLO throughput for `s` on each device, devices time-shared between streams
-    /// (`1 / Σ_s share_s / Σ_d μ_best(d, s)`). Exact for a fleet of one device class; an
-    /// estimate otherwise (it ignores which class is relatively better at which stream).
+    /// highest rate for `s` on each device, devices time-shared between streams
+    /// (`1 / Σ_s share_s / Σ_d μ_best(d, s)`), at the rates both fidelities serve at
+    /// (``ServingScenario/servingRates(arrivals:)``: the step model's at the streams' mean
+    /// lengths for LLM variants). Exact for a fleet of one device class; an estimate otherwise
+    /// (it ignores which class is relatively better at which stream).
     public static func capacityRate(scenario sc: ServingScenario, arrivals: ScenarioArrivals) -> Double {
         let S = sc.streams.count
         var perStream = [Double](repeating: 0, count: S)
         for t in 0..<arrivals.intervals { for s in 0..<S { perStream[s] += arrivals.counts[t * S + s] } }
         let total = perStream.reduce(0, +)
+        let rates = sc.servingRates(arrivals: arrivals)
         var work = 0.0
         for s in 0..<S {
             let share = total > 0 ? perStream[s] / total : 1 / Double(S)
@@ -82,7 +85,7 @@ public struct FidelityGapStudy: Sendable, Equatable, Codable {
             for d in sc.fleet.indices {
                 var best = 0.0
                 for v in sc.variants.indices where sc.fleet[d].canHold(sc.variants[v]) {
-                    best = max(best, sc.throughput(variant: v, stream: s))
+                    best = max(best, rates[v * S + s])
                 }
                 fleet += best
             }

@@ -17,7 +17,9 @@ import SwitchGymCore
 ///
 /// ``FluidServingEnv`` simulates the same scenario in serving terms; the tests step both with
 /// the same actions and check equal rewards, and that a switch happens exactly when the
-/// chosen job differs from the held one.
+/// chosen job differs from the held one. The reduction is exact for fixed-cost (latency-table)
+/// variants: an LLM variant's fluid rate follows each interval's token work (``TokenWork``),
+/// which constant salaries do not model (its salary here is the latency table's).
 public enum ScenarioReduction {
     /// The jobs: one per variant.
     public static func jobs(_ sc: ServingScenario) -> [Job] {

@@ -63,9 +63,13 @@ public struct CapacityPriceBound: Sendable {
         var worstUnserved = [Double](repeating: 0, count: problem.S)
         for b in problem.batches { worstUnserved[b.s] = min(worstUnserved[b.s], b.unserved) }
         var ceiling = [Double](repeating: 0, count: V)
-        for v in 0..<V {
-            for s in 0..<problem.S where problem.inverseCapacity[s * V + v] > 0 {
-                ceiling[v] = max(ceiling[v], (problem.servedValue[s * V + v] - worstUnserved[s]) / problem.inverseCapacity[s * V + v])
+        let rows = problem.inverseStride > 0 ? problem.T : 1
+        for t in 0..<rows {
+            for v in 0..<V {
+                for s in 0..<problem.S {
+                    let inv = problem.inverseCapacity[t * problem.inverseStride + s * V + v]
+                    if inv > 0 { ceiling[v] = max(ceiling[v], (problem.servedValue[s * V + v] - worstUnserved[s]) / inv) }
+                }
             }
         }
         var mu = [Double](repeating: 0, count: n)
@@ -112,9 +116,12 @@ struct PricedProblem {
     /// Serving fraction in state `(v, k)`, flat; and of the interval a switch to `v` starts.
     let fraction: [Double], switchFraction: [Double]
     let holdCost: [Double]
-    /// Per stream and variant: `1 / capacity` (0 when `v` cannot serve `s`), base value of a
-    /// query served on time.
+    /// `inverseCapacity[t * inverseStride + s * V + v]`: `1 / capacity` of variant `v` for
+    /// stream `s` in interval `t` (0 when `v` cannot serve `s`; one row for every interval
+    /// unless LLM variants make the rates follow the intervals' token work);
+    /// `servedValue[s * V + v]`: base value of a query served on time.
     let inverseCapacity: [Double], servedValue: [Double]
+    let inverseStride: Int
     /// Per arrival batch (t, s) with arrivals: amount, due, last interval it can be served, the
     /// value of never being served; lateness before τ: `latePenalty[s][x]` for `x` late intervals.
     let batches: [(t: Int, s: Int, amount: Double, due: Int, last: Int, unserved: Double)]
@@ -169,15 +176,19 @@ struct PricedProblem {
         switchFraction = m.hireSteps.map { 1 - min($0, 1) }
         holdCost = m.costPerInterval.map { m.weights.cost * $0 }
         let w = m.weights
-        var inv = [Double](repeating: 0, count: S * V), value = [Double](repeating: 0, count: S * V)
+        let rows = m.isTokenLevel ? T : 1
+        var inv = [Double](repeating: 0, count: rows * S * V), value = [Double](repeating: 0, count: S * V)
         for s in 0..<S {
             for v in 0..<V {
-                let c = m.capacity[v * S + s]
-                inv[s * V + v] = c > 0 ? 1 / c : 0
+                for t in 0..<rows {
+                    let c = m.serviceRate(interval: t, variant: v, stream: s)
+                    inv[t * S * V + s * V + v] = c > 0 ? 1 / c : 0
+                }
                 value[s * V + v] = w.served + w.accuracy * m.accuracy[v]
             }
         }
         inverseCapacity = inv; servedValue = value
+        inverseStride = m.isTokenLevel ? S * V : 0
         var late: [[Double]] = []
         for s in 0..<S {
             let drop = max(1, m.dropAfter[s])
@@ -265,15 +276,16 @@ struct PricedProblem {
             let late = latePenalty[b.s]
             for tau in b.t...max(b.t, b.last) where tau <= b.last {
                 let penalty = tau > b.due ? late[tau - b.due] : 0
+                let row = tau * inverseStride + b.s * V
                 for v in 0..<V {
-                    let inv = inverseCapacity[b.s * V + v]
+                    let inv = inverseCapacity[row + v]
                     guard inv > 0 else { continue }
                     let x = servedValue[b.s * V + v] - penalty - mu[tau * V + v] * inv
                     if x > bestValue { bestValue = x; bestT = tau; bestV = v }
                 }
             }
             total += b.amount * bestValue
-            if bestT >= 0 { gradient[bestT * V + bestV] -= b.amount * inverseCapacity[b.s * V + bestV] }
+            if bestT >= 0 { gradient[bestT * V + bestV] -= b.amount * inverseCapacity[bestT * inverseStride + b.s * V + bestV] }
         }
         return total
     }

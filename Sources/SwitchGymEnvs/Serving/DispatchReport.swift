@@ -42,7 +42,7 @@ public enum DispatchReport {
             for v in held { counts[v, default: 0] += 1 }
             let variants = counts.keys.sorted()
             let classes = variants.compactMap { v -> ServerClass? in
-                let mu = sc.throughput(variant: v, stream: 0)
+                let mu = m.serviceRate(interval: t, variant: v, stream: 0) / sc.decisionInterval
                 return mu > 0 ? ServerClass(serviceRate: mu, accuracy: sc.variants[v].accuracy, count: counts[v]!) : nil
             }
             let arrived = (0..<m.streamCount).reduce(0.0) { $0 + m.arrivals(interval: t, stream: $1) }

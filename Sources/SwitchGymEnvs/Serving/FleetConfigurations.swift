@@ -134,12 +134,14 @@ public struct FleetConfigurations: Sendable {
     }
 
     /// The one-interval estimate of configuration `counts` (reached from `held` when given):
-    /// the same value as the estimate of its arrangement.
+    /// the same value as the estimate of its arrangement (at interval `interval`'s rates when
+    /// given, else the series' average ones).
     public func estimate(_ counts: UnsafeBufferPointer<Int>, held: UnsafeBufferPointer<Int>?,
-                         arrivals: UnsafeBufferPointer<Double>, relaxed: Bool = false) -> (reward: Double, unserved: Double) {
+                         arrivals: UnsafeBufferPointer<Double>, interval: Int? = nil,
+                         relaxed: Bool = false) -> (reward: Double, unserved: Double) {
         withUnsafeTemporaryAllocation(of: Double.self, capacity: model.variantCount) { p in
             let cost = pool(counts, held: held, into: p)
-            return model.estimateInterval(pool: p, cost: cost, arrivals: arrivals, relaxed: relaxed)
+            return model.estimateInterval(pool: p, cost: cost, arrivals: arrivals, interval: interval, relaxed: relaxed)
         }
     }
 

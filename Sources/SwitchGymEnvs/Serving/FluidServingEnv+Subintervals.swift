@@ -14,7 +14,7 @@ extension FluidServingEnv {
     /// 3. the devices' service in the sub-bin (devices still loading serve from the moment
     ///    their load ends) is spent on the queue earliest deadline first, as the discrete-event
     ///    fidelity serves it, each cohort from the variants' pools in variant order
-    ///    (``ServingModel/serviceRate(variant:stream:)``, the cost hook both modes share).
+    ///    (``ServingModel/serviceRate(interval:variant:stream:)``, the cost hook both modes share).
     ///    Each variant's devices work through the sub-bin in time: the queries served while a
     ///    variant's pool goes from `p0` to `p1` start at `t + δ·(1 − p0/n)` to `t + δ·(1 − p1/n)`
     ///    (`n` devices hold it) and finish one batch latency later (the batch that sets the SLO
@@ -34,7 +34,7 @@ extension FluidServingEnv {
         let T0 = Double(time) * I, T1 = T0 + I
         let row = start + time
         // Model tables, hoisted (one retain each; reads only).
-        let rate = m.capacity, lat = m.serviceLatency, cum = m.penaltyCumulative, accuracy = m.accuracy
+        let rate = m.serviceRates, lat = m.serviceLatency, rateRow = m.rateRow(row), cum = m.penaltyCumulative, accuracy = m.accuracy
         let deadline = m.deadlineSeconds, window = m.dropWindowSeconds, dropK = m.dropAfter
         let counts = m.subCounts, cap = m.subRingCapacity, off = m.subRingOffset
         let weight = m.weight, dropPenalty = m.dropPenalty
@@ -91,7 +91,7 @@ extension FluidServingEnv {
             if !any { continue }
             for s in 0..<S {
                 cur[s] = count[s]
-                for v in 0..<V where pool[v] > 0 && rate[v * S + s] > 0 { cur[s] = 0; break }
+                for v in 0..<V where pool[v] > 0 && rate[rateRow + v * S + s] > 0 { cur[s] = 0; break }
             }
             // Earliest deadline first across streams (ties: stream order).
             while true {
@@ -110,7 +110,7 @@ extension FluidServingEnv {
                 var left = amount[slot]
                 let charged = cum[s * M + Self.intervalsLate(bestDue, tk: T0, invI: invI, cap: dropK[s])]
                 for v in 0..<V where pool[v] > 0 && left > 0 {
-                    let r = rate[v * S + s] * invK
+                    let r = rate[rateRow + v * S + s] * invK
                     guard r > 0 else { continue }
                     let before = pool[v]
                     let can = before * r
@@ -123,11 +123,11 @@ extension FluidServingEnv {
                     // Start times of this part, and the latest start that finishes on time.
                     let n = held[v]
                     let x0 = tk + delta * (1 - before / n), x1 = tk + delta * (1 - after / n)
-                    let limit = bestDue - lat[v * S + s]
+                    let limit = bestDue - lat[rateRow + v * S + s]
                     let share = x1 <= limit ? 1 : x0 >= limit ? 0 : (limit - x0) / (x1 - x0)
                     onTime += take * share
                     if share < 1 {
-                        let finish = 0.5 * (max(x0, limit) + x1) + lat[v * S + s]
+                        let finish = 0.5 * (max(x0, limit) + x1) + lat[rateRow + v * S + s]
                         lateness += take * (1 - share) * (cum[s * M + Self.intervalsLate(bestDue, tk: finish, invI: invI, cap: dropK[s])] - charged)
                     }
                 }

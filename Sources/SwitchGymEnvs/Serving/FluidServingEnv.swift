@@ -294,6 +294,7 @@ public struct FluidServingEnv: VectorizableEnv, Sendable {
         applyDecisions(choices: choices, subBins: false, into: &info)
         // Arrivals join their stream's queue, due `deadline` intervals later.
         let row = start + time
+        let rates = m.serviceRates, rateRow = m.rateRow(row)
         for s in 0..<S {
             let a = m.counts[row * S + s]
             if a > 0 {
@@ -320,7 +321,7 @@ public struct FluidServingEnv: VectorizableEnv, Sendable {
             cursor[s] += 1
             var amount = ringAmount[slot]
             for v in 0..<V where pool[v] > 0 && amount > 0 {
-                let rate = m.capacity[v * S + s]
+                let rate = rates[rateRow + v * S + s]
                 guard rate > 0 else { continue }
                 let can = pool[v] * rate
                 let served: Double

@@ -117,6 +117,28 @@ public struct LLMStepModel: Sendable, Equatable, Codable {
         let cycle = stepSeconds(prefill: n * p, decode: 0) + Double(o - 1) * stepSeconds(prefill: 0, decode: n)
         return Double(n) / cycle
     }
+
+    /// The rate both fidelities serve requests of `prompt` and `output` tokens at (requests/s):
+    /// ``requestsPerSecond(prompt:output:)``, or, when such a request does not fit a full batch
+    /// (a prompt beyond a step without chunking, or beyond the KV cache), one request at a time
+    /// (`1 / ` its ``soloLatency(prompt:output:)``): the discrete-event dispatch still weighs the
+    /// device, and requests that never fit are rejected there.
+    public func servingRate(prompt: Double, output: Double) -> Double {
+        let rps = requestsPerSecond(prompt: prompt, output: output)
+        if rps > 0 { return rps }
+        let solo = soloLatency(prompt: max(1, Int(prompt.rounded())), output: max(1, Int(output.rounded()))).e2e
+        return 1 / max(solo, 1e-9)
+    }
+
+    /// Seconds a request of `prompt` and `output` tokens spends in the engine when it runs in
+    /// the full batch that sets ``servingRate(prompt:output:)`` (the batch's cycle: its prefill
+    /// step and `output − 1` decode steps), or alone when no batch fits.
+    public func batchLatency(prompt: Double, output: Double) -> Double {
+        let p = max(1, Int(prompt.rounded())), o = max(1, Int(output.rounded()))
+        let n = maxBatch(prompt: p, output: o)
+        guard n > 0 else { return soloLatency(prompt: p, output: o).e2e }
+        return stepSeconds(prefill: n * p, decode: 0) + Double(o - 1) * stepSeconds(prefill: 0, decode: n)
+    }
 }
 
 /// The prompt and output lengths of requests whose trace has no token counts: independent

@@ -8,8 +8,19 @@ public final class ServingModel: Sendable {
     public let arrivals: ScenarioArrivals
     /// Variants, streams, devices, intervals.
     public let variantCount: Int, streamCount: Int, deviceCount: Int, intervalCount: Int
-    /// `capacity[v * S + s]`: queries of stream `s` one device with variant `v` answers per interval.
+    /// `capacity[v * S + s]`: queries of stream `s` one device with variant `v` answers per
+    /// interval on average over the series (``ServingScenario/servingRates(arrivals:)``).
     let capacity: [Double]
+    /// `serviceRates[t * rateStride + v * S + s]`: queries of stream `s` one device with variant
+    /// `v` answers in interval `t`: the interval's token work for LLM variants (``TokenWork``),
+    /// the latency table's for the others. One row per interval when the scenario has LLM
+    /// variants (`rateStride == V × S`), else a single row (`rateStride == 0`, the same table
+    /// as ``capacity``).
+    let serviceRates: [Double]
+    /// Entries between two intervals' rows of ``serviceRates`` and ``serviceLatency``.
+    let rateStride: Int
+    /// Per interval and stream, the token work of the arrivals (`nil` without LLM variants).
+    let tokenWork: TokenWork?
     /// Load delay of each variant in intervals.
     let hireSteps: [Double]
     /// Cost of holding each variant for one interval.
@@ -75,8 +86,10 @@ public final class ServingModel: Sendable {
     let subCounts: [Double]
     /// Per stream: deadline and drop window (`drop_after × interval`) in seconds.
     let deadlineSeconds: [Double], dropWindowSeconds: [Double]
-    /// `serviceLatency[v * S + s]`: seconds a query of stream `s` rides in the batch of variant
-    /// `v` that sets its SLO throughput (`L(b)` of the best `b / L(b)` with `2·L(b) <= deadline`).
+    /// `serviceLatency[t * rateStride + v * S + s]`: seconds a query of stream `s` rides in the
+    /// batch of variant `v` that sets its rate in interval `t` (`L(b)` of the best `b / L(b)` with
+    /// `2·L(b) <= deadline` from the latency table; for an LLM variant the cycle of the full batch
+    /// at the interval's mean lengths, ``LLMStepModel/batchLatency(prompt:output:)``).
     let serviceLatency: [Double]
     /// `penaltyCumulative[s * (maxLate + 1) + k]`: weight × the penalty after `k` intervals late.
     let penaltyCumulative: [Double]
@@ -119,9 +132,28 @@ public final class ServingModel: Sendable {
         self.arrivals = arrivals
         let V = sc.variants.count, S = sc.streams.count, D = sc.fleet.count, T = arrivals.intervals
         variantCount = V; streamCount = S; deviceCount = D; intervalCount = T
-        var cap = [Double](repeating: 0, count: V * S)
-        for v in 0..<V { for s in 0..<S { cap[v * S + s] = sc.capacityPerInterval(variant: v, stream: s) } }
+        let cap = sc.servingRates(arrivals: arrivals).map { $0 * sc.decisionInterval }
         capacity = cap
+        let llm = sc.variants.map(\.llm)
+        let work = llm.contains { $0 != nil }
+            ? TokenWork(plan: TokenPlan(scenario: sc, arrivals: arrivals), arrivals: arrivals, interval: sc.decisionInterval) : nil
+        tokenWork = work
+        rateStride = work == nil ? 0 : V * S
+        let rows = work == nil ? 1 : T
+        var rates = [Double](repeating: 0, count: rows * V * S)
+        for t in 0..<rows {
+            for v in 0..<V {
+                for s in 0..<S where cap[v * S + s] > 0 {
+                    if let m = llm[v], let work {
+                        rates[(t * V + v) * S + s] = m.servingRate(prompt: work.meanPrompt[t * S + s], output: work.meanOutput[t * S + s])
+                            * sc.decisionInterval
+                    } else {
+                        rates[(t * V + v) * S + s] = cap[v * S + s]
+                    }
+                }
+            }
+        }
+        serviceRates = rates
         hireSteps = (0..<V).map { sc.loadSeconds(variant: $0) / sc.decisionInterval }
         costPerInterval = sc.variants.map { $0.costPerSecond * sc.decisionInterval }
         accuracy = sc.variants.map(\.accuracy)
@@ -178,14 +210,20 @@ public final class ServingModel: Sendable {
         subCounts = queueing == .subinterval ? Self.subIntervalCounts(arrivals, interval: sc.decisionInterval, bins: K) : []
         deadlineSeconds = sc.streams.map { $0.deadlineMs / 1000 }
         dropWindowSeconds = sc.streams.map { Double($0.dropAfterIntervals) * sc.decisionInterval }
-        var lat = [Double](repeating: 0, count: V * S)
+        var lat = [Double](repeating: 0, count: rows * V * S)
         for v in 0..<V {
             for s in 0..<S where cap[v * S + s] > 0 {
+                if let m = llm[v], let work {
+                    for t in 0..<rows {
+                        lat[(t * V + v) * S + s] = m.batchLatency(prompt: work.meanPrompt[t * S + s], output: work.meanOutput[t * S + s])
+                    }
+                    continue
+                }
                 let x = sc.variants[v], limit = sc.streams[s].deadlineMs
                 var best = 0.0
                 for (b, l) in zip(x.batchSizes, x.latencyMs) where 2 * l <= limit && l > 0 && Double(b) * 1000 / l > best {
                     best = Double(b) * 1000 / l
-                    lat[v * S + s] = l / 1000
+                    for t in 0..<rows { lat[(t * V + v) * S + s] = l / 1000 }
                 }
             }
         }
@@ -255,14 +293,34 @@ public final class ServingModel: Sendable {
         canHold.withUnsafeBufferPointer { destination.update(from: $0.baseAddress!, count: $0.count) }
     }
 
-    /// Queries of stream `s` one device holding variant `v` answers per interval.
+    /// Queries of stream `s` one device holding variant `v` answers per interval, on average
+    /// over the series (the time-average of ``serviceRate(interval:variant:stream:)`` for an LLM
+    /// variant: its step model at the stream's mean lengths).
     @inline(__always)
     public func capacity(variant v: Int, stream s: Int) -> Double { capacity[v * streamCount + s] }
 
     /// The cost hook both queueing modes serve with: queries of stream `s` that one device
-    /// holding variant `v` answers per interval of service (0 when it cannot answer them).
+    /// holding variant `v` answers per interval of service in interval `t` of the series (0 when
+    /// it cannot answer them): the latency table's for a fixed-cost variant, the step model's at
+    /// the interval's token work for an LLM variant (``TokenWork``). The steps read the flat
+    /// table ``serviceRates`` from row ``rateRow(_:)``.
     @inline(__always)
-    public func serviceRate(variant v: Int, stream s: Int) -> Double { capacity[v * streamCount + s] }
+    public func serviceRate(interval t: Int, variant v: Int, stream s: Int) -> Double {
+        serviceRates[rateRow(t) + v * streamCount + s]
+    }
+
+    /// Whether the scenario has LLM variants, whose rates follow each interval's token work.
+    public var isTokenLevel: Bool { tokenWork != nil }
+
+    /// Where interval `t`'s row of ``serviceRates`` and ``serviceLatency`` starts.
+    @inline(__always)
+    func rateRow(_ t: Int) -> Int { t * rateStride }
+
+    /// Mean prompt and output tokens of interval `t`'s requests of stream `s` (``TokenWork``);
+    /// `nil` when the scenario has no LLM variant.
+    public func meanTokens(interval t: Int, stream s: Int) -> (prompt: Double, output: Double)? {
+        tokenWork.map { ($0.meanPrompt[t * streamCount + s], $0.meanOutput[t * streamCount + s]) }
+    }
 
     /// This model with the fluid queueing `queueing` (everything else the same).
     public func withQueueing(_ queueing: FluidQueueing, subBins: Int = 10) throws -> ServingModel {
@@ -303,10 +361,16 @@ extension ServingModel {
     /// as if answered later by the most accurate variant able to answer their stream, and only
     /// the one lateness increment they cannot escape (deadline in this interval) is charged.
     /// Summed over a plan this bounds the env's utility for that plan (the hindsight oracle).
+    ///
+    /// Devices serve at interval `interval`'s rates (``serviceRate(interval:variant:stream:)``)
+    /// when it is given, else at the series' average (``capacity(variant:stream:)``): the two
+    /// differ only for LLM variants, whose cost follows the interval's token work. The bound
+    /// needs the interval's own rates.
     /// - Returns: the estimated reward and the unserved queries.
     /// - Complexity: O(devices + variants × streams).
     public func estimateInterval(current: UnsafeBufferPointer<Int>?, assignment: UnsafeBufferPointer<Int>,
-                                 arrivals: UnsafeBufferPointer<Double>, relaxed: Bool = false) -> (reward: Double, unserved: Double) {
+                                 arrivals: UnsafeBufferPointer<Double>, interval: Int? = nil,
+                                 relaxed: Bool = false) -> (reward: Double, unserved: Double) {
         withUnsafeTemporaryAllocation(of: Double.self, capacity: variantCount) { pool in
             pool.initialize(repeating: 0)
             var cost = 0.0
@@ -317,7 +381,7 @@ extension ServingModel {
                 pool[v] += t
                 cost += costPerInterval[v]
             }
-            return estimateInterval(pool: pool, cost: cost, arrivals: arrivals, relaxed: relaxed)
+            return estimateInterval(pool: pool, cost: cost, arrivals: arrivals, interval: interval, relaxed: relaxed)
         }
     }
 
@@ -328,13 +392,15 @@ extension ServingModel {
     /// over how many devices of each class hold each variant instead of over assignments.
     /// - Complexity: O(variants × streams).
     public func estimateInterval(pool: UnsafeMutableBufferPointer<Double>, cost: Double,
-                                 arrivals: UnsafeBufferPointer<Double>, relaxed: Bool = false) -> (reward: Double, unserved: Double) {
+                                 arrivals: UnsafeBufferPointer<Double>, interval: Int? = nil,
+                                 relaxed: Bool = false) -> (reward: Double, unserved: Double) {
         let V = variantCount, S = streamCount
+        let rates = interval == nil ? capacity : serviceRates, base = interval.map(rateRow) ?? 0
         var served = 0.0, accuracyServed = 0.0, penalty = 0.0, unserved = 0.0
         for s in streamOrder {
             var amount = arrivals[s]
             for v in 0..<V where amount > 0 && pool[v] > 0 {
-                let rate = capacity[v * S + s]
+                let rate = rates[base + v * S + s]
                 guard rate > 0 else { continue }
                 let can = pool[v] * rate
                 let take = min(can, amount)
