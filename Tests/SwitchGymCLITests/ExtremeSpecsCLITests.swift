@@ -2,6 +2,7 @@ import Foundation
 import Testing
 import SwitchGymCore
 import SwitchGymEnvs
+import SwitchGymTestSupport
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -16,13 +17,15 @@ struct MeasuredExit {
 }
 
 /// Runs the binary with `args` through `posix_spawn` and `wait4`, for the child's own peak
-/// RSS; stdout goes to /dev/null, stderr to a file in `scratch` read back afterwards.
-func runMeasured(_ args: [String], scratch: String) throws -> MeasuredExit {
+/// RSS; stdin comes from `stdin` (a file or a FIFO) or is inherited, stdout goes to
+/// /dev/null, stderr to a file in `scratch` read back afterwards.
+func runMeasured(_ args: [String], scratch: String, stdin: String? = nil) throws -> MeasuredExit {
     let errPath = scratch + "/.stderr-\(UUID().uuidString.prefix(8))"
     defer { unlink(errPath) }
     var actions = posix_spawn_file_actions_t()
     posix_spawn_file_actions_init(&actions)
     defer { posix_spawn_file_actions_destroy(&actions) }
+    if let stdin { posix_spawn_file_actions_addopen(&actions, 0, stdin, O_RDONLY, 0) }
     posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0)
     posix_spawn_file_actions_addopen(&actions, 2, errPath, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
     let argv = ([binary()] + args).map { strdup($0) } + [nil]
@@ -48,82 +51,12 @@ struct ExtremeSpecsCLITests {
     /// The memory budget of one `envs simulate` run on any accepted spec.
     static let rssBudget = 2 << 30
 
-    /// One value of `b`: its lower or upper end, or (a third of the time) one between.
-    static func pick(_ b: InputBounds, _ g: inout SeededGenerator, integer: Bool = false) -> String {
-        let r = g.nextUnit()
-        var x: Double
-        switch r {
-        case ..<0.33: x = b.lower + (b.lowerOpen ? max(abs(b.lower) * 1e-9, 1e-9) : 0)
-        case ..<0.66: x = b.upper
-        default: x = b.lower + (b.upper - b.lower) * g.nextUnit() * g.nextUnit() * g.nextUnit()
-        }
-        if integer { return String(Int64(x.rounded(.up))) }
-        return "\(x)"
-    }
-
-    static func randomSpec(seed: UInt64) -> String {
-        var g = SeededGenerator(seed: seed)
-        typealias B = ScenarioBounds
-        func p(_ b: InputBounds, integer: Bool = false) -> String { pick(b, &g, integer: integer) }
-        var s = """
-            name = "extreme-\(seed)"
-            decision_interval_s = \(g.nextUnit() < 0.5 ? p(B.decisionInterval) : "60.0")
-            episode_intervals = \(p(B.episodeIntervals, integer: true))
-            [trace]
-            synthetic = "default"
-            \(g.nextUnit() < 0.5 ? "rate_scale = \(p(B.rateScale))" : "mean_rate = \(p(B.meanRate))")
-            [reward]
-            served = \(p(B.rewardWeight))
-            slo = \(p(B.rewardWeight))
-            cost = \(p(B.rewardWeight))
-
-            """
-        for v in 0..<(1 + Int(g.next() % 3)) {
-            s += """
-                [[variants]]
-                name = "v\(v)"
-                accuracy = \(p(B.fraction))
-                batch_sizes = [1, \(p(B.batchSize, integer: true))]
-                latency_ms = [\(p(B.latency)), \(p(B.latency))]
-                memory_gb = \(v == 0 ? "1.0" : p(B.memory))
-                load_s_disk = \(p(B.loadSeconds))
-                load_s_ram = \(p(B.loadSeconds))
-                cost_per_s = \(p(B.cost))
-
-                """
-        }
-        s += """
-            [[fleet]]
-            name = "d"
-            memory_gb = \(B.memory.upper)
-            count = \(p(B.deviceCount, integer: true))
-            concurrency = \(p(B.concurrency, integer: true))
-
-            """
-        for k in 0..<(1 + Int(g.next() % 3)) {
-            let kind = ["stepwise", "linear", "logarithmic", "table"][Int(g.next() % 4)]
-            s += """
-                [[streams]]
-                name = "s\(k)"
-                deadline_ms = \(p(B.deadline))
-                share = \(k == 0 ? "1.0" : "0.0")
-                weight = \(p(B.streamWeight))
-                drop_after = \(p(B.dropAfter, integer: true))
-                drop_penalty = \(p(B.penalty))
-                penalty = "\(kind)"
-                \(kind == "table" ? "penalty_table = [\(p(B.penalty)), \(p(B.penalty))]" : "penalty_amount = \(p(B.penalty))")
-
-                """
-        }
-        return s
-    }
-
     @Test("24 seeded extreme specs through envs simulate --policy hold")
     func extremeSpecs() throws {
         let dir = try scratch(); defer { try? FileManager.default.removeItem(atPath: dir) }
         var ran = 0, refused = 0, peak = 0
         for seed in UInt64(0)..<24 {
-            let text = Self.randomSpec(seed: seed)
+            let text = ExtremeSpecs.randomSpec(seed: seed, use: .simulate)
             try write(text, dir + "/s.toml")
             let r = try runMeasured(["envs", "simulate", "--env", dir + "/s.toml", "--policy", "hold", "--seed", "1"], scratch: dir)
             peak = max(peak, r.peakRSSBytes)

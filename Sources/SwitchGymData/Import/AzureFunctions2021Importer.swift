@@ -21,7 +21,7 @@ enum AzureFunctions2021Importer {
         try csvHeader.check(cur, h, ctx: ctx)
         let p = cur.base
         let maxRequests = ctx.options.maxRequests
-        let capacity = min(cur.remainingNewlines() + 1, maxRequests)
+        let capacity = min(cur.bufferedNewlines() + 1, maxRequests)
         var arrivals = [Int64]()
         var ids = [UInt32]()
         arrivals.reserveCapacity(capacity)
@@ -32,9 +32,9 @@ enum AzureFunctions2021Importer {
         var prev = Int64.min
         var unsorted = false
 
-        while let (s, e) = cur.next() {
+        while let (s, e) = try cur.next() {
             if s == e {
-                if cur.restIsBlank() { break }
+                if try cur.restIsBlank() { break }
                 throw ctx.emptyLine(line: cur.line)
             }
             splitFields(p, s, e, into: &fields)

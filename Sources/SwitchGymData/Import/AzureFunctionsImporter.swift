@@ -40,7 +40,9 @@ enum AzureFunctionsImporter {
         guard minutes > 0, header[4].1 > header[4].0 else {
             throw ctx.error(line: 1, expected: "at least one minute column after Trigger", found: cur.shown(h.start, h.end))
         }
-        func columnName(_ j: Int) -> String { cur.string(header[4 + j].0, header[4 + j].1) }
+        // Copied: the header line's bytes do not outlive the next line read.
+        let columnNames = (0..<minutes).map { cur.string(header[4 + $0].0, header[4 + $0].1) }
+        func columnName(_ j: Int) -> String { columnNames[j] }
         guard let firstMinute = parseInteger(p, header[4].0, header[4].1) else {
             throw ctx.error(line: 1, column: columnName(0), expected: "an integer minute number",
                             found: cur.shown(header[4].0, header[4].1))
@@ -64,9 +66,9 @@ enum AzureFunctionsImporter {
         var total = 0
         var fields = [(Int, Int)]()
         fields.reserveCapacity(columns)
-        while let (s, e) = cur.next() {
+        while let (s, e) = try cur.next() {
             if s == e {
-                if cur.restIsBlank() { break }
+                if try cur.restIsBlank() { break }
                 throw ctx.emptyLine(line: cur.line)
             }
             splitFields(p, s, e, into: &fields)
