@@ -54,7 +54,7 @@ struct TracesImport: ParsableCommand {
     var createdAt: String?
 
     @Option(help: ArgumentHelp("The most requests imported; a source with more is refused.",
-                               discussion: "Memory grows with the imported requests (12-20 bytes each, about twice that "
+                               discussion: "Memory grows with the imported requests (8-20 bytes each, about twice that "
                                    + "while sorting), not with the source's size."))
     var maxRequests: Int = TraceImportOptions.defaultMaxRequests
 
