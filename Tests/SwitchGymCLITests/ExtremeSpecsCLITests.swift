@@ -8,7 +8,7 @@ import Glibc
 #endif
 
 /// A child process's exit: its status or the signal that ended it, its output and its peak
-/// resident memory (`wait4`'s `ru_maxrss`).
+/// resident memory (`VmHWM` of /proc/PID/status, polled until it exits).
 struct MeasuredExit {
     var status: Int32?
     var signal: Int32?
@@ -33,13 +33,32 @@ func runMeasured(_ args: [String], scratch: String, stdin: String? = nil) throws
     var pid: pid_t = 0
     let rc = posix_spawn(&pid, binary(), &actions, nil, argv, environ)
     guard rc == 0 else { throw CocoaError(.fileReadUnknown, userInfo: ["posix_spawn": rc]) }
+    // Not wait4's ru_maxrss: posix_spawn's child shares this process's memory until it execs,
+    // and ru_maxrss keeps that high-water mark too (the test runner's own RSS). VmHWM is the
+    // high-water mark of the child's own memory since its exec; it is read until the child
+    // ends (a zombie has none), so at most the last 2 ms of growth are missed.
     var status: Int32 = 0
     var usage = rusage()
-    while wait4(pid, &status, 0, &usage) < 0 && errno == EINTR {}
+    var hwm = 0
+    while true {
+        hwm = max(hwm, vmHWMBytes(pid))
+        let r = wait4(pid, &status, WNOHANG, &usage)
+        if r == pid || (r < 0 && errno != EINTR) { break }
+        usleep(2000)
+    }
     let exited = status & 0x7f == 0
     let err = (try? String(contentsOfFile: errPath, encoding: .utf8)) ?? ""
     return MeasuredExit(status: exited ? (status >> 8) & 0xff : nil, signal: exited ? nil : status & 0x7f,
-                        stderr: err, peakRSSBytes: usage.ru_maxrss * 1024)
+                        stderr: err, peakRSSBytes: hwm > 0 ? hwm : usage.ru_maxrss * 1024)
+}
+
+/// The `VmHWM` of a live process in bytes (0 when /proc does not say).
+func vmHWMBytes(_ pid: pid_t) -> Int {
+    guard let text = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8),
+          let line = text.split(separator: "\n").first(where: { $0.hasPrefix("VmHWM:") }),
+          let kb = Int(line.split(whereSeparator: { $0 == " " || $0 == "\t" }).dropFirst().first ?? "")
+    else { return 0 }
+    return kb * 1024
 }
 
 /// Issue 13: random valid-but-extreme specs (counts, intervals, deadlines, rates, penalties

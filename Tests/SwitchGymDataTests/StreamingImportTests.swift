@@ -131,3 +131,26 @@ struct StreamingImportTests {
         }
     }
 }
+
+/// The stream table is bounded too: stream names come from the source, and an azure-functions
+/// row adds a stream even when it adds no request.
+@Suite("Streaming import: the stream table is capped by maxStreamBytes")
+struct StreamTableBoundTests {
+    @Test("zero-count azure-functions rows from a FIFO end at maxStreamBytes, naming it")
+    func endlessFunctionRows() throws {
+        let dir = NSTemporaryDirectory() + "switchgym-streamtable-\(UUID().uuidString.prefix(8))"
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let row = "owner,app,function-with-a-long-name-\(String(repeating: "x", count: 100)),http,0,0\n"
+        let header = "HashOwner,HashApp,HashFunction,Trigger,1,2\n"
+        _ = try StreamingImportTests.feedFIFO(dir + "/fifo", chunk: Array((header + String(repeating: row, count: 1000)).utf8), times: 1)
+        // About 390 bytes of stream table a row: the limit falls near row 256.
+        let options = TraceImportOptions(maxStreamBytes: 100_000)
+        let e = expectImportError { try TraceImporter.importFile(dir + "/fifo", options: options) }
+        #expect(e?.expected.contains("at most 100000 bytes (TraceImportOptions.maxStreamBytes)") == true
+                && (e?.line ?? 0) > 100 && (e?.line ?? .max) < 1000, "\(String(describing: e))")
+        // Within the limit the same rows import (as streams without requests, then one that has one).
+        let ok = header + String(repeating: row, count: 10) + "o,a,f,http,1,0\n"
+        #expect(try TraceImporter.importBytes(Array(ok.utf8), name: "f.csv").streams.count == 11)
+    }
+}

@@ -27,6 +27,7 @@ enum AzureFunctions2021Importer {
         arrivals.reserveCapacity(capacity)
         ids.reserveCapacity(capacity)
         var streams = [TraceStream]()
+        var streamBytes = 0
         var streamIDs = [String: UInt32]()
         var fields = [(Int, Int)]()
         var prev = Int64.min
@@ -67,6 +68,7 @@ enum AzureFunctions2021Importer {
                 let id = UInt32(streams.count)
                 streamIDs[name] = id
                 streams.append(TraceStream(name: name, kind: ""))
+                try ctx.addStream(streams, bytes: &streamBytes, line: cur.line)
                 ids.append(id)
             }
         }

@@ -60,6 +60,7 @@ enum AzureFunctionsImporter {
         let countLimit = Int64(min(maxRequests, Int(UInt32.max)))
 
         var streams = [TraceStream]()
+        var streamBytes = 0
         var keys = [UInt64]()
         var seen = [String: Int]()
         var entries = [Entry]()
@@ -100,6 +101,7 @@ enum AzureFunctionsImporter {
             let name = cur.string(fields[0].0, fields[0].1) + "/" + cur.string(fields[1].0, fields[1].1) + "/"
                 + cur.string(fields[2].0, fields[2].1)
             streams.append(TraceStream(name: name, kind: cur.string(fields[3].0, fields[3].1)))
+            try ctx.addStream(streams, bytes: &streamBytes, line: cur.line)
             let repeats = seen[name, default: 0]
             seen[name] = repeats + 1
             keys.append(fnv1a64((repeats == 0 ? name : "\(name)#\(repeats)").utf8))

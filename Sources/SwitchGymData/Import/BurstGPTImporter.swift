@@ -41,6 +41,7 @@ enum BurstGPTImporter {
         tokensIn.reserveCapacity(capacity)
         tokensOut.reserveCapacity(capacity)
         var streams = [TraceStream]()
+        var streamBytes = 0
         var streamIDs = [String: UInt32]()
         var last: (ms: Int, me: Int, ls: Int, le: Int, id: UInt32, shifts: Int)?
         var prev = Int64.min
@@ -107,6 +108,7 @@ enum BurstGPTImporter {
                     id = UInt32(streams.count)
                     streamIDs[name] = id
                     streams.append(TraceStream(name: name, kind: "llm"))
+                    try ctx.addStream(streams, bytes: &streamBytes, line: cur.line)
                 }
                 ids.append(id)
                 last = (ms, me, ls, le, id, cur.shifts)

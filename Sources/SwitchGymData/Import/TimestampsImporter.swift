@@ -112,6 +112,7 @@ enum TimestampsImporter {
         if tinIndex != nil { tokensIn.reserveCapacity(capacity) }
         if toutIndex != nil { tokensOut.reserveCapacity(capacity) }
         var streams = [TraceStream]()
+        var streamBytes = 0
         var streamIDs = [String: UInt32]()
         var lastStream: (s: Int, e: Int, id: UInt32, shifts: Int)?
         var isoTimes: Bool?
@@ -187,6 +188,7 @@ enum TimestampsImporter {
                         id = UInt32(streams.count)
                         streamIDs[name] = id
                         streams.append(TraceStream(name: name, kind: ""))
+                        try ctx.addStream(streams, bytes: &streamBytes, line: cur.line)
                     }
                     ids.append(id)
                     lastStream = (ss, se, id, cur.shifts)

@@ -72,15 +72,20 @@ public struct TraceImportOptions: Sendable {
     /// or a device such as /dev/zero fails on its first line. The source is read through a
     /// window of this many bytes plus 1 MiB.
     public var maxLineBytes: Int
+    /// The most memory the stream table may take, in bytes (1 GiB by default): stream names
+    /// come from the source (function hashes, model names), so an endless source of new
+    /// names, each up to a line long, would otherwise grow memory without adding requests.
+    public var maxStreamBytes: Int
     /// Receives warnings about content that is read but partly ignored (the extra columns
     /// of a `timestamps` file); stderr by default.
     public var warn: @Sendable (String) -> Void
 
     public init(format: TraceFormat? = nil, seed: UInt64 = 0, timeUnit: TimeUnit = .seconds, sort: Bool = false,
                 createdAt: String? = nil, maxRequests: Int = TraceImportOptions.defaultMaxRequests,
-                maxLineBytes: Int = 1 << 20, warn: @escaping @Sendable (String) -> Void = { FileSystem.printWarning($0) }) {
+                maxLineBytes: Int = 1 << 20, maxStreamBytes: Int = 1 << 30, warn: @escaping @Sendable (String) -> Void = { FileSystem.printWarning($0) }) {
         self.warn = warn
         self.maxLineBytes = min(max(maxLineBytes, 0), 1 << 30)
+        self.maxStreamBytes = maxStreamBytes
         self.format = format
         self.seed = seed
         self.timeUnit = timeUnit

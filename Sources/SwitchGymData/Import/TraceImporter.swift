@@ -182,6 +182,20 @@ struct ImportContext {
               found: "more", hint: "raise --max-requests (TraceImportOptions.maxRequests) if the machine has the memory")
     }
 
+    /// Counts a new stream of `streams` (the last one) against ``TraceImportOptions/maxStreamBytes``.
+    ///
+    /// - Throws: ``TraceImportError`` on `line` once the stream table passes the limit.
+    func addStream(_ streams: [TraceStream], bytes: inout Int, line: Int) throws {
+        guard let s = streams.last else { return }
+        // The name is held twice (the stream and the parser's lookup table), plus each String's
+        // and entry's overhead.
+        bytes += 2 * s.name.utf8.count + s.kind.utf8.count + 96
+        guard bytes > options.maxStreamBytes else { return }
+        throw error(line: line, expected: "a stream table of at most \(options.maxStreamBytes) bytes (TraceImportOptions.maxStreamBytes)",
+                    found: "\(streams.count) streams taking more",
+                    hint: "stream names come from the trace's name columns; are they that many and that long?")
+    }
+
     func emptyLine(line: Int) -> TraceImportError {
         error(line: line, expected: "a data row", found: "an empty line",
               hint: "only blank lines at the end of the file are ignored")
