@@ -83,8 +83,8 @@ let package = Package(
         // Also builds on its own: runtime/c/Makefile, runtime/c/README.md.
         .target(name: "CSwitchGymPolicy", path: "runtime/c", sources: ["switchgym_policy.c"],
                 publicHeadersPath: "include", linkerSettings: [.linkedLibrary("m", .when(platforms: [.linux]))]),
-        // Env checker and env benchmark (with allocation counting) for tests and `bench`.
-        .target(name: "SwitchGymTestSupport", dependencies: ["SwitchGymCore", "CAllocationCounter"]),
+        // Env checker, env benchmark (with allocation counting) and extreme-spec generator for tests and `bench`.
+        .target(name: "SwitchGymTestSupport", dependencies: ["SwitchGymCore", "SwitchGymEnvs", "CAllocationCounter"]),
 
         // MARK: Executable
         .executableTarget(
@@ -119,6 +119,7 @@ let package = Package(
         .testTarget(name: "SwitchGymFuzzRegressionTests",
                     dependencies: ["SwitchGymAgents", "SwitchGymData", "SwitchGymEnvs", "SwitchGymIO"],
                     resources: [.copy("Fixtures")]),
-        .testTarget(name: "SwitchGymCLITests", dependencies: ["SwitchGymData", "SwitchGymIO", "SwitchGymCore", "SwitchGymEnvs"]),
+        .testTarget(name: "SwitchGymCLITests", dependencies: ["SwitchGymData", "SwitchGymIO", "SwitchGymCore", "SwitchGymEnvs",
+                                                       "SwitchGymTestSupport"]),
     ]
 )

@@ -34,25 +34,15 @@ import sys
 import tempfile
 import time
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from steprate import rate  # noqa: E402
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 WINDOW, SOLVED = 20, 475.0
 
 
 def median(xs):
     return statistics.median(xs) if xs else float("nan")
-
-
-def rate(step, seconds):
-    """Steps per second of `step()` (which returns the steps it took) over about `seconds`."""
-    for _ in range(200):
-        step()
-    n, t0 = 0, time.perf_counter()
-    while True:
-        for _ in range(256):
-            n += step()
-        dt = time.perf_counter() - t0
-        if dt >= seconds:
-            return n / dt
 
 
 def steps_per_second(gym, np, switchgym, binary, n, seconds):
@@ -92,10 +82,10 @@ def steps_per_second(gym, np, switchgym, binary, n, seconds):
     ours_single, theirs_single = gym.make("switchgym/CartPole-v1"), gym.make("CartPole-v1")
     ours_vec = switchgym.make_vec("CartPole-v1", num_envs=n)
     theirs_vec = gym.vector.SyncVectorEnv([lambda: gym.make("CartPole-v1") for _ in range(n)])
-    out["binding single"] = rate(single(ours_single), seconds)
-    out["gymnasium single"] = rate(single(theirs_single), seconds)
-    out["binding vector"] = rate(vector(ours_vec), seconds)
-    out["SyncVectorEnv"] = rate(vector(theirs_vec), seconds)
+    out["binding single"] = rate(single(ours_single), seconds, warmup=200, batch=256)
+    out["gymnasium single"] = rate(single(theirs_single), seconds, warmup=200, batch=256)
+    out["binding vector"] = rate(vector(ours_vec), seconds, warmup=200, batch=256)
+    out["SyncVectorEnv"] = rate(vector(theirs_vec), seconds, warmup=200, batch=256)
     for e in (ours_single, theirs_single, ours_vec, theirs_vec):
         e.close()
     return out

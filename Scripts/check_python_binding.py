@@ -36,6 +36,7 @@ import warnings
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import pyclient  # noqa: E402
+from steprate import rate  # noqa: E402
 
 ROOT = pyclient.ROOT
 failures = []
@@ -251,17 +252,6 @@ def check_vector(gym, np, switchgym):
     o, r, term, trunc, _ = serving.step(serving.action_space.sample())
     check(o.shape == (4,) + serving.single_observation_space.shape and m.shape == (4, int(serving.single_action_space.nvec.sum())),
           f"make_vec on envs/vision-zoo.toml: obs {o.shape}, masks {m.shape}, actions {serving.action_space}")
-
-
-def rate(step, seconds):
-    """Steps/s of `step()` (which returns the env steps it made) over about `seconds`."""
-    done, t0 = 0, time.perf_counter()
-    while True:
-        for _ in range(64):
-            done += step()
-        t = time.perf_counter() - t0
-        if t >= seconds:
-            return done / t
 
 
 def native_rate():

@@ -21,7 +21,7 @@ extension StreamDecompressor {
             try decompress(UnsafeRawBufferPointer(rebasing: input[i..<j]), into: &output)
             if output.count > limit {
                 throw SwitchGymIOError(.invalidArgument, "decompresses to more than \(limit) bytes", path: path,
-                                       hint: "raise TraceImportOptions.maxInputBytes if the source really is this large")
+                                       hint: "raise the limit if the source really is this large")
             }
             i = j
         }

@@ -29,10 +29,12 @@ struct TracesImport: ParsableCommand {
               timestamps       a header with `timestamp` (seconds by default, see --time-unit, or
                                ISO 8601) and optional `stream`, `tokens_in`, `tokens_out` columns
             Unknown or misspelled columns (keys, for mooncake) are errors naming them.
-            Compression is detected from the file's magic bytes, not its name.
+            Compression is detected from the file's magic bytes, not its name. Any file is read
+            once, as a stream (FILE may be a pipe, a FIFO or - for standard input), and memory
+            grows only with the imported requests: at most --max-requests of them.
             """)
 
-    @Argument(help: "The trace file.")
+    @Argument(help: "The trace file (- for standard input).")
     var file: String
 
     @Option(help: "azure-llm, azure-functions, azure-functions-2021, burstgpt, mooncake, servegen or timestamps (default: detected).")
@@ -51,24 +53,37 @@ struct TracesImport: ParsableCommand {
     @Option(help: "Value of the created_at attribute (default: now).")
     var createdAt: String?
 
+    @Option(help: ArgumentHelp("The most requests imported; a source with more is refused.",
+                               discussion: "Memory grows with the imported requests (8-20 bytes each, about twice that "
+                                   + "while sorting), not with the source's size."))
+    var maxRequests: Int = TraceImportOptions.defaultMaxRequests
+
+    func validate() throws {
+        guard maxRequests >= 1, Trace.requestBounds.violation(maxRequests) == nil else {
+            throw ValidationError("--max-requests \(maxRequests): expected an integer in [1, \(Int(Trace.requestBounds.upper))]")
+        }
+    }
+
     @OptionGroup var writing: DatasetOutputOptions
 
     func run() throws {
         let output = self.output.out
-        try reportingErrors(inputs: [file]) {
+        let input = file == "-" ? "/dev/stdin" : file
+        try reportingErrors(inputs: [input]) {
             try OutputGuard.check(output: output)  // before the import, not only at the write
             let t0 = monotonicSeconds()
             let options = TraceImportOptions(format: format, seed: seed.value, timeUnit: timeUnit, sort: sort,
-                                             createdAt: createdAt ?? nowISO8601())
-            let trace = try TraceImporter.importFile(file, options: options)
+                                             createdAt: createdAt ?? nowISO8601(), maxRequests: maxRequests)
+            let trace = try TraceImporter.importFile(input, options: options)
             let t1 = monotonicSeconds()
             let size = try writeDataset(trace, to: output, compression: writing.compression)
             let t2 = monotonicSeconds()
-            let sourceSize = try FileSystem.size(of: file)
+            let sourceSize = try FileSystem.size(of: input)
             say("\(output): \(trace.metadata.sourceFormat), \(trace.summaryLine)")
-            say("  \(formatBytes(sourceSize)) -> \(formatBytes(size))"
-                + String(format: " (%.1f%% of the source); import %.2f s, write %.2f s",
-                         100 * Double(size) / Double(max(sourceSize, 1)), t1 - t0, t2 - t1))
+            // A pipe or a device has no size.
+            let share = sourceSize > 0 ? String(format: " (%.1f%% of the source)", 100 * Double(size) / Double(sourceSize)) : ""
+            say("  \(formatBytes(sourceSize)) -> \(formatBytes(size))" + share
+                + String(format: "; import %.2f s, write %.2f s", t1 - t0, t2 - t1))
             say("  source sha256 \(trace.metadata.sourceSHA256)")
         }
     }

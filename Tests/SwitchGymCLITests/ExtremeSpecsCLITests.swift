@@ -2,12 +2,13 @@ import Foundation
 import Testing
 import SwitchGymCore
 import SwitchGymEnvs
+import SwitchGymTestSupport
 #if canImport(Glibc)
 import Glibc
 #endif
 
 /// A child process's exit: its status or the signal that ended it, its output and its peak
-/// resident memory (`wait4`'s `ru_maxrss`).
+/// resident memory (`VmHWM` of /proc/PID/status, polled until it exits).
 struct MeasuredExit {
     var status: Int32?
     var signal: Int32?
@@ -16,13 +17,15 @@ struct MeasuredExit {
 }
 
 /// Runs the binary with `args` through `posix_spawn` and `wait4`, for the child's own peak
-/// RSS; stdout goes to /dev/null, stderr to a file in `scratch` read back afterwards.
-func runMeasured(_ args: [String], scratch: String) throws -> MeasuredExit {
+/// RSS; stdin comes from `stdin` (a file or a FIFO) or is inherited, stdout goes to
+/// /dev/null, stderr to a file in `scratch` read back afterwards.
+func runMeasured(_ args: [String], scratch: String, stdin: String? = nil) throws -> MeasuredExit {
     let errPath = scratch + "/.stderr-\(UUID().uuidString.prefix(8))"
     defer { unlink(errPath) }
     var actions = posix_spawn_file_actions_t()
     posix_spawn_file_actions_init(&actions)
     defer { posix_spawn_file_actions_destroy(&actions) }
+    if let stdin { posix_spawn_file_actions_addopen(&actions, 0, stdin, O_RDONLY, 0) }
     posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0)
     posix_spawn_file_actions_addopen(&actions, 2, errPath, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
     let argv = ([binary()] + args).map { strdup($0) } + [nil]
@@ -30,13 +33,32 @@ func runMeasured(_ args: [String], scratch: String) throws -> MeasuredExit {
     var pid: pid_t = 0
     let rc = posix_spawn(&pid, binary(), &actions, nil, argv, environ)
     guard rc == 0 else { throw CocoaError(.fileReadUnknown, userInfo: ["posix_spawn": rc]) }
+    // Not wait4's ru_maxrss: posix_spawn's child shares this process's memory until it execs,
+    // and ru_maxrss keeps that high-water mark too (the test runner's own RSS). VmHWM is the
+    // high-water mark of the child's own memory since its exec; it is read until the child
+    // ends (a zombie has none), so at most the last 2 ms of growth are missed.
     var status: Int32 = 0
     var usage = rusage()
-    while wait4(pid, &status, 0, &usage) < 0 && errno == EINTR {}
+    var hwm = 0
+    while true {
+        hwm = max(hwm, vmHWMBytes(pid))
+        let r = wait4(pid, &status, WNOHANG, &usage)
+        if r == pid || (r < 0 && errno != EINTR) { break }
+        usleep(2000)
+    }
     let exited = status & 0x7f == 0
     let err = (try? String(contentsOfFile: errPath, encoding: .utf8)) ?? ""
     return MeasuredExit(status: exited ? (status >> 8) & 0xff : nil, signal: exited ? nil : status & 0x7f,
-                        stderr: err, peakRSSBytes: usage.ru_maxrss * 1024)
+                        stderr: err, peakRSSBytes: hwm > 0 ? hwm : usage.ru_maxrss * 1024)
+}
+
+/// The `VmHWM` of a live process in bytes (0 when /proc does not say).
+func vmHWMBytes(_ pid: pid_t) -> Int {
+    guard let text = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8),
+          let line = text.split(separator: "\n").first(where: { $0.hasPrefix("VmHWM:") }),
+          let kb = Int(line.split(whereSeparator: { $0 == " " || $0 == "\t" }).dropFirst().first ?? "")
+    else { return 0 }
+    return kb * 1024
 }
 
 /// Issue 13: random valid-but-extreme specs (counts, intervals, deadlines, rates, penalties
@@ -48,82 +70,12 @@ struct ExtremeSpecsCLITests {
     /// The memory budget of one `envs simulate` run on any accepted spec.
     static let rssBudget = 2 << 30
 
-    /// One value of `b`: its lower or upper end, or (a third of the time) one between.
-    static func pick(_ b: InputBounds, _ g: inout SeededGenerator, integer: Bool = false) -> String {
-        let r = g.nextUnit()
-        var x: Double
-        switch r {
-        case ..<0.33: x = b.lower + (b.lowerOpen ? max(abs(b.lower) * 1e-9, 1e-9) : 0)
-        case ..<0.66: x = b.upper
-        default: x = b.lower + (b.upper - b.lower) * g.nextUnit() * g.nextUnit() * g.nextUnit()
-        }
-        if integer { return String(Int64(x.rounded(.up))) }
-        return "\(x)"
-    }
-
-    static func randomSpec(seed: UInt64) -> String {
-        var g = SeededGenerator(seed: seed)
-        typealias B = ScenarioBounds
-        func p(_ b: InputBounds, integer: Bool = false) -> String { pick(b, &g, integer: integer) }
-        var s = """
-            name = "extreme-\(seed)"
-            decision_interval_s = \(g.nextUnit() < 0.5 ? p(B.decisionInterval) : "60.0")
-            episode_intervals = \(p(B.episodeIntervals, integer: true))
-            [trace]
-            synthetic = "default"
-            \(g.nextUnit() < 0.5 ? "rate_scale = \(p(B.rateScale))" : "mean_rate = \(p(B.meanRate))")
-            [reward]
-            served = \(p(B.rewardWeight))
-            slo = \(p(B.rewardWeight))
-            cost = \(p(B.rewardWeight))
-
-            """
-        for v in 0..<(1 + Int(g.next() % 3)) {
-            s += """
-                [[variants]]
-                name = "v\(v)"
-                accuracy = \(p(B.fraction))
-                batch_sizes = [1, \(p(B.batchSize, integer: true))]
-                latency_ms = [\(p(B.latency)), \(p(B.latency))]
-                memory_gb = \(v == 0 ? "1.0" : p(B.memory))
-                load_s_disk = \(p(B.loadSeconds))
-                load_s_ram = \(p(B.loadSeconds))
-                cost_per_s = \(p(B.cost))
-
-                """
-        }
-        s += """
-            [[fleet]]
-            name = "d"
-            memory_gb = \(B.memory.upper)
-            count = \(p(B.deviceCount, integer: true))
-            concurrency = \(p(B.concurrency, integer: true))
-
-            """
-        for k in 0..<(1 + Int(g.next() % 3)) {
-            let kind = ["stepwise", "linear", "logarithmic", "table"][Int(g.next() % 4)]
-            s += """
-                [[streams]]
-                name = "s\(k)"
-                deadline_ms = \(p(B.deadline))
-                share = \(k == 0 ? "1.0" : "0.0")
-                weight = \(p(B.streamWeight))
-                drop_after = \(p(B.dropAfter, integer: true))
-                drop_penalty = \(p(B.penalty))
-                penalty = "\(kind)"
-                \(kind == "table" ? "penalty_table = [\(p(B.penalty)), \(p(B.penalty))]" : "penalty_amount = \(p(B.penalty))")
-
-                """
-        }
-        return s
-    }
-
     @Test("24 seeded extreme specs through envs simulate --policy hold")
     func extremeSpecs() throws {
         let dir = try scratch(); defer { try? FileManager.default.removeItem(atPath: dir) }
         var ran = 0, refused = 0, peak = 0
         for seed in UInt64(0)..<24 {
-            let text = Self.randomSpec(seed: seed)
+            let text = ExtremeSpecs.randomSpec(seed: seed, use: .simulate)
             try write(text, dir + "/s.toml")
             let r = try runMeasured(["envs", "simulate", "--env", dir + "/s.toml", "--policy", "hold", "--seed", "1"], scratch: dir)
             peak = max(peak, r.peakRSSBytes)

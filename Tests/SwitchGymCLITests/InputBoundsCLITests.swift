@@ -2,6 +2,9 @@ import Foundation
 import Testing
 import SwitchGymData
 import SwitchGymIO
+#if canImport(Glibc)
+import Glibc
+#endif
 
 private let spec = """
     name = "tiny"
@@ -77,6 +80,61 @@ struct InputBoundsCLITests {
         let r = try run(["traces", "import", "/dev/zero", "-o", "x.h5"], cwd: dir)
         #expect(r.status == 65 && r.stderr.contains("/dev/zero:1") && r.stderr.contains("maxLineBytes"), "\(r.status): \(r.stderr)")
         #expect(files(dir).isEmpty)
+    }
+
+    /// A FIFO at `path` fed by a thread with `chunk` up to `limit` bytes, stopping quietly
+    /// when the reader closes (EPIPE: SIGPIPE is ignored).
+    private func feedFIFO(_ path: String, chunk: String, limit: Int) throws {
+        #expect(mkfifo(path, 0o600) == 0)
+        signal(SIGPIPE, SIG_IGN)
+        let bytes = Array(chunk.utf8)
+        Thread {
+            let fd = open(path, O_WRONLY)
+            guard fd >= 0 else { return }
+            defer { close(fd) }
+            var sent = 0
+            bytes.withUnsafeBytes { b in
+                while sent < limit {
+                    let n = Glibc.write(fd, b.baseAddress!, b.count)
+                    if n < 0 && errno == EINTR { continue }
+                    if n <= 0 { return }
+                    sent += n
+                    if n < b.count { return }  // the reader left mid-chunk
+                }
+            }
+        }.start()
+    }
+
+    @Test("traces import - from an endless pipe ends at --max-requests: status 65 naming the limit and the flag, bounded RSS, no output")
+    func endlessPipe() throws {
+        let dir = try scratch(); defer { try? FileManager.default.removeItem(atPath: dir) }
+        // 256 MiB of "0\n" rows: read whole before parsing (as it once was), the peak RSS passes
+        // the budget; parsed as read, it ends at the cap of 1 M rows (2 MB in).
+        try feedFIFO(dir + "/fifo", chunk: String(repeating: "0\n", count: 1 << 15), limit: 256 << 20)
+        let r = try runMeasured(["traces", "import", "-", "-o", dir + "/x.h5", "--max-requests", "1000000"],
+                                scratch: dir, stdin: dir + "/fifo")
+        #expect(r.signal == nil && r.status == 65 && r.stderr.contains("/dev/stdin:1000001")
+                && r.stderr.contains("at most 1000000 requests") && r.stderr.contains("--max-requests"), "\(String(describing: r.status)): \(r.stderr)")
+        #expect(r.peakRSSBytes < 128 << 20, "peak RSS \(r.peakRSSBytes >> 20) MiB")
+        print("traces import - of an endless pipe, --max-requests 1000000: peak RSS \(r.peakRSSBytes >> 20) MiB (budget 128 MiB)")
+        #expect(files(dir) == ["fifo"], "\(files(dir))")
+        let bad = try run(["traces", "import", "-", "-o", dir + "/y.h5", "--max-requests", "0"], cwd: dir)
+        #expect(bad.status == 64 && bad.stderr.contains("--max-requests 0"), "\(bad.status): \(bad.stderr)")
+    }
+
+    @Test("traces import of a FIFO gives the same dataset as of the file with the same bytes")
+    func fifoEqualsFile() throws {
+        let dir = try scratch(); defer { try? FileManager.default.removeItem(atPath: dir) }
+        let csv = String(decoding: SyntheticCSV.azureLLM(rows: 80_000, seed: 3), as: UTF8.self)
+        try FileManager.default.createDirectory(atPath: dir + "/fifo", withIntermediateDirectories: true)
+        try write(csv, dir + "/t.csv")
+        try feedFIFO(dir + "/fifo/t.csv", chunk: csv, limit: csv.utf8.count)
+        let args = ["--created-at", "2026-01-01T00:00:00Z", "--sort"]
+        let a = try run(["traces", "import", "t.csv", "-o", "file.h5"] + args, cwd: dir)
+        let b = try run(["traces", "import", "fifo/t.csv", "-o", "fifo.h5"] + args, cwd: dir)
+        #expect(a.status == 0 && b.status == 0, "\(a.stderr)\n\(b.stderr)")
+        let fromFile = try TraceDataset.read(dir + "/file.h5"), fromFIFO = try TraceDataset.read(dir + "/fifo.h5")
+        #expect(fromFile.count == 80_000 && fromFIFO == fromFile)
     }
 
     @Test("train --out and eval --export naming an existing file (or a path under one): status 64 naming it; the file stays",

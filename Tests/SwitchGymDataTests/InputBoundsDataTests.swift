@@ -76,14 +76,14 @@ struct InputBoundsDataTests {
         #expect(e?.path == "/dev/zero" && e?.line == 1 && e?.expected.contains("at most \(1 << 20) bytes") == true, "\(String(describing: e))")
     }
 
-    @Test("case 7: a source over maxInputBytes is refused; a long line in a regular file too")
+    @Test("case 7: a source over maxRequests is refused, a FIFO is read once; a long line in a regular file too")
     func caps() throws {
         let dir = try scratch(); defer { try? FileManager.default.removeItem(atPath: dir) }
         let rows = "timestamp\n" + (0..<2000).map { "\($0)\n" }.joined()
         let path = dir + "/t.csv"
         try AtomicOutput.write(text: rows, to: path)
-        // Through a FIFO-like path (not mapped): the byte cap.
-        let small = TraceImportOptions(maxInputBytes: 1000)
+        // Through a FIFO: the row cap.
+        let small = TraceImportOptions(maxRequests: 1000)
         let fifo = dir + "/pipe"
         #expect(mkfifo(fifo, 0o600) == 0)
         // The reader stops at the cap and closes while the writer may still write: the writer
@@ -92,7 +92,7 @@ struct InputBoundsDataTests {
         let writer = Thread { if let h = FileHandle(forWritingAtPath: fifo) { try? h.write(contentsOf: rows.data(using: .utf8)!); try? h.close() } }
         writer.start()
         let e = #expect(throws: TraceImportError.self) { _ = try TraceImporter.importFile(fifo, options: small) }
-        #expect(e?.expected.contains("at most 1000 bytes") == true, "\(String(describing: e))")
+        #expect(e?.expected == "at most 1000 requests" && e?.line == 1002, "\(String(describing: e))")
         // A FIFO is opened once: all of what its writer sends is read (opening it a second
         // time, after the writer left, used to wait forever).
         let fifo2 = dir + "/pipe2"

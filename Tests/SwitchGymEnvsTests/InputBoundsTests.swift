@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import SwitchGymCore
+import SwitchGymTestSupport
 @testable import SwitchGymEnvs
 
 /// Issue 13, cases 4 and 8: every number of a spec is checked where it is parsed (the error
@@ -143,90 +144,11 @@ struct SpecInputBoundsTests {
 /// finite rewards or throws a ScenarioError; none traps.
 @Suite("Scenario specs at the bounds: run or a clear error, never a trap")
 struct SpecExtremesPropertyTests {
-    /// One value of `bounds`: its lower or upper end, just outside, or between.
-    static func pick(_ b: InputBounds, _ g: inout SeededGenerator, integer: Bool = false) -> String {
-        let r = g.nextUnit()
-        var x: Double
-        switch r {
-        case ..<0.25: x = b.lower + (b.lowerOpen ? max(abs(b.lower) * 1e-9, 1e-9) : 0)
-        case ..<0.5: x = b.upper
-        case ..<0.51: x = b.upper * 1.5 + 1
-        case ..<0.52: x = b.lower - 1
-        default: x = b.lower + (b.upper - b.lower) * g.nextUnit() * g.nextUnit()
-        }
-        if integer { x = x.rounded(.up) }
-        return integer ? String(Int64(x)) : "\(x)"
-    }
-
-    static func randomSpec(seed: UInt64) -> String {
-        var g = SeededGenerator(seed: seed)
-        typealias B = ScenarioBounds
-        func p(_ b: InputBounds, integer: Bool = false) -> String { pick(b, &g, integer: integer) }
-        var s = """
-            name = "extreme"
-            decision_interval_s = \(p(B.decisionInterval))
-            episode_intervals = \(p(B.episodeIntervals, integer: true))
-            [trace]
-            synthetic = "default"
-            \(g.nextUnit() < 0.5 ? "rate_scale = \(p(B.rateScale))" : "mean_rate = \(p(B.meanRate))")
-            [reward]
-            served = \(p(B.rewardWeight))
-            accuracy = \(p(B.rewardWeight))
-            cost = \(p(B.rewardWeight))
-            slo = \(p(B.rewardWeight))
-            [observation]
-            history_windows = [\(p(B.historyWindow, integer: true)), 1]
-            forecast = "noisy"
-            forecast_noise = \(p(B.forecastNoise))
-
-            """
-        for v in 0..<(1 + Int(g.next() % 3)) {
-            s += """
-                [[variants]]
-                name = "v\(v)"
-                accuracy = \(p(B.fraction))
-                batch_sizes = [1, \(Int(min(B.batchSize.upper, 1 + (Double(p(B.batchSize, integer: true)) ?? 1))))]
-                latency_ms = [\(p(B.latency)), \(p(B.latency))]
-                memory_gb = \(p(B.memory))
-                load_s_disk = \(p(B.loadSeconds))
-                load_s_ram = \(p(B.loadSeconds))
-                cost_per_s = \(p(B.cost))
-
-                """
-        }
-        s += """
-            [[fleet]]
-            name = "d"
-            memory_gb = \(g.nextUnit() < 0.9 ? B.memory.upper : Double(p(B.memory)) ?? 0)
-            count = \(g.nextUnit() < 0.1 ? p(B.deviceCount, integer: true) : String(1 + g.next() % 40))
-            concurrency = \(p(B.concurrency, integer: true))
-
-            """
-        let streams = 1 + Int(g.next() % 3)
-        for k in 0..<streams {
-            let kind = ["stepwise", "linear", "logarithmic", "table"][Int(g.next() % 4)]
-            s += """
-                [[streams]]
-                name = "s\(k)"
-                deadline_ms = \(g.nextUnit() < 0.5 ? 1000.0 : Double(p(B.deadline)) ?? 1)
-                share = \(k == 0 ? "1.0" : "0.0")
-                min_accuracy = \(g.nextUnit() < 0.8 ? "0.0" : p(B.fraction))
-                weight = \(p(B.streamWeight))
-                drop_after = \(p(B.dropAfter, integer: true))
-                drop_penalty = \(p(B.penalty))
-                penalty = "\(kind)"
-                \(kind == "table" ? "penalty_table = [\(p(B.penalty)), \(p(B.penalty))]" : "penalty_amount = \(p(B.penalty))")
-
-                """
-        }
-        return s
-    }
-
     @Test("200 random extreme specs: parse, model, 3 fluid steps; finite rewards or a ScenarioError")
     func extremes() throws {
         var ran = 0, refused = 0, reasons: [String: Int] = [:]
         for seed in UInt64(0)..<200 {
-            let text = Self.randomSpec(seed: seed)
+            let text = ExtremeSpecs.randomSpec(seed: seed, use: .model)
             do {
                 let sc = try ScenarioFixtures.parseSpec(text)
                 try sc.checkIntervalTables(duration: Int64(1 + seed % 7) * 86_400_000_000, trace: "a week")

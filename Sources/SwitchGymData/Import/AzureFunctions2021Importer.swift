@@ -21,20 +21,21 @@ enum AzureFunctions2021Importer {
         try csvHeader.check(cur, h, ctx: ctx)
         let p = cur.base
         let maxRequests = ctx.options.maxRequests
-        let capacity = min(cur.remainingNewlines() + 1, maxRequests)
+        let capacity = min(cur.bufferedNewlines() + 1, maxRequests)
         var arrivals = [Int64]()
         var ids = [UInt32]()
         arrivals.reserveCapacity(capacity)
         ids.reserveCapacity(capacity)
         var streams = [TraceStream]()
+        var streamBytes = 0
         var streamIDs = [String: UInt32]()
         var fields = [(Int, Int)]()
         var prev = Int64.min
         var unsorted = false
 
-        while let (s, e) = cur.next() {
+        while let (s, e) = try cur.next() {
             if s == e {
-                if cur.restIsBlank() { break }
+                if try cur.restIsBlank() { break }
                 throw ctx.emptyLine(line: cur.line)
             }
             splitFields(p, s, e, into: &fields)
@@ -67,6 +68,7 @@ enum AzureFunctions2021Importer {
                 let id = UInt32(streams.count)
                 streamIDs[name] = id
                 streams.append(TraceStream(name: name, kind: ""))
+                try ctx.addStream(streams, bytes: &streamBytes, line: cur.line)
                 ids.append(id)
             }
         }

@@ -40,7 +40,9 @@ enum AzureFunctionsImporter {
         guard minutes > 0, header[4].1 > header[4].0 else {
             throw ctx.error(line: 1, expected: "at least one minute column after Trigger", found: cur.shown(h.start, h.end))
         }
-        func columnName(_ j: Int) -> String { cur.string(header[4 + j].0, header[4 + j].1) }
+        // Copied: the header line's bytes do not outlive the next line read.
+        let columnNames = (0..<minutes).map { cur.string(header[4 + $0].0, header[4 + $0].1) }
+        func columnName(_ j: Int) -> String { columnNames[j] }
         guard let firstMinute = parseInteger(p, header[4].0, header[4].1) else {
             throw ctx.error(line: 1, column: columnName(0), expected: "an integer minute number",
                             found: cur.shown(header[4].0, header[4].1))
@@ -58,15 +60,16 @@ enum AzureFunctionsImporter {
         let countLimit = Int64(min(maxRequests, Int(UInt32.max)))
 
         var streams = [TraceStream]()
+        var streamBytes = 0
         var keys = [UInt64]()
         var seen = [String: Int]()
         var entries = [Entry]()
         var total = 0
         var fields = [(Int, Int)]()
         fields.reserveCapacity(columns)
-        while let (s, e) = cur.next() {
+        while let (s, e) = try cur.next() {
             if s == e {
-                if cur.restIsBlank() { break }
+                if try cur.restIsBlank() { break }
                 throw ctx.emptyLine(line: cur.line)
             }
             splitFields(p, s, e, into: &fields)
@@ -98,6 +101,7 @@ enum AzureFunctionsImporter {
             let name = cur.string(fields[0].0, fields[0].1) + "/" + cur.string(fields[1].0, fields[1].1) + "/"
                 + cur.string(fields[2].0, fields[2].1)
             streams.append(TraceStream(name: name, kind: cur.string(fields[3].0, fields[3].1)))
+            try ctx.addStream(streams, bytes: &streamBytes, line: cur.line)
             let repeats = seen[name, default: 0]
             seen[name] = repeats + 1
             keys.append(fnv1a64((repeats == 0 ? name : "\(name)#\(repeats)").utf8))

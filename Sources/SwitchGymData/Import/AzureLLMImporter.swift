@@ -12,7 +12,7 @@ enum AzureLLMImporter {
     static func parse(_ cur: inout LineCursor, header h: (start: Int, end: Int), ctx: ImportContext) throws -> Trace {
         let p = cur.base
         try csvHeader.check(cur, h, ctx: ctx)
-        let capacity = min(cur.remainingNewlines() + 1, ctx.options.maxRequests)
+        let capacity = min(cur.bufferedNewlines() + 1, ctx.options.maxRequests)
         var arrivals = [Int64]()
         var tokensIn = [Int32]()
         var tokensOut = [Int32]()
@@ -26,9 +26,9 @@ enum AzureLLMImporter {
         var unsorted = false
         let limit = Int64(Int32.max)
 
-        while let (s, e) = cur.next() {
+        while let (s, e) = try cur.next() {
             if s == e {
-                if cur.restIsBlank() { break }
+                if try cur.restIsBlank() { break }
                 throw ctx.emptyLine(line: cur.line)
             }
             // Field boundaries: the usual timestamp is 27 bytes long.

@@ -31,7 +31,7 @@ enum BurstGPTImporter {
         let p = cur.base
         let columns = csvHeader.columns
         let maxRequests = ctx.options.maxRequests
-        let capacity = min(cur.remainingNewlines() + 1, maxRequests)
+        let capacity = min(cur.bufferedNewlines() + 1, maxRequests)
         var arrivals = [Int64]()
         var ids = [UInt32]()
         var tokensIn = [Int32]()
@@ -41,8 +41,9 @@ enum BurstGPTImporter {
         tokensIn.reserveCapacity(capacity)
         tokensOut.reserveCapacity(capacity)
         var streams = [TraceStream]()
+        var streamBytes = 0
         var streamIDs = [String: UInt32]()
-        var last: (ms: Int, me: Int, ls: Int, le: Int, id: UInt32)?
+        var last: (ms: Int, me: Int, ls: Int, le: Int, id: UInt32, shifts: Int)?
         var prev = Int64.min
         var unsorted = false
         var zeroResponse = 0
@@ -57,9 +58,9 @@ enum BurstGPTImporter {
             return v
         }
 
-        while let (s, e) = cur.next() {
+        while let (s, e) = try cur.next() {
             if s == e {
-                if cur.restIsBlank() { break }
+                if try cur.restIsBlank() { break }
                 throw ctx.emptyLine(line: cur.line)
             }
             splitFields(p, s, e, into: &fields)
@@ -95,7 +96,7 @@ enum BurstGPTImporter {
                 throw ctx.error(line: cur.line, column: me > ms ? "Log Type" : "Model", expected: "a non-empty name",
                                 found: "an empty field")
             }
-            if let l = last, l.me - l.ms == me - ms, l.le - l.ls == le - ls,
+            if let l = last, l.shifts == cur.shifts, l.me - l.ms == me - ms, l.le - l.ls == le - ls,
                memcmp(p + l.ms, p + ms, me - ms) == 0, memcmp(p + l.ls, p + ls, le - ls) == 0 {
                 ids.append(l.id)
             } else {
@@ -107,9 +108,10 @@ enum BurstGPTImporter {
                     id = UInt32(streams.count)
                     streamIDs[name] = id
                     streams.append(TraceStream(name: name, kind: "llm"))
+                    try ctx.addStream(streams, bytes: &streamBytes, line: cur.line)
                 }
                 ids.append(id)
-                last = (ms, me, ls, le, id)
+                last = (ms, me, ls, le, id, cur.shifts)
             }
         }
         guard !arrivals.isEmpty else {

@@ -7,61 +7,126 @@ import Darwin
 // Byte-level helpers shared by the importers. Everything here works on raw
 // pointers into the (decompressed) file and allocates nothing per field.
 
-/// Iterates over the lines of a byte buffer. Lines end at `\n`; a `\r` before it
-/// is dropped, so CRLF files read like LF files.
+/// Iterates over the lines of an ``ImportSource`` through a fixed window of
+/// `maxLineBytes + 1 MiB` bytes: the input is parsed as it is read, whatever its size.
+/// Lines end at `\n`; a `\r` before it is dropped, so CRLF files read like LF files.
+///
+/// A line is `[start, end)` in the window at ``base`` (which never moves). Offsets stay
+/// valid until the next call of ``next()``: reading more may shift the window's content
+/// (``shifts`` counts how often), so a parser that keeps offsets of an earlier line must
+/// compare ``shifts`` before using them.
 struct LineCursor {
     let base: UnsafePointer<UInt8>
-    let count: Int
+    private let window: UnsafeMutablePointer<UInt8>
+    private let capacity: Int
+    private let source: ImportSource
+    /// The longest line accepted, in bytes (its `\r` included).
+    let maxLineBytes: Int
+    /// Bytes of the window holding data.
+    private(set) var count = 0
     /// Offset of the first byte not yet returned.
-    var pos: Int = 0
+    private(set) var pos = 0
     /// 1-based number of the line last returned by ``next()``.
-    var line: Int = 0
+    private(set) var line = 0
+    /// The start of the line last returned.
+    private var lineStart = 0
+    private var atEnd = false
+    /// How many times the window's content has moved.
+    private(set) var shifts = 0
 
-    init(_ buffer: UnsafeBufferPointer<UInt8>) {
-        // An empty buffer may have no base address; point at a dummy byte.
-        base = buffer.baseAddress ?? LineCursor.empty
-        count = buffer.count
-        // Skip a UTF-8 byte order mark.
+    /// Reads the first piece of `source` (skipping a UTF-8 byte order mark).
+    init(_ source: ImportSource, maxLineBytes: Int) throws {
+        self.source = source
+        self.maxLineBytes = max(maxLineBytes, 0)
+        let (c, overflow) = self.maxLineBytes.addingReportingOverflow(1 << 20)
+        capacity = overflow ? Int.max : c
+        window = source.makeWindow(capacity: capacity)
+        base = UnsafePointer(window)
+        while count < 3 && !atEnd { try read() }
         if count >= 3 && base[0] == 0xEF && base[1] == 0xBB && base[2] == 0xBF { pos = 3 }
     }
 
-    nonisolated(unsafe) private static let empty: UnsafePointer<UInt8> = {
-        let p = UnsafeMutablePointer<UInt8>.allocate(capacity: 1)
-        p.initialize(to: 0)
-        return UnsafePointer(p)
-    }()
-
     /// The next line as `[start, end)` without its terminator, or nil at the end of input.
+    ///
+    /// - Throws: ``TraceImportError`` naming the line when it is longer than
+    ///   ``maxLineBytes``; the source's errors when reading fails.
     @inline(__always)
-    mutating func next() -> (start: Int, end: Int)? {
-        if pos >= count { return nil }
-        let s = pos
-        var e: Int
-        if let p = memchr(base + s, 0x0A, count - s) {
-            e = UnsafeRawPointer(p) - UnsafeRawPointer(base)
-            pos = e + 1
-        } else {
-            e = count
-            pos = count
+    mutating func next() throws -> (start: Int, end: Int)? {
+        var from = pos
+        while true {
+            if let q = memchr(base + from, 0x0A, count - from) {
+                let e = UnsafeRawPointer(q) - UnsafeRawPointer(base)
+                return try take(e, next: e + 1)
+            }
+            if atEnd { return pos < count ? try take(count, next: count) : nil }
+            from = count - pos  // already searched; the window starts at `pos` after `refill`
+            try refill()
         }
+    }
+
+    @inline(__always)
+    private mutating func take(_ end: Int, next: Int) throws -> (start: Int, end: Int) {
+        let s = pos
+        if end - s > maxLineBytes { throw longLine(line + 1) }
+        pos = next
         line += 1
+        lineStart = s
+        var e = end
         if e > s && base[e - 1] == 0x0D { e -= 1 }
         return (s, e)
     }
 
-    /// Whether every byte after the current position is white space (blank trailing lines).
-    func restIsBlank() -> Bool {
-        var i = pos
-        while i < count {
-            let c = base[i]
-            if c != 0x0A && c != 0x0D && c != 0x20 && c != 0x09 { return false }
-            i += 1
-        }
-        return true
+    /// Makes the line last returned by ``next()`` the next one again (for a first line that
+    /// turns out to be data, not a header). Only right after ``next()``.
+    mutating func rereadLastLine() {
+        pos = lineStart
+        line -= 1
     }
 
-    /// The number of `\n` bytes from the current position on (to size arrays up front).
-    func remainingNewlines() -> Int {
+    /// Moves the line in progress to the start of the window and reads more after it.
+    private mutating func refill() throws {
+        if pos > 0 {
+            (window + 0).update(from: window + pos, count: count - pos)
+            count -= pos
+            pos = 0
+            lineStart = 0
+            shifts += 1
+        }
+        // No newline in the window: the line in progress is all of it.
+        if count > maxLineBytes { throw longLine(line + 1) }
+        try read()
+    }
+
+    private mutating func read() throws {
+        let n = try source.fill(window + count, capacity - count)
+        if n == 0 { atEnd = true } else { count += n }
+    }
+
+    private func longLine(_ line: Int) -> TraceImportError {
+        TraceImportError(path: source.path, line: line,
+                         expected: "a line of at most \(maxLineBytes) bytes (TraceImportOptions.maxLineBytes)",
+                         found: "a longer line",
+                         hint: "the source is not a line-based text trace (a binary file or a device such as /dev/zero?)")
+    }
+
+    /// Whether every byte from the current position to the end of input is white space
+    /// (blank trailing lines). Reads on through the blank bytes, dropping them: call it only
+    /// where a `false` ends the parse with an error.
+    mutating func restIsBlank() throws -> Bool {
+        while true {
+            while pos < count {
+                let c = base[pos]
+                if c != 0x0A && c != 0x0D && c != 0x20 && c != 0x09 { return false }
+                pos += 1
+            }
+            if atEnd { return true }
+            try refill()
+        }
+    }
+
+    /// The number of `\n` bytes in the window after the current position: a lower bound
+    /// of the lines to come (to size arrays up front).
+    func bufferedNewlines() -> Int {
         var n = 0
         var i = pos
         while i < count, let p = memchr(base + i, 0x0A, count - i) {

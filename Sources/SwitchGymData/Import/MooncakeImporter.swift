@@ -28,11 +28,10 @@ enum MooncakeImporter {
 
     static func parse(_ cur: inout LineCursor, header h: (start: Int, end: Int), ctx: ImportContext) throws -> Trace {
         // Header-less: the first line is data.
-        cur.pos = h.start
-        cur.line = 0
+        cur.rereadLastLine()
         let p = cur.base
         let maxRequests = ctx.options.maxRequests
-        let capacity = min(cur.remainingNewlines() + 1, maxRequests)
+        let capacity = min(cur.bufferedNewlines() + 1, maxRequests)
         var arrivals = [Int64]()
         var tokensIn = [Int32]()
         var tokensOut = [Int32]()
@@ -43,9 +42,9 @@ enum MooncakeImporter {
         var unsorted = false
         var blocks = 0
 
-        while let (s, e) = cur.next() {
+        while let (s, e) = try cur.next() {
             if s == e {
-                if cur.restIsBlank() { break }
+                if try cur.restIsBlank() { break }
                 throw ctx.emptyLine(line: cur.line)
             }
             var r = ObjectReader(p: p, i: s, e: e, line: cur.line, cur: cur, ctx: ctx)

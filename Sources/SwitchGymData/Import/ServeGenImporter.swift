@@ -108,8 +108,7 @@ enum ServeGenImporter {
         if csvHeader.matches(p, h.start, h.end) >= 2 {
             try csvHeader.check(cur, h, ctx: ctx)
         } else {
-            cur.pos = h.start  // header-less: the first line is data
-            cur.line = 0
+            cur.rereadLastLine()  // header-less: the first line is data
         }
         let maxRequests = ctx.options.maxRequests
         let columns = csvHeader.columns
@@ -120,9 +119,9 @@ enum ServeGenImporter {
         var windows = 0
         var unfitted = 0
 
-        while let (s, e) = cur.next() {
+        while let (s, e) = try cur.next() {
             if s == e {
-                if cur.restIsBlank() { break }
+                if try cur.restIsBlank() { break }
                 throw ctx.emptyLine(line: cur.line)
             }
             splitFields(p, s, e, into: &fields)

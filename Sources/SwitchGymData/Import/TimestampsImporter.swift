@@ -79,8 +79,7 @@ enum TimestampsImporter {
         var timeIndex = 0, streamIndex: Int?, tinIndex: Int?, toutIndex: Int?
         if isHeaderless(p, h.start, h.end) {
             columnNames = ["time"]
-            cur.pos = h.start  // the first line is data
-            cur.line = 0
+            cur.rereadLastLine()  // the first line is data
         } else {
             var fields = [(Int, Int)]()
             splitFields(p, h.start, h.end, into: &fields)
@@ -103,7 +102,7 @@ enum TimestampsImporter {
         let columns = columnNames.count
         let unit = ctx.options.timeUnit
         let maxRequests = ctx.options.maxRequests
-        let capacity = min(cur.remainingNewlines() + 1, maxRequests)
+        let capacity = min(cur.bufferedNewlines() + 1, maxRequests)
         var arrivals = [Int64]()
         arrivals.reserveCapacity(capacity)
         var ids = [UInt32]()
@@ -113,8 +112,9 @@ enum TimestampsImporter {
         if tinIndex != nil { tokensIn.reserveCapacity(capacity) }
         if toutIndex != nil { tokensOut.reserveCapacity(capacity) }
         var streams = [TraceStream]()
+        var streamBytes = 0
         var streamIDs = [String: UInt32]()
-        var lastStream: (s: Int, e: Int, id: UInt32)?
+        var lastStream: (s: Int, e: Int, id: UInt32, shifts: Int)?
         var isoTimes: Bool?
         var firstDataLine = 0
         var cache = DateCache()
@@ -132,9 +132,9 @@ enum TimestampsImporter {
             return Int32(v)
         }
 
-        while let (s, e) = cur.next() {
+        while let (s, e) = try cur.next() {
             if s == e {
-                if cur.restIsBlank() { break }
+                if try cur.restIsBlank() { break }
                 throw ctx.emptyLine(line: cur.line)
             }
             splitFields(p, s, e, into: &fields)
@@ -177,7 +177,7 @@ enum TimestampsImporter {
 
             if let si = streamIndex {
                 let (ss, se) = trim(p, fields[si].0, fields[si].1)
-                if let last = lastStream, last.e - last.s == se - ss, memcmp(p + last.s, p + ss, se - ss) == 0 {
+                if let last = lastStream, last.shifts == cur.shifts, last.e - last.s == se - ss, memcmp(p + last.s, p + ss, se - ss) == 0 {
                     ids.append(last.id)
                 } else {
                     let name = cur.string(ss, se)
@@ -188,9 +188,10 @@ enum TimestampsImporter {
                         id = UInt32(streams.count)
                         streamIDs[name] = id
                         streams.append(TraceStream(name: name, kind: ""))
+                        try ctx.addStream(streams, bytes: &streamBytes, line: cur.line)
                     }
                     ids.append(id)
-                    lastStream = (ss, se, id)
+                    lastStream = (ss, se, id, cur.shifts)
                 }
             }
             if let ci = tinIndex { tokensIn.append(try tokens(ci)) }

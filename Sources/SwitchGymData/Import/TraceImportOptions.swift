@@ -46,6 +46,8 @@ public enum TimeUnit: String, CaseIterable, Sendable {
 
 /// How ``TraceImporter`` reads a source file.
 public struct TraceImportOptions: Sendable {
+    /// The default ``maxRequests``: 2^28.
+    public static let defaultMaxRequests = 1 << 28
     /// The source format; nil detects it from the header line.
     public var format: TraceFormat?
     /// The seed of the Azure Functions expansion and of the ServeGen arrival
@@ -58,26 +60,32 @@ public struct TraceImportOptions: Sendable {
     public var sort: Bool
     /// The `createdAt` metadata (ISO 8601); nil uses the current time.
     public var createdAt: String?
-    /// The largest number of requests accepted; a source with more is an error
-    /// (guards memory against huge or hostile inputs).
+    /// The largest number of requests accepted (2^28, about 268 million, by default); a
+    /// source with more is an error naming this limit and `--max-requests`. The import holds
+    /// the parsed requests only (an arrival time and a stream id as numbers, and token
+    /// counts where the format has them: 8 to 20 bytes a request), never the source's text,
+    /// so this cap bounds its memory on any input, endless pipes included: at most 5 GiB of
+    /// requests at the default, about twice that while `sort` reorders them (`yes 0 |
+    /// switchgym traces import -` ends at the cap with a 2.1 GB peak RSS).
     public var maxRequests: Int
-    /// The most bytes of text held in memory: a source that is not a regular file (a pipe,
-    /// a device) is read up to this many bytes, and a compressed source decompressed up to
-    /// it. Regular uncompressed files are mapped and not limited. 8 GiB by default.
-    public var maxInputBytes: Int
-    /// The longest line accepted, in bytes (1 MiB by default): a binary file or a device
-    /// such as /dev/zero fails on its first line instead of being read whole.
+    /// The longest line accepted, in bytes (1 MiB by default, at most 1 GiB): a binary file
+    /// or a device such as /dev/zero fails on its first line. The source is read through a
+    /// window of this many bytes plus 1 MiB.
     public var maxLineBytes: Int
+    /// The most memory the stream table may take, in bytes (1 GiB by default): stream names
+    /// come from the source (function hashes, model names), so an endless source of new
+    /// names, each up to a line long, would otherwise grow memory without adding requests.
+    public var maxStreamBytes: Int
     /// Receives warnings about content that is read but partly ignored (the extra columns
     /// of a `timestamps` file); stderr by default.
     public var warn: @Sendable (String) -> Void
 
     public init(format: TraceFormat? = nil, seed: UInt64 = 0, timeUnit: TimeUnit = .seconds, sort: Bool = false,
-                createdAt: String? = nil, maxRequests: Int = 1 << 28, maxInputBytes: Int = 1 << 33,
-                maxLineBytes: Int = 1 << 20, warn: @escaping @Sendable (String) -> Void = { FileSystem.printWarning($0) }) {
+                createdAt: String? = nil, maxRequests: Int = TraceImportOptions.defaultMaxRequests,
+                maxLineBytes: Int = 1 << 20, maxStreamBytes: Int = 1 << 30, warn: @escaping @Sendable (String) -> Void = { FileSystem.printWarning($0) }) {
         self.warn = warn
-        self.maxInputBytes = maxInputBytes
-        self.maxLineBytes = maxLineBytes
+        self.maxLineBytes = min(max(maxLineBytes, 0), 1 << 30)
+        self.maxStreamBytes = maxStreamBytes
         self.format = format
         self.seed = seed
         self.timeUnit = timeUnit

@@ -1,0 +1,121 @@
+import SwitchGymCore
+import SwitchGymEnvs
+
+/// Random valid-but-extreme scenario specs (TOML) for property tests: counts, intervals,
+/// deadlines, rates and penalties at and between the accepted bounds of ``ScenarioBounds``
+/// (issue 13). Deterministic for a seed.
+public enum ExtremeSpecs {
+    /// How the specs are used, which decides how far they go.
+    public enum Use: Sendable {
+        /// Parsed and stepped a few times in process: values just outside the bounds too
+        /// (about 2% of them), any decision interval, an observation section.
+        case model
+        /// Run whole by `envs simulate`: values inside the bounds only, and half the specs
+        /// with a 60 s decision interval so that most runs end quickly.
+        case simulate
+    }
+
+    /// One value of `b`: its lower or upper end, (for ``Use/model``) just outside it, or
+    /// one between.
+    public static func pick(_ b: InputBounds, _ g: inout SeededGenerator, integer: Bool = false,
+                            use: Use = .model) -> String {
+        let r = g.nextUnit()
+        var x: Double
+        let atLower = b.lower + (b.lowerOpen ? max(abs(b.lower) * 1e-9, 1e-9) : 0)
+        switch use {
+        case .model:
+            switch r {
+            case ..<0.25: x = atLower
+            case ..<0.5: x = b.upper
+            case ..<0.51: x = b.upper * 1.5 + 1
+            case ..<0.52: x = b.lower - 1
+            default: x = b.lower + (b.upper - b.lower) * g.nextUnit() * g.nextUnit()
+            }
+        case .simulate:
+            switch r {
+            case ..<0.33: x = atLower
+            case ..<0.66: x = b.upper
+            default: x = b.lower + (b.upper - b.lower) * g.nextUnit() * g.nextUnit() * g.nextUnit()
+            }
+        }
+        if integer { x = x.rounded(.up) }
+        return integer ? String(Int64(x)) : "\(x)"
+    }
+
+    /// A spec with 1 to 3 variants, one device type and 1 to 3 streams.
+    public static func randomSpec(seed: UInt64, use: Use = .model) -> String {
+        var g = SeededGenerator(seed: seed)
+        typealias B = ScenarioBounds
+        let model = use == .model
+        func p(_ b: InputBounds, integer: Bool = false) -> String { pick(b, &g, integer: integer, use: use) }
+        var s = """
+            name = "extreme\(model ? "" : "-\(seed)")"
+            decision_interval_s = \(model || g.nextUnit() < 0.5 ? p(B.decisionInterval) : "60.0")
+            episode_intervals = \(p(B.episodeIntervals, integer: true))
+            [trace]
+            synthetic = "default"
+            \(g.nextUnit() < 0.5 ? "rate_scale = \(p(B.rateScale))" : "mean_rate = \(p(B.meanRate))")
+            [reward]
+            served = \(p(B.rewardWeight))
+
+            """
+        let weights = model ? ["accuracy", "cost", "slo"] : ["slo", "cost"]
+        for key in weights { s += "\(key) = \(p(B.rewardWeight))\n" }
+        if model {
+            s += """
+                [observation]
+                history_windows = [\(p(B.historyWindow, integer: true)), 1]
+                forecast = "noisy"
+                forecast_noise = \(p(B.forecastNoise))
+
+                """
+        }
+        for v in 0..<(1 + Int(g.next() % 3)) {
+            let batch = model ? String(Int(min(B.batchSize.upper, 1 + (Double(p(B.batchSize, integer: true)) ?? 1))))
+                : p(B.batchSize, integer: true)
+            s += """
+                [[variants]]
+                name = "v\(v)"
+                accuracy = \(p(B.fraction))
+                batch_sizes = [1, \(batch)]
+                latency_ms = [\(p(B.latency)), \(p(B.latency))]
+                memory_gb = \(model || v != 0 ? p(B.memory) : "1.0")
+                load_s_disk = \(p(B.loadSeconds))
+                load_s_ram = \(p(B.loadSeconds))
+                cost_per_s = \(p(B.cost))
+
+                """
+        }
+        let memory = !model || g.nextUnit() < 0.9 ? "\(B.memory.upper)" : "\(Double(p(B.memory)) ?? 0)"
+        let count = !model || g.nextUnit() < 0.1 ? p(B.deviceCount, integer: true) : String(1 + g.next() % 40)
+        s += """
+            [[fleet]]
+            name = "d"
+            memory_gb = \(memory)
+            count = \(count)
+            concurrency = \(p(B.concurrency, integer: true))
+
+            """
+        for k in 0..<(1 + Int(g.next() % 3)) {
+            let kind = ["stepwise", "linear", "logarithmic", "table"][Int(g.next() % 4)]
+            let deadline = !model ? p(B.deadline) : "\(g.nextUnit() < 0.5 ? 1000.0 : Double(p(B.deadline)) ?? 1)"
+            s += """
+                [[streams]]
+                name = "s\(k)"
+                deadline_ms = \(deadline)
+                share = \(k == 0 ? "1.0" : "0.0")
+
+                """
+            if model { s += "min_accuracy = \(g.nextUnit() < 0.8 ? "0.0" : p(B.fraction))\n" }
+            s += """
+                weight = \(p(B.streamWeight))
+                drop_after = \(p(B.dropAfter, integer: true))
+                drop_penalty = \(p(B.penalty))
+                penalty = "\(kind)"
+                \(kind == "table" ? "penalty_table = [\(p(B.penalty)), \(p(B.penalty))]" : "penalty_amount = \(p(B.penalty))")
+
+                """
+        }
+        return s
+    }
+}
