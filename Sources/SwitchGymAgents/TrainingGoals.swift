@@ -1,18 +1,34 @@
 import SwitchGymCore
 
 /// What a training run aims for besides its step budget: an early stop on the training
-/// return, and periodic greedy evaluation that keeps the best policy (Stable-Baselines3's
-/// `StopTrainingOnRewardThreshold` and `EvalCallback`).
+/// return or on the evaluation return, and periodic greedy evaluation that keeps the best
+/// policy (Stable-Baselines3's `StopTrainingOnRewardThreshold` and `EvalCallback`).
 ///
-/// Saved in the run's `config.json` under `"goals"` (keys `stop_at_return`, `eval_every`,
-/// `eval_episodes`; unknown keys are refused), so `--resume` continues with the same goals.
+/// Saved in the run's `config.json` under `"goals"` (keys `stop_at_return`, `stop_on`,
+/// `eval_every`, `eval_episodes`; unknown keys are refused), so `--resume` continues with the
+/// same goals.
 /// The progress towards them (the window of recent returns, the best evaluation) is part of
 /// every checkpoint (``TrainingGoals/Progress``), so a resumed run stops and evaluates at the
 /// same steps as one that never stopped.
 public struct TrainingGoals: Codable, Equatable, Sendable {
-    /// Stop once the mean return of the last ``window`` finished training episodes reaches
-    /// this (a full window is needed); `nil`: train for the whole budget.
+    /// Which mean return ``TrainingGoals/stopAtReturn`` is compared with.
+    public enum StopCriterion: String, Codable, Sendable, CaseIterable {
+        /// The mean return of the last ``TrainingGoals/window`` finished training episodes
+        /// (a full window is needed), checked after every update.
+        case window
+        /// The mean return of a periodic greedy evaluation (``TrainingGoals/evalEvery``,
+        /// ``TrainingGoals/evalEpisodes``): the run stops after the first evaluation whose mean
+        /// reaches the return, as SB3's `EvalCallback(callback_on_new_best=StopTrainingOnRewardThreshold(R))`.
+        /// Training episodes explore (DQN's ε, PPO's sampling), so this is the criterion that
+        /// says whether the policy one keeps (`best.h5`) is good.
+        case eval
+    }
+
+    /// Stop once the mean return ``stopOn`` names reaches this; `nil`: train for the whole budget.
     public var stopAtReturn: Double?
+    /// What ``stopAtReturn`` is compared with (default ``StopCriterion/window``); ``StopCriterion/eval``
+    /// needs ``stopAtReturn`` and ``evalEvery``.
+    public var stopOn: StopCriterion
     /// Evaluate the greedy policy after the first update at or past each multiple of this
     /// many env steps; `nil`: no evaluation.
     public var evalEvery: Int?
@@ -37,8 +53,10 @@ public struct TrainingGoals: Codable, Equatable, Sendable {
     /// `eval_episodes`.
     public static let evalEpisodesBounds = InputBounds.closed(1, 100_000, unit: "episodes")
 
-    public init(stopAtReturn: Double? = nil, evalEvery: Int? = nil, evalEpisodes: Int = TrainingGoals.defaultEvalEpisodes) {
+    public init(stopAtReturn: Double? = nil, stopOn: StopCriterion = .window, evalEvery: Int? = nil,
+                evalEpisodes: Int = TrainingGoals.defaultEvalEpisodes) {
         self.stopAtReturn = stopAtReturn
+        self.stopOn = stopOn
         self.evalEvery = evalEvery
         self.evalEpisodes = evalEpisodes
     }
@@ -51,6 +69,10 @@ public struct TrainingGoals: Codable, Equatable, Sendable {
         if let r = stopAtReturn, let m = Self.returnBounds.violation(r) { return ("stop_at_return", m) }
         if let e = evalEvery, let m = Self.evalEveryBounds.violation(e) { return ("eval_every", m) }
         if let m = Self.evalEpisodesBounds.violation(evalEpisodes) { return ("eval_episodes", m) }
+        if stopOn == .eval && (stopAtReturn == nil || evalEvery == nil) {
+            return ("stop_on", "expected stop_at_return and eval_every with stop_on = eval (it stops on the evaluations' mean return), "
+                    + "got \(stopAtReturn == nil ? "no stop_at_return" : "no eval_every")")
+        }
         return nil
     }
 
@@ -60,13 +82,15 @@ public struct TrainingGoals: Codable, Equatable, Sendable {
     }
 
     enum CodingKeys: String, CodingKey, CaseIterable {
-        case stopAtReturn = "stop_at_return", evalEvery = "eval_every", evalEpisodes = "eval_episodes"
+        case stopAtReturn = "stop_at_return", stopOn = "stop_on", evalEvery = "eval_every", evalEpisodes = "eval_episodes"
     }
 
     public init(from decoder: any Decoder) throws {
         try StrictKeys.check(decoder, allowed: CodingKeys.allCases.map(\.rawValue), what: "goals")
         let c = try decoder.container(keyedBy: CodingKeys.self)
         stopAtReturn = try c.decodeIfPresent(Double.self, forKey: .stopAtReturn)
+        // Absent in config.json files written before the option existed.
+        stopOn = try c.decodeIfPresent(StopCriterion.self, forKey: .stopOn) ?? .window
         evalEvery = try c.decodeIfPresent(Int.self, forKey: .evalEvery)
         evalEpisodes = try c.decodeIfPresent(Int.self, forKey: .evalEpisodes) ?? Self.defaultEvalEpisodes
         if let v = violation() {
@@ -77,6 +101,7 @@ public struct TrainingGoals: Codable, Equatable, Sendable {
     public func encode(to encoder: any Encoder) throws {
         var c = encoder.container(keyedBy: CodingKeys.self)
         try c.encode(stopAtReturn, forKey: .stopAtReturn)
+        try c.encode(stopOn, forKey: .stopOn)
         try c.encode(evalEvery, forKey: .evalEvery)
         try c.encode(evalEpisodes, forKey: .evalEpisodes)
     }
@@ -104,10 +129,15 @@ public struct TrainingGoals: Codable, Equatable, Sendable {
             if recentReturns.count > TrainingGoals.window { recentReturns.removeFirst() }
         }
 
-        /// Whether `goals`' return is reached: a full window whose mean is at least it.
+        /// Whether `goals`' return is reached: for ``StopCriterion/window`` a full window whose
+        /// mean is at least it; for ``StopCriterion/eval`` an evaluation whose mean is at least
+        /// it (the best one, so a resumed run knows without more state).
         public func reached(_ goals: TrainingGoals) -> Bool {
-            guard let r = goals.stopAtReturn, recentReturns.count >= TrainingGoals.window else { return false }
-            return recentMean >= r
+            guard let r = goals.stopAtReturn else { return false }
+            switch goals.stopOn {
+            case .window: return recentReturns.count >= TrainingGoals.window && recentMean >= r
+            case .eval: return best.map { $0.meanReturn >= r } ?? false
+            }
         }
 
         /// Keeps an evaluation; true when it is the best so far (strictly better, so the

@@ -223,7 +223,8 @@ public struct TrainingSummary: Sendable, Equatable {
     public var recentEpisodes: Int
     /// The latest checkpoint.
     public var checkpoint: String?
-    /// Whether the run stopped early because ``TrainingGoals/stopAtReturn`` was reached.
+    /// Whether the run stopped early because ``TrainingGoals/stopAtReturn`` was reached (on
+    /// the criterion ``TrainingGoals/stopOn`` names).
     public var reachedGoal = false
     /// The best evaluation's mean return and step (`nil` without evaluation).
     public var bestEvaluation: (meanReturn: Double, step: Int)?
@@ -357,7 +358,8 @@ final class TrainingVisitor: EnvVisitor {
     /// Trains `agent` update by update: logs each update's metrics, evaluates the greedy
     /// policy on `evaluationEnv(seed + TrainingGoals.evalSeedOffset)` when ``TrainingGoals/evalEvery``
     /// says (keeping the best in `best.h5`), checkpoints, and stops at the budget, at
-    /// `options.stopAt`, or once ``TrainingGoals/stopAtReturn`` is reached.
+    /// `options.stopAt`, or once ``TrainingGoals/stopAtReturn`` is reached (by the training
+    /// window or by an evaluation, ``TrainingGoals/stopOn``).
     func train<A: CheckpointedAgent, EvalEnv: VectorizableEnv>(_ agent: A, evaluationEnv: (UInt64) -> EvalEnv) throws -> TrainingSummary {
         let fm = FileManager.default
         let s = options
@@ -430,7 +432,6 @@ final class TrainingVisitor: EnvVisitor {
                 bar?.update(step: e.globalStep)
             }
             let step = agent.globalStep
-            reached = progress.reached(goals)
             if let n = nextEvaluation, step >= n, let evalEvery = goals.evalEvery, evalEnv != nil {
                 // The same start states every time: the first episode resets with evalSeed.
                 let episodes = Evaluation.run(agent, env: &evalEnv!, episodes: goals.evalEpisodes, seed: evalSeed)
@@ -444,6 +445,8 @@ final class TrainingVisitor: EnvVisitor {
                 logger.log(tag: "eval/best_mean_return", value: progress.best!.meanReturn, step: step)
                 nextEvaluation = (step / evalEvery + 1) * evalEvery
             }
+            // After the evaluation, which ``TrainingGoals/StopCriterion/eval`` stops on.
+            reached = progress.reached(goals)
             let stopping = reached || step >= total || (s.stopAt.map { step >= $0 } ?? false)
             if step >= nextCheckpoint || stopping {
                 try logger.flush()

@@ -212,19 +212,11 @@ public final class MLP {
             let d = layers[l]
             let x = ws.activations[l], y = ws.activations[l + 1]
             let n = batch * d.outputSize
-            switch d.activation {
-            case .identity: break
-            case .tanh: for i in 0..<n { dY[i] *= 1 - y[i] * y[i] }
-            case .relu: for i in 0..<n where y[i] <= 0 { dY[i] = 0 }
-            }
+            activationBackward(d.activation, dY, y, n)
             // dW += dZᵀ X
             BLAS.sgemm(m: d.outputSize, n: d.inputSize, k: batch, a: dY, transposeA: true, b: x, beta: 1,
                        c: g + d.weightOffset)
-            let gb = g + d.biasOffset
-            for r in 0..<batch {
-                let row = dY + r * d.outputSize
-                for o in 0..<d.outputSize { gb[o] += row[o] }
-            }
+            addColumnSums(g + d.biasOffset, dY, batch: batch, width: d.outputSize)
             if l > 0 || inputGradient != nil {
                 let target = l > 0 ? dX : inputGradient!
                 // dX = dZ W
@@ -289,6 +281,36 @@ public final class MLP {
 
 /// Whether the CPU (and OS) support AVX2 and FMA; read once.
 let hasAVX2FMA: Bool = CBLAS_has_avx2_fma() != 0
+
+/// `dY` through the activation whose outputs are `y` (`n` floats): tanh `dY *= 1 - y²`, relu
+/// `dY = 0` where `y <= 0`; eight at a time in AVX2 where the CPU has it (bit for bit the same).
+@inline(__always)
+func activationBackward(_ a: Activation, _ dY: UnsafeMutablePointer<Float>, _ y: UnsafePointer<Float>, _ n: Int) {
+    let kind: Int32
+    switch a {
+    case .identity: return
+    case .tanh: kind = 1
+    case .relu: kind = 2
+    }
+    var i = hasAVX2FMA ? CBLAS_activation_backward_avx2(dY, y, n, kind) : 0
+    if kind == 1 {
+        while i < n { dY[i] *= 1 - y[i] * y[i]; i += 1 }
+    } else {
+        while i < n { if y[i] <= 0 { dY[i] = 0 }; i += 1 }
+    }
+}
+
+/// `sums[o] += Σ_r rows[r × width + o]` over `batch` rows in order (a bias's gradient); eight
+/// columns at a time in AVX2 where the CPU has it (the same sums in the same order).
+@inline(__always)
+func addColumnSums(_ sums: UnsafeMutablePointer<Float>, _ rows: UnsafePointer<Float>, batch: Int, width: Int) {
+    let done = hasAVX2FMA ? CBLAS_add_column_sums_avx2(sums, rows, batch, width) : 0
+    guard done < width else { return }
+    for r in 0..<batch {
+        let row = rows + r * width
+        for o in done..<width { sums[o] += row[o] }
+    }
+}
 
 @inline(__always)
 func applyActivation(_ a: Activation, _ y: UnsafeMutablePointer<Float>, _ n: Int) {

@@ -22,7 +22,9 @@ struct TrainCommand: ParsableCommand {
             tuned CartPole-v1 settings; --config FILE (JSON, the keys of config.json) overrides them. \
             --seed seeds the agent and the envs; --trace trains a scenario on that dataset, e.g. the \
             training part of `traces split`. \
-            --stop-at-return R stops once the mean return of the last 20 training episodes reaches R; \
+            --stop-at-return R stops once the mean return of the last 20 training episodes reaches R, or \
+            with --stop-on eval after the first evaluation whose mean return reaches R (SB3's EvalCallback \
+            with StopTrainingOnRewardThreshold; needs --eval-every); \
             --eval-every N plays --eval-episodes greedy episodes on a separate env (seeded seed + 1000000, \
             the same start states each time) after the first update past each multiple of N steps, logs \
             eval/mean_return, eval/mean_length and eval/best_mean_return, and keeps the best policy in \
@@ -57,6 +59,9 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "Stop once the mean return of the last 20 training episodes reaches this.")
     var stopAtReturn: Double?
 
+    @Option(help: "What --stop-at-return is compared with: window (the mean of the last 20 training episodes) or eval (the mean of an --eval-every evaluation).")
+    var stopOn: TrainingGoals.StopCriterion = .window
+
     @Option(help: "Evaluate the greedy policy every this many env steps, keeping the best in --out/best.h5.")
     var evalEvery: Int?
 
@@ -74,12 +79,14 @@ struct TrainCommand: ParsableCommand {
         if let steps, steps <= 0 { throw ValidationError("--steps must be positive, got \(steps).") }
         if keep < 1 { throw ValidationError("--keep must be >= 1, got \(keep).") }
         if let c = checkpointEvery, c <= 0 { throw ValidationError("--checkpoint-every must be positive, got \(c).") }
-        let option = ["stop_at_return": "--stop-at-return", "eval_every": "--eval-every", "eval_episodes": "--eval-episodes"]
+        let option = ["stop_at_return": "--stop-at-return", "stop_on": "--stop-on", "eval_every": "--eval-every", "eval_episodes": "--eval-episodes"]
         if let v = goals.violation() { throw ValidationError("\(option[v.key] ?? v.key): \(v.message).") }
     }
 
     /// The goals given on the command line.
-    var goals: TrainingGoals { TrainingGoals(stopAtReturn: stopAtReturn, evalEvery: evalEvery, evalEpisodes: evalEpisodes) }
+    var goals: TrainingGoals {
+        TrainingGoals(stopAtReturn: stopAtReturn, stopOn: stopOn, evalEvery: evalEvery, evalEpisodes: evalEpisodes)
+    }
 
     func run() throws {
         ensureFastBLASKernels(command: "train")
@@ -107,11 +114,14 @@ struct TrainCommand: ParsableCommand {
                                           notice: { note($0) })
             let s = try trainingErrors { try Training.run(run, in: directory, options: options) }
             print("\(s.algorithm.rawValue) on \(s.env): \(s.steps) steps; mean return of the last \(s.recentEpisodes) episodes \(String(format: "%.4g", s.recentMeanReturn)); checkpoint \(s.checkpoint ?? "-")"
-                  + (s.reachedGoal ? "; reached --stop-at-return \(String(format: "%g", run.goals.stopAtReturn ?? 0))" : "")
+                  + (s.reachedGoal ? "; reached --stop-at-return \(String(format: "%g", run.goals.stopAtReturn ?? 0))"
+                                     + (run.goals.stopOn == .eval ? " (evaluation mean)" : "") : "")
                   + (s.bestEvaluation.map { "; best evaluation \(String(format: "%.4g", $0.meanReturn)) at step \($0.step) (\(s.bestCheckpoint ?? "-"))" } ?? ""))
         }
     }
 }
+
+extension TrainingGoals.StopCriterion: ExpressibleByArgument {}
 
 /// Maps ``TrainingError`` to the CLI's exit statuses.
 func trainingErrors<R>(_ body: () throws -> R) throws -> R {

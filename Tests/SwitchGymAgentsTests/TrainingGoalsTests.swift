@@ -32,15 +32,26 @@ import SwitchGymNN
         let run = TrainingRunConfig(env: "CartPole-v1", agent: .ppo(PPOConfig()), goals: goals)
         let data = try JSONEncoder().encode(run)
         #expect(try JSONDecoder().decode(TrainingRunConfig.self, from: data) == run)
+        var onEval = run
+        onEval.goals.stopOn = .eval
+        #expect(try JSONDecoder().decode(TrainingRunConfig.self, from: JSONEncoder().encode(onEval)) == onEval)
         // A config.json written before goals existed has none.
         var object = try #require(JSONSerialization.jsonObject(with: data) as? [String: Any])
         object.removeValue(forKey: "goals")
         let old = try JSONDecoder().decode(TrainingRunConfig.self, from: JSONSerialization.data(withJSONObject: object))
         #expect(old.goals == TrainingGoals() && old.goals.isEmpty)
+        // ... and goals written before stop_on existed stop on the training window.
+        object["goals"] = ["stop_at_return": 475.0, "eval_every": 5000, "eval_episodes": 10]
+        let before = try JSONDecoder().decode(TrainingRunConfig.self, from: JSONSerialization.data(withJSONObject: object))
+        #expect(before.goals == goals && before.goals.stopOn == .window)
         // Unknown and out-of-range goal keys are refused, naming the key.
         for (goalsObject, expected) in [(["stop_at_reward": 1.0], "unknown goals key 'stop_at_reward'"),
                                         (["eval_every": 0], "goals.eval_every"),
-                                        (["eval_every": 10, "eval_episodes": 0], "goals.eval_episodes")] as [([String: Any], String)] {
+                                        (["eval_every": 10, "eval_episodes": 0], "goals.eval_episodes"),
+                                        (["stop_at_return": 10.0, "stop_on": "eval"], "goals.stop_on"),
+                                        (["eval_every": 10, "stop_on": "eval"], "goals.stop_on"),
+                                        (["stop_at_return": 10.0, "eval_every": 10, "stop_on": "greedy"], "goals.stop_on")]
+            as [([String: Any], String)] {
             object["goals"] = goalsObject
             do {
                 _ = try JSONDecoder().decode(TrainingRunConfig.self, from: JSONSerialization.data(withJSONObject: object))
@@ -49,7 +60,8 @@ import SwitchGymNN
                 #expect(StrictKeys.describe(e).contains(expected), "\(StrictKeys.describe(e))")
             }
         }
-        for bad in [TrainingGoals(stopAtReturn: .infinity), TrainingGoals(evalEvery: -5), TrainingGoals(evalEvery: 1, evalEpisodes: 0)] {
+        for bad in [TrainingGoals(stopAtReturn: .infinity), TrainingGoals(evalEvery: -5), TrainingGoals(evalEvery: 1, evalEpisodes: 0),
+                    TrainingGoals(stopAtReturn: 1, stopOn: .eval), TrainingGoals(stopOn: .eval, evalEvery: 10)] {
             let e = #expect(throws: TrainingError.self) {
                 _ = try Training.resolve(env: "CartPole-v1", trace: nil, algorithm: .ppo, file: nil, seed: nil, steps: nil, goals: bad)
             }
@@ -113,6 +125,55 @@ import SwitchGymNN
         let policy = try FrozenPolicy.load(path: bestPath).bind(to: env)
         let episodes = Evaluation.run(policy, env: &env, episodes: 3, seed: 2 + TrainingGoals.evalSeedOffset)
         #expect(Evaluation.meanReturn(episodes) == best.meanReturn)
+    }
+
+    @Test func stopOnEvalStopsAfterTheFirstEvaluationWhoseMeanReachesTheReturn() throws {
+        BLAS.setThreadCount(1)
+        let dir = try makeRunDirectory(); defer { removeRunDirectory(dir) }
+        let goal = 120.0
+        let run = try cartPole(dir, steps: 40_000, goals: TrainingGoals(stopAtReturn: goal, stopOn: .eval, evalEvery: 512, evalEpisodes: 3))
+        let out = dir.appendingPathComponent("run")
+        let s = try Training.run(run, in: out, options: TrainingOptions(progress: false))
+        #expect(s.reachedGoal && s.steps < 40_000, "\(s)")
+        // Every evaluation before the last stayed below the goal; the last reached it, at the stop step.
+        let evals = try metric(out, "eval/mean_return")
+        let last = try #require(evals.last)
+        #expect(last.step == s.steps && last.value >= goal)
+        #expect(evals.dropLast().allSatisfy { $0.value < goal }, "\(evals)")
+        #expect(s.bestEvaluation?.step == s.steps && s.bestEvaluation?.meanReturn == last.value)
+        // The training window is not the criterion: the same run on the window criterion stops elsewhere
+        // (training episodes sample, so their mean lags the greedy policy's).
+        var onWindow = run
+        onWindow.goals.stopOn = .window
+        let w = try Training.run(onWindow, in: dir.appendingPathComponent("window"), options: TrainingOptions(progress: false))
+        #expect(w.steps != s.steps, "\(w) vs \(s)")
+        // Progress that reached the goal only by the window does not count on the eval criterion, and vice versa.
+        var p = TrainingGoals.Progress()
+        for _ in 0..<TrainingGoals.window { p.record(goal) }
+        #expect(p.reached(onWindow.goals) && !p.reached(run.goals))
+        _ = p.recordEvaluation(meanReturn: goal - 1, step: 512)
+        #expect(!p.reached(run.goals))
+        _ = p.recordEvaluation(meanReturn: goal, step: 1024)
+        #expect(p.reached(run.goals))
+    }
+
+    @Test func aResumedRunStopsOnEvalAsAnUninterruptedOne() throws {
+        BLAS.setThreadCount(1)
+        let dir = try makeRunDirectory(); defer { removeRunDirectory(dir) }
+        let run = try cartPole(dir, steps: 40_000, goals: TrainingGoals(stopAtReturn: 120, stopOn: .eval, evalEvery: 512, evalEpisodes: 3))
+        let whole = dir.appendingPathComponent("whole"), split = dir.appendingPathComponent("split")
+        let s = try Training.run(run, in: whole, options: TrainingOptions(checkpointEvery: 256, progress: false))
+        #expect(s.reachedGoal && s.steps > 1024, "\(s)")
+        let half = (s.steps / 2 / 256) * 256
+        let first = try Training.run(run, in: split, options: TrainingOptions(checkpointEvery: 256, stopAt: half, progress: false))
+        #expect(!first.reachedGoal && first.steps == half)
+        let r = try Training.run(run, in: split, options: TrainingOptions(resume: true, checkpointEvery: 256, progress: false))
+        #expect(r.reachedGoal && r.steps == s.steps)
+        #expect(r.bestEvaluation?.step == s.bestEvaluation?.step && r.bestEvaluation?.meanReturn == s.bestEvaluation?.meanReturn)
+        #expect(try CheckpointFile.read(try #require(r.checkpoint)).state == CheckpointFile.read(try #require(s.checkpoint)).state)
+        #expect(try metric(split, "eval/mean_return").map(\.value) == metric(whole, "eval/mean_return").map(\.value))
+        let again = try Training.run(run, in: split, options: TrainingOptions(resume: true, checkpointEvery: 256, progress: false))
+        #expect(again.reachedGoal && again.steps == s.steps)
     }
 
     @Test func aResumedRunStopsAndEvaluatesAsAnUninterruptedOne() throws {

@@ -54,10 +54,21 @@ struct TrainEvalTests {
         #expect(files(dir + "/r").contains("best.h5"))
         let config = try String(contentsOfFile: dir + "/r/config.json", encoding: .utf8)
         #expect(config.contains("\"stop_at_return\"") && config.contains("\"eval_every\""))
+        // --stop-on eval: stops at an evaluation (a multiple of 2048 past which the update ended)
+        // whose mean reached the return, and says so.
+        let v = try run(["train", "--env", "CartPole-v1", "--seed", "1", "--steps", "50000", "--stop-at-return", "60", "--stop-on", "eval",
+                         "--eval-every", "2048", "--eval-episodes", "3", "--out", dir + "/v", "--quiet"])
+        #expect(v.status == 0, "\(v.stderr)")
+        #expect(v.stdout.contains("reached --stop-at-return 60 (evaluation mean)"), "\(v.stdout)")
+        let evalConfig = try String(contentsOfFile: dir + "/v/config.json", encoding: .utf8)
+        #expect(evalConfig.contains("\"stop_on\" : \"eval\"") || evalConfig.contains("\"stop_on\":\"eval\""), "\(evalConfig)")
         let e = try run(["export", dir + "/r/best.h5", "--format", "safetensors", "-o", dir + "/p.safetensors"])
         #expect(e.status == 0, "\(e.stderr)")
         for (args, option) in [(["--eval-every", "0"], "--eval-every"), (["--stop-at-return", "inf"], "--stop-at-return"),
-                               (["--eval-every", "10", "--eval-episodes", "0"], "--eval-episodes")] {
+                               (["--eval-every", "10", "--eval-episodes", "0"], "--eval-episodes"),
+                               (["--stop-at-return", "10", "--stop-on", "eval"], "--stop-on"),
+                               (["--eval-every", "10", "--stop-on", "eval"], "--stop-on"),
+                               (["--stop-at-return", "10", "--eval-every", "10", "--stop-on", "evaluation"], "--stop-on")] {
             let bad = try run(["train", "--env", "CartPole-v1", "--out", dir + "/bad", "--quiet"] + args)
             #expect(bad.status != 0 && bad.stderr.contains(option), "\(args): \(bad.stderr)")
         }
