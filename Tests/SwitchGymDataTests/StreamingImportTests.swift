@@ -17,9 +17,9 @@ struct StreamingImportTests {
         return dir
     }
 
-    /// A FIFO at `path` whose writer thread sends `chunk` `times` times (forever when nil),
+    /// A FIFO at `path` whose writer thread sends `first`, then `chunk` `times` times (forever when nil),
     /// stopping quietly when the reader closes (EPIPE: SIGPIPE is ignored).
-    static func feedFIFO(_ path: String, chunk: [UInt8], times: Int?) throws -> Thread {
+    static func feedFIFO(_ path: String, chunk: [UInt8], times: Int?, first: [UInt8] = []) throws -> Thread {
         guard mkfifo(path, 0o600) == 0 else { throw CocoaError(.fileWriteUnknown) }
         signal(SIGPIPE, SIG_IGN)
         let writer = Thread {
@@ -27,6 +27,7 @@ struct StreamingImportTests {
             guard fd >= 0 else { return }
             defer { close(fd) }
             var sent = 0
+            if !first.isEmpty && first.withUnsafeBytes({ Glibc.write(fd, $0.baseAddress!, $0.count) }) != first.count { return }
             chunk.withUnsafeBytes { b in
                 while times.map({ sent < $0 }) ?? true {
                     var off = 0
@@ -104,6 +105,23 @@ struct StreamingImportTests {
         let e = expectImportError { try TraceImporter.importFile(dir + "/fifo", options: TraceImportOptions(maxRequests: 200_000)) }
         #expect(e?.path == dir + "/fifo" && e?.expected == "at most 200000 requests"
                 && e?.hint?.contains("--max-requests") == true, "\(String(describing: e))")
+    }
+
+    @Test("an endless FIFO of blank lines (`yes ''`), alone or after data rows, ends past maxLineBytes blank bytes",
+          .timeLimit(.minutes(1)))
+    func endlessBlankFIFO() throws {
+        let blanks = Array(String(repeating: "\n", count: 4096).utf8)
+        for (i, lead) in ["", "timestamp\n1\n2\n"].enumerated() {
+            let dir = try scratch(); defer { try? FileManager.default.removeItem(atPath: dir) }
+            let path = dir + "/fifo\(i)"
+            _ = try Self.feedFIFO(path, chunk: blanks, times: nil, first: Array(lead.utf8))
+            let e = expectImportError { try TraceImporter.importFile(path, options: TraceImportOptions(maxLineBytes: 4096)) }
+            #expect(e?.path == path && e?.expected.contains("bytes of blank lines at the end") == true, "\(String(describing: e))")
+        }
+        // A blank tail that ends is still ignored.
+        let dir = try scratch(); defer { try? FileManager.default.removeItem(atPath: dir) }
+        _ = try Self.feedFIFO(dir + "/fifo", chunk: blanks, times: 1, first: Array("timestamp\n1\n2\n".utf8))
+        #expect(try TraceImporter.importFile(dir + "/fifo", options: TraceImportOptions(maxLineBytes: 4096)).count == 2)
     }
 
     @Test("a line longer than maxLineBytes ends a FIFO import at that line; a line of exactly the cap passes")

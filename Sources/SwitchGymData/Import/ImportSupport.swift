@@ -112,14 +112,24 @@ struct LineCursor {
     /// Whether every byte from the current position to the end of input is white space
     /// (blank trailing lines). Reads on through the blank bytes, dropping them: call it only
     /// where a `false` ends the parse with an error.
+    ///
+    /// - Throws: ``TraceImportError`` when more than ``maxLineBytes`` blank bytes follow
+    ///   (an endless blank source such as `yes ''` would otherwise be read forever).
     mutating func restIsBlank() throws -> Bool {
+        var blank = 0
         while true {
             while pos < count {
                 let c = base[pos]
                 if c != 0x0A && c != 0x0D && c != 0x20 && c != 0x09 { return false }
                 pos += 1
+                blank += 1
             }
             if atEnd { return true }
+            if blank > maxLineBytes {
+                throw TraceImportError(path: source.path, line: line + 1,
+                                       expected: "at most \(maxLineBytes) bytes of blank lines at the end of the input (TraceImportOptions.maxLineBytes)",
+                                       found: "more", hint: "is the source an endless stream of empty lines?")
+            }
             try refill()
         }
     }
