@@ -66,4 +66,20 @@ import SwitchGymCore
         }
         #expect(seen == [0, 1])   // 0.25 is done within the step; 2 leaves 1 step pending
     }
+
+    @Test func aSalarySchedulePaysEachStepsPieceRateAndIsValidated() throws {
+        let base = try env(penalty: .stepwise(amount: 1), bills: [[30], [30], [30]])
+        var c = base.configuration
+        // Job "slow" pays 10, 25, 5 bills a step over the series; "fast" is never held.
+        c.salarySchedule = [10, 20, 25, 20, 5, 20]
+        var e = try EmploymentSearch(configuration: c)
+        _ = try e.reset(seed: 0)
+        #expect(try e.step([0]).info.paid == 10)
+        #expect(try e.step([0]).info.paid == 25)
+        #expect(try e.step([0]).info.paid == 5)
+        for bad in [[Double](repeating: 1, count: 5), [10, 20, 25, .nan, 5, 20], [10, 20, -1, 20, 5, 20]] {
+            c.salarySchedule = bad
+            #expect(throws: EnvError.self) { try EmploymentSearch(configuration: c) }
+        }
+    }
 }

@@ -153,14 +153,13 @@ import SwitchGymTestSupport
         let long = text.split(whereSeparator: \.isNewline).dropFirst().filter { Int($0.split(separator: ",")[1])! >= 2400 }.count
         #expect(streams.filter { $0 == 1 }.count == long)
         #expect(abs(Double(long) / Double(trace.count) - 0.309) < 0.001)
-        // Both views of the scenario agree step by step on the real mix, at the latency tables
-        // (the reduction is exact for fixed-cost variants: ScenarioReduction).
+        // Both views of the scenario agree step by step on the real mix, token-level rates
+        // included (EmploymentSearch pays them as its salary schedule).
         let arrivals = ScenarioArrivals(arrivalTimes: trace.arrivals, arrivalStreams: streams, streams: 2, duration: trace.duration,
                                         interval: sc.decisionInterval, rateScale: 20 / trace.meanRate)
-        var tables = sc
-        for v in tables.variants.indices { tables.variants[v].llm = nil }
+        #expect(ScenarioReduction.configuration(sc, arrivals: arrivals).salarySchedule != nil)
         let reduction = ReductionTests()
-        try reduction.compare(tables, arrivals, actions: reduction.actions(tables, count: arrivals.intervals, seed: 4), seed: 1)
+        try reduction.compare(sc, arrivals, actions: reduction.actions(sc, count: arrivals.intervals, seed: 4), seed: 1)
     }
 
     @Test(.enabled(if: sharedTracePresent()))

@@ -81,10 +81,17 @@ public struct EmploymentSearch: Env, Sendable {
         public var historyWindows: [Int]
         /// Include the next step's bills per stream in the observation (a perfect forecast).
         public var forecast: Bool
+        /// Piece rates that change with the series step, when the work in a bill does (serving:
+        /// LLM requests whose token lengths change from interval to interval):
+        /// `salarySchedule[(t * jobs.count + j) * streams.count + s]` is what a full step of job
+        /// `j` pays for bills of stream `s` at series step `t`, in place of
+        /// ``Job/salary(stream:)``. `nil`: every step pays the jobs' own salaries.
+        public var salarySchedule: [Double]?
 
         public init(jobs: [Job], workers: [Worker], streams: [BillStream], series: BillSeries,
                     weights: UtilityWeights = UtilityWeights(), episodeLength: Int? = nil,
-                    randomStart: Bool = false, historyWindows: [Int] = [1, 4, 16], forecast: Bool = false) {
+                    randomStart: Bool = false, historyWindows: [Int] = [1, 4, 16], forecast: Bool = false,
+                    salarySchedule: [Double]? = nil) {
             self.jobs = jobs
             self.workers = workers
             self.streams = streams
@@ -94,6 +101,7 @@ public struct EmploymentSearch: Env, Sendable {
             self.randomStart = randomStart
             self.historyWindows = historyWindows
             self.forecast = forecast
+            self.salarySchedule = salarySchedule
         }
 
         /// Checks the configuration is consistent.
@@ -113,6 +121,16 @@ public struct EmploymentSearch: Env, Sendable {
                     guard ss.count == streams.count, ss.allSatisfy({ $0.isFinite && $0 >= 0 }) else {
                         throw fail("job \(j.name): streamSalaries needs one finite value >= 0 per stream (\(streams.count)), got \(ss).")
                     }
+                }
+            }
+            if let sched = salarySchedule {
+                let (perStep, o1) = jobs.count.multipliedReportingOverflow(by: streams.count)
+                let (want, o2) = perStep.multipliedReportingOverflow(by: series.count)
+                guard !o1, !o2, sched.count == want else {
+                    throw fail("salarySchedule needs steps × jobs × streams = \(series.count) × \(jobs.count) × \(streams.count) values, got \(sched.count).")
+                }
+                if let i = sched.firstIndex(where: { !($0.isFinite && $0 >= 0) }) {
+                    throw fail("salarySchedule[\(i)] is \(sched[i]); expected a finite value >= 0.")
                 }
             }
             for w in workers {
@@ -306,11 +324,12 @@ public struct EmploymentSearch: Env, Sendable {
             payOrder[jobStart[jobs[w]]] = w
             jobStart[jobs[w]] += 1
         }
+        let schedule = c.salarySchedule, scheduleRow = (start + time) * c.jobs.count
         for i in bills.indices {
             let s = bills[i].stream
             for w in payOrder where timeLeft[w] > 0 && bills[i].amount > 0 {
                 let job = c.jobs[jobs[w]]
-                let rate = job.salary(stream: s)
+                let rate = schedule.map { $0[(scheduleRow + jobs[w]) * c.streams.count + s] } ?? job.salary(stream: s)
                 guard rate > 0 else { continue }
                 let can = timeLeft[w] * rate
                 let pay: Double

@@ -17,16 +17,20 @@ import SwitchGymCore
 ///
 /// ``FluidServingEnv`` simulates the same scenario in serving terms; the tests step both with
 /// the same actions and check equal rewards, and that a switch happens exactly when the
-/// chosen job differs from the held one. The reduction is exact for fixed-cost (latency-table)
-/// variants: an LLM variant's fluid rate follows each interval's token work (``TokenWork``),
-/// which constant salaries do not model (its salary here is the latency table's).
+/// chosen job differs from the held one. An LLM variant's fluid rate follows each interval's
+/// token work (``TokenWork``): the configuration then carries the same per-interval rates as
+/// piece rates (``EmploymentSearch/Configuration/salarySchedule``), from the one table both
+/// read (``ServingScenario/capacityTable(arrivals:)``), so the reduction is exact for every
+/// scenario.
 public enum ScenarioReduction {
-    /// The jobs: one per variant.
-    public static func jobs(_ sc: ServingScenario) -> [Job] {
-        sc.variants.indices.map { v in
+    /// The jobs: one per variant, paying its series-average capacity per interval
+    /// (`salaries[v * S + s]` when given, else ``ServingScenario/capacityPerInterval(variant:stream:)``).
+    public static func jobs(_ sc: ServingScenario, salaries: [Double]? = nil) -> [Job] {
+        let S = sc.streams.count
+        return sc.variants.indices.map { v in
             let variant = sc.variants[v]
             return Job(name: variant.name, salary: 0,
-                       streamSalaries: sc.streams.indices.map { sc.capacityPerInterval(variant: v, stream: $0) },
+                       streamSalaries: (0..<S).map { salaries?[v * S + $0] ?? sc.capacityPerInterval(variant: v, stream: $0) },
                        happiness: variant.accuracy, hours: variant.costPerSecond * sc.decisionInterval,
                        hireTime: .dirac(sc.loadSeconds(variant: v) / sc.decisionInterval),
                        requirement: variant.memoryGB)
@@ -46,11 +50,12 @@ public enum ScenarioReduction {
                        writeOffAfter: sc.streams[s].dropAfterIntervals, writeOffPenalty: sc.streams[s].dropPenalty)
         }
         let w = sc.weights
+        let table = sc.capacityTable(arrivals: arrivals)
         return EmploymentSearch.Configuration(
-            jobs: jobs(sc), workers: workers, streams: streams, series: BillSeries(amounts: arrivals.rows),
+            jobs: jobs(sc, salaries: table.average), workers: workers, streams: streams, series: BillSeries(amounts: arrivals.rows),
             weights: UtilityWeights(salary: w.served, happiness: w.accuracy, hours: w.cost, lateness: w.slo),
             episodeLength: sc.episodeIntervals.map { min($0, arrivals.intervals) }, randomStart: randomStart,
-            historyWindows: sc.historyWindows, forecast: sc.forecast)
+            historyWindows: sc.historyWindows, forecast: sc.forecast, salarySchedule: table.perInterval)
     }
 
     /// The EmploymentSearch env of `scenario` over `arrivals`.

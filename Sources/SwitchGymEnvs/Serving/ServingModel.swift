@@ -132,28 +132,12 @@ public final class ServingModel: Sendable {
         self.arrivals = arrivals
         let V = sc.variants.count, S = sc.streams.count, D = sc.fleet.count, T = arrivals.intervals
         variantCount = V; streamCount = S; deviceCount = D; intervalCount = T
-        let cap = sc.servingRates(arrivals: arrivals).map { $0 * sc.decisionInterval }
-        capacity = cap
-        let llm = sc.variants.map(\.llm)
-        let work = llm.contains { $0 != nil }
-            ? TokenWork(plan: TokenPlan(scenario: sc, arrivals: arrivals), arrivals: arrivals, interval: sc.decisionInterval) : nil
-        tokenWork = work
-        rateStride = work == nil ? 0 : V * S
-        let rows = work == nil ? 1 : T
-        var rates = [Double](repeating: 0, count: rows * V * S)
-        for t in 0..<rows {
-            for v in 0..<V {
-                for s in 0..<S where cap[v * S + s] > 0 {
-                    if let m = llm[v], let work {
-                        rates[(t * V + v) * S + s] = m.servingRate(prompt: work.meanPrompt[t * S + s], output: work.meanOutput[t * S + s])
-                            * sc.decisionInterval
-                    } else {
-                        rates[(t * V + v) * S + s] = cap[v * S + s]
-                    }
-                }
-            }
-        }
-        serviceRates = rates
+        let table = sc.capacityTable(arrivals: arrivals)
+        capacity = table.average
+        tokenWork = table.work
+        rateStride = table.perInterval == nil ? 0 : V * S
+        serviceRates = table.perInterval ?? table.average
+        let cap = table.average, llm = sc.variants.map(\.llm), work = table.work, rows = table.perInterval == nil ? 1 : T
         hireSteps = (0..<V).map { sc.loadSeconds(variant: $0) / sc.decisionInterval }
         costPerInterval = sc.variants.map { $0.costPerSecond * sc.decisionInterval }
         accuracy = sc.variants.map(\.accuracy)

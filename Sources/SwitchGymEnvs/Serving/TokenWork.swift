@@ -88,3 +88,34 @@ extension ServingScenario {
         return rates
     }
 }
+
+extension ServingScenario {
+    /// Queries of stream `s` one device holding variant `v` answers per interval, the one table
+    /// both the fluid env (``ServingModel``) and the EmploymentSearch reduction
+    /// (``ScenarioReduction``) pay from: `average[v * S + s]` over the whole series
+    /// (``servingRates(arrivals:)`` × the interval) and, when the scenario has LLM variants,
+    /// `perInterval[(t * V + v) * S + s]` at interval `t`'s token work (``TokenWork``; fixed-cost
+    /// variants keep their average there). `perInterval` is nil without LLM variants: `average`
+    /// then holds for every interval.
+    func capacityTable(arrivals: ScenarioArrivals) -> (average: [Double], work: TokenWork?, perInterval: [Double]?) {
+        let V = variants.count, S = streams.count, T = arrivals.intervals
+        let cap = servingRates(arrivals: arrivals).map { $0 * decisionInterval }
+        let llm = variants.map(\.llm)
+        guard llm.contains(where: { $0 != nil }) else { return (cap, nil, nil) }
+        let work = TokenWork(plan: TokenPlan(scenario: self, arrivals: arrivals), arrivals: arrivals, interval: decisionInterval)
+        var rates = [Double](repeating: 0, count: T * V * S)
+        for t in 0..<T {
+            for v in 0..<V {
+                for s in 0..<S where cap[v * S + s] > 0 {
+                    if let m = llm[v] {
+                        rates[(t * V + v) * S + s] = m.servingRate(prompt: work.meanPrompt[t * S + s], output: work.meanOutput[t * S + s])
+                            * decisionInterval
+                    } else {
+                        rates[(t * V + v) * S + s] = cap[v * S + s]
+                    }
+                }
+            }
+        }
+        return (cap, work, rates)
+    }
+}
