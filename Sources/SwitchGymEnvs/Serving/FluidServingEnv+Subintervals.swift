@@ -112,6 +112,8 @@ extension FluidServingEnv {
                 let s = best
                 let slot = q.slot(s, cur[s])
                 var left = q.amount[slot]
+                // The penalty already charged at the interval's start, computed once needed.
+                var charged = 0.0, hasCharged = false
                 for j in 0..<servers[s] where left > 0 {
                     let v = serverList[s * V + j]
                     let before = pool[v]
@@ -130,12 +132,17 @@ extension FluidServingEnv {
                     let limit = bestDue - lat[v * S + s]
                     if after >= 0 && tEnd <= limit { onTime += take; continue }
                     let n = held[v]
-                    let x0 = tk + delta * (1 - before / n), x1 = tk + delta * (1 - after / n)
-                    let share = x1 <= limit ? 1 : x0 >= limit ? 0 : (limit - x0) / (x1 - x0)
+                    let x1 = tk + delta * (1 - after / n)
+                    if x1 <= limit { onTime += take; continue }
+                    let x0 = tk + delta * (1 - before / n)
+                    let share = x0 >= limit ? 0 : (limit - x0) / (x1 - x0)
                     onTime += take * share
                     if share < 1 {
                         let finish = 0.5 * (max(x0, limit) + x1) + lat[v * S + s]
-                        let charged = cum[s * M + Self.intervalsLate(bestDue, tk: T0, invI: invI, cap: dropK[s])]
+                        if !hasCharged {
+                            charged = cum[s * M + Self.intervalsLate(bestDue, tk: T0, invI: invI, cap: dropK[s])]
+                            hasCharged = true
+                        }
                         lateness += take * (1 - share) * (cum[s * M + Self.intervalsLate(bestDue, tk: finish, invI: invI, cap: dropK[s])] - charged)
                     }
                 }

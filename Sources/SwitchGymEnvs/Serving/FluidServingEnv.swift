@@ -204,10 +204,6 @@ public struct FluidServingEnv: VectorizableEnv, Sendable {
         let m = model
         let V = m.variantCount, D = m.deviceCount, K = m.subBins
         for v in 0..<V { pool[v] = 0 }
-        if subBins {
-            for i in 0..<(V * K) { bins.subPool[i] = 0 }
-            for v in 0..<V { bins.heldCount[v] = 0 }
-        }
         // One uniqueness check per array per step, not per device (no copy-on-write checks
         // or bounds checks in the O(devices) loop).
         var switches = 0, infeasible = 0, cost = 0.0
@@ -246,17 +242,27 @@ public struct FluidServingEnv: VectorizableEnv, Sendable {
             // Devices not loading serve in every sub-bin; a loading one from the sub-bin its
             // load ends in (the load takes the interval's start).
             let fK = Double(K)
-            for d in 0..<D {
-                let v = variants[d], w = bins.loadFraction[d]
-                bins.heldCount[v] += 1
-                if w == 0 { continue }
-                let j0 = min(K - 1, Int(w * fK))
-                for k in 0..<j0 { bins.subPool[v * K + k] -= 1 }
-                bins.subPool[v * K + j0] -= 1 - min(1, max(0, Double(j0 + 1) - w * fK))
-            }
-            for v in 0..<V {
-                let n = bins.heldCount[v]
-                for k in 0..<K { bins.subPool[v * K + k] += n }
+            bins.subPool.withUnsafeMutableBufferPointer { sub in
+                bins.heldCount.withUnsafeMutableBufferPointer { count in
+                    bins.loadFraction.withUnsafeBufferPointer { loading in
+                        variants.withUnsafeBufferPointer { held in
+                            for i in 0..<(V * K) { sub[i] = 0 }
+                            for v in 0..<V { count[v] = 0 }
+                            for d in 0..<D {
+                                let v = held[d], w = loading[d]
+                                count[v] += 1
+                                if w == 0 { continue }
+                                let j0 = min(K - 1, Int(w * fK))
+                                for k in 0..<j0 { sub[v * K + k] -= 1 }
+                                sub[v * K + j0] -= 1 - min(1, max(0, Double(j0 + 1) - w * fK))
+                            }
+                            for v in 0..<V {
+                                let n = count[v]
+                                for k in 0..<K { sub[v * K + k] += n }
+                            }
+                        }
+                    }
+                }
             }
         }
         info.switches = switches
