@@ -33,15 +33,14 @@ extension FluidServingEnv {
         let I = m.interval, delta = I / Double(K), invI = 1 / I
         let T0 = Double(time) * I, T1 = T0 + I
         let row = start + time
-        // Model tables, hoisted (one retain each; reads only).
-        let rate = m.capacity, lat = m.serviceLatency, cum = m.penaltyCumulative, accuracy = m.accuracy
-        let deadline = m.deadlineSeconds, window = m.dropWindowSeconds, dropK = m.dropAfter
-        let counts = m.subCounts
-        let weight = m.weight, dropPenalty = m.dropPenalty
         let invK = 1 / Double(K)
         var arrived = 0.0, served = 0.0, onTime = 0.0, accuracyServed = 0.0
         var lateness = 0.0, dropped = 0.0, dropCost = 0.0, queued = 0.0
 
+        m.withSubintervalTables { t in
+        // The model's tables, read through unchecked pointers.
+        let rate = t.rate, lat = t.latency, cum = t.penalty, accuracy = t.accuracy, deadline = t.deadline
+        let window = t.dropWindow, dropK = t.dropAfter, counts = t.counts, weight = t.weight, dropPenalty = t.dropPenalty
         queues.withSlots { q in
             cursor.withUnsafeMutableBufferPointer { cur in
             bins.withPointers { pool, subPool, held, binRate, serverList, servers in
@@ -167,6 +166,7 @@ extension FluidServingEnv {
             }
             }
         }
+        }
         info.arrived = arrived
         info.served = served
         info.servedOnTime = onTime
@@ -251,6 +251,50 @@ struct SubBinScratch: Sendable {
                             servers.withUnsafeMutableBufferPointer { n in
                                 body(pool.baseAddress!, subPool.baseAddress!, held.baseAddress!,
                                      rate.baseAddress!, list.baseAddress!, n.baseAddress!)
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Unchecked read-only pointers to the model tables the sub-interval step reads (valid inside
+/// ``ServingModel/withSubintervalTables(_:)``): no bounds checks and no reference counting
+/// in the step.
+struct SubintervalTables {
+    let rate: UnsafePointer<Double>, latency: UnsafePointer<Double>, penalty: UnsafePointer<Double>
+    let accuracy: UnsafePointer<Double>, deadline: UnsafePointer<Double>, dropWindow: UnsafePointer<Double>
+    let dropAfter: UnsafePointer<Int>, counts: UnsafePointer<Double>, weight: UnsafePointer<Double>
+    let dropPenalty: UnsafePointer<Double>
+}
+
+extension ServingModel {
+    /// Runs `body` with pointers to the sub-interval step's tables (``capacity``,
+    /// ``serviceLatency``, ``penaltyCumulative``, ``accuracy``, ``deadlineSeconds``,
+    /// ``dropWindowSeconds``, ``dropAfter``, ``subCounts``, ``weight``, ``dropPenalty``).
+    @inline(__always)
+    func withSubintervalTables<R>(_ body: (SubintervalTables) -> R) -> R {
+        capacity.withUnsafeBufferPointer { rate in
+            serviceLatency.withUnsafeBufferPointer { lat in
+                penaltyCumulative.withUnsafeBufferPointer { cum in
+                    accuracy.withUnsafeBufferPointer { acc in
+                        deadlineSeconds.withUnsafeBufferPointer { dl in
+                            dropWindowSeconds.withUnsafeBufferPointer { win in
+                                dropAfter.withUnsafeBufferPointer { dk in
+                                    subCounts.withUnsafeBufferPointer { counts in
+                                        weight.withUnsafeBufferPointer { w in
+                                            dropPenalty.withUnsafeBufferPointer { dp in
+                                                body(SubintervalTables(
+                                                    rate: rate.baseAddress!, latency: lat.baseAddress!, penalty: cum.baseAddress!,
+                                                    accuracy: acc.baseAddress!, deadline: dl.baseAddress!, dropWindow: win.baseAddress!,
+                                                    dropAfter: dk.baseAddress!, counts: counts.baseAddress!, weight: w.baseAddress!,
+                                                    dropPenalty: dp.baseAddress!))
+                                            }
+                                        }
+                                    }
+                                }
                             }
                         }
                     }
