@@ -62,9 +62,9 @@ struct CohortRing: Sendable, Equatable {
         /// The flat slot of stream `s`'s `i`-th oldest cohort (`i < capacity[s]`).
         @inline(__always)
         func slot(_ s: Int, _ i: Int) -> Int {
-            var j = head[s] + i
-            if j >= capacity[s] { j -= capacity[s] }
-            return offset[s] + j
+            var j = head[s] &+ i
+            if j >= capacity[s] { j &-= capacity[s] }
+            return offset[s] &+ j
         }
 
         /// Appends a cohort to stream `s`'s queue.
@@ -75,14 +75,14 @@ struct CohortRing: Sendable, Equatable {
             let i = slot(s, count[s])
             due[i] = d
             amount[i] = a
-            count[s] += 1
+            count[s] &+= 1
         }
 
         /// Removes stream `s`'s oldest cohort.
         @inline(__always)
         func removeFirst(_ s: Int) {
-            head[s] = head[s] + 1 == capacity[s] ? 0 : head[s] + 1
-            count[s] -= 1
+            head[s] = head[s] &+ 1 == capacity[s] ? 0 : head[s] &+ 1
+            count[s] &-= 1
         }
     }
 

@@ -48,9 +48,9 @@ extension FluidServingEnv {
         for s in 0..<S {
             var n = 0
             for v in 0..<V {
-                let r = rate[v * S + s] * invK
-                binRate[v * S + s] = r
-                if r > 0 { serverList[s * V + n] = v; n += 1 }
+                let r = rate[v &* S &+ s] * invK
+                binRate[v &* S &+ s] = r
+                if r > 0 { serverList[s &* V &+ n] = v; n &+= 1 }
             }
             servers[s] = n
         }
@@ -60,21 +60,21 @@ extension FluidServingEnv {
             // Drops: head cohorts past their drop window (queues are in deadline order).
             for s in 0..<S {
                 while q.count[s] > 0 {
-                    let slot = q.offset[s] + q.head[s]
+                    let slot = q.offset[s] &+ q.head[s]
                     let d = q.due[slot]
                     if d + window[s] >= tk { break }
                     let a = q.amount[slot]
                     dropped += a
                     dropCost += a * weight[s] * dropPenalty[s]
-                    lateness += a * (cum[s * M + dropK[s]] - cum[s * M + Self.intervalsLate(d, tk: T0, invI: invI, cap: dropK[s])])
+                    lateness += a * (cum[s &* M &+ dropK[s]] - cum[s &* M &+ Self.intervalsLate(d, tk: T0, invI: invI, cap: dropK[s])])
                     q.removeFirst(s)
                 }
             }
             if k == K { break }
             // The sub-bin's arrivals.
-            let arrivals = (row * K + k) * S
+            let arrivals = (row &* K &+ k) &* S
             for s in 0..<S {
-                let a = counts[arrivals + s]
+                let a = counts[arrivals &+ s]
                 if a > 0 {
                     q.append(s, due: tk + 0.5 * delta + deadline[s], amount: a)
                     arrived += a
@@ -84,7 +84,7 @@ extension FluidServingEnv {
             // is the pass when no stream can be served.
             var any = false
             for v in 0..<V {
-                pool[v] = subPool[v * K + k]
+                pool[v] = subPool[v &* K &+ k]
                 if pool[v] > 0 { any = true }
             }
             if !any { continue }
@@ -92,7 +92,7 @@ extension FluidServingEnv {
             for s in 0..<S {
                 cur[s] = q.count[s]
                 guard q.count[s] > 0 else { continue }
-                for j in 0..<servers[s] where pool[serverList[s * V + j]] > 0 {
+                for j in 0..<servers[s] where pool[serverList[s &* V &+ j]] > 0 {
                     cur[s] = 0
                     waiting = true
                     break
@@ -114,10 +114,10 @@ extension FluidServingEnv {
                 // The penalty already charged at the interval's start, computed once needed.
                 var charged = 0.0, hasCharged = false
                 for j in 0..<servers[s] where left > 0 {
-                    let v = serverList[s * V + j]
+                    let v = serverList[s &* V &+ j]
                     let before = pool[v]
                     guard before > 0 else { continue }
-                    let r = binRate[v * S + s]
+                    let r = binRate[v &* S &+ s]
                     let can = before * r
                     let take: Double, after: Double
                     if can <= left { take = can; after = 0 } else { take = left; after = before - left / r }
@@ -128,7 +128,7 @@ extension FluidServingEnv {
                     // Start times of this part, and the latest start that finishes on time.
                     // The last start is at most `tEnd` (rounding is monotonic), so when `tEnd`
                     // is early enough all of it is on time, without the start times.
-                    let limit = bestDue - lat[v * S + s]
+                    let limit = bestDue - lat[v &* S &+ s]
                     if after >= 0 && tEnd <= limit { onTime += take; continue }
                     let n = held[v]
                     let x1 = tk + delta * (1 - after / n)
@@ -137,21 +137,21 @@ extension FluidServingEnv {
                     let share = x0 >= limit ? 0 : (limit - x0) / (x1 - x0)
                     onTime += take * share
                     if share < 1 {
-                        let finish = 0.5 * (max(x0, limit) + x1) + lat[v * S + s]
+                        let finish = 0.5 * (max(x0, limit) + x1) + lat[v &* S &+ s]
                         if !hasCharged {
-                            charged = cum[s * M + Self.intervalsLate(bestDue, tk: T0, invI: invI, cap: dropK[s])]
+                            charged = cum[s &* M &+ Self.intervalsLate(bestDue, tk: T0, invI: invI, cap: dropK[s])]
                             hasCharged = true
                         }
-                        lateness += take * (1 - share) * (cum[s * M + Self.intervalsLate(bestDue, tk: finish, invI: invI, cap: dropK[s])] - charged)
+                        lateness += take * (1 - share) * (cum[s &* M &+ Self.intervalsLate(bestDue, tk: finish, invI: invI, cap: dropK[s])] - charged)
                     }
                 }
                 q.amount[slot] = left
                 // A cohort left unserved means no pool can serve its stream any more.
-                cur[s] = left > 0 ? q.count[s] : cur[s] + 1
+                cur[s] = left > 0 ? q.count[s] : cur[s] &+ 1
             }
             // Served cohorts leave the queues (they are a prefix of each, in deadline order).
             for s in 0..<S {
-                while q.count[s] > 0 && q.amount[q.offset[s] + q.head[s]] <= 0 { q.removeFirst(s) }
+                while q.count[s] > 0 && q.amount[q.offset[s] &+ q.head[s]] <= 0 { q.removeFirst(s) }
             }
         }
         // End of the interval: lateness of what stays queued past its deadline.
@@ -159,7 +159,7 @@ extension FluidServingEnv {
             for i in 0..<q.count[s] {
                 let slot = q.slot(s, i)
                 let d = q.due[slot], a = q.amount[slot]
-                if d < T1 { lateness += a * (cum[s * M + Self.intervalsLate(d, tk: T1, invI: invI, cap: dropK[s])] - cum[s * M + Self.intervalsLate(d, tk: T0, invI: invI, cap: dropK[s])]) }
+                if d < T1 { lateness += a * (cum[s &* M &+ Self.intervalsLate(d, tk: T1, invI: invI, cap: dropK[s])] - cum[s &* M &+ Self.intervalsLate(d, tk: T0, invI: invI, cap: dropK[s])]) }
                 queued += a
             }
         }
