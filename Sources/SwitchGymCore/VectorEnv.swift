@@ -177,8 +177,7 @@ public final class VectorEnv<E: VectorizableEnv> {
             throw EnvError(.invalidArgument, "VectorEnv.setState: sub-env \(i) is not in 0..<\(count).")
         }
         try envs[i].setState(values)
-        envs[i].writeObservation(into: buffers.observations.baseAddress! + i * observationDimension)
-        envs[i].writeActionMask(into: buffers.actionMasks.baseAddress! + i * maskWidth)
+        writeRows(&envs[i], observation: buffers.observations.baseAddress! + i * observationDimension, mask: buffers.actionMasks.baseAddress! + i * maskWidth)
         pendingReset[i] = false
     }
 
@@ -198,11 +197,20 @@ public final class VectorEnv<E: VectorizableEnv> {
         }
     }
 
+    /// Writes sub-env `i`'s observation and mask rows. The env is passed `inout`: a read-only
+    /// call on `envs[i]` (pointer memory any call might write) makes the compiler copy the env
+    /// into a temporary first, a retain and a release of every array it holds, twice per step;
+    /// through an `inout` access the calls read it in place.
+    @inline(__always)
+    private func writeRows(_ env: inout E, observation: UnsafeMutablePointer<Float>, mask: UnsafeMutablePointer<Bool>) {
+        env.writeObservation(into: observation)
+        env.writeActionMask(into: mask)
+    }
+
     @inline(__always)
     private func resetSubEnv(_ i: Int, seed: UInt64?, _ b: VectorBuffers) {
         envs[i].resetState(seed: seed)
-        envs[i].writeObservation(into: b.observations.baseAddress! + i * observationDimension)
-        envs[i].writeActionMask(into: b.actionMasks.baseAddress! + i * maskWidth)
+        writeRows(&envs[i], observation: b.observations.baseAddress! + i * observationDimension, mask: b.actionMasks.baseAddress! + i * maskWidth)
         b.rewards[i] = 0
         b.terminations[i] = false
         b.truncations[i] = false
@@ -237,8 +245,7 @@ public final class VectorEnv<E: VectorizableEnv> {
                     truncs[i] = t.truncated
                     pendingReset[i] = t.terminated || t.truncated
                 }
-                envs[i].writeObservation(into: obs + i * dim)
-                envs[i].writeActionMask(into: masks + i * maskWidth)
+                writeRows(&envs[i], observation: obs + i * dim, mask: masks + i * maskWidth)
             }
         case .sameStep:
             for i in lo..<hi {
@@ -247,15 +254,13 @@ public final class VectorEnv<E: VectorizableEnv> {
                 terms[i] = t.terminated
                 truncs[i] = t.truncated
                 if t.terminated || t.truncated {
-                    envs[i].writeObservation(into: finals + i * dim)
-                    envs[i].writeActionMask(into: finalMasks + i * maskWidth)
+                    writeRows(&envs[i], observation: finals + i * dim, mask: finalMasks + i * maskWidth)
                     hasFinal[i] = true
                     envs[i].resetState(seed: nil)
                 } else {
                     hasFinal[i] = false
                 }
-                envs[i].writeObservation(into: obs + i * dim)
-                envs[i].writeActionMask(into: masks + i * maskWidth)
+                writeRows(&envs[i], observation: obs + i * dim, mask: masks + i * maskWidth)
             }
         case .disabled:
             for i in lo..<hi {
@@ -263,8 +268,7 @@ public final class VectorEnv<E: VectorizableEnv> {
                 rewards[i] = Float(t.reward)
                 terms[i] = t.terminated
                 truncs[i] = t.truncated
-                envs[i].writeObservation(into: obs + i * dim)
-                envs[i].writeActionMask(into: masks + i * maskWidth)
+                writeRows(&envs[i], observation: obs + i * dim, mask: masks + i * maskWidth)
             }
         }
     }

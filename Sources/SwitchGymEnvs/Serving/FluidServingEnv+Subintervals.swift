@@ -33,86 +33,93 @@ extension FluidServingEnv {
         let I = m.interval, delta = I / Double(K), invI = 1 / I
         let T0 = Double(time) * I, T1 = T0 + I
         let row = start + time
-        // Model tables, hoisted (one retain each; reads only).
-        let rate = m.serviceRates, lat = m.serviceLatency, rateRow = m.rateRow(row), cum = m.penaltyCumulative, accuracy = m.accuracy
-        let deadline = m.deadlineSeconds, window = m.dropWindowSeconds, dropK = m.dropAfter
-        let counts = m.subCounts, cap = m.subRingCapacity, off = m.subRingOffset
-        let weight = m.weight, dropPenalty = m.dropPenalty
         let invK = 1 / Double(K)
         var arrived = 0.0, served = 0.0, onTime = 0.0, accuracyServed = 0.0
         var lateness = 0.0, dropped = 0.0, dropCost = 0.0, queued = 0.0
 
-        subDue.withUnsafeMutableBufferPointer { due in
-            subAmount.withUnsafeMutableBufferPointer { amount in
-                subHead.withUnsafeMutableBufferPointer { head in
-                    subCount.withUnsafeMutableBufferPointer { count in
-                        cursor.withUnsafeMutableBufferPointer { cur in
-                            binPool.withUnsafeMutableBufferPointer { pool in
-                                subPool.withUnsafeBufferPointer { subPool in
-                                    heldCount.withUnsafeBufferPointer { held in
+        m.withSubintervalTables { t in
+        // The model's tables, read through unchecked pointers (rates and latencies from this
+        // interval's row: ``ServingModel/serviceRate(interval:variant:stream:)``).
+        let rowOffset = m.rateRow(row)
+        let rate = t.rate + rowOffset, lat = t.latency + rowOffset, cum = t.penalty, accuracy = t.accuracy, deadline = t.deadline
+        let window = t.dropWindow, dropK = t.dropAfter, counts = t.counts, weight = t.weight, dropPenalty = t.dropPenalty
+        queues.withSlots { q in
+            cursor.withUnsafeMutableBufferPointer { cur in
+            bins.withPointers { pool, subPool, held, binRate, serverList, servers in
+        // Per sub-bin service rates, and per stream the variants that serve it (variant order).
+        for s in 0..<S {
+            var n = 0
+            for v in 0..<V {
+                let r = rate[v &* S &+ s] * invK
+                binRate[v &* S &+ s] = r
+                if r > 0 { serverList[s &* V &+ n] = v; n &+= 1 }
+            }
+            servers[s] = n
+        }
         // Sub-bins 0 ..< K, then k == K: the interval's end (drops and lateness only).
         for k in 0...K {
             let tk = k == K ? T1 : T0 + Double(k) * delta
             // Drops: head cohorts past their drop window (queues are in deadline order).
             for s in 0..<S {
-                while count[s] > 0 {
-                    let slot = off[s] + head[s]
-                    let d = due[slot]
+                while q.count[s] > 0 {
+                    let slot = q.offset[s] &+ q.head[s]
+                    let d = q.due[slot]
                     if d + window[s] >= tk { break }
-                    let a = amount[slot]
+                    let a = q.amount[slot]
                     dropped += a
                     dropCost += a * weight[s] * dropPenalty[s]
-                    lateness += a * (cum[s * M + dropK[s]] - cum[s * M + Self.intervalsLate(d, tk: T0, invI: invI, cap: dropK[s])])
-                    head[s] = head[s] + 1 == cap[s] ? 0 : head[s] + 1
-                    count[s] -= 1
+                    lateness += a * (cum[s &* M &+ dropK[s]] - cum[s &* M &+ Self.intervalsLate(d, tk: T0, invI: invI, cap: dropK[s])])
+                    q.removeFirst(s)
                 }
             }
             if k == K { break }
             // The sub-bin's arrivals.
-            let arrivals = (row * K + k) * S
+            let arrivals = (row &* K &+ k) &* S
             for s in 0..<S {
-                let a = counts[arrivals + s]
+                let a = counts[arrivals &+ s]
                 if a > 0 {
-                    precondition(count[s] < cap[s], "FluidServingEnv: a sub-interval queue overflowed")
-                    var slot = head[s] + count[s]
-                    if slot >= cap[s] { slot -= cap[s] }
-                    due[off[s] + slot] = tk + 0.5 * delta + deadline[s]
-                    amount[off[s] + slot] = a
-                    count[s] += 1
+                    q.append(s, due: tk + 0.5 * delta + deadline[s], amount: a)
                     arrived += a
                 }
             }
-            // The sub-bin's service per variant; streams no pool can serve are skipped.
+            // The sub-bin's service per variant; streams no pool can serve are skipped, and so
+            // is the pass when no stream can be served.
             var any = false
             for v in 0..<V {
-                pool[v] = subPool[v * K + k]
+                pool[v] = subPool[v &* K &+ k]
                 if pool[v] > 0 { any = true }
             }
             if !any { continue }
+            var waiting = false
             for s in 0..<S {
-                cur[s] = count[s]
-                for v in 0..<V where pool[v] > 0 && rate[rateRow + v * S + s] > 0 { cur[s] = 0; break }
+                cur[s] = q.count[s]
+                guard q.count[s] > 0 else { continue }
+                for j in 0..<servers[s] where pool[serverList[s &* V &+ j]] > 0 {
+                    cur[s] = 0
+                    waiting = true
+                    break
+                }
             }
+            if !waiting { continue }
             // Earliest deadline first across streams (ties: stream order).
+            let tEnd = tk + delta
             while true {
                 var best = -1, bestDue = Double.infinity
-                for s in 0..<S where cur[s] < count[s] {
-                    var i = head[s] + cur[s]
-                    if i >= cap[s] { i -= cap[s] }
-                    let d = due[off[s] + i]
+                for s in 0..<S where cur[s] < q.count[s] {
+                    let d = q.due[q.slot(s, cur[s])]
                     if d < bestDue { best = s; bestDue = d }
                 }
                 if best < 0 { break }
                 let s = best
-                var i = head[s] + cur[s]
-                if i >= cap[s] { i -= cap[s] }
-                let slot = off[s] + i
-                var left = amount[slot]
-                let charged = cum[s * M + Self.intervalsLate(bestDue, tk: T0, invI: invI, cap: dropK[s])]
-                for v in 0..<V where pool[v] > 0 && left > 0 {
-                    let r = rate[rateRow + v * S + s] * invK
-                    guard r > 0 else { continue }
+                let slot = q.slot(s, cur[s])
+                var left = q.amount[slot]
+                // The penalty already charged at the interval's start, computed once needed.
+                var charged = 0.0, hasCharged = false
+                for j in 0..<servers[s] where left > 0 {
+                    let v = serverList[s &* V &+ j]
                     let before = pool[v]
+                    guard before > 0 else { continue }
+                    let r = binRate[v &* S &+ s]
                     let can = before * r
                     let take: Double, after: Double
                     if can <= left { take = can; after = 0 } else { take = left; after = before - left / r }
@@ -121,46 +128,46 @@ extension FluidServingEnv {
                     served += take
                     accuracyServed += accuracy[v] * take
                     // Start times of this part, and the latest start that finishes on time.
+                    // The last start is at most `tEnd` (rounding is monotonic), so when `tEnd`
+                    // is early enough all of it is on time, without the start times.
+                    let limit = bestDue - lat[v &* S &+ s]
+                    if after >= 0 && tEnd <= limit { onTime += take; continue }
                     let n = held[v]
-                    let x0 = tk + delta * (1 - before / n), x1 = tk + delta * (1 - after / n)
-                    let limit = bestDue - lat[rateRow + v * S + s]
-                    let share = x1 <= limit ? 1 : x0 >= limit ? 0 : (limit - x0) / (x1 - x0)
+                    let x1 = tk + delta * (1 - after / n)
+                    if x1 <= limit { onTime += take; continue }
+                    let x0 = tk + delta * (1 - before / n)
+                    let share = x0 >= limit ? 0 : (limit - x0) / (x1 - x0)
                     onTime += take * share
                     if share < 1 {
-                        let finish = 0.5 * (max(x0, limit) + x1) + lat[rateRow + v * S + s]
-                        lateness += take * (1 - share) * (cum[s * M + Self.intervalsLate(bestDue, tk: finish, invI: invI, cap: dropK[s])] - charged)
+                        let finish = 0.5 * (max(x0, limit) + x1) + lat[v &* S &+ s]
+                        if !hasCharged {
+                            charged = cum[s &* M &+ Self.intervalsLate(bestDue, tk: T0, invI: invI, cap: dropK[s])]
+                            hasCharged = true
+                        }
+                        lateness += take * (1 - share) * (cum[s &* M &+ Self.intervalsLate(bestDue, tk: finish, invI: invI, cap: dropK[s])] - charged)
                     }
                 }
-                amount[slot] = left
+                q.amount[slot] = left
                 // A cohort left unserved means no pool can serve its stream any more.
-                cur[s] = left > 0 ? count[s] : cur[s] + 1
+                cur[s] = left > 0 ? q.count[s] : cur[s] &+ 1
             }
             // Served cohorts leave the queues (they are a prefix of each, in deadline order).
             for s in 0..<S {
-                while count[s] > 0 && amount[off[s] + head[s]] <= 0 {
-                    head[s] = head[s] + 1 == cap[s] ? 0 : head[s] + 1
-                    count[s] -= 1
-                }
+                while q.count[s] > 0 && q.amount[q.offset[s] &+ q.head[s]] <= 0 { q.removeFirst(s) }
             }
         }
         // End of the interval: lateness of what stays queued past its deadline.
         for s in 0..<S {
-            var i = head[s]
-            for _ in 0..<count[s] {
-                let slot = off[s] + i
-                let d = due[slot], a = amount[slot]
-                if d < T1 { lateness += a * (cum[s * M + Self.intervalsLate(d, tk: T1, invI: invI, cap: dropK[s])] - cum[s * M + Self.intervalsLate(d, tk: T0, invI: invI, cap: dropK[s])]) }
+            for i in 0..<q.count[s] {
+                let slot = q.slot(s, i)
+                let d = q.due[slot], a = q.amount[slot]
+                if d < T1 { lateness += a * (cum[s &* M &+ Self.intervalsLate(d, tk: T1, invI: invI, cap: dropK[s])] - cum[s &* M &+ Self.intervalsLate(d, tk: T0, invI: invI, cap: dropK[s])]) }
                 queued += a
-                i = i + 1 == cap[s] ? 0 : i + 1
             }
         }
-                                    }
-                                }
-                            }
-                        }
-                    }
-                }
             }
+            }
+        }
         }
         info.arrived = arrived
         info.served = served
@@ -189,13 +196,9 @@ extension FluidServingEnv {
     @inline(__always)
     func subintervalBacklog(stream s: Int) -> (Double, Double, Double, Double) {
         var buckets = (0.0, 0.0, 0.0, 0.0)
-        let m = model
-        let cap = m.subRingCapacity[s], off = m.subRingOffset[s], invI = 1 / m.interval
-        let x = Double(time + 1) * m.interval
-        var i = subHead[s]
-        for _ in 0..<subCount[s] {
-            let slot = off + i
-            let a = subAmount[slot], d = subDue[slot]
+        let invI = 1 / model.interval
+        let x = Double(time + 1) * model.interval
+        queues.forEach(stream: s) { d, a in
             var late = 0
             if x > d {
                 let y = (x - d) * invI
@@ -208,8 +211,97 @@ extension FluidServingEnv {
             case 2: buckets.2 += a
             default: buckets.3 += a
             }
-            i = i + 1 == cap ? 0 : i + 1
         }
         return buckets
+    }
+}
+
+/// Scratch of the sub-interval step: device-sub-bins of service per variant and sub-bin
+/// (`subPool[v * K + k]`), devices holding each variant, per device the part of the interval
+/// its load takes, the pools left in the current sub-bin, the service rates per sub-bin
+/// (`binRate[v * S + s]`), and per stream the variants that can serve it
+/// (`serverList[s * V + j]`, `j < servers[s]`, in variant order). Empty with interval queueing.
+struct SubBinScratch: Sendable {
+    var subPool: [Double], heldCount: [Double], loadFraction: [Double], pool: [Double]
+    var binRate: [Double], serverList: [Int], servers: [Int]
+
+    init(model m: ServingModel) {
+        let sub = m.queueing == .subinterval
+        let V = sub ? m.variantCount : 0, S = sub ? m.streamCount : 0
+        subPool = [Double](repeating: 0, count: V * m.subBins)
+        heldCount = [Double](repeating: 0, count: V)
+        loadFraction = [Double](repeating: 0, count: sub ? m.deviceCount : 0)
+        pool = [Double](repeating: 0, count: V)
+        binRate = [Double](repeating: 0, count: V * S)
+        serverList = [Int](repeating: 0, count: V * S)
+        servers = [Int](repeating: 0, count: S)
+    }
+
+    /// Runs `body` with unchecked access to the pools left in the sub-bin, the pools per
+    /// variant and sub-bin, the devices holding each variant, the rates per sub-bin, and the
+    /// variants serving each stream.
+    @inline(__always)
+    mutating func withPointers<R>(
+        _ body: (UnsafeMutablePointer<Double>, UnsafePointer<Double>, UnsafePointer<Double>,
+                 UnsafeMutablePointer<Double>, UnsafeMutablePointer<Int>, UnsafeMutablePointer<Int>) -> R
+    ) -> R {
+        pool.withUnsafeMutableBufferPointer { pool in
+            subPool.withUnsafeBufferPointer { subPool in
+                heldCount.withUnsafeBufferPointer { held in
+                    binRate.withUnsafeMutableBufferPointer { rate in
+                        serverList.withUnsafeMutableBufferPointer { list in
+                            servers.withUnsafeMutableBufferPointer { n in
+                                body(pool.baseAddress!, subPool.baseAddress!, held.baseAddress!,
+                                     rate.baseAddress!, list.baseAddress!, n.baseAddress!)
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Unchecked read-only pointers to the model tables the sub-interval step reads (valid inside
+/// ``ServingModel/withSubintervalTables(_:)``): no bounds checks and no reference counting
+/// in the step.
+struct SubintervalTables {
+    let rate: UnsafePointer<Double>, latency: UnsafePointer<Double>, penalty: UnsafePointer<Double>
+    let accuracy: UnsafePointer<Double>, deadline: UnsafePointer<Double>, dropWindow: UnsafePointer<Double>
+    let dropAfter: UnsafePointer<Int>, counts: UnsafePointer<Double>, weight: UnsafePointer<Double>
+    let dropPenalty: UnsafePointer<Double>
+}
+
+extension ServingModel {
+    /// Runs `body` with pointers to the sub-interval step's tables (``serviceRates``,
+    /// ``serviceLatency``, ``penaltyCumulative``, ``accuracy``, ``deadlineSeconds``,
+    /// ``dropWindowSeconds``, ``dropAfter``, ``subCounts``, ``weight``, ``dropPenalty``).
+    @inline(__always)
+    func withSubintervalTables<R>(_ body: (SubintervalTables) -> R) -> R {
+        serviceRates.withUnsafeBufferPointer { rate in
+            serviceLatency.withUnsafeBufferPointer { lat in
+                penaltyCumulative.withUnsafeBufferPointer { cum in
+                    accuracy.withUnsafeBufferPointer { acc in
+                        deadlineSeconds.withUnsafeBufferPointer { dl in
+                            dropWindowSeconds.withUnsafeBufferPointer { win in
+                                dropAfter.withUnsafeBufferPointer { dk in
+                                    subCounts.withUnsafeBufferPointer { counts in
+                                        weight.withUnsafeBufferPointer { w in
+                                            dropPenalty.withUnsafeBufferPointer { dp in
+                                                body(SubintervalTables(
+                                                    rate: rate.baseAddress!, latency: lat.baseAddress!, penalty: cum.baseAddress!,
+                                                    accuracy: acc.baseAddress!, deadline: dl.baseAddress!, dropWindow: win.baseAddress!,
+                                                    dropAfter: dk.baseAddress!, counts: counts.baseAddress!, weight: w.baseAddress!,
+                                                    dropPenalty: dp.baseAddress!))
+                                            }
+                                        }
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
     }
 }

@@ -108,25 +108,14 @@ public struct FluidServingEnv: VectorizableEnv, Sendable {
     public internal(set) var pending: [Double]
     /// Device-intervals of service left per variant in the current interval.
     private var pool: [Double]
-    var ringDue: [Int]
-    var ringAmount: [Double]
-    var ringHead: [Int]
-    var ringCount: [Int]
+    /// The queues: per stream its cohorts in deadline order (one per interval with
+    /// ``FluidQueueing/interval`` queueing, due at an interval index; one per sub-bin with
+    /// ``FluidQueueing/subinterval``, due in seconds since the episode start).
+    var queues: CohortRing
+    /// Per stream, the cohorts the current earliest-deadline-first pass has visited.
     var cursor: [Int]
-    /// Sub-interval queueing (``FluidQueueing/subinterval``): per stream a ring of cohorts
-    /// (one per sub-bin it arrived in), each with its deadline in seconds since the episode
-    /// start and the queries left; sorted by deadline within a stream.
-    var subDue: [Double]
-    var subAmount: [Double]
-    var subHead: [Int]
-    var subCount: [Int]
-    /// Scratch of the sub-interval step: device-sub-bins of service per variant and sub-bin
-    /// (`[v * K + k]`), devices holding each variant, and the pools left in the current sub-bin.
-    var subPool: [Double]
-    var heldCount: [Double]
-    var binPool: [Double]
-    /// Per device, the part of the current interval its load takes (sub-interval step scratch).
-    var loadFraction: [Double]
+    /// Scratch of the sub-interval step (empty with interval queueing).
+    var bins: SubBinScratch
     /// The last interval's details.
     public internal(set) var last = ServingStepInfo()
     /// Totals since the last reset.
@@ -141,20 +130,10 @@ public struct FluidServingEnv: VectorizableEnv, Sendable {
         variants = model.scenario.initialVariants
         pending = [Double](repeating: 0, count: model.deviceCount)
         pool = [Double](repeating: 0, count: model.variantCount)
-        ringDue = [Int](repeating: 0, count: model.ringTotal)
-        ringAmount = [Double](repeating: 0, count: model.ringTotal)
-        ringHead = [Int](repeating: 0, count: model.streamCount)
-        ringCount = ringHead
-        cursor = ringHead
+        queues = CohortRing(capacities: model.queueCapacity)
         // Separate buffers (no shared storage), so no step pays a copy-on-write.
-        subDue = [Double](repeating: 0, count: model.subRingTotal)
-        subAmount = [Double](repeating: 0, count: model.subRingTotal)
-        subHead = [Int](repeating: 0, count: model.streamCount)
-        subCount = [Int](repeating: 0, count: model.streamCount)
-        subPool = [Double](repeating: 0, count: model.queueing == .subinterval ? model.variantCount * model.subBins : 0)
-        heldCount = [Double](repeating: 0, count: model.variantCount)
-        binPool = [Double](repeating: 0, count: model.variantCount)
-        loadFraction = [Double](repeating: 0, count: model.queueing == .subinterval ? model.deviceCount : 0)
+        cursor = [Int](repeating: 0, count: model.streamCount)
+        bins = SubBinScratch(model: model)
     }
 
     /// Convenience: the model of `scenario` over `arrivals`.
@@ -198,7 +177,7 @@ public struct FluidServingEnv: VectorizableEnv, Sendable {
             variants[d] = model.initialVariants[d]
             pending[d] = 0
         }
-        for s in 0..<model.streamCount { ringHead[s] = 0; ringCount[s] = 0; subHead[s] = 0; subCount[s] = 0 }
+        queues.removeAll()
         last = ServingStepInfo()
         totals = ServingMetrics()
         isReady = true
@@ -225,17 +204,13 @@ public struct FluidServingEnv: VectorizableEnv, Sendable {
         let m = model
         let V = m.variantCount, D = m.deviceCount, K = m.subBins
         for v in 0..<V { pool[v] = 0 }
-        if subBins {
-            for i in 0..<(V * K) { subPool[i] = 0 }
-            for v in 0..<V { heldCount[v] = 0 }
-        }
         // One uniqueness check per array per step, not per device (no copy-on-write checks
         // or bounds checks in the O(devices) loop).
         var switches = 0, infeasible = 0, cost = 0.0
         variants.withUnsafeMutableBufferPointer { held in
             pending.withUnsafeMutableBufferPointer { wait in
                 pool.withUnsafeMutableBufferPointer { time in
-                  loadFraction.withUnsafeMutableBufferPointer { loading in
+                  bins.loadFraction.withUnsafeMutableBufferPointer { loading in
                     m.canHold.withUnsafeBufferPointer { fits in
                         m.hireSteps.withUnsafeBufferPointer { hire in
                             m.costPerInterval.withUnsafeBufferPointer { price in
@@ -267,17 +242,27 @@ public struct FluidServingEnv: VectorizableEnv, Sendable {
             // Devices not loading serve in every sub-bin; a loading one from the sub-bin its
             // load ends in (the load takes the interval's start).
             let fK = Double(K)
-            for d in 0..<D {
-                let v = variants[d], w = loadFraction[d]
-                heldCount[v] += 1
-                if w == 0 { continue }
-                let j0 = min(K - 1, Int(w * fK))
-                for k in 0..<j0 { subPool[v * K + k] -= 1 }
-                subPool[v * K + j0] -= 1 - min(1, max(0, Double(j0 + 1) - w * fK))
-            }
-            for v in 0..<V {
-                let n = heldCount[v]
-                for k in 0..<K { subPool[v * K + k] += n }
+            bins.subPool.withUnsafeMutableBufferPointer { sub in
+                bins.heldCount.withUnsafeMutableBufferPointer { count in
+                    bins.loadFraction.withUnsafeBufferPointer { loading in
+                        variants.withUnsafeBufferPointer { held in
+                            for i in 0..<(V * K) { sub[i] = 0 }
+                            for v in 0..<V { count[v] = 0 }
+                            for d in 0..<D {
+                                let v = held[d], w = loading[d]
+                                count[v] += 1
+                                if w == 0 { continue }
+                                let j0 = min(K - 1, Int(w * fK))
+                                for k in 0..<j0 { sub[v * K + k] -= 1 }
+                                sub[v * K + j0] -= 1 - min(1, max(0, Double(j0 + 1) - w * fK))
+                            }
+                            for v in 0..<V {
+                                let n = count[v]
+                                for k in 0..<K { sub[v * K + k] += n }
+                            }
+                        }
+                    }
+                }
             }
         }
         info.switches = switches
@@ -292,36 +277,38 @@ public struct FluidServingEnv: VectorizableEnv, Sendable {
         var info = ServingStepInfo()
         info.interval = time
         applyDecisions(choices: choices, subBins: false, into: &info)
+        let row = start + time, now = Double(time)
+        let counts = m.counts, deadline = m.deadlineSteps, rate = m.serviceRates, rateRow = m.rateRow(row), accuracy = m.accuracy
+        let weight = m.weight, increment = m.penaltyIncrement, dropAfter = m.dropAfter, dropPenalty = m.dropPenalty
+        let maxLate = m.maxLate
+        queues.withSlots { q in
+            cursor.withUnsafeMutableBufferPointer { cur in
+                pool.withUnsafeMutableBufferPointer { pool in
         // Arrivals join their stream's queue, due `deadline` intervals later.
-        let row = start + time
-        let rates = m.serviceRates, rateRow = m.rateRow(row)
         for s in 0..<S {
-            let a = m.counts[row * S + s]
+            let a = counts[row * S + s]
             if a > 0 {
-                let slot = m.ringOffset[s] + (ringHead[s] + ringCount[s]) % m.ringCapacity[s]
-                ringDue[slot] = time + m.deadlineSteps[s]
-                ringAmount[slot] = a
-                ringCount[s] += 1
+                q.append(s, due: Double(time + deadline[s]), amount: a)
                 info.arrived += a
             }
-            cursor[s] = 0
+            cur[s] = 0
         }
         // Serve queued queries earliest deadline first (ties: stream order), each batch of
         // queries from the variants' pools in variant order; then charge lateness and drop what
         // waited too long.
         while true {
-            var best = -1, bestDue = Int.max
-            for s in 0..<S where cursor[s] < ringCount[s] {
-                let due = ringDue[m.ringOffset[s] + (ringHead[s] + cursor[s]) % m.ringCapacity[s]]
+            var best = -1, bestDue = Double.infinity
+            for s in 0..<S where cur[s] < q.count[s] {
+                let due = q.due[q.slot(s, cur[s])]
                 if due < bestDue { best = s; bestDue = due }
             }
             if best < 0 { break }
             let s = best
-            let slot = m.ringOffset[s] + (ringHead[s] + cursor[s]) % m.ringCapacity[s]
-            cursor[s] += 1
-            var amount = ringAmount[slot]
+            let slot = q.slot(s, cur[s])
+            cur[s] += 1
+            var amount = q.amount[slot]
             for v in 0..<V where pool[v] > 0 && amount > 0 {
-                let rate = rates[rateRow + v * S + s]
+                let rate = rate[rateRow + v * S + s]
                 guard rate > 0 else { continue }
                 let can = pool[v] * rate
                 let served: Double
@@ -334,36 +321,38 @@ public struct FluidServingEnv: VectorizableEnv, Sendable {
                 }
                 amount -= served
                 info.served += served
-                info.accuracyServed += m.accuracy[v] * served
-                if bestDue >= time { info.servedOnTime += served }
+                info.accuracyServed += accuracy[v] * served
+                if bestDue >= now { info.servedOnTime += served }
             }
-            ringAmount[slot] = amount
+            q.amount[slot] = amount
         }
         for s in 0..<S {
             // Lateness in queue order (the same order as the EDF pass within a stream).
             var kept = 0
-            let cap = m.ringCapacity[s], off = m.ringOffset[s], head = ringHead[s]
-            for k in 0..<ringCount[s] {
-                let slot = off + (head + k) % cap
-                let amount = ringAmount[slot]
+            for k in 0..<q.count[s] {
+                let slot = q.slot(s, k)
+                let amount = q.amount[slot]
                 if amount <= 0 { continue }
-                let due = ringDue[slot]
+                let dueAt = q.due[slot], due = Int(dueAt)
                 if due <= time {
                     let late = time - due + 1
-                    info.latenessPenalty += amount * m.weight[s] * m.penaltyIncrement[s * m.maxLate + late - 1]
-                    if late >= m.dropAfter[s] {
+                    info.latenessPenalty += amount * weight[s] * increment[s * maxLate + late - 1]
+                    if late >= dropAfter[s] {
                         info.dropped += amount
-                        info.dropPenalty += amount * m.weight[s] * m.dropPenalty[s]
+                        info.dropPenalty += amount * weight[s] * dropPenalty[s]
                         continue
                     }
                 }
                 info.queued += amount
-                let to = off + (head + kept) % cap
-                ringDue[to] = due
-                ringAmount[to] = amount
+                let to = q.slot(s, kept)
+                q.due[to] = dueAt
+                q.amount[to] = amount
                 kept += 1
             }
-            ringCount[s] = kept
+            q.count[s] = kept
+        }
+                }
+            }
         }
         return finish(&info)
     }
@@ -409,11 +398,9 @@ public struct FluidServingEnv: VectorizableEnv, Sendable {
     func backlog(stream s: Int) -> (Double, Double, Double, Double) {
         if model.queueing == .subinterval { return subintervalBacklog(stream: s) }
         var buckets = (0.0, 0.0, 0.0, 0.0)
-        let cap = model.ringCapacity[s], off = model.ringOffset[s]
-        for i in 0..<ringCount[s] {
-            let slot = off + (ringHead[s] + i) % cap
-            let a = ringAmount[slot]
-            switch FamilyObservationLayout.backlogBucket(lateness: time - ringDue[slot] + 1) {
+        let now = time
+        queues.forEach(stream: s) { due, a in
+            switch FamilyObservationLayout.backlogBucket(lateness: now - Int(due) + 1) {
             case 0: buckets.0 += a
             case 1: buckets.1 += a
             case 2: buckets.2 += a

@@ -3,9 +3,9 @@ import SwitchGymCore
 
 extension FluidServingEnv: StateCheckpointable {
     /// Everything that changes while the env runs, each under its own name: `generator`,
-    /// `time`, `start`, `variants` and `pending` (per device), the queues (`ring_head`,
-    /// `ring_count`, `ring_due`, `ring_amount`; with sub-interval queueing also `sub_head`,
-    /// `sub_count`, `sub_due`, `sub_amount`), `ready`, and the last interval and the totals
+    /// `time`, `start`, `variants` and `pending` (per device), the queues (``CohortRing``:
+    /// `ring_head`, `ring_count`, `ring_due` (intervals), `ring_amount` with interval queueing;
+    /// `sub_head`, `sub_count`, `sub_due` (seconds), `sub_amount` with sub-interval queueing), `ready`, and the last interval and the totals
     /// (`last`, `totals`: their Codable fields as JSON, which round-trips every double exactly).
     /// The model (scenario and arrivals) is construction-time and not saved.
     public func saveState() -> StateDict {
@@ -15,15 +15,16 @@ extension FluidServingEnv: StateCheckpointable {
         s.setInt(start, at: "start")
         s.setInts(variants, at: "variants")
         s.doubles["pending"] = pending
-        s.setInts(ringHead, at: "ring_head")
-        s.setInts(ringCount, at: "ring_count")
-        s.setInts(ringDue, at: "ring_due")
-        s.doubles["ring_amount"] = ringAmount
         if model.queueing == .subinterval {
-            s.setInts(subHead, at: "sub_head")
-            s.setInts(subCount, at: "sub_count")
-            s.doubles["sub_due"] = subDue
-            s.doubles["sub_amount"] = subAmount
+            s.setInts(queues.head, at: "sub_head")
+            s.setInts(queues.count, at: "sub_count")
+            s.doubles["sub_due"] = queues.due
+            s.doubles["sub_amount"] = queues.amount
+        } else {
+            s.setInts(queues.head, at: "ring_head")
+            s.setInts(queues.count, at: "ring_count")
+            s.setInts(queues.due.map { Int($0) }, at: "ring_due")
+            s.doubles["ring_amount"] = queues.amount
         }
         s.setFlag(isReady, at: "ready")
         let e = JSONEncoder()
@@ -42,16 +43,13 @@ extension FluidServingEnv: StateCheckpointable {
         let t = try s.int("time"), st = try s.int("start")
         let held = try s.ints("variants", count: D)
         let p = try s.doubles("pending", count: D)
-        let head = try s.ints("ring_head", count: S), count = try s.ints("ring_count", count: S)
-        let due = try s.ints("ring_due", count: model.ringTotal)
-        let amounts = try s.doubles("ring_amount", count: model.ringTotal)
-        var sub: (head: [Int], count: [Int], due: [Double], amount: [Double])?
-        if model.queueing == .subinterval {
-            sub = (try s.ints("sub_head", count: S), try s.ints("sub_count", count: S),
-                   try s.doubles("sub_due", count: model.subRingTotal), try s.doubles("sub_amount", count: model.subRingTotal))
-        }
-        if let sub, !(0..<S).allSatisfy({ (0..<model.subRingCapacity[$0]).contains(sub.head[$0]) && (0...model.subRingCapacity[$0]).contains(sub.count[$0]) }) {
-            throw EnvError(.invalidArgument, "FluidServingEnv.loadState: sub_head or sub_count out of range for this scenario's queues.")
+        let n = queues.slotCount
+        let sub = model.queueing == .subinterval, prefix = sub ? "sub" : "ring"
+        let head = try s.ints(prefix + "_head", count: S), count = try s.ints(prefix + "_count", count: S)
+        let due = sub ? try s.doubles("sub_due", count: n) : try s.ints("ring_due", count: n).map(Double.init)
+        let amounts = try s.doubles(prefix + "_amount", count: n)
+        guard queues.isValid(head: head, count: count) else {
+            throw EnvError(.invalidArgument, "FluidServingEnv.loadState: \(prefix)_head or \(prefix)_count out of range for this scenario's queues.")
         }
         let ready = try s.flag("ready")
         let d = JSONDecoder()
@@ -68,9 +66,7 @@ extension FluidServingEnv: StateCheckpointable {
         time = t; start = st
         variants = held
         pending = p
-        ringHead = head; ringCount = count; ringDue = due
-        ringAmount = amounts
-        if let sub { subHead = sub.head; subCount = sub.count; subDue = sub.due; subAmount = sub.amount }
+        queues.head = head; queues.count = count; queues.due = due; queues.amount = amounts
         isReady = ready
         last = l
         totals = tot

@@ -37,9 +37,11 @@ public final class ServingModel: Sendable {
     /// `penaltyIncrement[s * maxLate + x - 1]`: `p_s(x) − p_s(x − 1)` for `x = 1 ... dropAfter_s`.
     let penaltyIncrement: [Double]
     let maxLate: Int
-    /// Ring capacity per stream (`deadline + dropAfter + 1`) and offsets into the flat rings.
-    let ringCapacity: [Int], ringOffset: [Int]
-    let ringTotal: Int
+    /// Cohort slots per stream of the env's queues (``CohortRing``) under this model's
+    /// queueing: a cohort lives until it is served or dropped, at most its deadline and drop
+    /// window past the interval it arrives in (`deadline + dropAfter + 2` intervals; with
+    /// sub-interval queueing one cohort per sub-bin of them, plus two).
+    let queueCapacity: [Int]
     /// `prefix[t * S + s]`: arrivals of stream `s` in intervals `0 ..< t`.
     let prefix: [Double]
     /// `counts[t * S + s]`: arrivals of stream `s` in interval `t` (a copy of the series').
@@ -93,9 +95,6 @@ public final class ServingModel: Sendable {
     let serviceLatency: [Double]
     /// `penaltyCumulative[s * (maxLate + 1) + k]`: weight × the penalty after `k` intervals late.
     let penaltyCumulative: [Double]
-    /// Queue slots per stream (sub-bin cohorts alive at once) and offsets into the flat rings.
-    let subRingCapacity: [Int], subRingOffset: [Int]
-    let subRingTotal: Int
 
     /// Precomputes the tables of `scenario` over `arrivals`.
     /// - Throws: ``ScenarioError`` if the scenario is inconsistent or the arrivals do not
@@ -156,11 +155,6 @@ public final class ServingModel: Sendable {
         for s in 0..<S { for x in 1...m { inc[s * m + x - 1] = sc.streams[s].penalty.increment(x) } }
         penaltyIncrement = inc
         let caps = (0..<S).map { deadlines[$0] + drops[$0] + 2 }
-        ringCapacity = caps
-        var off = [Int](), total = 0
-        for c in caps { off.append(total); total += c }
-        ringOffset = off
-        ringTotal = total
         var p = [Double](repeating: 0, count: (T + 1) * S)
         for t in 0..<T { for s in 0..<S { p[(t + 1) * S + s] = p[t * S + s] + arrivals.counts[t * S + s] } }
         prefix = p
@@ -217,14 +211,7 @@ public final class ServingModel: Sendable {
             for k in 0...m { cum[s * (m + 1) + k] = sc.streams[s].weight * sc.streams[s].penalty.cumulative(min(k, drops[s])) }
         }
         penaltyCumulative = cum
-        // A cohort lives until it is served or dropped: at most its deadline and drop window
-        // past its sub-bin, plus the interval it arrives in.
-        let subCaps = queueing == .subinterval ? caps.map { $0 * K + 2 } : [Int](repeating: 0, count: S)
-        subRingCapacity = subCaps
-        var subOff = [Int](), subTotal = 0
-        for c in subCaps { subOff.append(subTotal); subTotal += c }
-        subRingOffset = subOff
-        subRingTotal = subTotal
+        queueCapacity = queueing == .subinterval ? caps.map { $0 * K + 2 } : caps
     }
 
     /// Per interval, stream and sub-bin, the interval's count spread by where in the interval

@@ -1,0 +1,107 @@
+/// The fluid env's queues: per stream a FIFO ring of cohorts (queries that arrived together
+/// and share a deadline), all streams' rings in one flat storage. Both ``FluidQueueing``
+/// modes keep their queues here; a cohort's deadline is an interval index with
+/// ``FluidQueueing/interval`` queueing and seconds since the episode start with
+/// ``FluidQueueing/subinterval``, and within a stream cohorts are in deadline order (they join
+/// in arrival order with the stream's one deadline offset).
+///
+/// The hot loops work on ``Slots`` (``withSlots(_:)``): one uniqueness check per array per
+/// step, no bounds checks, no copy-on-write inside the step.
+struct CohortRing: Sendable, Equatable {
+    /// Slots of each stream's ring and its first slot in the flat arrays.
+    let capacity: [Int], offset: [Int]
+    /// Per slot: the cohort's deadline and the queries it has left.
+    var due: [Double], amount: [Double]
+    /// Per stream: the ring index of the oldest cohort, and how many cohorts are queued.
+    var head: [Int], count: [Int]
+
+    /// Empty rings of `capacities[s]` slots for stream `s`.
+    init(capacities: [Int]) {
+        capacity = capacities
+        var off = [Int](), total = 0
+        for c in capacities { off.append(total); total += c }
+        offset = off
+        // Separate buffers (no shared storage), so no step pays a copy-on-write.
+        due = [Double](repeating: 0, count: total)
+        amount = [Double](repeating: 0, count: total)
+        head = [Int](repeating: 0, count: capacities.count)
+        count = [Int](repeating: 0, count: capacities.count)
+    }
+
+    /// Slots over all streams.
+    var slotCount: Int { due.count }
+
+    /// Empties every queue.
+    mutating func removeAll() {
+        for s in head.indices { head[s] = 0; count[s] = 0 }
+    }
+
+    /// Calls `body(due, amount)` for each cohort of stream `s`, oldest first.
+    @inline(__always)
+    func forEach(stream s: Int, _ body: (Double, Double) -> Void) {
+        let cap = capacity[s], off = offset[s]
+        var i = head[s]
+        for _ in 0..<count[s] {
+            body(due[off + i], amount[off + i])
+            i = i + 1 == cap ? 0 : i + 1
+        }
+    }
+
+    /// Whether `head` and `count` describe valid rings of these capacities (a restored state).
+    func isValid(head h: [Int], count c: [Int]) -> Bool {
+        h.count == capacity.count && c.count == capacity.count
+            && capacity.indices.allSatisfy { (capacity[$0] == 0 ? h[$0] == 0 : (0..<capacity[$0]).contains(h[$0])) && (0...capacity[$0]).contains(c[$0]) }
+    }
+
+    /// Unchecked access to the storage, valid inside ``withSlots(_:)`` only.
+    struct Slots {
+        let capacity: UnsafePointer<Int>, offset: UnsafePointer<Int>
+        let due: UnsafeMutablePointer<Double>, amount: UnsafeMutablePointer<Double>
+        let head: UnsafeMutablePointer<Int>, count: UnsafeMutablePointer<Int>
+
+        /// The flat slot of stream `s`'s `i`-th oldest cohort (`i < capacity[s]`).
+        @inline(__always)
+        func slot(_ s: Int, _ i: Int) -> Int {
+            var j = head[s] &+ i
+            if j >= capacity[s] { j &-= capacity[s] }
+            return offset[s] &+ j
+        }
+
+        /// Appends a cohort to stream `s`'s queue.
+        /// - Precondition: the ring has a free slot (its capacity bounds a cohort's life).
+        @inline(__always)
+        func append(_ s: Int, due d: Double, amount a: Double) {
+            precondition(count[s] < capacity[s], "FluidServingEnv: a queue of cohorts overflowed")
+            let i = slot(s, count[s])
+            due[i] = d
+            amount[i] = a
+            count[s] &+= 1
+        }
+
+        /// Removes stream `s`'s oldest cohort.
+        @inline(__always)
+        func removeFirst(_ s: Int) {
+            head[s] = head[s] &+ 1 == capacity[s] ? 0 : head[s] &+ 1
+            count[s] &-= 1
+        }
+    }
+
+    /// Runs `body` with unchecked access to the storage.
+    @inline(__always)
+    mutating func withSlots<R>(_ body: (Slots) -> R) -> R {
+        capacity.withUnsafeBufferPointer { cap in
+            offset.withUnsafeBufferPointer { off in
+                due.withUnsafeMutableBufferPointer { d in
+                    amount.withUnsafeMutableBufferPointer { a in
+                        head.withUnsafeMutableBufferPointer { h in
+                            count.withUnsafeMutableBufferPointer { c in
+                                body(Slots(capacity: cap.baseAddress!, offset: off.baseAddress!, due: d.baseAddress!,
+                                           amount: a.baseAddress!, head: h.baseAddress!, count: c.baseAddress!))
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
