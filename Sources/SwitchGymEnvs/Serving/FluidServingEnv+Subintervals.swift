@@ -38,7 +38,7 @@ extension FluidServingEnv {
         let deadline = m.deadlineSeconds, window = m.dropWindowSeconds, dropK = m.dropAfter
         let counts = m.subCounts, cap = m.subRingCapacity, off = m.subRingOffset
         let weight = m.weight, dropPenalty = m.dropPenalty
-        let invK = 1 / Double(K)
+        let invK = 1 / Double(K), loadScale = loadScale
         var arrived = 0.0, served = 0.0, onTime = 0.0, accuracyServed = 0.0
         var lateness = 0.0, dropped = 0.0, dropCost = 0.0, queued = 0.0
 
@@ -71,7 +71,7 @@ extension FluidServingEnv {
             // The sub-bin's arrivals.
             let arrivals = (row * K + k) * S
             for s in 0..<S {
-                let a = counts[arrivals + s]
+                let a = counts[arrivals + s] * loadScale
                 if a > 0 {
                     precondition(count[s] < cap[s], "FluidServingEnv: a sub-interval queue overflowed")
                     var slot = head[s] + count[s]
