@@ -110,13 +110,12 @@ import SwitchGymCore
         try ("extends = \"\(root)/envs/vision-zoo.toml\"\nepisode_intervals = 20\n[trace]\ndataset = \"\(root)/datasets/default.h5\"\n"
              + "[training]\nload_scale = [0.5, 3.0]\n")
             .write(toFile: spec, atomically: true, encoding: .utf8)
-        let (training, trainingModel) = try EnvResolver.scenarioSpec(path: spec, training: true)
-        let (evaluation, evaluationModel) = try EnvResolver.scenarioSpec(path: spec, training: false)
+        let (_, trainingModel) = try EnvResolver.scenarioSpec(path: spec, training: true)
+        let (_, evaluationModel) = try EnvResolver.scenarioSpec(path: spec, training: false)
         #expect(trainingModel.loadAugmentation == LoadAugmentation(low: 0.5, high: 3))
         #expect(evaluationModel.loadAugmentation == nil)
         // The observation's scale is the trace's, with or without augmentation.
         #expect(trainingModel.normalization == evaluationModel.normalization)
-        _ = training, evaluation
 
         func factors(_ model: ServingModel, seed: UInt64) throws -> [Double] {
             var env = FluidServingEnv(model: model, seed: seed)
