@@ -9,8 +9,10 @@
 # datasets/azure-llm-code.h5), splits it 70/30 in time, trains PPO on the first 70% with three
 # seeds, evaluates the three policies against every baseline on the held-out 30% and exports the
 # report to notebooks-export/azure-<name>/. Extra arguments after the name go to
-# `switchgym quickstart` (e.g. --steps 300000). About 6 minutes (functions) and 3 minutes (llm) on
-# two cores once built.
+# `switchgym quickstart` (e.g. --steps 300000). llm-code.toml trains with load augmentation
+# ([training] load_scale = [0.8, 1.25]: each training episode's load scaled by a factor drawn from
+# the seed); the evaluation replays the held-out part as it is. About 6 minutes (functions) and
+# 3 minutes (llm) on two cores once built.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 which="${1:-all}"

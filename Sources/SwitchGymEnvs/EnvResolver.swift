@@ -34,14 +34,16 @@ public enum EnvResolver {
     /// trace or `trace` (a dataset path). Episodes start at random intervals of the trace when
     /// the scenario sets `episode_intervals` shorter than the trace.
     /// With `training`, rewards are scaled to about 1 per interval's worth of queries
-    /// (``ServingModel/trainingRewardScale``); metrics and infos are not scaled. `queueing`
-    /// picks the fluid model's queueing inside an interval (``FluidQueueing``).
+    /// (``ServingModel/trainingRewardScale``) and each episode's arrivals by the scenario's
+    /// `[training] load_scale` when it sets one (``LoadAugmentation``); metrics and infos are
+    /// not scaled. `queueing` picks the fluid model's queueing inside an interval (``FluidQueueing``).
     public static func scenarioSpec(path: String, trace: String? = nil, training: Bool = false,
                                     queueing: FluidQueueing = .subinterval) throws -> (EnvSpec, ServingModel) {
         let scenario = try ScenarioSpec.load(path: path)
         let arrivals = try scenario.loadArrivals(overridePath: trace)
         let scale = training ? ServingModel.trainingRewardScale(arrivals: arrivals) : 1
-        let model = try ServingModel(scenario: scenario, arrivals: arrivals, randomStart: true, rewardScale: scale, queueing: queueing)
+        let model = try ServingModel(scenario: scenario, arrivals: arrivals, randomStart: true, rewardScale: scale, queueing: queueing,
+                                     loadAugmentation: training ? scenario.trainingLoadScale : nil)
         let spec = EnvSpec(id: path, summary: scenario.summary, maxEpisodeSteps: model.episodeLength) {
             FluidServingEnv(model: model, seed: $0)
         }

@@ -38,6 +38,8 @@ import SwitchGymTestSupport
         // 70B FP8 reloads from host RAM in 3.18 s rather than 20.7 s from disk.
         let big = sc.variants.firstIndex { $0.name == "llama3-70b-fp8" }!
         #expect(sc.loadSeconds(variant: big) == 3.18 && base.loadSeconds(variant: big) == 20.7)
+        // Training episodes scale their load (envs/llm-code.toml explains why); llm-zoo's do not.
+        #expect(sc.trainingLoadScale == LoadAugmentation(low: 0.8, high: 1.25) && base.trainingLoadScale == nil)
         // Prompt sizes route requests: 2,399 tokens is chat, 2,400 batch.
         let trace = Trace(arrivals: [0, 1_000_000, 2_000_000], streamIDs: [0, 0, 0], tokensIn: [2_399, 2_400, 100_000],
                           streams: [TraceStream(name: "code")], duration: 30_000_000,

@@ -105,6 +105,17 @@ public enum ScenarioSpec {
             try o.finish()
         }
 
+        // [training]
+        var trainingLoadScale: LoadAugmentation?
+        if let tr = try r.optionalTable("training") {
+            if let f = try tr.optionalDoubles("load_scale", LoadAugmentation.bounds, count: InputBounds.closed(2, 2, unit: "factors")) {
+                let a = LoadAugmentation(low: f[0], high: f[1])
+                if let m = a.violation { throw ScenarioError(file: file, key: tr.key("load_scale"), message: m) }
+                trainingLoadScale = a
+            }
+            try tr.finish()
+        }
+
         // [[variants]]
         var variants: [ModelVariant] = []
         for v in try r.tables("variants") {
@@ -210,7 +221,7 @@ public enum ScenarioSpec {
             name: name, summary: summary, sourcePath: file, variants: variants, fleet: fleet, streams: streams,
             decisionInterval: interval, episodeIntervals: episode, loadFrom: loadFrom, weights: weights,
             trace: source, rateScale: rateScale ?? 1, targetMeanRate: meanRate, initialVariants: initial, historyWindows: windows, forecast: forecast,
-            forecastNoise: forecastNoise, tokenLengths: lengths)
+            forecastNoise: forecastNoise, tokenLengths: lengths, trainingLoadScale: trainingLoadScale)
         try scenario.validate()
         return scenario
     }

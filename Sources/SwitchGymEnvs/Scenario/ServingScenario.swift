@@ -251,14 +251,20 @@ public struct ServingScenario: Sendable, Equatable {
     /// Prompt and output lengths for token-level (LLM) variants when the trace has no
     /// per-request token counts (`[trace.lengths]`).
     public var tokenLengths: TokenLengthDistribution?
+    /// Training only: each training episode's arrivals scaled by a factor drawn from this
+    /// range (`[training] load_scale`, ``LoadAugmentation``); `nil` (the default) replays the
+    /// trace as it is. Evaluation never scales.
+    public var trainingLoadScale: LoadAugmentation?
 
     public init(name: String, summary: String = "", sourcePath: String = "", variants: [ModelVariant],
                 fleet: [Device], streams: [SLOStream], decisionInterval: Double, episodeIntervals: Int? = nil,
                 loadFrom: LoadSource = .disk, weights: ServingRewardWeights = ServingRewardWeights(),
                 trace: ScenarioTraceSource = .defaultSynthetic, rateScale: Double = 1,
                 targetMeanRate: Double? = nil, initialVariants: [Int]? = nil, historyWindows: [Int] = [1, 4, 16], forecast: Bool = false,
-                forecastNoise: Double = 0, tokenLengths: TokenLengthDistribution? = nil) {
+                forecastNoise: Double = 0, tokenLengths: TokenLengthDistribution? = nil,
+                trainingLoadScale: LoadAugmentation? = nil) {
         self.tokenLengths = tokenLengths
+        self.trainingLoadScale = trainingLoadScale
         self.name = name
         self.summary = summary
         self.sourcePath = sourcePath
@@ -500,6 +506,7 @@ public struct ServingScenario: Sendable, Equatable {
         }
         for (j, w) in historyWindows.enumerated() { try check("observation.history_windows[\(j)]", w, B.historyWindow) }
         try check("observation.forecast_noise", forecastNoise, B.forecastNoise)
+        if let m = trainingLoadScale?.violation { throw fail("training.load_scale", m) }
         guard initialVariants.count == fleet.count else {
             throw fail("fleet.initial", "expected one initial variant per device")
         }

@@ -33,7 +33,7 @@ extension FluidServingEnv {
         let I = m.interval, delta = I / Double(K), invI = 1 / I
         let T0 = Double(time) * I, T1 = T0 + I
         let row = start + time
-        let invK = 1 / Double(K)
+        let invK = 1 / Double(K), loadScale = loadScale
         var arrived = 0.0, served = 0.0, onTime = 0.0, accuracyServed = 0.0
         var lateness = 0.0, dropped = 0.0, dropCost = 0.0, queued = 0.0
 
@@ -76,7 +76,7 @@ extension FluidServingEnv {
             // The sub-bin's arrivals.
             let arrivals = (row &* K &+ k) &* S
             for s in 0..<S {
-                let a = counts[arrivals &+ s]
+                let a = counts[arrivals &+ s] * loadScale
                 if a > 0 {
                     q.append(s, due: tk + 0.5 * delta + deadline[s], amount: a)
                     arrived += a

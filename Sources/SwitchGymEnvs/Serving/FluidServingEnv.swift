@@ -102,6 +102,9 @@ public struct FluidServingEnv: VectorizableEnv, Sendable {
     public internal(set) var time = 0
     /// First interval of the episode in the series.
     public internal(set) var start = 0
+    /// The factor this episode's arrivals are scaled by: drawn at reset with the model's
+    /// ``ServingModel/loadAugmentation`` (training), else 1.
+    public internal(set) var loadScale = 1.0
     /// Variant held (or loading) per device.
     public internal(set) var variants: [Int]
     /// Intervals of load left per device.
@@ -173,6 +176,7 @@ public struct FluidServingEnv: VectorizableEnv, Sendable {
         if model.randomStart && len < model.intervalCount {
             start = Int.random(in: 0...(model.intervalCount - len), using: &generator)
         }
+        loadScale = model.loadAugmentation.map { $0.draw(using: &generator) } ?? 1
         for d in 0..<model.deviceCount {
             variants[d] = model.initialVariants[d]
             pending[d] = 0
@@ -286,7 +290,7 @@ public struct FluidServingEnv: VectorizableEnv, Sendable {
                 pool.withUnsafeMutableBufferPointer { pool in
         // Arrivals join their stream's queue, due `deadline` intervals later.
         for s in 0..<S {
-            let a = counts[row * S + s]
+            let a = counts[row * S + s] * loadScale
             if a > 0 {
                 q.append(s, due: Double(time + deadline[s]), amount: a)
                 info.arrived += a
@@ -418,8 +422,8 @@ public struct FluidServingEnv: VectorizableEnv, Sendable {
         let m = model, S = m.streamCount, now = start + time
         let streams = (0..<S).map { s in
             let b = backlog(stream: s)
-            return ServingTelemetry.Stream(arrivals: time > 0 ? m.counts[(now - 1) * S + s] : 0, backlog: [b.0, b.1, b.2, b.3],
-                                           forecast: m.forecast ? (now < m.intervalCount ? m.forecastCounts[now * S + s] : 0) : nil)
+            return ServingTelemetry.Stream(arrivals: time > 0 ? m.counts[(now - 1) * S + s] * loadScale : 0, backlog: [b.0, b.1, b.2, b.3],
+                                           forecast: m.forecast ? (now < m.intervalCount ? m.forecastCounts[now * S + s] * loadScale : 0) : nil)
         }
         let devices = (0..<m.deviceCount).map { d in
             ServingTelemetry.Device(variant: m.scenario.variants[variants[d]].name, pendingS: pending[d] * m.interval)
@@ -442,8 +446,8 @@ public struct FluidServingEnv: VectorizableEnv, Sendable {
                 let window = m.windows[i]
                 let lo = max(start, now - window)
                 let sum = lo < now ? m.prefix[now * S + s] - m.prefix[lo * S + s] : 0
-                return sum / Double(window)
-            }, backlog: buckets, forecast: now < m.intervalCount ? m.forecastCounts[now * S + s] : 0, into: out)
+                return sum * loadScale / Double(window)
+            }, backlog: buckets, forecast: now < m.intervalCount ? m.forecastCounts[now * S + s] * loadScale : 0, into: out)
         }
         layout.writeElapsed(step: time, episodeLength: m.normalization.episodeIntervals, into: out)
     }

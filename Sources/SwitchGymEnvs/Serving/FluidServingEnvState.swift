@@ -3,7 +3,7 @@ import SwitchGymCore
 
 extension FluidServingEnv: StateCheckpointable {
     /// Everything that changes while the env runs, each under its own name: `generator`,
-    /// `time`, `start`, `variants` and `pending` (per device), the queues (``CohortRing``:
+    /// `time`, `start`, `load_scale`, `variants` and `pending` (per device), the queues (``CohortRing``:
     /// `ring_head`, `ring_count`, `ring_due` (intervals), `ring_amount` with interval queueing;
     /// `sub_head`, `sub_count`, `sub_due` (seconds), `sub_amount` with sub-interval queueing), `ready`, and the last interval and the totals
     /// (`last`, `totals`: their Codable fields as JSON, which round-trips every double exactly).
@@ -13,6 +13,7 @@ extension FluidServingEnv: StateCheckpointable {
         s.setGenerator(generator, at: "generator")
         s.setInt(time, at: "time")
         s.setInt(start, at: "start")
+        s.doubles["load_scale"] = [loadScale]
         s.setInts(variants, at: "variants")
         s.doubles["pending"] = pending
         if model.queueing == .subinterval {
@@ -41,6 +42,8 @@ extension FluidServingEnv: StateCheckpointable {
         let D = model.deviceCount, S = model.streamCount
         let g = try s.generator("generator")
         let t = try s.int("time"), st = try s.int("start")
+        // A state saved before load augmentation existed has no entry: its episodes were unscaled.
+        let scale = s.doubles["load_scale"] == nil ? 1 : try s.doubles("load_scale", count: 1)[0]
         let held = try s.ints("variants", count: D)
         let p = try s.doubles("pending", count: D)
         let n = queues.slotCount
@@ -59,11 +62,12 @@ extension FluidServingEnv: StateCheckpointable {
             throw EnvError(.invalidArgument, "FluidServingEnv.loadState: the last/totals entries are not the env's step info and metrics.")
         }
         guard held.allSatisfy({ (0..<model.variantCount).contains($0) }), (0...model.episodeLength).contains(t),
-              (0..<max(model.intervalCount, 1)).contains(st) else {
+              (0..<max(model.intervalCount, 1)).contains(st), scale.isFinite, scale > 0 else {
             throw EnvError(.invalidArgument, "FluidServingEnv.loadState: variants, time or start out of range for this scenario.")
         }
         generator = g
         time = t; start = st
+        loadScale = scale
         variants = held
         pending = p
         queues.head = head; queues.count = count; queues.due = due; queues.amount = amounts

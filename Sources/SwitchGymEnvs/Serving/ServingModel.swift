@@ -70,6 +70,9 @@ public final class ServingModel: Sendable {
     public let normalization: ObservationNormalization
     public let episodeLength: Int
     public let randomStart: Bool
+    /// Training only: each episode's arrivals scaled by a factor drawn at reset
+    /// (``LoadAugmentation``); `nil` replays the trace as it is.
+    public let loadAugmentation: LoadAugmentation?
     public let observationDimension: Int
     /// The action codec: one choice per device, its variant (`devices × Discrete(variants)`).
     public let actionLayout: ActionLayout
@@ -117,10 +120,16 @@ public final class ServingModel: Sendable {
 
     /// - Parameter queueing: how the fluid env charges queueing inside an interval
     ///   (``FluidQueueing``); `subBins` sub-bins per interval for ``FluidQueueing/subinterval``.
+    /// - Parameter loadAugmentation: for training, each episode's arrivals scaled by a factor
+    ///   drawn at reset (the observation's scale stays this trace's).
     public init(scenario sc: ServingScenario, arrivals: ScenarioArrivals, randomStart: Bool = false,
                 rewardScale: Double = 1, normalization frozen: ObservationNormalization? = nil,
-                queueing: FluidQueueing = .subinterval, subBins: Int = 10) throws {
+                queueing: FluidQueueing = .subinterval, subBins: Int = 10, loadAugmentation: LoadAugmentation? = nil) throws {
         self.rewardScale = rewardScale
+        if let m = loadAugmentation?.violation {
+            throw ScenarioError(file: sc.sourcePath, key: "training.load_scale", message: m)
+        }
+        self.loadAugmentation = loadAugmentation
         precondition(subBins >= 1, "ServingModel: subBins must be at least 1")
         try sc.validate()
         guard arrivals.streams == sc.streams.count, arrivals.intervals >= 1 else {
@@ -249,7 +258,7 @@ public final class ServingModel: Sendable {
     /// instead of by its own trace and episode; everything else is the same.
     public func normalized(_ frozen: ObservationNormalization) throws -> ServingModel {
         try ServingModel(scenario: scenario, arrivals: arrivals, randomStart: randomStart, rewardScale: rewardScale,
-                         normalization: frozen, queueing: queueing, subBins: subBins)
+                         normalization: frozen, queueing: queueing, subBins: subBins, loadAugmentation: loadAugmentation)
     }
 
     /// The observation space (``FamilyObservationLayout/space``, as the reduced ``EmploymentSearch``'s).
@@ -296,7 +305,7 @@ public final class ServingModel: Sendable {
     /// This model with the fluid queueing `queueing` (everything else the same).
     public func withQueueing(_ queueing: FluidQueueing, subBins: Int = 10) throws -> ServingModel {
         try ServingModel(scenario: scenario, arrivals: arrivals, randomStart: randomStart, rewardScale: rewardScale,
-                         normalization: normalization, queueing: queueing, subBins: subBins)
+                         normalization: normalization, queueing: queueing, subBins: subBins, loadAugmentation: loadAugmentation)
     }
 
     /// Whether every device of `assignment` can hold its variant.
