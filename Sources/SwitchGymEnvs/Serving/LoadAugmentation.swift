@@ -5,10 +5,11 @@ import SwitchGymCore
 /// one factor, drawn log-uniformly from ``low`` ... ``high`` when the episode resets (from the
 /// env's seeded generator, so every run is reproducible from its seed).
 ///
-/// A policy trained on one part of a trace sees only that part's load levels; a held-out part
-/// scaled to the same mean rate from a sparser trace has larger bursts than any in training.
-/// Scaling whole episodes covers those levels, and the observation (arrivals over the training
-/// trace's mean) shows a scaled episode as what it is: more load than usual. The spec key is
+/// A policy trained on one part of a trace sees only that part's sequence of load levels and
+/// can fit it (llm-code: 81 training intervals); a held-out part with the same mean arrives in
+/// another sequence. Scaling whole episodes varies the levels the policy sees, and the
+/// observation (arrivals over the training trace's mean) shows a scaled episode as what it is:
+/// more (or less) load than usual. The spec key is
 /// `[training] load_scale = [low, high]`; it applies to training envs only
 /// (``EnvResolver/scenarioSpec(path:trace:training:queueing:)``), never to evaluation.
 public struct LoadAugmentation: Codable, Sendable, Equatable {
