@@ -23,14 +23,20 @@ import SwitchGymCore
 /// read (``ServingScenario/capacityTable(arrivals:)``), so the reduction is exact for every
 /// scenario.
 public enum ScenarioReduction {
-    /// The jobs: one per variant, paying its series-average capacity per interval
-    /// (`salaries[v * S + s]` when given, else ``ServingScenario/capacityPerInterval(variant:stream:)``).
-    public static func jobs(_ sc: ServingScenario, salaries: [Double]? = nil) -> [Job] {
+    /// The jobs: one per variant, paying the capacity per interval one device holding it has over
+    /// `arrivals` (the series average of ``ServingScenario/capacityTable(arrivals:)``; an LLM
+    /// variant's per-interval rates are the configuration's salary schedule).
+    public static func jobs(_ sc: ServingScenario, arrivals: ScenarioArrivals) -> [Job] {
+        jobs(sc, salaries: sc.capacityTable(arrivals: arrivals).average)
+    }
+
+    /// The jobs paying `salaries[v * S + s]` per full step.
+    static func jobs(_ sc: ServingScenario, salaries: [Double]) -> [Job] {
         let S = sc.streams.count
         return sc.variants.indices.map { v in
             let variant = sc.variants[v]
             return Job(name: variant.name, salary: 0,
-                       streamSalaries: (0..<S).map { salaries?[v * S + $0] ?? sc.capacityPerInterval(variant: v, stream: $0) },
+                       streamSalaries: (0..<S).map { salaries[v * S + $0] },
                        happiness: variant.accuracy, hours: variant.costPerSecond * sc.decisionInterval,
                        hireTime: .dirac(sc.loadSeconds(variant: v) / sc.decisionInterval),
                        requirement: variant.memoryGB)
