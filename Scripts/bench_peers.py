@@ -43,7 +43,7 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from steprate import rate  # noqa: E402
+from steprate import rate, single_stepper, vector_stepper  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 WINDOW, SOLVED = 20, 475.0
@@ -69,37 +69,13 @@ def steps_per_second(gym, np, switchgym, binary, n, seconds):
     else:
         print(f"  (switchgym bench envs failed: {(r.stdout + r.stderr)[-300:]})", file=sys.stderr)
     actions = np.random.default_rng(0).integers(0, 2, size=(4096, n))
-    single_actions = actions[:, 0].tolist()
-
-    def single(env):
-        env.reset(seed=0)
-        k = [0]
-
-        def step():
-            k[0] = (k[0] + 1) & 4095
-            _, _, term, trunc, _ = env.step(single_actions[k[0]])
-            if term or trunc:
-                env.reset()
-            return 1
-        return step
-
-    def vector(envs):
-        envs.reset(seed=0)
-        k = [0]
-
-        def step():
-            k[0] = (k[0] + 1) & 4095
-            envs.step(actions[k[0]])
-            return n
-        return step
-
     ours_single, theirs_single = gym.make("switchgym/CartPole-v1"), gym.make("CartPole-v1")
     ours_vec = switchgym.make_vec("CartPole-v1", num_envs=n)
     theirs_vec = gym.vector.SyncVectorEnv([lambda: gym.make("CartPole-v1") for _ in range(n)])
-    out["binding single"] = rate(single(ours_single), seconds, warmup=200, batch=256)
-    out["gymnasium single"] = rate(single(theirs_single), seconds, warmup=200, batch=256)
-    out["binding vector"] = rate(vector(ours_vec), seconds, warmup=200, batch=256)
-    out["SyncVectorEnv"] = rate(vector(theirs_vec), seconds, warmup=200, batch=256)
+    out["binding single"] = rate(single_stepper(ours_single, actions), seconds, warmup=200, batch=256)
+    out["gymnasium single"] = rate(single_stepper(theirs_single, actions), seconds, warmup=200, batch=256)
+    out["binding vector"] = rate(vector_stepper(ours_vec, actions), seconds, warmup=200, batch=256)
+    out["SyncVectorEnv"] = rate(vector_stepper(theirs_vec, actions), seconds, warmup=200, batch=256)
     for e in (ours_single, theirs_single, ours_vec, theirs_vec):
         e.close()
     return out

@@ -36,7 +36,7 @@ import warnings
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import pyclient  # noqa: E402
-from steprate import rate  # noqa: E402
+from steprate import rate, single_stepper, vector_stepper  # noqa: E402
 
 ROOT = pyclient.ROOT
 failures = []
@@ -276,39 +276,15 @@ def native_rate():
 def check_throughput(gym, np, switchgym, lib):
     n, seconds = 16, 0.6
     actions = np.random.default_rng(0).integers(0, 2, size=(4096, n))
-    single_actions = actions[:, 0].tolist()
-
-    def single(env):
-        env.reset(seed=0)
-        state = {"k": 0}
-
-        def step():
-            k = state["k"] = (state["k"] + 1) & 4095
-            _, _, term, trunc, _ = env.step(single_actions[k])
-            if term or trunc:
-                env.reset()
-            return 1
-        return step
-
-    def vector(envs):
-        envs.reset(seed=0)
-        state = {"k": 0}
-
-        def step():
-            k = state["k"] = (state["k"] + 1) & 4095
-            envs.step(actions[k])
-            return n
-        return step
-
     ours_single, theirs_single = gym.make("switchgym/CartPole-v1"), gym.make("CartPole-v1")
     ours_vec = switchgym.make_vec("CartPole-v1", num_envs=n)
     theirs_vec = gym.vector.SyncVectorEnv([lambda: gym.make("CartPole-v1") for _ in range(n)])
     results = {"binding single": [], "gymnasium single": [], "binding vector": [], "SyncVectorEnv": []}
     for _ in range(2):  # interleaved A B A B
-        results["binding single"].append(rate(single(ours_single), seconds))
-        results["gymnasium single"].append(rate(single(theirs_single), seconds))
-        results["binding vector"].append(rate(vector(ours_vec), seconds))
-        results["SyncVectorEnv"].append(rate(vector(theirs_vec), seconds))
+        results["binding single"].append(rate(single_stepper(ours_single, actions), seconds))
+        results["gymnasium single"].append(rate(single_stepper(theirs_single, actions), seconds))
+        results["binding vector"].append(rate(vector_stepper(ours_vec, actions), seconds))
+        results["SyncVectorEnv"].append(rate(vector_stepper(theirs_vec, actions), seconds))
     best = {k: max(v) for k, v in results.items()}
     native = native_rate()
     kind = "release" if "/release/" in lib else ("debug" if "/debug/" in lib else "?")

@@ -78,6 +78,20 @@ struct CohortRing: Sendable, Equatable {
             count[s] &+= 1
         }
 
+        /// The earliest-deadline-first choice both queueing modes serve by: among the streams
+        /// `s < S` whose cursor `cursor[s]` is before the end of their queue, the one whose
+        /// cohort at the cursor is due first (ties: the lower stream), and that due time; nil
+        /// when every cursor is at its queue's end.
+        @inline(__always)
+        func earliest(streams S: Int, cursor: UnsafeMutableBufferPointer<Int>) -> (stream: Int, due: Double)? {
+            var best = -1, bestDue = Double.infinity
+            for s in 0..<S where cursor[s] < count[s] {
+                let d = due[slot(s, cursor[s])]
+                if d < bestDue { best = s; bestDue = d }
+            }
+            return best < 0 ? nil : (best, bestDue)
+        }
+
         /// Removes stream `s`'s oldest cohort.
         @inline(__always)
         func removeFirst(_ s: Int) {

@@ -103,14 +103,7 @@ extension FluidServingEnv {
             if !waiting { continue }
             // Earliest deadline first across streams (ties: stream order).
             let tEnd = tk + delta
-            while true {
-                var best = -1, bestDue = Double.infinity
-                for s in 0..<S where cur[s] < q.count[s] {
-                    let d = q.due[q.slot(s, cur[s])]
-                    if d < bestDue { best = s; bestDue = d }
-                }
-                if best < 0 { break }
-                let s = best
+            while let (s, bestDue) = q.earliest(streams: S, cursor: cur) {
                 let slot = q.slot(s, cur[s])
                 var left = q.amount[slot]
                 // The penalty already charged at the interval's start, computed once needed.

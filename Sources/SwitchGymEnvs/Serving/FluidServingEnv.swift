@@ -300,14 +300,7 @@ public struct FluidServingEnv: VectorizableEnv, Sendable {
         // Serve queued queries earliest deadline first (ties: stream order), each batch of
         // queries from the variants' pools in variant order; then charge lateness and drop what
         // waited too long.
-        while true {
-            var best = -1, bestDue = Double.infinity
-            for s in 0..<S where cur[s] < q.count[s] {
-                let due = q.due[q.slot(s, cur[s])]
-                if due < bestDue { best = s; bestDue = due }
-            }
-            if best < 0 { break }
-            let s = best
+        while let (s, bestDue) = q.earliest(streams: S, cursor: cur) {
             let slot = q.slot(s, cur[s])
             cur[s] += 1
             var amount = q.amount[slot]
