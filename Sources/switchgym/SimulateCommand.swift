@@ -10,12 +10,19 @@ import SwitchGymEnvs
 struct SimulateCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "simulate",
-        abstract: "Run fixed policies over a scenario's whole trace (fluid fidelity) and print serving metrics.",
+        abstract: "Run fixed policies over a scenario's whole trace and print serving metrics.",
         discussion: """
             Policies: hold (keep the initial variants), random (a random feasible joint action each \
             interval), static:VARIANT (every device that can hold VARIANT holds it), static-best (the \
             best constant joint action in hindsight), any baseline of `switchgym eval`, or hold, every \
             static:VARIANT, static-best and random with --policy all. --seed seeds the random policy.
+
+            --fidelity des replays each policy's decisions (made on the fluid fidelity) on the \
+            discrete-event fidelity, followed by --drain-intervals empty intervals; --requests-out \
+            then writes one CSV row per request answered by a token-level variant or dropped \
+            (arrival_s, stream, device, prompt_tokens, output_tokens, ttft_s, tpot_s, e2e_s, \
+            preemptions, dropped; empty latencies when dropped). Requests still in flight at the end \
+            have no row; the count is printed.
             """)
 
     @OptionGroup var scenario: ScenarioOptions
@@ -28,17 +35,56 @@ struct SimulateCommand: ParsableCommand {
     @Flag(help: "Print {\"policies\": [...]} as JSON.")
     var json = false
 
+    /// Which simulator serves the decisions.
+    enum Fidelity: String, ExpressibleByArgument, CaseIterable { case fluid, des }
+
+    @Option(help: "fluid, or des: replay the decisions on the discrete-event fidelity.")
+    var fidelity: Fidelity = .fluid
+
+    @Option(help: ArgumentHelp("With --fidelity des and one --policy: write a CSV row per request to this file.",
+                               valueName: "file.csv"))
+    var requestsOut: String?
+
+    @Option(help: "With --fidelity des: empty intervals simulated after the trace so that requests in flight finish.")
+    var drainIntervals = 0
+
+    func validate() throws {
+        if drainIntervals < 0 { throw ValidationError("--drain-intervals must be >= 0, got \(drainIntervals).") }
+        if fidelity != .des && (requestsOut != nil || drainIntervals > 0) {
+            throw ValidationError("--requests-out and --drain-intervals need --fidelity des.")
+        }
+        if requestsOut != nil && policy == "all" {
+            throw ValidationError("--requests-out needs one --policy (hold, static:VARIANT, ...), not all.")
+        }
+    }
+
     func run() throws {
         try reportingErrors(inputs: scenario.inputs) {
             let sc = try scenario.loadSpec()
             let arrivals = try sc.loadArrivals(overridePath: scenario.trace)
             let model = try ServingEvaluation.model(scenario: sc, arrivals: arrivals)
+            if requestsOut != nil && !sc.variants.contains(where: { $0.llm != nil }) {
+                throw CLIError.usage("--requests-out: \(sc.name) has no token-level variant ([variants.llm]); per-request records come from the step model.")
+            }
             var runs: [ServingRun] = []
             let names = policy == "all"
                 ? ["hold"] + sc.variants.map { "static:\($0.name)" } + ["static-best", "random"]
                 : [policy]
             for name in names {
-                runs.append(try Self.run(policy: name, scenario: sc, model: model, seed: seed.value))
+                let decisions = try Self.run(policy: name, scenario: sc, model: model, seed: seed.value)
+                guard fidelity == .des else { runs.append(decisions); continue }
+                let des = try RequestRecordRun.run(scenario: sc, arrivals: arrivals, assignments: decisions.assignments,
+                                                   drainIntervals: drainIntervals, seed: seed.value)
+                runs.append(ServingRun(name: name, metrics: des.totals.serving, intervals: [], assignments: decisions.assignments))
+                if let path = requestsOut {
+                    do {
+                        try des.csv.write(toFile: path, atomically: true, encoding: .utf8)
+                    } catch {
+                        throw CLIError.data("--requests-out \(path): cannot write (\(error.localizedDescription)).")
+                    }
+                    let dropped = des.records.filter(\.dropped).count
+                    note("\(path): \(des.records.count) requests (\(dropped) dropped) over \(des.intervals) intervals; \(des.unfinished) still in flight at the end (no row)")
+                }
             }
             let table = PolicyTable(scenario: sc, seconds: Double(model.intervalCount) * sc.decisionInterval, runs: runs)
             print(json ? table.json() : table.text())

@@ -121,17 +121,20 @@ extension DiscreteEventEngine {
         for s in 0..<S {
             let r = d * S + s
             while ringCount[r] > 0 {
-                let due = ringBuf[r][ringHead[r]] + t.deadline[s]
+                let a = ringBuf[r][ringHead[r]], due = a + t.deadline[s]
                 if due + t.dropWindow[s] >= x { break }
                 _ = ringPop(r)
                 queued[d] -= 1
-                drop(stream: s, due: due)
+                drop(stream: s, arrival: a, due: due)
             }
         }
     }
 
+    /// Drops a query of stream `s` that arrived at `arrival` and is due at `due`: the rest of
+    /// its lateness increments and the drop penalty.
     @inline(__always)
-    mutating func drop(stream s: Int, due: Double) {
+    mutating func drop(stream s: Int, arrival: Double, due: Double) {
+        if recordBatches { dropLog.append(DroppedRequestObservation(arrival: arrival, stream: s)) }
         let row = t.penCum + s * (t.K + 1)
         c.lateness += row[t.dropK[s]] - row[intervalsLate(stream: s, due: due, at: scanTime)]
         c.dropPenalty += t.dropPen[s]

@@ -287,7 +287,7 @@ extension DiscreteEventEngine {
             _ = ringPop(r0 + bs)
             queued[d] -= 1
             c.rejected += 1
-            drop(stream: bs, due: best + t.deadline[bs])
+            drop(stream: bs, arrival: best, due: best + t.deadline[bs])
         }
         return nil
     }

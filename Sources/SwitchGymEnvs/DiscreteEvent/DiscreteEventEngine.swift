@@ -104,6 +104,8 @@ struct DiscreteEventEngine {
     var lastPreemption = -1.0
     /// Requests served by token-level variants in the last interval (when recording batches).
     var tokenLog: [TokenRequestObservation] = []
+    /// Requests dropped in the last interval (when recording batches).
+    var dropLog: [DroppedRequestObservation] = []
 
     init(model m: DiscreteEventModel) {
         t = m.t
@@ -236,6 +238,7 @@ struct DiscreteEventEngine {
         histLo = LatencyHistogram.bins; histHi = -1
         batchLog.removeAll(keepingCapacity: true)
         tokenLog.removeAll(keepingCapacity: true)
+        dropLog.removeAll(keepingCapacity: true)
         tb.reset()
         lastPreemption = -1
     }
@@ -247,7 +250,10 @@ struct DiscreteEventEngine {
         c = DiscreteEventCounters()
         if histLo <= histHi { for i in histLo...histHi { hist[i] = 0 } }
         histLo = LatencyHistogram.bins; histHi = -1
-        if recordBatches { batchLog.removeAll(keepingCapacity: true); tokenLog.removeAll(keepingCapacity: true) }
+        if recordBatches {
+            batchLog.removeAll(keepingCapacity: true); tokenLog.removeAll(keepingCapacity: true)
+            dropLog.removeAll(keepingCapacity: true)
+        }
         decide(choices: choices, at: T0)
         generateArrivals(row: start + time, from: T0, to: T1)
         let D = t.D, S = t.S

@@ -161,6 +161,15 @@ public struct DiscreteEventServingEnv: VectorizableEnv, Sendable {
     /// The requests token-level variants answered in the last interval, when
     /// ``DiscreteEventConfig/recordBatches`` is set (reused every interval).
     public var tokenLog: [TokenRequestObservation] { storage.engine.tokenLog }
+    /// The requests dropped in the last interval, when ``DiscreteEventConfig/recordBatches`` is
+    /// set (reused every interval).
+    public var dropLog: [DroppedRequestObservation] { storage.engine.dropLog }
+    /// The prompt and output tokens the engine gives a request of stream `s` arriving at
+    /// `arrival` seconds (its pool entry; the fallback lengths when no variant is token-level).
+    func requestLengths(stream s: Int, arrival: Double) -> (Int, Int) {
+        let i = storage.engine.tokenIndex(stream: s, arrival: arrival)
+        return (Int(storage.engine.t.tok.poolIn[i]), Int(storage.engine.t.tok.poolOut[i]))
+    }
     /// Time of the episode's last KV preemption, seconds since its start (-1 when none).
     public var lastPreemptionTime: Double { storage.engine.lastPreemption }
 
