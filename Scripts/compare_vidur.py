@@ -199,6 +199,7 @@ def run_vidur(args, llm, des, factor, work):
     ]
     if "kv_blocks" in llm:
         vargs += ["--vllm_scheduler_config_num_blocks", str(llm["kv_blocks"])]
+    vargs += args.vidur_arg
     env = dict(os.environ, WANDB_MODE="disabled", PYTHONPATH=args.vidur)
     if args.mode == "step-model":
         cmd = [args.vidur_python, os.path.abspath(__file__), "--inside-vidur",
@@ -290,6 +291,8 @@ def main():
     p.add_argument("--max-batched-tokens", type=int,
                    help="override max_batched_tokens on both sides (e.g. 1000000: a budget that never binds)")
     p.add_argument("--kv-blocks", type=int, help="override kv_blocks on both sides (fewer: KV preemptions)")
+    p.add_argument("--vidur-arg", action="append", default=[], metavar="ARG",
+                   help="one more argument for vidur.main (repeat), e.g. --vidur-arg=--vllm_scheduler_config_watermark_blocks_fraction --vidur-arg=0")
     args = p.parse_args()
     if not os.path.isfile(os.path.join(args.vidur, "vidur", "main.py")):
         sys.exit(f"compare_vidur: {args.vidur} is not a Vidur checkout (no vidur/main.py); fetch microsoft/vidur first")
