@@ -4,6 +4,7 @@ import Foundation
 import SwitchGymAgents
 import SwitchGymCore
 import SwitchGymEnvs
+import SwitchGymIO
 
 /// `switchgym envs simulate --env SPEC`: run simple policies over a scenario's whole trace and print
 /// the serving metrics.
@@ -77,11 +78,7 @@ struct SimulateCommand: ParsableCommand {
                                                    drainIntervals: drainIntervals, seed: seed.value)
                 runs.append(ServingRun(name: name, metrics: des.totals.serving, intervals: [], assignments: decisions.assignments))
                 if let path = requestsOut {
-                    do {
-                        try des.csv.write(toFile: path, atomically: true, encoding: .utf8)
-                    } catch {
-                        throw CLIError.data("--requests-out \(path): cannot write (\(error.localizedDescription)).")
-                    }
+                    try AtomicOutput.write(text: des.csv, to: path)
                     let dropped = des.records.filter(\.dropped).count
                     note("\(path): \(des.records.count) requests (\(dropped) dropped) over \(des.intervals) intervals; \(des.unfinished) still in flight at the end (no row)")
                 }
