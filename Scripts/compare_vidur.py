@@ -41,6 +41,7 @@ import os
 import re
 import subprocess
 import sys
+import tempfile
 import tomllib
 
 TRACE = os.path.join(os.path.dirname(os.path.abspath(__file__)),
@@ -286,7 +287,8 @@ def main():
     p.add_argument("--model", default="meta-llama/Meta-Llama-3-8B")
     p.add_argument("--loads", default="1,2,4,8", help="time-compression factors of the trace")
     p.add_argument("--drain-intervals", type=int, default=10)
-    p.add_argument("--work", default="vidur-compare")
+    p.add_argument("--work", default=os.path.join(tempfile.gettempdir(), "switchgym-vidur-compare"),
+                   help="where the traces, DES rows and Vidur outputs go")
     p.add_argument("--trace", default=TRACE, help="the Azure LLM 2023 code trace CSV")
     p.add_argument("--max-batched-tokens", type=int,
                    help="override max_batched_tokens on both sides (e.g. 1000000: a budget that never binds)")
