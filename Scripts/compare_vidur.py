@@ -118,7 +118,7 @@ def overridden_spec(path, overrides, work):
     with open(path) as f:
         text = f.read()
     for key, value in overrides.items():
-        pattern = rf"^{key} = \d+"
+        pattern = rf"^{key} = \S+"
         if not re.search(pattern, text, re.M):
             sys.exit(f"compare_vidur: {path} sets no {key} of its own to override")
         text = re.sub(pattern, f"{key} = {value}", text, flags=re.M)
@@ -174,11 +174,12 @@ def run_vidur(args, llm, des, factor, work):
         f.write("arrived_at,num_prefill_tokens,num_decode_tokens\n")
         for r in des:
             f.write(f"{r['arrival_s']},{r['prompt_tokens']},{r['output_tokens']}\n")
-    out_dir = os.path.abspath(os.path.join(work, f"vidur-{args.mode}-{factor}x"))
+    out_dir = os.path.abspath(os.path.join(work, f"vidur-{args.mode}-{args.scheduler}-{factor}x"))
     os.makedirs(out_dir, exist_ok=True)
     longest = max(int(r["prompt_tokens"]) + int(r["output_tokens"]) for r in des)
     max_tokens = 1 << max(12, math.ceil(math.log2(longest + 1)))
     predictor = "random_forrest" if args.mode == "profiled" else "linear_regression"
+    sched = args.scheduler
     vargs = [
         "--replica_config_device", args.device, "--replica_config_model_name", args.model,
         "--replica_config_network_device", f"{args.device}_dgx",
@@ -187,10 +188,11 @@ def run_vidur(args, llm, des, factor, work):
         "--request_generator_config_type", "trace_replay",
         "--trace_request_generator_config_trace_file", os.path.abspath(trace),
         "--trace_request_generator_config_max_tokens", str(max_tokens),
-        "--replica_scheduler_config_type", "vllm",
-        "--vllm_scheduler_config_batch_size_cap", str(llm.get("max_running", 256)),
-        "--vllm_scheduler_config_max_tokens_in_batch", str(llm.get("max_batched_tokens", 8192)),
-        "--vllm_scheduler_config_block_size", str(llm.get("kv_block_tokens", 16)),
+        "--replica_scheduler_config_type", sched,
+        f"--{sched}_scheduler_config_batch_size_cap", str(llm.get("max_running", 256)),
+        f"--{sched}_scheduler_config_block_size", str(llm.get("kv_block_tokens", 16)),
+        f"--{sched}_scheduler_config_{'chunk_size' if sched == 'sarathi' else 'max_tokens_in_batch'}",
+        str(llm.get("max_batched_tokens", 8192)),
         "--execution_time_predictor_config_type", predictor,
         f"--{predictor}_execution_time_predictor_config_prediction_max_prefill_chunk_size", str(max_tokens),
         f"--{predictor}_execution_time_predictor_config_prediction_max_batch_size", "512",
@@ -199,7 +201,7 @@ def run_vidur(args, llm, des, factor, work):
         "--no-metrics_config_store_plots", "--no-metrics_config_enable_chrome_trace",
     ]
     if "kv_blocks" in llm:
-        vargs += ["--vllm_scheduler_config_num_blocks", str(llm["kv_blocks"])]
+        vargs += [f"--{sched}_scheduler_config_num_blocks", str(llm["kv_blocks"])]
     vargs += args.vidur_arg
     env = dict(os.environ, WANDB_MODE="disabled", PYTHONPATH=args.vidur)
     if args.mode == "step-model":
@@ -293,6 +295,9 @@ def main():
     p.add_argument("--max-batched-tokens", type=int,
                    help="override max_batched_tokens on both sides (e.g. 1000000: a budget that never binds)")
     p.add_argument("--kv-blocks", type=int, help="override kv_blocks on both sides (fewer: KV preemptions)")
+    p.add_argument("--scheduler", choices=["vllm", "sarathi"], default="vllm",
+                   help="Vidur's replica scheduler: vllm (whole prompts; the spec as it is) or sarathi (chunked "
+                        "prefill: the spec's chunked_prefill set true, chunk_size = max_batched_tokens)")
     p.add_argument("--vidur-arg", action="append", default=[], metavar="ARG",
                    help="one more argument for vidur.main (repeat), e.g. --vidur-arg=--vllm_scheduler_config_watermark_blocks_fraction --vidur-arg=0")
     args = p.parse_args()
@@ -307,7 +312,8 @@ def main():
     if not os.path.isfile(args.trace):
         sys.exit(f"compare_vidur: the Azure LLM 2023 code trace is not at {args.trace} (--trace)")
     os.makedirs(args.work, exist_ok=True)
-    overrides = {k: v for k, v in (("max_batched_tokens", args.max_batched_tokens), ("kv_blocks", args.kv_blocks)) if v}
+    overrides = {k: v for k, v in (("max_batched_tokens", args.max_batched_tokens), ("kv_blocks", args.kv_blocks),
+                                   ("chunked_prefill", "true" if args.scheduler == "sarathi" else None)) if v}
     if overrides:
         args.spec = overridden_spec(args.spec, overrides, args.work)
     with open(args.spec, "rb") as f:

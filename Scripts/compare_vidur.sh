@@ -10,7 +10,9 @@
 # scheduler timed by our step model; no profiles needed) or --mode profiled (Vidur's own
 # random-forest predictor; needs data/profiling/compute/DEVICE/MODEL/attention.csv, with
 # --device a100 --spec Scripts/vidur/llama31-8b-a100.toml for Llama-3-8B, the only Llama-3-8B
-# profile Vidur ships), --loads 1,2,4,8 (time compression of the trace), --work DIR.
+# profile Vidur ships), --scheduler vllm|sarathi (whole prompts, or chunked prefill),
+# --max-batched-tokens N and --kv-blocks N (override both sides), --loads 1,2,4,8 (time compression
+# of the trace), --work DIR.
 # Prints a markdown table (README, "Cross-check with Vidur"). About 3 minutes on two cores
 # (step-model mode, loads 1,2,4,8, debug build).
 set -euo pipefail
