@@ -3,8 +3,9 @@ import SwitchGymCore
 import SwitchGymNN
 
 /// DQN's hyperparameters. The defaults are RL Zoo's tuned `CartPole-v1` settings
-/// (`rl-baselines3-zoo/hyperparams/dqn.yml`) on top of Stable-Baselines3's DQN defaults,
-/// plus double-Q learning (which SB3's DQN does not do).
+/// (`rl-baselines3-zoo/hyperparams/dqn.yml`) on top of Stable-Baselines3's DQN defaults, with
+/// SB3's semantics: the same config trains the same algorithm as SB3's `DQN` with those keys.
+/// Double-Q learning (``doubleQ``) is an option that SB3's DQN does not have, off by default.
 ///
 /// Coded with Stable-Baselines3's names; every key is optional when decoding.
 public struct DQNConfig: Codable, Sendable, Equatable {
@@ -37,8 +38,9 @@ public struct DQNConfig: Codable, Sendable, Equatable {
     /// Global gradient-norm clip (`max_grad_norm`). SB3: 10.
     public var maxGradNorm = 10.0
     /// Double-Q targets: the online network picks the next action, the target network values
-    /// it (van Hasselt et al., 2016). False gives SB3's `max_a Q_target(s', a)`.
-    public var doubleQ = true
+    /// it (van Hasselt et al., 2016); one more forward pass per gradient step. False (the
+    /// default) gives SB3's `max_a Q_target(s', a)`.
+    public var doubleQ = false
     /// Env steps the ε schedule is relative to (`n_timesteps`). RL Zoo: 5e4.
     public var totalTimesteps = 50_000
     /// Hidden layer widths (`net_arch`). RL Zoo: [256, 256].
@@ -154,15 +156,48 @@ public enum DQNTarget {
     }
 }
 
+/// DQN's loss: Stable-Baselines3's `F.smooth_l1_loss(Q(s, a), y)` (Huber with δ = 1, mean
+/// over the batch).
+public enum DQNLoss {
+    /// The loss of `Q(s_k, a_k)` against `targets[k]` and its gradient with respect to every
+    /// Q-value: `outputGradient` (`batch × actionCount`) gets `clamp(Q - y, -1, 1) / batch` at
+    /// the taken action and 0 elsewhere. `q` is `batch × actionCount`. No allocation.
+    /// - Returns: the mean loss and the mean `Q(s_k, a_k)`.
+    public static func huber(q: UnsafePointer<Float>, actions: UnsafePointer<Int>, targets: UnsafePointer<Float>,
+                             batch: Int, actionCount: Int, outputGradient: UnsafeMutablePointer<Float>)
+        -> (loss: Double, meanQ: Double) {
+        outputGradient.update(repeating: 0, count: batch * actionCount)
+        var loss = 0.0, qSum = 0.0
+        let invB = 1 / Float(batch)
+        for k in 0..<batch {
+            let j = k * actionCount + actions[k]
+            qSum += Double(q[j])
+            let diff = q[j] - targets[k]
+            let ad = abs(diff)
+            loss += Double(ad < 1 ? 0.5 * diff * diff : ad - 0.5)
+            outputGradient[j] = (ad < 1 ? diff : (diff > 0 ? 1 : -1)) * invB
+        }
+        return (loss / Double(batch), qSum / Double(batch))
+    }
+}
+
 /// Deep Q-learning (Mnih et al., 2015) as Stable-Baselines3's `DQN`: replay buffer, hard
 /// target-network updates, ε-greedy exploration with a linear schedule, Huber loss (SB3's
-/// `smooth_l1_loss`), global-norm gradient clipping, plus double-Q targets (``DQNConfig/doubleQ``)
-/// and action masking (masked actions are never explored or chosen, and the bootstrap
-/// maximises over the next state's allowed actions only).
+/// `smooth_l1_loss`), global-norm gradient clipping, plus optional double-Q targets
+/// (``DQNConfig/doubleQ``) and action masking (masked actions are never explored or chosen,
+/// and the bootstrap maximises over the next state's allowed actions only).
 ///
 /// ``train(untilStep:callback:)`` runs rounds of `trainFreq` vector steps followed (once
 /// more than `learningStarts` steps have been taken) by `gradientSteps` gradient steps, and
-/// reports each round. ``saveState()`` / ``loadState(_:)`` checkpoint everything between
+/// reports each round. As in SB3 (`DQN._on_step`, `OffPolicyAlgorithm.learn`):
+/// - the first `learningStarts` env steps take uniformly random allowed actions, later ones
+///   ε-greedy with ε = ``DQNConfig/epsilon(atStep:)`` of the env steps taken before it;
+/// - the target network is copied from the online one every `targetUpdateInterval / n_envs`
+///   vector steps, counted during collection only, so it stays fixed through a round's
+///   gradient steps (with RL Zoo's 10 and 256 it is the online network as it was when the
+///   round's collection began);
+/// - a round trains only when more than `learningStarts` env steps have been taken
+///   (`num_timesteps > learning_starts`), so RL Zoo's CartPole first trains after 1024 steps. ``saveState()`` / ``loadState(_:)`` checkpoint everything between
 /// rounds, replay contents included, for a bit-exact resume. Stepping allocates nothing.
 public final class DQN<E: VectorizableEnv>: GreedyPolicy {
     /// The hyperparameters.
@@ -345,7 +380,9 @@ public final class DQN<E: VectorizableEnv>: GreedyPolicy {
                 for i in 0..<n { chosen[i] = randomAllowedAction(masks + i * a) }
             } else {
                 let eps = currentEpsilon
-                let q = qNetwork.forward(buffers.observations.baseAddress!, batch: n, workspace: actWorkspace)
+                // One env (RL Zoo's CartPole): the batch-1 kernel, several times faster than sgemm.
+                let q = n == 1 ? forwardOne(buffers.observations.baseAddress!)
+                    : UnsafePointer(qNetwork.forward(buffers.observations.baseAddress!, batch: n, workspace: actWorkspace))
                 for i in 0..<n {
                     if generator.nextUnit() < eps {
                         chosen[i] = randomAllowedAction(masks + i * a)
@@ -375,6 +412,11 @@ public final class DQN<E: VectorizableEnv>: GreedyPolicy {
         }
     }
 
+    private func forwardOne(_ observation: UnsafePointer<Float>) -> UnsafePointer<Float> {
+        qNetwork.forwardSingle(observation, into: singleOutput)
+        return UnsafePointer(singleOutput)
+    }
+
     private func gradientStep() -> (loss: Double, q: Double, norm: Double) {
         let b = config.batchSize, a = actionCount, d = dim
         replay.sampleIndices(b, into: sampleIndices, using: &generator)
@@ -394,27 +436,13 @@ public final class DQN<E: VectorizableEnv>: GreedyPolicy {
                           terminations: mbTerminations, nextMasks: mbNextMasks, targetNext: targetNext,
                           onlineNext: onlineNext, into: targets)
         let q = qNetwork.forward(mbObservations, batch: b, workspace: onlineWorkspace)
-        outputGradient.update(repeating: 0, count: b * a)
-        var loss = 0.0, qSum = 0.0
-        let invB = 1 / Float(b)
-        for k in 0..<b {
-            let qa = q[k * a + mbActions[k]]
-            qSum += Double(qa)
-            let diff = qa - targets[k]
-            let ad = abs(diff)
-            loss += Double(ad < 1 ? 0.5 * diff * diff : ad - 0.5)
-            outputGradient[k * a + mbActions[k]] = (ad < 1 ? diff : (diff > 0 ? 1 : -1)) * invB
-        }
-        qNetwork.zeroGradients()
-        qNetwork.backward(outputGradient: outputGradient, batch: b, workspace: onlineWorkspace)
-        let norm = GradientClipping.sumOfSquares(UnsafeBufferPointer(qNetwork.gradients)).squareRoot()
-        let coefficient = Float(config.maxGradNorm) / (Float(norm) + 1e-6)
-        if coefficient < 1 {
-            for i in qNetwork.gradients.indices { qNetwork.gradients[i] *= coefficient }
-        }
+        let r = DQNLoss.huber(q: q, actions: mbActions, targets: targets, batch: b, actionCount: a,
+                              outputGradient: outputGradient)
+        qNetwork.backward(outputGradient: outputGradient, batch: b, workspace: onlineWorkspace, overwrite: true)
+        let norm = GradientClipping.clipGlobalNorm(qNetwork, maxNorm: Float(config.maxGradNorm))
         optimizer.step(qNetwork)
         gradientStepCount += 1
-        return (loss / Double(b), qSum / Double(b), norm)
+        return (r.loss, r.meanQ, Double(norm))
     }
 }
 

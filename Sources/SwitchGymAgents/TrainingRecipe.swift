@@ -35,7 +35,7 @@ public enum AgentConfig: Equatable, Sendable {
     /// The defaults of `algorithm`: RL Zoo's tuned CartPole settings, or for serving scenarios
     /// (long episodes, per-device actions, rewards scaled to about 1 per interval) these:
     /// PPO 8 envs x 128 steps, 10 epochs of 256, γ 0.99, λ 0.95, lr 3e-4, entropy 0.01,
-    /// net [128, 128], 200 k steps; DQN 200 k steps, learning from 2,000, exploring 30%.
+    /// net [128, 128], 200 k steps; DQN 200 k steps, learning from 2,000, exploring 30%, double-Q.
     public static func defaults(_ algorithm: Algorithm, serving: Bool) -> AgentConfig {
         switch algorithm {
         case .ppo:
@@ -47,7 +47,7 @@ public enum AgentConfig: Equatable, Sendable {
             return .ppo(c)
         case .dqn:
             var c = DQNConfig()
-            if serving { c.totalTimesteps = 200_000; c.learningStarts = 2000; c.explorationFraction = 0.3 }
+            if serving { c.totalTimesteps = 200_000; c.learningStarts = 2000; c.explorationFraction = 0.3; c.doubleQ = true }
             return .dqn(c)
         }
     }

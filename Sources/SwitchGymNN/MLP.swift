@@ -199,10 +199,13 @@ public final class MLP {
     /// Backward pass for the last ``forward(_:batch:workspace:)`` on `workspace`: **adds** the
     /// gradient of the loss to ``gradients`` given `outputGradient` = ∂loss/∂output
     /// (`batch × outputSize`, row-major).
-    /// - Parameter inputGradient: if given, receives ∂loss/∂input (`batch × inputSize`).
+    /// - Parameters:
+    ///   - inputGradient: if given, receives ∂loss/∂input (`batch × inputSize`).
+    ///   - overwrite: write the gradient into ``gradients`` instead of adding it (the same as
+    ///     ``zeroGradients()`` first, without the pass over every parameter).
     /// - Complexity: two or three `sgemm` per layer; no allocation.
     public func backward(outputGradient: UnsafePointer<Float>, batch: Int, workspace ws: MLPWorkspace,
-                         inputGradient: UnsafeMutablePointer<Float>? = nil) {
+                         inputGradient: UnsafeMutablePointer<Float>? = nil, overwrite: Bool = false) {
         precondition(batch > 0 && batch <= ws.maxBatch, "MLP.backward: batch \(batch) exceeds workspace (\(ws.maxBatch))")
         var dY = ws.deltaA, dX = ws.deltaB
         dY.update(from: outputGradient, count: batch * outputSize)
@@ -214,8 +217,9 @@ public final class MLP {
             let n = batch * d.outputSize
             activationBackward(d.activation, dY, y, n)
             // dW += dZᵀ X
-            BLAS.sgemm(m: d.outputSize, n: d.inputSize, k: batch, a: dY, transposeA: true, b: x, beta: 1,
+            BLAS.sgemm(m: d.outputSize, n: d.inputSize, k: batch, a: dY, transposeA: true, b: x, beta: overwrite ? 0 : 1,
                        c: g + d.weightOffset)
+            if overwrite { (g + d.biasOffset).update(repeating: 0, count: d.outputSize) }
             addColumnSums(g + d.biasOffset, dY, batch: batch, width: d.outputSize)
             if l > 0 || inputGradient != nil {
                 let target = l > 0 ? dX : inputGradient!

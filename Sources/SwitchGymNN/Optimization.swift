@@ -133,6 +133,17 @@ public enum GradientClipping {
         return norm
     }
 
+    /// ``clipGlobalNorm(_:maxNorm:)`` over one network's gradients without building an array.
+    @discardableResult
+    public static func clipGlobalNorm(_ network: MLP, maxNorm: Float) -> Float {
+        let norm = Float(sumOfSquares(UnsafeBufferPointer(network.gradients)).squareRoot())
+        let coefficient = maxNorm / (norm + 1e-6)
+        if coefficient < 1 {
+            for i in network.gradients.indices { network.gradients[i] *= coefficient }
+        }
+        return norm
+    }
+
     /// ``clipGlobalNorm(_:maxNorm:)`` over the gradients of two networks (actor and critic)
     /// without building an array.
     @discardableResult

@@ -186,3 +186,34 @@ private func logSoftmax(_ logits: [Float], _ mask: [Bool]) -> [Float] {
         #expect(grad[2] == 0)
     }
 }
+
+@Suite struct GradientOverwriteTests {
+    @Test func backwardOverwriteEqualsZeroingFirst() {
+        var g = SeededGenerator(seed: 5)
+        let net = MLP(sizes: [3, 8, 2], hiddenActivation: .relu)
+        net.initializeOrthogonal(outputGain: 1, using: &g)
+        let x = (0..<12).map { _ in Float(Orthogonal.gaussian(&g)) }
+        let dy = (0..<8).map { _ in Float(Orthogonal.gaussian(&g)) }
+        let ws = net.makeWorkspace(maxBatch: 4)
+        net.forward(x, batch: 4, workspace: ws)
+        net.zeroGradients()
+        net.backward(outputGradient: dy, batch: 4, workspace: ws)
+        let reference = Array(net.gradients)
+        for i in net.gradients.indices { net.gradients[i] = 1e3 }   // stale values to overwrite
+        net.backward(outputGradient: dy, batch: 4, workspace: ws, overwrite: true)
+        #expect(Array(net.gradients) == reference)
+        net.backward(outputGradient: dy, batch: 4, workspace: ws)   // the default adds
+        for i in net.gradients.indices { #expect(abs(net.gradients[i] - 2 * reference[i]) <= 1e-6 * max(1, abs(reference[i]))) }
+    }
+
+    @Test func clipGlobalNormOfOneNetwork() {
+        let net = MLP(sizes: [2, 2], hiddenActivation: .relu)   // 4 weights + 2 biases
+        for (i, v) in [Float(3), 0, 0, 4, 0, 0].enumerated() { net.gradients[i] = v }
+        #expect(abs(GradientClipping.clipGlobalNorm(net, maxNorm: 1) - 5) < 1e-6)
+        #expect(abs(net.gradients[0] - 0.6) < 1e-5 && abs(net.gradients[3] - 0.8) < 1e-5)
+        // Below the limit: untouched (torch's clip coefficient is clamped at 1).
+        let before = Array(net.gradients)
+        #expect(abs(GradientClipping.clipGlobalNorm(net, maxNorm: 10) - 1) < 1e-5)
+        #expect(Array(net.gradients) == before)
+    }
+}
