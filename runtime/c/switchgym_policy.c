@@ -10,6 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#define SG_RESTRICT restrict
+
 /* ------------------------------------------------------------------------------------------ */
 /* Errors                                                                                      */
 
@@ -510,7 +512,12 @@ struct sg_policy {
     float *buf_a, *buf_b;       /* [max_width] */
     float *logits;              /* [max(last size, J)] */
     float *row;                 /* [sizes[0]] */
-    float *lp;                  /* [J] */
+    float *lp;                  /* [B × J] */
+    float *columns;             /* family: W0 transposed, [sizes[0] × sizes[1]] */
+    float *pre_shared, *pre_device, *first; /* family: [sizes[1]] */
+    int32_t *rows;              /* [sizes[L]]: the output rows to compute */
+    float *cand_score;          /* [B]: the best candidates so far, best first */
+    int32_t *cand_index;        /* [B] */
     int32_t *held;              /* [D] */
     uint8_t *idle;              /* [D] */
     float *plans;               /* [2 × B × plan size] */
@@ -534,6 +541,8 @@ void sg_policy_free(sg_policy *p) {
     free(p->buf_a); free(p->buf_b); free(p->logits); free(p->row); free(p->lp);
     free(p->held); free(p->idle); free(p->plans); free(p->picks); free(p->scores); free(p->candidates);
     free(p->moves_mask); free(p->moves_choice); free(p->movable); free(p->allow_all);
+    free(p->columns); free(p->pre_shared); free(p->pre_device); free(p->first); free(p->rows);
+    free(p->cand_score); free(p->cand_index);
     free(p);
 }
 
@@ -556,61 +565,159 @@ const char *sg_policy_document(const sg_policy *p, size_t *len) {
 
 /* ------------------------------------------------------------------------------------------ */
 /* Acting                                                                                      */
+/*
+ * Where the time goes (docs: runtime/c/README.md, "Latency"): the hidden layers' matrix-vector
+ * products, and tanh. So acting
+ *   - computes four rows of a layer at once, each dot product with 8 partial sums (lanes) in
+ *     fixed-length inner loops, which GCC and Clang vectorise at -O2 without -ffast-math and
+ *     which keep 8 (SSE) or 4 (AVX) independent addition chains in flight;
+ *   - computes only the output rows the mask allows (a moves policy allows a few of its
+ *     K × (1 + V² × L) options; masked_argmax reads nothing else);
+ *   - splits a family network's first layer: its input row is the device's block, its class's
+ *     one-hot, the plan and the shared block, so the bias plus the shared block's columns is
+ *     computed once per decision, the device's columns once per device, and each beam adds only
+ *     the plan's non-zero columns (a column lookup per one-hot entry, not a matrix product);
+ *   - in beam search, scores each distinct plan once per device (beams whose plans are equal
+ *     have the same row, so the same scores), and skips the beams that cannot place a
+ *     candidate among the best (a candidate's score is its beam's score plus a log-probability,
+ *     which is <= 0; beams come best first): at the last device only the best candidate counts.
+ * None of this changes what is computed except the order of the first layer's sums (rounding).
+ */
 
-/* Dot product in float with 8 independent partial sums (lanes), combined pairwise: the compiler
- * vectorises it without -ffast-math; the order differs from a sequential sum only by rounding. */
-static float dot(const float *w, const float *x, int32_t n) {
-    float s[8] = {0, 0, 0, 0, 0, 0, 0, 0};
-    int32_t k = 0, l;
-    for (; k + 8 <= n; k += 8)
-        for (l = 0; l < 8; l++) s[l] += w[k + l] * x[k + l];
-    for (l = 0; k < n; k++, l++) s[l] += w[k] * x[k];
+/* The 8 lanes of a dot product, combined pairwise. */
+static float lanes_sum(const float *s) {
     return ((s[0] + s[4]) + (s[2] + s[6])) + ((s[1] + s[5]) + (s[3] + s[7]));
 }
 
-#ifdef SG_FAST_TANH
-/* Optional (-DSG_FAST_TANH): the rational tanh of the Swift runtime (Eigen's ptanh_float, [13/6]
- * minimax on [-7.90531, 7.90531], clamped outside, x itself for |x| < 0.0004; relative error
- * < 2e-6). Branch-free, so the activation loop vectorises; several times faster than tanhf. */
-static float sg_tanh(float a) {
-    const float clamp = 7.90531110763549805f;
-    float x = a > clamp ? clamp : a, x2, p, q;
-    x = x < -clamp ? -clamp : x;
-    x2 = x * x;
-    p = -2.76076847742355e-16f;
-    p = p * x2 + 2.00018790482477e-13f;
-    p = p * x2 + -8.60467152213735e-11f;
-    p = p * x2 + 5.12229709037114e-08f;
-    p = p * x2 + 1.48572235717979e-05f;
-    p = p * x2 + 6.37261928875436e-04f;
-    p = p * x2 + 4.89352455891786e-03f;
-    p = p * x;
-    q = 1.19825839466702e-06f;
-    q = q * x2 + 1.18534705686654e-04f;
-    q = q * x2 + 2.26843463243900e-03f;
-    q = q * x2 + 4.89352518554385e-03f;
-    return fabsf(a) < 0.0004f ? a : p / q;
+/* out[r] = dot(w[r], x) for four rows of n floats: lane l sums the products k = l mod 8 in index
+ * order (the same sums as one row at a time). */
+static void dot4(const float *SG_RESTRICT w0, const float *SG_RESTRICT w1, const float *SG_RESTRICT w2,
+                 const float *SG_RESTRICT w3, const float *SG_RESTRICT x, int32_t n, float *SG_RESTRICT out) {
+    float s0[8] = {0}, s1[8] = {0}, s2[8] = {0}, s3[8] = {0};
+    int32_t k = 0, l;
+    /* Written out lane by lane: each compiler then keeps the 32 sums in registers (a loop over
+     * the lanes makes GCC -O2 vectorise that loop and keep the sums in memory). */
+#define SG_LANE(l)                          \
+    s0[l] += w0[k + (l)] * x[k + (l)];      \
+    s1[l] += w1[k + (l)] * x[k + (l)];      \
+    s2[l] += w2[k + (l)] * x[k + (l)];      \
+    s3[l] += w3[k + (l)] * x[k + (l)];
+    for (; k + 8 <= n; k += 8) {
+        SG_LANE(0) SG_LANE(1) SG_LANE(2) SG_LANE(3) SG_LANE(4) SG_LANE(5) SG_LANE(6) SG_LANE(7)
+    }
+#undef SG_LANE
+    for (l = 0; k < n; k++, l++) {
+        s0[l] += w0[k] * x[k];
+        s1[l] += w1[k] * x[k];
+        s2[l] += w2[k] * x[k];
+        s3[l] += w3[k] * x[k];
+    }
+    out[0] = lanes_sum(s0);
+    out[1] = lanes_sum(s1);
+    out[2] = lanes_sum(s2);
+    out[3] = lanes_sum(s3);
 }
-#else
-#define sg_tanh tanhf
+
+/* y[rows[i]] = W[rows[i]] · x + b[rows[i]] for i < count (rows NULL: every row, count = m). */
+static void dense(const float *W, const float *b, int32_t n, const int32_t *rows, int32_t count,
+                  const float *SG_RESTRICT x, float *SG_RESTRICT y) {
+    int32_t i, r[4], t;
+    float o[4];
+    for (i = 0; i < count; i += 4) {
+        for (t = 0; t < 4; t++) {
+            int32_t u = i + t < count ? i + t : count - 1;   /* the last group repeats a row */
+            r[t] = rows ? rows[u] : u;
+        }
+        dot4(W + (size_t)r[0] * n, W + (size_t)r[1] * n, W + (size_t)r[2] * n, W + (size_t)r[3] * n, x, n, o);
+        for (t = 0; t < 4 && i + t < count; t++) y[r[t]] = o[t] + b[r[t]];
+    }
+}
+
+#ifndef SG_LIBM_TANH
+/* The rational tanh of the Swift runtime (Eigen's ptanh_float, [13/6] minimax on
+ * [-7.90531, 7.90531], clamped outside, x itself for |x| < 0.0004; relative error < 2e-6),
+ * on 8 values: the clamp, the rational function and the small-|x| choice are three loops,
+ * so GCC and Clang vectorise each at -O2 (one loop would keep it scalar: "control flow in
+ * loop"). Several times faster than tanhf; -DSG_LIBM_TANH uses libm's tanhf instead. */
+static void tanh8(float *SG_RESTRICT y) {
+    const float clamp = 7.90531110763549805f;
+    float x[8];
+    int l;
+    for (l = 0; l < 8; l++) {
+        float a = y[l] > clamp ? clamp : y[l];
+        x[l] = a < -clamp ? -clamp : a;
+    }
+    for (l = 0; l < 8; l++) {
+        float v = x[l], x2 = v * v, p, q;
+        p = -2.76076847742355e-16f;
+        p = p * x2 + 2.00018790482477e-13f;
+        p = p * x2 + -8.60467152213735e-11f;
+        p = p * x2 + 5.12229709037114e-08f;
+        p = p * x2 + 1.48572235717979e-05f;
+        p = p * x2 + 6.37261928875436e-04f;
+        p = p * x2 + 4.89352455891786e-03f;
+        p = p * v;
+        q = 1.19825839466702e-06f;
+        q = q * x2 + 1.18534705686654e-04f;
+        q = q * x2 + 2.26843463243900e-03f;
+        q = q * x2 + 4.89352518554385e-03f;
+        x[l] = p / q;
+    }
+    for (l = 0; l < 8; l++) y[l] = (y[l] < 0.0004f && y[l] > -0.0004f) ? y[l] : x[l];
+}
 #endif
 
-/* y = MLP(x) into `out` (sizes[L] floats); `x` and `out` must not be the handle's buf_a/buf_b. */
-static void mlp_forward(const sg_policy *p, const float *x, float *out) {
+/* The hidden activation on y[0 ..< m], in fixed blocks of 8 (vectorised at -O2). */
+static void activate(const sg_policy *p, float *SG_RESTRICT y, int32_t m) {
+    int32_t i = 0, l;
+    if (p->relu) {
+        for (; i + 8 <= m; i += 8) for (l = 0; l < 8; l++) y[i + l] = y[i + l] > 0.0f ? y[i + l] : 0.0f;
+        for (; i < m; i++) y[i] = y[i] > 0.0f ? y[i] : 0.0f;
+        return;
+    }
+#ifndef SG_LIBM_TANH
+    for (; i + 8 <= m; i += 8) tanh8(y + i);
+    if (i < m) {
+        float t[8] = {0};
+        for (l = 0; i + l < m; l++) t[l] = y[i + l];
+        tanh8(t);
+        for (l = 0; i + l < m; l++) y[i + l] = t[l];
+    }
+#else
+    for (; i < m; i++) y[i] = tanhf(y[i]);
+    (void)l;
+#endif
+}
+
+/* y[0 ..< m] += a × col[0 ..< m], in fixed blocks of 8. */
+static void axpy(float a, const float *SG_RESTRICT col, float *SG_RESTRICT y, int32_t m) {
+    int32_t i = 0, l;
+    for (; i + 8 <= m; i += 8) for (l = 0; l < 8; l++) y[i + l] += a * col[i + l];
+    for (; i < m; i++) y[i] += a * col[i];
+}
+
+/* Layers l0 ... of the MLP on x (layer l0's input) into `out` (sizes[L] floats): the last layer
+ * computes only the rows listed (rows NULL: all). x and out must not be buf_a/buf_b. */
+static void mlp_from(const sg_policy *p, int l0, const float *x, const int32_t *rows, int32_t count, float *out) {
     const float *in = x;
     int l;
-    for (l = 0; l < p->layers; l++) {
-        int32_t n = p->sizes[l], m = p->sizes[l + 1], i;
-        float *y = (l == p->layers - 1) ? out : ((l & 1) ? p->buf_b : p->buf_a);
-        const float *W = p->weights[l], *b = p->biases[l];
-        int hidden = l < p->layers - 1;
-        for (i = 0; i < m; i++) y[i] = dot(W + (size_t)i * (size_t)n, in, n) + b[i];
-        if (hidden) {
-            if (p->relu) { for (i = 0; i < m; i++) y[i] = y[i] > 0.0f ? y[i] : 0.0f; }
-            else { for (i = 0; i < m; i++) y[i] = sg_tanh(y[i]); }
+    for (l = l0; l < p->layers; l++) {
+        int last = l == p->layers - 1;
+        float *y = last ? out : ((l & 1) ? p->buf_b : p->buf_a);
+        if (last) dense(p->weights[l], p->biases[l], p->sizes[l], rows, rows ? count : p->sizes[l + 1], in, y);
+        else {
+            dense(p->weights[l], p->biases[l], p->sizes[l], NULL, p->sizes[l + 1], in, y);
+            activate(p, y, p->sizes[l + 1]);
         }
         in = y;
     }
+}
+
+/* The allowed indices of mask[0 ..< n] (all when mask is NULL) into rows; returns their count. */
+static int32_t allowed_rows(const uint8_t *mask, int32_t n, int32_t offset, int32_t *rows) {
+    int32_t i, c = 0;
+    for (i = 0; i < n; i++) if (!mask || mask[i]) rows[c++] = offset + i;
+    return c;
 }
 
 /* The smallest allowed index maximising z (first on ties); -1 when nothing is allowed. NaN
@@ -651,25 +758,61 @@ static void advance_plan(const sg_policy *p, int32_t w, int32_t j, float *plan) 
     plan[(size_t)p->K * p->J + k] += x;
 }
 
-static void write_row(const sg_policy *p, const float *obs, int32_t w, const float *plan, float *row) {
-    size_t J = (size_t)p->J, K = (size_t)p->K, ps = plan_size(p);
-    memcpy(row, obs + (size_t)w * (J + 1), (J + 1) * sizeof(float));
-    memset(row + J + 1, 0, K * sizeof(float));
-    row[J + 1 + (size_t)p->worker_class[w]] = 1.0f;
-    memcpy(row + J + 1 + K, plan, ps * sizeof(float));
-    memcpy(row + J + 1 + K + ps, obs + p->shared_offset, p->shared_count * sizeof(float));
+/* The first layer's columns: p->columns holds W0 transposed (column c of the row is
+ * columns + c × sizes[1]). x's entries that are 0 contribute nothing, so they are skipped. */
+static void add_columns(const sg_policy *p, const float *x, size_t first, size_t count, float *pre) {
+    size_t c;
+    int32_t m = p->sizes[1];
+    for (c = 0; c < count; c++)
+        if (x[c] != 0.0f) axpy(x[c], p->columns + (first + c) * (size_t)m, pre, m);
+}
+
+/* Per decision: bias + the shared block's columns into p->pre_shared. */
+static void family_shared(const sg_policy *p, const float *obs) {
+    size_t J = (size_t)p->J, K = (size_t)p->K;
+    memcpy(p->pre_shared, p->biases[0], (size_t)p->sizes[1] * sizeof(float));
+    add_columns(p, obs + p->shared_offset, J + 1 + K + plan_size(p), p->shared_count, p->pre_shared);
+}
+
+/* Per device: pre_shared + the device block's and its class's columns into p->pre_device. */
+static void family_device(const sg_policy *p, const float *obs, int32_t w) {
+    size_t J = (size_t)p->J;
+    int32_t m = p->sizes[1];
+    memcpy(p->pre_device, p->pre_shared, (size_t)m * sizeof(float));
+    add_columns(p, obs + (size_t)w * (J + 1), 0, J + 1, p->pre_device);
+    axpy(1.0f, p->columns + (J + 1 + (size_t)p->worker_class[w]) * (size_t)m, p->pre_device, m);
+}
+
+/* Device w's scores for a plan into z (J floats; only the rows `rm` allows when rm is not NULL),
+ * stay bias included. */
+static void family_scores(sg_policy *p, int32_t w, const float *plan, const uint8_t *rm, float *z) {
+    int32_t m = p->sizes[1], n;
+    size_t J = (size_t)p->J, K = (size_t)p->K;
+    float *h = p->first;
+    memcpy(h, p->pre_device, (size_t)m * sizeof(float));
+    add_columns(p, plan, J + 1 + K, plan_size(p), h);
+    n = allowed_rows(rm, p->J, 0, p->rows);
+    if (p->layers == 1) {
+        int32_t i;
+        for (i = 0; i < n; i++) z[p->rows[i]] = h[p->rows[i]];
+    } else {
+        activate(p, h, m);
+        mlp_from(p, 1, h, p->rows, n, z);
+    }
+    z[p->held[w]] += p->stay_bias;
 }
 
 static void family_greedy(sg_policy *p, const float *obs, const uint8_t *mask, int32_t *action) {
     int32_t w, J = p->J;
     float *plan = p->plans;
     start_plan(p, plan);
+    family_shared(p, obs);
     for (w = 0; w < p->D; w++) {
+        const uint8_t *rm = mask ? mask + (size_t)w * J : NULL;
         int32_t c;
-        write_row(p, obs, w, plan, p->row);
-        mlp_forward(p, p->row, p->logits);
-        p->logits[p->held[w]] += p->stay_bias;
-        c = masked_argmax(p->logits, mask ? mask + (size_t)w * J : NULL, J);
+        family_device(p, obs, w);
+        family_scores(p, w, plan, rm, p->logits);
+        c = masked_argmax(p->logits, rm, J);
         action[w] = c;
         advance_plan(p, w, c, plan);
     }
@@ -679,42 +822,61 @@ static void family_beam(sg_policy *p, const float *obs, const uint8_t *mask, int
     int32_t J = p->J, D = p->D, B = p->beam, w, live = 1, current = 0, b, j;
     size_t ps = plan_size(p);
     start_plan(p, p->plans);
+    family_shared(p, obs);
     p->scores[0] = 0.0f;
     for (w = 0; w < D; w++) {
         float *plans = p->plans + (size_t)current * B * ps;
         int32_t *picks = p->picks + (size_t)current * B * D;
         const uint8_t *rm = mask ? mask + (size_t)w * J : NULL;
-        int32_t next = 1 - current, kept = 0;
+        int32_t next = 1 - current, kept = 0, want = w == D - 1 ? 1 : B, i;
         float *next_plans = p->plans + (size_t)next * B * ps;
         int32_t *next_picks = p->picks + (size_t)next * B * D;
+        float *lps = p->lp;   /* [B × J]: beam b's log-probabilities */
+        family_device(p, obs, w);
         for (b = 0; b < live; b++) {
-            float mx = -INFINITY, s = 0.0f, lse;
-            write_row(p, obs, w, plans + (size_t)b * ps, p->row);
-            mlp_forward(p, p->row, p->logits);
-            p->logits[p->held[w]] += p->stay_bias;
-            for (j = 0; j < J; j++) if (!rm || rm[j]) mx = fmaxf(mx, p->logits[j]);
-            for (j = 0; j < J; j++) if (!rm || rm[j]) s += expf(p->logits[j] - mx);
-            lse = mx + logf(s);
-            for (j = 0; j < J; j++)
-                p->candidates[(size_t)b * J + j] =
-                    (!rm || rm[j]) ? p->scores[current * B + b] + (p->logits[j] - lse) : -INFINITY;
-        }
-        while (kept < B) {
-            int32_t best = -1, c, n = live * J, pb, pj;
-            float bs = -INFINITY;
-            for (c = 0; c < n; c++) if (p->candidates[c] > bs) { best = c; bs = p->candidates[c]; }
-            if (best < 0) break;
-            p->candidates[best] = -INFINITY;
-            pb = best / J;
-            pj = best % J;
-            memcpy(next_plans + (size_t)kept * ps, plans + (size_t)pb * ps, ps * sizeof(float));
-            advance_plan(p, w, pj, next_plans + (size_t)kept * ps);
-            if (w > 0) memcpy(next_picks + (size_t)kept * D, picks + (size_t)pb * D, (size_t)w * sizeof(int32_t));
-            next_picks[(size_t)kept * D + w] = pj;
-            p->scores[next * B + kept] = bs;
-            kept++;
+            const float *plan = plans + (size_t)b * ps;
+            float score = p->scores[current * B + b], *lp = lps + (size_t)b * J;
+            int32_t same = -1, u;
+            /* The kept candidates are the best `want` so far, best first; beam b's candidates
+             * score <= its score and come later on ties, so it (and every later beam) is out. */
+            if (kept == want && !(score > p->cand_score[want - 1])) break;
+            for (u = 0; u < b && same < 0; u++)
+                if (memcmp(plans + (size_t)u * ps, plan, ps * sizeof(float)) == 0) same = u;
+            if (same >= 0) memcpy(lp, lps + (size_t)same * J, (size_t)J * sizeof(float));
+            else {
+                float mx = -INFINITY, s = 0.0f, lse;
+                family_scores(p, w, plan, rm, p->logits);
+                for (j = 0; j < J; j++) if (!rm || rm[j]) mx = fmaxf(mx, p->logits[j]);
+                for (j = 0; j < J; j++) if (!rm || rm[j]) s += expf(p->logits[j] - mx);
+                lse = mx + logf(s);
+                for (j = 0; j < J; j++) lp[j] = p->logits[j] - lse;
+            }
+            /* Insert the candidates (b, j) in index order: after every kept one that scores as
+             * well, so the smaller index first on ties (the selection the format describes). */
+            for (j = 0; j < J; j++) {
+                float c;
+                if (rm && !rm[j]) continue;
+                c = score + lp[j];
+                if (!(c > -INFINITY)) continue;   /* -inf or NaN: never selected */
+                if (kept == want && !(c > p->cand_score[want - 1])) continue;
+                i = kept < want ? kept++ : want - 1;
+                for (; i > 0 && c > p->cand_score[i - 1]; i--) {
+                    p->cand_score[i] = p->cand_score[i - 1];
+                    p->cand_index[i] = p->cand_index[i - 1];
+                }
+                p->cand_score[i] = c;
+                p->cand_index[i] = b * J + j;
+            }
         }
         if (kept == 0) { family_greedy(p, obs, mask, action); return; } /* NaN scores: as the Swift runtime */
+        for (i = 0; i < kept; i++) {
+            int32_t pb = p->cand_index[i] / J, pj = p->cand_index[i] % J;
+            memcpy(next_plans + (size_t)i * ps, plans + (size_t)pb * ps, ps * sizeof(float));
+            advance_plan(p, w, pj, next_plans + (size_t)i * ps);
+            if (w > 0) memcpy(next_picks + (size_t)i * D, picks + (size_t)pb * D, (size_t)w * sizeof(int32_t));
+            next_picks[(size_t)i * D + w] = pj;
+            p->scores[next * B + i] = p->cand_score[i];
+        }
         live = kept;
         current = next;
     }
@@ -722,7 +884,7 @@ static void family_beam(sg_policy *p, const float *obs, const uint8_t *mask, int
 }
 
 static void moves_act(sg_policy *p, const float *obs, const uint8_t *fleet_mask, int32_t *action) {
-    int32_t V = p->J, K = p->K, Lv = p->levels, k, w, from, to, level;
+    int32_t V = p->J, K = p->K, Lv = p->levels, k, w, from, to, level, n = 0;
     size_t opts = 1 + (size_t)V * V * Lv, i;
     float *mobs = p->row;
     for (w = 0; w < p->D; w++) p->idle[w] = obs[(size_t)w * (V + 1) + V] <= 0.0f;
@@ -752,8 +914,9 @@ static void moves_act(sg_policy *p, const float *obs, const uint8_t *fleet_mask,
                 for (level = 0; level < Lv; level++)
                     row[1 + ((size_t)from * V + to) * Lv + level] = (uint8_t)(c >= ((int32_t)1 << level));
             }
+        n += allowed_rows(row, (int32_t)opts, (int32_t)((size_t)k * opts), p->rows + n);
     }
-    mlp_forward(p, mobs, p->logits);
+    mlp_from(p, 0, mobs, p->rows, n, p->logits);
     for (k = 0; k < K; k++)
         p->moves_choice[k] = masked_argmax(p->logits + (size_t)k * opts, p->moves_mask + (size_t)k * opts, (int32_t)opts);
     for (w = 0; w < p->D; w++) action[w] = p->held[w];
@@ -789,7 +952,8 @@ int sg_policy_act(sg_policy *p, const float *observation, const uint8_t *mask, i
         }
     }
     if (p->kind == SG_KIND_MLP) {
-        mlp_forward(p, observation, p->logits);
+        int32_t n = allowed_rows(mask, (int32_t)p->mask_width, 0, p->rows);
+        mlp_from(p, 0, observation, p->rows, n, p->logits);
         for (c = 0; c < p->components; c++) {
             size_t o = p->component_offsets[c];
             action[c] = masked_argmax(p->logits + o, mask ? mask + o : NULL, p->component_sizes[c]);
@@ -1121,13 +1285,24 @@ static int build(const uint8_t *data, uint64_t data_len, const jdoc *hdr, const 
     ALLOC(p->buf_b, p->max_width, float);
     ALLOC(p->logits, p->sizes[p->layers] > p->J ? p->sizes[p->layers] : p->J, float);
     ALLOC(p->row, p->sizes[0], float);
+    ALLOC(p->rows, p->sizes[p->layers], int32_t);
     ALLOC(p->allow_all, p->mask_width, uint8_t);
     memset(p->allow_all, 1, p->mask_width);
     if (p->kind != SG_KIND_MLP) {
         size_t ps = plan_size(p), B = (size_t)p->beam;
         ALLOC(p->held, p->D, int32_t);
         ALLOC(p->idle, p->D, uint8_t);
-        ALLOC(p->lp, p->J, float);
+        ALLOC(p->lp, B * (size_t)p->J, float);
+        ALLOC(p->cand_score, B, float);
+        ALLOC(p->cand_index, B, int32_t);
+        if (p->kind == SG_KIND_FAMILY) {
+            size_t n = (size_t)p->sizes[0], m = (size_t)p->sizes[1], r, c;
+            ALLOC(p->columns, n * m, float);
+            for (r = 0; r < m; r++) for (c = 0; c < n; c++) p->columns[c * m + r] = p->weights[0][r * n + c];
+            ALLOC(p->pre_shared, m, float);
+            ALLOC(p->pre_device, m, float);
+            ALLOC(p->first, m, float);
+        }
         ALLOC(p->plans, 2 * B * ps, float);
         ALLOC(p->picks, 2 * B * (size_t)p->D, int32_t);
         ALLOC(p->scores, 2 * B, float);
