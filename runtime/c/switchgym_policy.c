@@ -703,38 +703,44 @@ static void dense_columns(const float *Wt, const float *b, int32_t n, int32_t m,
 #ifndef SG_LIBM_TANH
 /* The rational tanh of the Swift runtime (Eigen's ptanh_float, [13/6] minimax on
  * [-7.90531, 7.90531], clamped outside, x itself for |x| < 0.0004; relative error < 2e-6),
- * on 8 values: the clamp, the rational function and the small-|x| choice are three loops,
- * so GCC and Clang vectorise each at -O2 (one loop would keep it scalar: "control flow in
- * loop"). Several times faster than tanhf; -DSG_LIBM_TANH uses libm's tanhf instead. */
-static void tanh8(float *SG_RESTRICT y) {
-    const float clamp = 7.90531110763549805f;
-    float x[8];
-    int l;
-    for (l = 0; l < 8; l++) {
-        float a = y[l] > clamp ? clamp : y[l];
-        x[l] = a < -clamp ? -clamp : a;
+ * on N values at once: the clamp, the rational function and the small-|x| choice are three
+ * loops, so GCC and Clang vectorise each at -O2 (one loop would stay scalar: "control flow in
+ * loop"); 32 values give the out-of-order core independent chains to overlap (GCC -O2: 1.3 ns
+ * a value against 1.8 for blocks of 8). Several times faster than tanhf; -DSG_LIBM_TANH uses
+ * libm's tanhf instead. */
+#define SG_TANH_BLOCK(name, N)                                                                      \
+    static void name(float *SG_RESTRICT y) {                                                        \
+        const float clamp = 7.90531110763549805f;                                                   \
+        float x[N];                                                                                 \
+        int l;                                                                                      \
+        for (l = 0; l < N; l++) {                                                                   \
+            float a = y[l] > clamp ? clamp : y[l];                                                  \
+            x[l] = a < -clamp ? -clamp : a;                                                         \
+        }                                                                                           \
+        for (l = 0; l < N; l++) {                                                                   \
+            float v = x[l], x2 = v * v, p, q;                                                       \
+            p = -2.76076847742355e-16f;                                                             \
+            p = p * x2 + 2.00018790482477e-13f;                                                     \
+            p = p * x2 + -8.60467152213735e-11f;                                                    \
+            p = p * x2 + 5.12229709037114e-08f;                                                     \
+            p = p * x2 + 1.48572235717979e-05f;                                                     \
+            p = p * x2 + 6.37261928875436e-04f;                                                     \
+            p = p * x2 + 4.89352455891786e-03f;                                                     \
+            p = p * v;                                                                              \
+            q = 1.19825839466702e-06f;                                                              \
+            q = q * x2 + 1.18534705686654e-04f;                                                     \
+            q = q * x2 + 2.26843463243900e-03f;                                                     \
+            q = q * x2 + 4.89352518554385e-03f;                                                     \
+            x[l] = p / q;                                                                           \
+        }                                                                                           \
+        for (l = 0; l < N; l++) y[l] = (y[l] < 0.0004f && y[l] > -0.0004f) ? y[l] : x[l];          \
     }
-    for (l = 0; l < 8; l++) {
-        float v = x[l], x2 = v * v, p, q;
-        p = -2.76076847742355e-16f;
-        p = p * x2 + 2.00018790482477e-13f;
-        p = p * x2 + -8.60467152213735e-11f;
-        p = p * x2 + 5.12229709037114e-08f;
-        p = p * x2 + 1.48572235717979e-05f;
-        p = p * x2 + 6.37261928875436e-04f;
-        p = p * x2 + 4.89352455891786e-03f;
-        p = p * v;
-        q = 1.19825839466702e-06f;
-        q = q * x2 + 1.18534705686654e-04f;
-        q = q * x2 + 2.26843463243900e-03f;
-        q = q * x2 + 4.89352518554385e-03f;
-        x[l] = p / q;
-    }
-    for (l = 0; l < 8; l++) y[l] = (y[l] < 0.0004f && y[l] > -0.0004f) ? y[l] : x[l];
-}
+SG_TANH_BLOCK(tanh32, 32)
+SG_TANH_BLOCK(tanh8, 8)
+#undef SG_TANH_BLOCK
 #endif
 
-/* The hidden activation on y[0 ..< m], in fixed blocks of 8 (vectorised at -O2). */
+/* The hidden activation on y[0 ..< m], in fixed blocks (vectorised at -O2). */
 static void activate(const sg_policy *p, float *SG_RESTRICT y, int32_t m) {
     int32_t i = 0, l;
     if (p->relu) {
@@ -743,6 +749,7 @@ static void activate(const sg_policy *p, float *SG_RESTRICT y, int32_t m) {
         return;
     }
 #ifndef SG_LIBM_TANH
+    for (; i + 32 <= m; i += 32) tanh32(y + i);
     for (; i + 8 <= m; i += 8) tanh8(y + i);
     if (i < m) {
         float t[8] = {0};
