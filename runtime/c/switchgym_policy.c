@@ -576,13 +576,13 @@ const char *sg_policy_document(const sg_policy *p, size_t *len) {
 /* ------------------------------------------------------------------------------------------ */
 /* Acting                                                                                      */
 /*
- * Where the time goes (docs: runtime/c/README.md, "Latency"): the hidden layers' matrix-vector
+ * Where the time goes (runtime/c/README.md, "Latency"): the hidden layers' matrix-vector
  * products, and tanh. So acting
- *   - computes four rows of a layer at once, each dot product with 8 partial sums (lanes) in
- *     fixed-length inner loops, which GCC and Clang vectorise at -O2 without -ffast-math and
- *     which keep 8 (SSE) or 4 (AVX) independent addition chains in flight;
+ *   - computes a hidden layer from its transposed weights, 32 outputs at a time in named sums
+ *     that GCC and Clang keep in registers and vectorise at -O2 (column_block32);
+ *   - computes tanh as the Swift runtime's rational function, vectorised (tanh32);
  *   - computes only the output rows the mask allows (a moves policy allows a few of its
- *     K × (1 + V² × L) options; masked_argmax reads nothing else);
+ *     K × (1 + V² × L) options; the argmax reads nothing else);
  *   - splits a family network's first layer: its input row is the device's block, its class's
  *     one-hot, the plan and the shared block, so the bias plus the shared block's columns is
  *     computed once per decision, the device's columns once per device, and each beam adds only
@@ -591,7 +591,8 @@ const char *sg_policy_document(const sg_policy *p, size_t *len) {
  *     have the same row, so the same scores), and skips the beams that cannot place a
  *     candidate among the best (a candidate's score is its beam's score plus a log-probability,
  *     which is <= 0; beams come best first): at the last device only the best candidate counts.
- * None of this changes what is computed except the order of the first layer's sums (rounding).
+ * None of this changes what is computed except the order in which the hidden layers' sums are
+ * added (rounding).
  */
 
 /* The 8 lanes of a dot product, combined pairwise. */
@@ -599,48 +600,27 @@ static float lanes_sum(const float *s) {
     return ((s[0] + s[4]) + (s[2] + s[6])) + ((s[1] + s[5]) + (s[3] + s[7]));
 }
 
-/* out[r] = dot(w[r], x) for four rows of n floats: lane l sums the products k = l mod 8 in index
- * order (the same sums as one row at a time). */
-static void dot4(const float *SG_RESTRICT w0, const float *SG_RESTRICT w1, const float *SG_RESTRICT w2,
-                 const float *SG_RESTRICT w3, const float *SG_RESTRICT x, int32_t n, float *SG_RESTRICT out) {
-    float s0[8] = {0}, s1[8] = {0}, s2[8] = {0}, s3[8] = {0};
+/* Dot product in float with 8 independent partial sums (lanes), combined pairwise: the compiler
+ * vectorises it without -ffast-math; the order differs from a sequential sum only by rounding.
+ * (Four rows at a time with 32 lane sums was slower with both GCC and Clang.) */
+static float dot(const float *SG_RESTRICT w, const float *SG_RESTRICT x, int32_t n) {
+    float s[8] = {0, 0, 0, 0, 0, 0, 0, 0};
     int32_t k = 0, l;
-    /* Written out lane by lane: each compiler then keeps the 32 sums in registers (a loop over
-     * the lanes makes GCC -O2 vectorise that loop and keep the sums in memory). */
-#define SG_LANE(l)                          \
-    s0[l] += w0[k + (l)] * x[k + (l)];      \
-    s1[l] += w1[k + (l)] * x[k + (l)];      \
-    s2[l] += w2[k + (l)] * x[k + (l)];      \
-    s3[l] += w3[k + (l)] * x[k + (l)];
-    for (; k + 8 <= n; k += 8) {
-        SG_LANE(0) SG_LANE(1) SG_LANE(2) SG_LANE(3) SG_LANE(4) SG_LANE(5) SG_LANE(6) SG_LANE(7)
-    }
-#undef SG_LANE
-    for (l = 0; k < n; k++, l++) {
-        s0[l] += w0[k] * x[k];
-        s1[l] += w1[k] * x[k];
-        s2[l] += w2[k] * x[k];
-        s3[l] += w3[k] * x[k];
-    }
-    out[0] = lanes_sum(s0);
-    out[1] = lanes_sum(s1);
-    out[2] = lanes_sum(s2);
-    out[3] = lanes_sum(s3);
+    for (; k + 8 <= n; k += 8)
+        for (l = 0; l < 8; l++) s[l] += w[k + l] * x[k + l];
+    for (l = 0; k < n; k++, l++) s[l] += w[k] * x[k];
+    return lanes_sum(s);
 }
 
-/* y[rows[i]] = W[rows[i]] · x + b[rows[i]] for i < count (rows NULL: every row, count = m). */
+/* y[rows[i]] = W[rows[i]] · x + b[rows[i]] for i < count (rows NULL: every row, count = m): the
+ * output layer, of which a mask may allow a few rows. */
 static void dense(const float *W, const float *b, int32_t n, const int32_t *rows, int32_t count,
                   const float *SG_RESTRICT x, float *SG_RESTRICT y) {
-    int32_t i, r[4], t;
-    float o[4];
+    int32_t i;
     SG_COUNT_MACS((long)count * n);
-    for (i = 0; i < count; i += 4) {
-        for (t = 0; t < 4; t++) {
-            int32_t u = i + t < count ? i + t : count - 1;   /* the last group repeats a row */
-            r[t] = rows ? rows[u] : u;
-        }
-        dot4(W + (size_t)r[0] * n, W + (size_t)r[1] * n, W + (size_t)r[2] * n, W + (size_t)r[3] * n, x, n, o);
-        for (t = 0; t < 4 && i + t < count; t++) y[r[t]] = o[t] + b[r[t]];
+    for (i = 0; i < count; i++) {
+        int32_t r = rows ? rows[i] : i;
+        y[r] = dot(W + (size_t)r * (size_t)n, x, n) + b[r];
     }
 }
 
