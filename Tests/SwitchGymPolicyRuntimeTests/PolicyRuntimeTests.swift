@@ -33,22 +33,23 @@ final class PolicyRuntimeTests: XCTestCase {
                                 randomStart: true)
     }
 
-    /// A randomly initialised policy of `architecture` for `m` (no training: the weights are
-    /// orthogonal and the output layer is scaled up so that most decisions have a clear margin).
+    /// A randomly initialised policy of `architecture` for `m` with `hidden` layer widths (no
+    /// training: the weights are orthogonal and the output layer is scaled up so that most
+    /// decisions have a clear margin).
     static func randomPolicy(_ architecture: PolicyArchitecture, _ m: ServingModel, activation: Activation = .tanh,
-                             seed: UInt64 = 7) -> FrozenPolicy {
+                             hidden: [Int] = [32, 32], seed: UInt64 = 7) -> FrozenPolicy {
         let layout = m.observationLayout
         let sizes: [Int], levels: Int?
         switch architecture {
         case .family:
-            sizes = [FamilyEncoder(layout: layout).actorInputSize, 32, 32, layout.jobs]
+            sizes = [FamilyEncoder(layout: layout).actorInputSize] + hidden + [layout.jobs]
             levels = nil
         case .moves:
             let codec = FleetMoves(model: m)
-            sizes = [codec.observationDimension, 32, 32, codec.actionLayout.maskWidth]
+            sizes = [codec.observationDimension] + hidden + [codec.actionLayout.maskWidth]
             levels = codec.levels
         default:
-            sizes = [m.observationDimension, 32, 32, m.actionLayout.maskWidth]
+            sizes = [m.observationDimension] + hidden + [m.actionLayout.maskWidth]
             levels = nil
         }
         let net = MLP(sizes: sizes, hiddenActivation: activation)
@@ -365,15 +366,21 @@ final class PolicyRuntimeTests: XCTestCase {
 
     /// On 3000 random valid observations and masks (one-hot held variants, about 30% of the
     /// devices loading, every device allowed its variant), the C runtime's action equals the
-    /// Swift runtime's, except where the Swift decision is a near-tie (margin < 1e-4).
+    /// Swift runtime's, except where the Swift decision is a near-tie (margin < 1e-4). The
+    /// widths cover the C kernels' blocks and remainders (32-output blocks, 8-output blocks,
+    /// single outputs, 8-lane dot products with a tail, tanh on a partial block), a family
+    /// network without hidden layers (its first layer is the output layer) and a deep one.
     func testTheCRuntimeAgreesWithTheSwiftRuntime() throws {
-        let cases: [(PolicyArchitecture, Int, Activation, Int, Int)] = [
-            (.family, 8, .tanh, 3, 2), (.family, 1, .relu, 3, 2), (.family, 3, .tanh, 5, 4),
-            (.moves, 1, .tanh, 3, 2), (.moves, 1, .relu, 9, 6), (.mlp, 1, .tanh, 3, 2),
+        let cases: [(PolicyArchitecture, Int, Activation, Int, Int, [Int])] = [
+            (.family, 8, .tanh, 3, 2, [32, 32]), (.family, 1, .relu, 3, 2, [32, 32]), (.family, 3, .tanh, 5, 4, [32, 32]),
+            (.moves, 1, .tanh, 3, 2, [32, 32]), (.moves, 1, .relu, 9, 6, [32, 32]), (.mlp, 1, .tanh, 3, 2, [32, 32]),
+            (.family, 8, .tanh, 5, 4, [45, 75]), (.family, 4, .tanh, 3, 2, []), (.family, 2, .relu, 3, 3, [9, 41, 3]),
+            (.moves, 1, .tanh, 9, 6, [70]), (.mlp, 1, .relu, 4, 3, [13, 33, 7]),
         ]
-        for (arch, beam, activation, big, small) in cases {
+        for (arch, beam, activation, big, small, hidden) in cases {
             let m = try Self.fleet(big: big, small: small)
-            let file = try Self.exported(Self.randomPolicy(arch, m, activation: activation, seed: UInt64(big * 10 + beam)), m,
+            let file = try Self.exported(Self.randomPolicy(arch, m, activation: activation, hidden: hidden,
+                                                           seed: UInt64(big * 10 + beam + hidden.count)), m,
                                          beamWidth: beam)
             let (hh, message) = Self.load(try file.safetensors())
             guard let h = hh else { XCTFail("\(arch): \(message)"); continue }
@@ -390,11 +397,11 @@ final class PolicyRuntimeTests: XCTestCase {
                 let swift = bound.act(observation: obs, mask: useMask ? mask : nil)
                 let c = try Self.act(h, obs, useMask ? mask : nil).get()
                 if c == swift { same += 1 } else if bound.lastMargin < 1e-4 { nearTies += 1 } else {
-                    XCTFail("\(arch) beam \(beam): case \(i): C \(c), Swift \(swift), margin \(bound.lastMargin)")
+                    XCTFail("\(arch) beam \(beam) \(hidden): case \(i): C \(c), Swift \(swift), margin \(bound.lastMargin)")
                 }
             }
-            XCTAssertGreaterThan(same, n * 99 / 100, "\(arch) beam \(beam)")
-            print("C vs Swift, \(arch) beam \(beam) \(activation) \(m.deviceCount) devices: \(same)/\(n) equal, \(nearTies) near-ties")
+            XCTAssertGreaterThan(same, n * 99 / 100, "\(arch) beam \(beam) \(hidden)")
+            print("C vs Swift, \(arch) beam \(beam) \(activation) \(hidden) \(m.deviceCount) devices: \(same)/\(n) equal, \(nearTies) near-ties")
         }
     }
 }

@@ -119,6 +119,11 @@ static int cmp_u64(const void *a, const void *b) {
     return x < y ? -1 : x > y;
 }
 
+#ifdef SG_MAC_COUNTER
+/* A measurement build (`make macs`): the runtime counts the network's multiply-adds here. */
+long long SG_MAC_COUNTER = 0;
+#endif
+
 static unsigned long long now_ns(void) {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -166,10 +171,22 @@ int main(int argc, char **argv) {
     action = (int32_t *)malloc((nc ? nc : 1) * sizeof(int32_t));
     ns = (unsigned long long *)malloc((n ? n : 1) * sizeof *ns);
     if (!action || !ns) { fprintf(stderr, "sg_act: out of memory\n"); return 1; }
+#ifdef SG_MAC_COUNTER
+    long long macs_max = 0, macs_min = -1, macs_total = 0;
+#endif
     for (r = 0; r < n; r++) {
-        unsigned long long t0 = now_ns();
+        unsigned long long t0;
+#ifdef SG_MAC_COUNTER
+        SG_MAC_COUNTER = 0;
+#endif
+        t0 = now_ns();
         rc = sg_policy_act(p, obs + r * dim, masks ? masks + r * width : NULL, action, err, sizeof err);
         ns[r] = now_ns() - t0;
+#ifdef SG_MAC_COUNTER
+        macs_total += SG_MAC_COUNTER;
+        if (SG_MAC_COUNTER > macs_max) macs_max = SG_MAC_COUNTER;
+        if (macs_min < 0 || SG_MAC_COUNTER < macs_min) macs_min = SG_MAC_COUNTER;
+#endif
         if (rc) { fprintf(stderr, "sg_act: %s:%zu: %s\n", mask_path ? mask_path : input, r + 1, err); return 1; }
         for (c = 0; c < nc; c++) printf(c ? ",%d" : "%d", (int)action[c]);
         printf("\n");
@@ -180,6 +197,11 @@ int main(int argc, char **argv) {
                 ns[n / 2] / 1000.0, ns[(n * 99 / 100) < n ? n * 99 / 100 : n - 1] / 1000.0, sg_policy_kind_name(p),
                 sg_policy_beam_width(p));
     }
+#ifdef SG_MAC_COUNTER
+    if (n > 0)
+        fprintf(stderr, "multiply-adds per decision: mean %.0f, min %lld, max %lld\n", (double)macs_total / (double)n, macs_min,
+                macs_max);
+#endif
     if (bench > 0 && n > 0) {
         unsigned long long *t = (unsigned long long *)malloc((size_t)bench * sizeof *t);
         long k, warm = bench < 1000 ? bench : 1000;

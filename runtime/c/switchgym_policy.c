@@ -10,6 +10,18 @@
 #include <stdlib.h>
 #include <string.h>
 
+#define SG_RESTRICT restrict
+
+/* Measurement builds only (`make macs`): -DSG_MAC_COUNTER=name counts the multiply-adds of the
+ * network in the global `long long name` (sg_act prints them per decision). The default build
+ * has neither the counter nor any other global state. */
+#ifdef SG_MAC_COUNTER
+extern long long SG_MAC_COUNTER;
+#define SG_COUNT_MACS(n) (SG_MAC_COUNTER += (long long)(n))
+#else
+#define SG_COUNT_MACS(n) ((void)0)
+#endif
+
 /* ------------------------------------------------------------------------------------------ */
 /* Errors                                                                                      */
 
@@ -489,6 +501,7 @@ struct sg_policy {
     int32_t sizes[SG_MAX_LAYERS + 1];
     int relu;
     float *weights[SG_MAX_LAYERS];
+    float *columns[SG_MAX_LAYERS]; /* W_l transposed ([sizes[l] × sizes[l+1]]): hidden layers, and a family's layer 0 */
     float *biases[SG_MAX_LAYERS];
     int32_t max_width;
     float stay_bias;
@@ -510,14 +523,18 @@ struct sg_policy {
     float *buf_a, *buf_b;       /* [max_width] */
     float *logits;              /* [max(last size, J)] */
     float *row;                 /* [sizes[0]] */
-    float *lp;                  /* [J] */
+    float *lp;                  /* [B × J] */
+    float *pre_shared, *pre_device, *first; /* family: [sizes[1]] */
+    int32_t *rows;              /* [sizes[L]]: the output rows to compute */
+    float *cand_score;          /* [B]: the best candidates so far, best first */
+    int32_t *cand_index;        /* [B] */
     int32_t *held;              /* [D] */
     uint8_t *idle;              /* [D] */
     float *plans;               /* [2 × B × plan size] */
     int32_t *picks;             /* [2 × B × D] */
     float *scores;              /* [2 × B] */
     float *candidates;          /* [B × J] */
-    uint8_t *moves_mask;        /* [K × options] */
+    int32_t *class_rows;        /* [K + 1]: moves: class k's allowed options are rows[class_rows[k] ..< class_rows[k + 1]] */
     int32_t *moves_choice;      /* [K] */
     int32_t *movable;           /* [J × J] */
     uint8_t *allow_all;         /* [mask_width] */
@@ -527,13 +544,15 @@ void sg_policy_free(sg_policy *p) {
     int l;
     if (!p) return;
     free(p->document);
-    for (l = 0; l < SG_MAX_LAYERS; l++) { free(p->weights[l]); free(p->biases[l]); }
+    for (l = 0; l < SG_MAX_LAYERS; l++) { free(p->weights[l]); free(p->biases[l]); free(p->columns[l]); }
     free(p->component_sizes); free(p->component_offsets);
     free(p->worker_class); free(p->inv_class_size); free(p->inv_class_size_mv);
     free(p->class_devices); free(p->class_start);
     free(p->buf_a); free(p->buf_b); free(p->logits); free(p->row); free(p->lp);
     free(p->held); free(p->idle); free(p->plans); free(p->picks); free(p->scores); free(p->candidates);
-    free(p->moves_mask); free(p->moves_choice); free(p->movable); free(p->allow_all);
+    free(p->class_rows); free(p->moves_choice); free(p->movable); free(p->allow_all);
+    free(p->pre_shared); free(p->pre_device); free(p->first); free(p->rows);
+    free(p->cand_score); free(p->cand_index);
     free(p);
 }
 
@@ -556,61 +575,204 @@ const char *sg_policy_document(const sg_policy *p, size_t *len) {
 
 /* ------------------------------------------------------------------------------------------ */
 /* Acting                                                                                      */
+/*
+ * Where the time goes (runtime/c/README.md, "Latency"): the hidden layers' matrix-vector
+ * products, and tanh. So acting
+ *   - computes a hidden layer from its transposed weights, 32 outputs at a time in named sums
+ *     that GCC and Clang keep in registers and vectorise at -O2 (column_block32);
+ *   - computes tanh as the Swift runtime's rational function, vectorised (tanh32);
+ *   - computes only the output rows the mask allows (a moves policy allows a few of its
+ *     K × (1 + V² × L) options; the argmax reads nothing else);
+ *   - splits a family network's first layer: its input row is the device's block, its class's
+ *     one-hot, the plan and the shared block, so the bias plus the shared block's columns is
+ *     computed once per decision, the device's columns once per device, and each beam adds only
+ *     the plan's non-zero columns (a column lookup per one-hot entry, not a matrix product);
+ *   - in beam search, scores each distinct plan once per device (beams whose plans are equal
+ *     have the same row, so the same scores), and skips the beams that cannot place a
+ *     candidate among the best (a candidate's score is its beam's score plus a log-probability,
+ *     which is <= 0; beams come best first): at the last device only the best candidate counts.
+ * None of this changes what is computed except the order in which the hidden layers' sums are
+ * added (rounding).
+ */
+
+/* The 8 lanes of a dot product, combined pairwise. */
+static float lanes_sum(const float *s) {
+    return ((s[0] + s[4]) + (s[2] + s[6])) + ((s[1] + s[5]) + (s[3] + s[7]));
+}
 
 /* Dot product in float with 8 independent partial sums (lanes), combined pairwise: the compiler
- * vectorises it without -ffast-math; the order differs from a sequential sum only by rounding. */
-static float dot(const float *w, const float *x, int32_t n) {
+ * vectorises it without -ffast-math; the order differs from a sequential sum only by rounding.
+ * (Four rows at a time with 32 lane sums was slower with both GCC and Clang.) */
+static float dot(const float *SG_RESTRICT w, const float *SG_RESTRICT x, int32_t n) {
     float s[8] = {0, 0, 0, 0, 0, 0, 0, 0};
     int32_t k = 0, l;
     for (; k + 8 <= n; k += 8)
         for (l = 0; l < 8; l++) s[l] += w[k + l] * x[k + l];
     for (l = 0; k < n; k++, l++) s[l] += w[k] * x[k];
-    return ((s[0] + s[4]) + (s[2] + s[6])) + ((s[1] + s[5]) + (s[3] + s[7]));
+    return lanes_sum(s);
 }
 
-#ifdef SG_FAST_TANH
-/* Optional (-DSG_FAST_TANH): the rational tanh of the Swift runtime (Eigen's ptanh_float, [13/6]
- * minimax on [-7.90531, 7.90531], clamped outside, x itself for |x| < 0.0004; relative error
- * < 2e-6). Branch-free, so the activation loop vectorises; several times faster than tanhf. */
-static float sg_tanh(float a) {
-    const float clamp = 7.90531110763549805f;
-    float x = a > clamp ? clamp : a, x2, p, q;
-    x = x < -clamp ? -clamp : x;
-    x2 = x * x;
-    p = -2.76076847742355e-16f;
-    p = p * x2 + 2.00018790482477e-13f;
-    p = p * x2 + -8.60467152213735e-11f;
-    p = p * x2 + 5.12229709037114e-08f;
-    p = p * x2 + 1.48572235717979e-05f;
-    p = p * x2 + 6.37261928875436e-04f;
-    p = p * x2 + 4.89352455891786e-03f;
-    p = p * x;
-    q = 1.19825839466702e-06f;
-    q = q * x2 + 1.18534705686654e-04f;
-    q = q * x2 + 2.26843463243900e-03f;
-    q = q * x2 + 4.89352518554385e-03f;
-    return fabsf(a) < 0.0004f ? a : p / q;
+/* y[rows[i]] = W[rows[i]] · x + b[rows[i]] for i < count (rows NULL: every row, count = m): the
+ * output layer, of which a mask may allow a few rows. */
+static void dense(const float *W, const float *b, int32_t n, const int32_t *rows, int32_t count,
+                  const float *SG_RESTRICT x, float *SG_RESTRICT y) {
+    int32_t i;
+    SG_COUNT_MACS((long)count * n);
+    for (i = 0; i < count; i++) {
+        int32_t r = rows ? rows[i] : i;
+        y[r] = dot(W + (size_t)r * (size_t)n, x, n) + b[r];
+    }
 }
-#else
-#define sg_tanh tanhf
+
+/* y = Wt^T x + b (all m rows) from the transposed weights (column k at Wt + k × m), in blocks
+ * of 32 outputs: each block adds the columns in index order into 32 named sums. Named scalars
+ * (not an array) are what both GCC and Clang keep in registers and vectorise at -O2: 8 (SSE)
+ * or 4 (AVX) independent vector sums, each input loaded once per block (~15 multiply-adds per
+ * ns with SSE2, ~20 with AVX2 on this machine's 128 × 128 layer; a row-by-row dot product
+ * with an array of lanes got 8 with GCC and 4 with Clang). */
+#define SG_SUMS8(a) a##0, a##1, a##2, a##3, a##4, a##5, a##6, a##7
+#define SG_INIT8(a, o) a##0 = b[i + (o)]; a##1 = b[i + (o) + 1]; a##2 = b[i + (o) + 2]; a##3 = b[i + (o) + 3]; \
+    a##4 = b[i + (o) + 4]; a##5 = b[i + (o) + 5]; a##6 = b[i + (o) + 6]; a##7 = b[i + (o) + 7];
+#define SG_ADD8(a, o) a##0 += v * c[(o)]; a##1 += v * c[(o) + 1]; a##2 += v * c[(o) + 2]; a##3 += v * c[(o) + 3]; \
+    a##4 += v * c[(o) + 4]; a##5 += v * c[(o) + 5]; a##6 += v * c[(o) + 6]; a##7 += v * c[(o) + 7];
+#define SG_STORE8(a, o) y[i + (o)] = a##0; y[i + (o) + 1] = a##1; y[i + (o) + 2] = a##2; y[i + (o) + 3] = a##3; \
+    y[i + (o) + 4] = a##4; y[i + (o) + 5] = a##5; y[i + (o) + 6] = a##6; y[i + (o) + 7] = a##7;
+
+static void column_block32(const float *SG_RESTRICT Wt, const float *SG_RESTRICT b, int32_t n, int32_t m, int32_t i,
+                           const float *SG_RESTRICT x, float *SG_RESTRICT y) {
+    float SG_SUMS8(a), SG_SUMS8(d), SG_SUMS8(e), SG_SUMS8(f);
+    int32_t k;
+    SG_INIT8(a, 0) SG_INIT8(d, 8) SG_INIT8(e, 16) SG_INIT8(f, 24)
+    for (k = 0; k < n; k++) {
+        const float v = x[k], *c = Wt + (size_t)k * (size_t)m + i;
+        SG_ADD8(a, 0) SG_ADD8(d, 8) SG_ADD8(e, 16) SG_ADD8(f, 24)
+    }
+    SG_STORE8(a, 0) SG_STORE8(d, 8) SG_STORE8(e, 16) SG_STORE8(f, 24)
+}
+
+static void column_block8(const float *SG_RESTRICT Wt, const float *SG_RESTRICT b, int32_t n, int32_t m, int32_t i,
+                          const float *SG_RESTRICT x, float *SG_RESTRICT y) {
+    float SG_SUMS8(a);
+    int32_t k;
+    SG_INIT8(a, 0)
+    for (k = 0; k < n; k++) {
+        const float v = x[k], *c = Wt + (size_t)k * (size_t)m + i;
+        SG_ADD8(a, 0)
+    }
+    SG_STORE8(a, 0)
+}
+#undef SG_SUMS8
+#undef SG_INIT8
+#undef SG_ADD8
+#undef SG_STORE8
+
+static void dense_columns(const float *Wt, const float *b, int32_t n, int32_t m, const float *SG_RESTRICT x,
+                          float *SG_RESTRICT y) {
+    int32_t i = 0;
+    SG_COUNT_MACS((long)n * m);
+    for (; i + 32 <= m; i += 32) column_block32(Wt, b, n, m, i, x, y);
+    for (; i + 8 <= m; i += 8) column_block8(Wt, b, n, m, i, x, y);
+    for (; i < m; i++) {
+        float a = b[i];
+        int32_t k;
+        for (k = 0; k < n; k++) a += x[k] * Wt[(size_t)k * (size_t)m + i];
+        y[i] = a;
+    }
+}
+
+#ifndef SG_LIBM_TANH
+/* The rational tanh of the Swift runtime (Eigen's ptanh_float, [13/6] minimax on
+ * [-7.90531, 7.90531], clamped outside, x itself for |x| < 0.0004; relative error < 2e-6),
+ * on N values at once: the clamp, the rational function and the small-|x| choice are three
+ * loops, so GCC and Clang vectorise each at -O2 (one loop would stay scalar: "control flow in
+ * loop"); 32 values give the out-of-order core independent chains to overlap (GCC -O2: 1.3 ns
+ * a value against 1.8 for blocks of 8). Several times faster than tanhf; -DSG_LIBM_TANH uses
+ * libm's tanhf instead. */
+#define SG_TANH_BLOCK(name, N)                                                                      \
+    static void name(float *SG_RESTRICT y) {                                                        \
+        const float clamp = 7.90531110763549805f;                                                   \
+        float x[N];                                                                                 \
+        int l;                                                                                      \
+        for (l = 0; l < N; l++) {                                                                   \
+            float a = y[l] > clamp ? clamp : y[l];                                                  \
+            x[l] = a < -clamp ? -clamp : a;                                                         \
+        }                                                                                           \
+        for (l = 0; l < N; l++) {                                                                   \
+            float v = x[l], x2 = v * v, p, q;                                                       \
+            p = -2.76076847742355e-16f;                                                             \
+            p = p * x2 + 2.00018790482477e-13f;                                                     \
+            p = p * x2 + -8.60467152213735e-11f;                                                    \
+            p = p * x2 + 5.12229709037114e-08f;                                                     \
+            p = p * x2 + 1.48572235717979e-05f;                                                     \
+            p = p * x2 + 6.37261928875436e-04f;                                                     \
+            p = p * x2 + 4.89352455891786e-03f;                                                     \
+            p = p * v;                                                                              \
+            q = 1.19825839466702e-06f;                                                              \
+            q = q * x2 + 1.18534705686654e-04f;                                                     \
+            q = q * x2 + 2.26843463243900e-03f;                                                     \
+            q = q * x2 + 4.89352518554385e-03f;                                                     \
+            x[l] = p / q;                                                                           \
+        }                                                                                           \
+        for (l = 0; l < N; l++) y[l] = (y[l] < 0.0004f && y[l] > -0.0004f) ? y[l] : x[l];          \
+    }
+SG_TANH_BLOCK(tanh32, 32)
+SG_TANH_BLOCK(tanh8, 8)
+#undef SG_TANH_BLOCK
 #endif
 
-/* y = MLP(x) into `out` (sizes[L] floats); `x` and `out` must not be the handle's buf_a/buf_b. */
-static void mlp_forward(const sg_policy *p, const float *x, float *out) {
+/* The hidden activation on y[0 ..< m], in fixed blocks (vectorised at -O2). */
+static void activate(const sg_policy *p, float *SG_RESTRICT y, int32_t m) {
+    int32_t i = 0, l;
+    if (p->relu) {
+        for (; i + 8 <= m; i += 8) for (l = 0; l < 8; l++) y[i + l] = y[i + l] > 0.0f ? y[i + l] : 0.0f;
+        for (; i < m; i++) y[i] = y[i] > 0.0f ? y[i] : 0.0f;
+        return;
+    }
+#ifndef SG_LIBM_TANH
+    for (; i + 32 <= m; i += 32) tanh32(y + i);
+    for (; i + 8 <= m; i += 8) tanh8(y + i);
+    if (i < m) {
+        float t[8] = {0};
+        for (l = 0; i + l < m; l++) t[l] = y[i + l];
+        tanh8(t);
+        for (l = 0; i + l < m; l++) y[i + l] = t[l];
+    }
+#else
+    for (; i < m; i++) y[i] = tanhf(y[i]);
+    (void)l;
+#endif
+}
+
+/* y[0 ..< m] += a × col[0 ..< m], in fixed blocks of 8. */
+static void axpy(float a, const float *SG_RESTRICT col, float *SG_RESTRICT y, int32_t m) {
+    int32_t i = 0, l;
+    SG_COUNT_MACS(m);
+    for (; i + 8 <= m; i += 8) for (l = 0; l < 8; l++) y[i + l] += a * col[i + l];
+    for (; i < m; i++) y[i] += a * col[i];
+}
+
+/* Layers l0 ... of the MLP on x (layer l0's input) into `out` (sizes[L] floats): the last layer
+ * computes only the rows listed (rows NULL: all). x and out must not be buf_a/buf_b. */
+static void mlp_from(const sg_policy *p, int l0, const float *x, const int32_t *rows, int32_t count, float *out) {
     const float *in = x;
     int l;
-    for (l = 0; l < p->layers; l++) {
-        int32_t n = p->sizes[l], m = p->sizes[l + 1], i;
-        float *y = (l == p->layers - 1) ? out : ((l & 1) ? p->buf_b : p->buf_a);
-        const float *W = p->weights[l], *b = p->biases[l];
-        int hidden = l < p->layers - 1;
-        for (i = 0; i < m; i++) y[i] = dot(W + (size_t)i * (size_t)n, in, n) + b[i];
-        if (hidden) {
-            if (p->relu) { for (i = 0; i < m; i++) y[i] = y[i] > 0.0f ? y[i] : 0.0f; }
-            else { for (i = 0; i < m; i++) y[i] = sg_tanh(y[i]); }
+    for (l = l0; l < p->layers; l++) {
+        int last = l == p->layers - 1;
+        float *y = last ? out : ((l & 1) ? p->buf_b : p->buf_a);
+        if (last) dense(p->weights[l], p->biases[l], p->sizes[l], rows, rows ? count : p->sizes[l + 1], in, y);
+        else {
+            dense_columns(p->columns[l], p->biases[l], p->sizes[l], p->sizes[l + 1], in, y);
+            activate(p, y, p->sizes[l + 1]);
         }
         in = y;
     }
+}
+
+/* The allowed indices of mask[0 ..< n] (all when mask is NULL) into rows; returns their count. */
+static int32_t allowed_rows(const uint8_t *mask, int32_t n, int32_t offset, int32_t *rows) {
+    int32_t i, c = 0;
+    for (i = 0; i < n; i++) if (!mask || mask[i]) rows[c++] = offset + i;
+    return c;
 }
 
 /* The smallest allowed index maximising z (first on ties); -1 when nothing is allowed. NaN
@@ -627,9 +789,9 @@ static int32_t masked_argmax(const float *z, const uint8_t *mask, int32_t n) {
 
 static int32_t held_of(const sg_policy *p, const float *obs, int32_t w) {
     const float *o = obs + (size_t)w * (size_t)(p->J + 1);
-    int32_t j;
-    for (j = 0; j < p->J; j++) if (o[j] > 0.5f) return j;
-    return 0;
+    int32_t j, h = 0;
+    for (j = p->J - 1; j >= 0; j--) h = o[j] > 0.5f ? j : h;   /* the first j, without branches */
+    return h;
 }
 
 static size_t plan_size(const sg_policy *p) { return (size_t)p->K * (size_t)p->J + (size_t)p->K; }
@@ -651,25 +813,61 @@ static void advance_plan(const sg_policy *p, int32_t w, int32_t j, float *plan) 
     plan[(size_t)p->K * p->J + k] += x;
 }
 
-static void write_row(const sg_policy *p, const float *obs, int32_t w, const float *plan, float *row) {
-    size_t J = (size_t)p->J, K = (size_t)p->K, ps = plan_size(p);
-    memcpy(row, obs + (size_t)w * (J + 1), (J + 1) * sizeof(float));
-    memset(row + J + 1, 0, K * sizeof(float));
-    row[J + 1 + (size_t)p->worker_class[w]] = 1.0f;
-    memcpy(row + J + 1 + K, plan, ps * sizeof(float));
-    memcpy(row + J + 1 + K + ps, obs + p->shared_offset, p->shared_count * sizeof(float));
+/* The first layer's columns: p->columns[0] holds W0 transposed (column c of the row is
+ * columns[0] + c × sizes[1]). x's entries that are 0 contribute nothing, so they are skipped. */
+static void add_columns(const sg_policy *p, const float *x, size_t first, size_t count, float *pre) {
+    size_t c;
+    int32_t m = p->sizes[1];
+    for (c = 0; c < count; c++)
+        if (x[c] != 0.0f) axpy(x[c], p->columns[0] + (first + c) * (size_t)m, pre, m);
+}
+
+/* Per decision: bias + the shared block's columns into p->pre_shared. */
+static void family_shared(const sg_policy *p, const float *obs) {
+    size_t J = (size_t)p->J, K = (size_t)p->K;
+    memcpy(p->pre_shared, p->biases[0], (size_t)p->sizes[1] * sizeof(float));
+    add_columns(p, obs + p->shared_offset, J + 1 + K + plan_size(p), p->shared_count, p->pre_shared);
+}
+
+/* Per device: pre_shared + the device block's and its class's columns into p->pre_device. */
+static void family_device(const sg_policy *p, const float *obs, int32_t w) {
+    size_t J = (size_t)p->J;
+    int32_t m = p->sizes[1];
+    memcpy(p->pre_device, p->pre_shared, (size_t)m * sizeof(float));
+    add_columns(p, obs + (size_t)w * (J + 1), 0, J + 1, p->pre_device);
+    axpy(1.0f, p->columns[0] + (J + 1 + (size_t)p->worker_class[w]) * (size_t)m, p->pre_device, m);
+}
+
+/* Device w's scores for a plan into z (J floats; only the rows `rm` allows when rm is not NULL),
+ * stay bias included. */
+static void family_scores(sg_policy *p, int32_t w, const float *plan, const uint8_t *rm, float *z) {
+    int32_t m = p->sizes[1], n;
+    size_t J = (size_t)p->J, K = (size_t)p->K;
+    float *h = p->first;
+    memcpy(h, p->pre_device, (size_t)m * sizeof(float));
+    add_columns(p, plan, J + 1 + K, plan_size(p), h);
+    n = allowed_rows(rm, p->J, 0, p->rows);
+    if (p->layers == 1) {
+        int32_t i;
+        for (i = 0; i < n; i++) z[p->rows[i]] = h[p->rows[i]];
+    } else {
+        activate(p, h, m);
+        mlp_from(p, 1, h, p->rows, n, z);
+    }
+    z[p->held[w]] += p->stay_bias;
 }
 
 static void family_greedy(sg_policy *p, const float *obs, const uint8_t *mask, int32_t *action) {
     int32_t w, J = p->J;
     float *plan = p->plans;
     start_plan(p, plan);
+    family_shared(p, obs);
     for (w = 0; w < p->D; w++) {
+        const uint8_t *rm = mask ? mask + (size_t)w * J : NULL;
         int32_t c;
-        write_row(p, obs, w, plan, p->row);
-        mlp_forward(p, p->row, p->logits);
-        p->logits[p->held[w]] += p->stay_bias;
-        c = masked_argmax(p->logits, mask ? mask + (size_t)w * J : NULL, J);
+        family_device(p, obs, w);
+        family_scores(p, w, plan, rm, p->logits);
+        c = masked_argmax(p->logits, rm, J);
         action[w] = c;
         advance_plan(p, w, c, plan);
     }
@@ -679,42 +877,61 @@ static void family_beam(sg_policy *p, const float *obs, const uint8_t *mask, int
     int32_t J = p->J, D = p->D, B = p->beam, w, live = 1, current = 0, b, j;
     size_t ps = plan_size(p);
     start_plan(p, p->plans);
+    family_shared(p, obs);
     p->scores[0] = 0.0f;
     for (w = 0; w < D; w++) {
         float *plans = p->plans + (size_t)current * B * ps;
         int32_t *picks = p->picks + (size_t)current * B * D;
         const uint8_t *rm = mask ? mask + (size_t)w * J : NULL;
-        int32_t next = 1 - current, kept = 0;
+        int32_t next = 1 - current, kept = 0, want = w == D - 1 ? 1 : B, i;
         float *next_plans = p->plans + (size_t)next * B * ps;
         int32_t *next_picks = p->picks + (size_t)next * B * D;
+        float *lps = p->lp;   /* [B × J]: beam b's log-probabilities */
+        family_device(p, obs, w);
         for (b = 0; b < live; b++) {
-            float mx = -INFINITY, s = 0.0f, lse;
-            write_row(p, obs, w, plans + (size_t)b * ps, p->row);
-            mlp_forward(p, p->row, p->logits);
-            p->logits[p->held[w]] += p->stay_bias;
-            for (j = 0; j < J; j++) if (!rm || rm[j]) mx = fmaxf(mx, p->logits[j]);
-            for (j = 0; j < J; j++) if (!rm || rm[j]) s += expf(p->logits[j] - mx);
-            lse = mx + logf(s);
-            for (j = 0; j < J; j++)
-                p->candidates[(size_t)b * J + j] =
-                    (!rm || rm[j]) ? p->scores[current * B + b] + (p->logits[j] - lse) : -INFINITY;
-        }
-        while (kept < B) {
-            int32_t best = -1, c, n = live * J, pb, pj;
-            float bs = -INFINITY;
-            for (c = 0; c < n; c++) if (p->candidates[c] > bs) { best = c; bs = p->candidates[c]; }
-            if (best < 0) break;
-            p->candidates[best] = -INFINITY;
-            pb = best / J;
-            pj = best % J;
-            memcpy(next_plans + (size_t)kept * ps, plans + (size_t)pb * ps, ps * sizeof(float));
-            advance_plan(p, w, pj, next_plans + (size_t)kept * ps);
-            if (w > 0) memcpy(next_picks + (size_t)kept * D, picks + (size_t)pb * D, (size_t)w * sizeof(int32_t));
-            next_picks[(size_t)kept * D + w] = pj;
-            p->scores[next * B + kept] = bs;
-            kept++;
+            const float *plan = plans + (size_t)b * ps;
+            float score = p->scores[current * B + b], *lp = lps + (size_t)b * J;
+            int32_t same = -1, u;
+            /* The kept candidates are the best `want` so far, best first; beam b's candidates
+             * score <= its score and come later on ties, so it (and every later beam) is out. */
+            if (kept == want && !(score > p->cand_score[want - 1])) break;
+            for (u = 0; u < b && same < 0; u++)
+                if (memcmp(plans + (size_t)u * ps, plan, ps * sizeof(float)) == 0) same = u;
+            if (same >= 0) memcpy(lp, lps + (size_t)same * J, (size_t)J * sizeof(float));
+            else {
+                float mx = -INFINITY, s = 0.0f, lse;
+                family_scores(p, w, plan, rm, p->logits);
+                for (j = 0; j < J; j++) if (!rm || rm[j]) mx = fmaxf(mx, p->logits[j]);
+                for (j = 0; j < J; j++) if (!rm || rm[j]) s += expf(p->logits[j] - mx);
+                lse = mx + logf(s);
+                for (j = 0; j < J; j++) lp[j] = p->logits[j] - lse;
+            }
+            /* Insert the candidates (b, j) in index order: after every kept one that scores as
+             * well, so the smaller index first on ties (the selection the format describes). */
+            for (j = 0; j < J; j++) {
+                float c;
+                if (rm && !rm[j]) continue;
+                c = score + lp[j];
+                if (!(c > -INFINITY)) continue;   /* -inf or NaN: never selected */
+                if (kept == want && !(c > p->cand_score[want - 1])) continue;
+                i = kept < want ? kept++ : want - 1;
+                for (; i > 0 && c > p->cand_score[i - 1]; i--) {
+                    p->cand_score[i] = p->cand_score[i - 1];
+                    p->cand_index[i] = p->cand_index[i - 1];
+                }
+                p->cand_score[i] = c;
+                p->cand_index[i] = b * J + j;
+            }
         }
         if (kept == 0) { family_greedy(p, obs, mask, action); return; } /* NaN scores: as the Swift runtime */
+        for (i = 0; i < kept; i++) {
+            int32_t pb = p->cand_index[i] / J, pj = p->cand_index[i] % J;
+            memcpy(next_plans + (size_t)i * ps, plans + (size_t)pb * ps, ps * sizeof(float));
+            advance_plan(p, w, pj, next_plans + (size_t)i * ps);
+            if (w > 0) memcpy(next_picks + (size_t)i * D, picks + (size_t)pb * D, (size_t)w * sizeof(int32_t));
+            next_picks[(size_t)i * D + w] = pj;
+            p->scores[next * B + i] = p->cand_score[i];
+        }
         live = kept;
         current = next;
     }
@@ -722,7 +939,7 @@ static void family_beam(sg_policy *p, const float *obs, const uint8_t *mask, int
 }
 
 static void moves_act(sg_policy *p, const float *obs, const uint8_t *fleet_mask, int32_t *action) {
-    int32_t V = p->J, K = p->K, Lv = p->levels, k, w, from, to, level;
+    int32_t V = p->J, K = p->K, Lv = p->levels, k, w, from, to, level, n = 0;
     size_t opts = 1 + (size_t)V * V * Lv, i;
     float *mobs = p->row;
     for (w = 0; w < p->D; w++) p->idle[w] = obs[(size_t)w * (V + 1) + V] <= 0.0f;
@@ -736,26 +953,36 @@ static void moves_act(sg_policy *p, const float *obs, const uint8_t *fleet_mask,
         }
     }
     memcpy(mobs + (size_t)K * (V + 1), obs + p->shared_offset, p->shared_count * sizeof(float));
+    /* The allowed options of each class, in index order: option 0, and (from, to, level) when
+     * from != to and the class has at least 2^level idle devices holding from that may hold to.
+     * Only these outputs are computed, and the class's choice is the first best among them. */
     for (k = 0; k < K; k++) {
-        uint8_t *row = p->moves_mask + (size_t)k * opts;
+        int32_t first = n;
         memset(p->movable, 0, (size_t)V * V * sizeof(int32_t));
         for (i = (size_t)p->class_start[k]; i < (size_t)p->class_start[k + 1]; i++) {
             w = p->class_devices[i];
             if (!p->idle[w]) continue;
             from = p->held[w];
-            for (to = 0; to < V; to++) if (fleet_mask[(size_t)w * V + to]) p->movable[from * V + to]++;
+            for (to = 0; to < V; to++) p->movable[from * V + to] += fleet_mask[(size_t)w * V + to] != 0;
         }
-        row[0] = 1;
+        p->rows[n++] = (int32_t)((size_t)k * opts);
         for (from = 0; from < V; from++)
             for (to = 0; to < V; to++) {
                 int32_t c = from == to ? 0 : p->movable[from * V + to];
-                for (level = 0; level < Lv; level++)
-                    row[1 + ((size_t)from * V + to) * Lv + level] = (uint8_t)(c >= ((int32_t)1 << level));
+                for (level = 0; level < Lv && c >= ((int32_t)1 << level); level++)
+                    p->rows[n++] = (int32_t)((size_t)k * opts + 1 + ((size_t)from * V + to) * Lv + (size_t)level);
             }
+        p->class_rows[k] = first;
     }
-    mlp_forward(p, mobs, p->logits);
-    for (k = 0; k < K; k++)
-        p->moves_choice[k] = masked_argmax(p->logits + (size_t)k * opts, p->moves_mask + (size_t)k * opts, (int32_t)opts);
+    p->class_rows[K] = n;
+    mlp_from(p, 0, mobs, p->rows, n, p->logits);
+    for (k = 0; k < K; k++) {
+        int32_t r, best = -1;
+        float bv = -INFINITY;
+        for (r = p->class_rows[k]; r < p->class_rows[k + 1]; r++)
+            if (best < 0 || p->logits[p->rows[r]] > bv) { best = p->rows[r]; bv = p->logits[best]; }
+        p->moves_choice[k] = (int32_t)((size_t)best - (size_t)k * opts);
+    }
     for (w = 0; w < p->D; w++) action[w] = p->held[w];
     for (k = 0; k < K; k++) {
         int32_t opt = p->moves_choice[k], x, pair, left;
@@ -774,12 +1001,24 @@ static void moves_act(sg_policy *p, const float *obs, const uint8_t *fleet_mask,
     }
 }
 
+/* Whether x[0 ..< n] is finite: x × 0 is ±0 when x is finite and NaN otherwise; summed in 8
+ * lanes of fixed length (vectorised), without a branch per entry. */
+static int all_finite(const float *SG_RESTRICT x, size_t n) {
+    float s[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+    size_t k = 0;
+    int l;
+    for (; k + 8 <= n; k += 8) for (l = 0; l < 8; l++) s[l] += x[k + l] * 0.0f;
+    for (l = 0; k < n; k++, l++) s[l] += x[k] * 0.0f;
+    return lanes_sum(s) == 0.0f;
+}
+
 int sg_policy_act(sg_policy *p, const float *observation, const uint8_t *mask, int32_t *action,
                   char *err, size_t err_len) {
     size_t c;
     if (!p || !observation || !action) return fail(err, err_len, SG_ERR_ARGUMENT, "sg_policy_act: NULL argument");
-    for (c = 0; c < p->dimension; c++)
-        if (!isfinite(observation[c])) return fail(err, err_len, SG_ERR_INPUT, "observation[%zu] is not finite", c);
+    if (!all_finite(observation, p->dimension))
+        for (c = 0; c < p->dimension; c++)
+            if (!isfinite(observation[c])) return fail(err, err_len, SG_ERR_INPUT, "observation[%zu] is not finite", c);
     if (mask) {
         for (c = 0; c < p->components; c++) {
             const uint8_t *m = mask + p->component_offsets[c];
@@ -789,7 +1028,8 @@ int sg_policy_act(sg_policy *p, const float *observation, const uint8_t *mask, i
         }
     }
     if (p->kind == SG_KIND_MLP) {
-        mlp_forward(p, observation, p->logits);
+        int32_t n = allowed_rows(mask, (int32_t)p->mask_width, 0, p->rows);
+        mlp_from(p, 0, observation, p->rows, n, p->logits);
         for (c = 0; c < p->components; c++) {
             size_t o = p->component_offsets[c];
             action[c] = masked_argmax(p->logits + o, mask ? mask + o : NULL, p->component_sizes[c]);
@@ -1116,24 +1356,41 @@ static int build(const uint8_t *data, uint64_t data_len, const jdoc *hdr, const 
         for (i = 0; i < nb; i++) if (!isfinite(p->biases[l][i])) BAD("tensor actor.%d.bias: entry %zu is not finite", l, i);
     }
 
+    /* The hidden layers' weights, transposed (and a family network's first layer). */
+    for (l = 0; l < p->layers; l++) {
+        size_t n = (size_t)p->sizes[l], m = (size_t)p->sizes[l + 1], r, c;
+        if (l == p->layers - 1 && !(l == 0 && p->kind == SG_KIND_FAMILY)) continue;
+        ALLOC(p->columns[l], n * m, float);
+        for (r = 0; r < m; r++) for (c = 0; c < n; c++) p->columns[l][c * m + r] = p->weights[l][r * n + c];
+    }
+
     /* Scratch. */
     ALLOC(p->buf_a, p->max_width, float);
     ALLOC(p->buf_b, p->max_width, float);
     ALLOC(p->logits, p->sizes[p->layers] > p->J ? p->sizes[p->layers] : p->J, float);
     ALLOC(p->row, p->sizes[0], float);
+    ALLOC(p->rows, p->sizes[p->layers], int32_t);
     ALLOC(p->allow_all, p->mask_width, uint8_t);
     memset(p->allow_all, 1, p->mask_width);
     if (p->kind != SG_KIND_MLP) {
         size_t ps = plan_size(p), B = (size_t)p->beam;
         ALLOC(p->held, p->D, int32_t);
         ALLOC(p->idle, p->D, uint8_t);
-        ALLOC(p->lp, p->J, float);
+        ALLOC(p->lp, B * (size_t)p->J, float);
+        ALLOC(p->cand_score, B, float);
+        ALLOC(p->cand_index, B, int32_t);
+        if (p->kind == SG_KIND_FAMILY) {
+            size_t m = (size_t)p->sizes[1];
+            ALLOC(p->pre_shared, m, float);
+            ALLOC(p->pre_device, m, float);
+            ALLOC(p->first, m, float);
+        }
         ALLOC(p->plans, 2 * B * ps, float);
         ALLOC(p->picks, 2 * B * (size_t)p->D, int32_t);
         ALLOC(p->scores, 2 * B, float);
         ALLOC(p->candidates, B * (size_t)p->J, float);
         if (p->kind == SG_KIND_MOVES) {
-            ALLOC(p->moves_mask, (size_t)p->K * (1 + (size_t)p->J * p->J * p->levels), uint8_t);
+            ALLOC(p->class_rows, (size_t)p->K + 1, int32_t);
             ALLOC(p->moves_choice, p->K, int32_t);
             ALLOC(p->movable, (size_t)p->J * p->J, int32_t);
         }

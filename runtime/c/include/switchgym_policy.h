@@ -19,9 +19,10 @@
  * no global state: distinct handles may be used from distinct threads at once; one handle must
  * not be used by two threads at once (it owns its scratch). Loading and freeing are thread-safe.
  *
- * Numerics: float32 throughout (dot products accumulated in float, in index order), `tanhf`
- * for tanh. The Swift runtime uses a rational tanh (relative error < 2e-6) and BLAS, so the two
- * can differ only where two scores tie to about 1e-5.
+ * Numerics: float32 throughout (sums accumulated in float), and the Swift runtime's rational
+ * tanh (relative error < 2e-6; `-DSG_LIBM_TANH` for libm's `tanhf`). The Swift runtime (BLAS)
+ * and this one add in different orders, so the two can differ only where two scores tie to
+ * about 1e-5. The cost of a decision is in runtime/c/README.md ("Latency").
  */
 #ifndef SWITCHGYM_POLICY_H
 #define SWITCHGYM_POLICY_H
