@@ -45,11 +45,13 @@ extension FluidServingEnv {
         var arrived = 0.0, served = 0.0, onTime = 0.0, accuracyServed = 0.0
         var lateness = 0.0, dropped = 0.0, dropCost = 0.0, queued = 0.0
         // The work in flight on devices that left an LLM variant goes back to the queues.
-        let lost = requeueLostWork()
-        served -= lost.served
-        accuracyServed -= lost.accuracy
-        onTime -= lost.onTime
-        lateness -= lost.lateness
+        if carry.anyLeaving {
+            let lost = requeueLostWork()
+            served -= lost.served
+            accuracyServed -= lost.accuracy
+            onTime -= lost.onTime
+            lateness -= lost.lateness
+        }
 
         m.withSubintervalTables { t in
         // The model's tables, read through unchecked pointers (rates and latencies from this
@@ -62,6 +64,7 @@ extension FluidServingEnv {
             bins.withPointers { pool, subPool, held, binRate, serverList, servers in
             carry.withServicePointers(model: m) { busyEnd, inFlight, restarts in
         for v in 0..<V { busyEnd[v] = 0 }
+        for i in 0..<(V &* S &* 4) { inFlight[i] = 0 }
         // Per sub-bin service rates, and per stream the variants that serve it (variant order).
         for s in 0..<S {
             var n = 0
@@ -138,47 +141,58 @@ extension FluidServingEnv {
                     accuracyServed += accuracy[v] * take
                     // Start times of this part, and the latest start that finishes on time.
                     // The last start is at most `tEnd` (rounding is monotonic), so when `tEnd`
-                    // is early enough all of it is on time, without the start times, unless
-                    // some of it may still run at the interval's end (`tail`).
+                    // is early enough all of it is on time, without the start times. Parts
+                    // that may still run at the interval's end are recorded first (``SwitchCarry``).
                     let L = lat[v &* S &+ s]
                     let limit = bestDue - L
-                    let tail = tEnd + L > T1
-                    if !tail && after >= 0 && tEnd <= limit { onTime += take; continue }
                     let n = held[v]
+                    if tEnd + L > T1 {
+                        let x1 = tk + delta * (1 - after / n)
+                        if !restarts[v] {
+                            // A fixed-cost variant's devices are busy until this part's last batch ends.
+                            busyEnd[v] = max(busyEnd[v], x1 + L)
+                        } else if x1 > T1 - L {
+                            // An LLM variant: the part started after `T1 − L` is still running at `T1`.
+                            let x0 = tk + delta * (1 - before / n)
+                            let share = x1 <= limit ? 1 : x0 >= limit ? 0 : (limit - x0) / (x1 - x0)
+                            onTime += take * share
+                            // Lateness per late query charged for finishing after the interval's end.
+                            var beyond = 0.0
+                            if share < 1 {
+                                let finish = 0.5 * (max(x0, limit) + x1) + L
+                                if !hasCharged {
+                                    charged = cum[s &* M &+ Self.intervalsLate(bestDue, tk: T0, invI: invI, cap: dropK[s])]
+                                    hasCharged = true
+                                }
+                                let owed = cum[s &* M &+ Self.intervalsLate(bestDue, tk: finish, invI: invI, cap: dropK[s])]
+                                lateness += take * (1 - share) * (owed - charged)
+                                beyond = owed - cum[s &* M &+ Self.intervalsLate(bestDue, tk: T1, invI: invI, cap: dropK[s])]
+                            }
+                            let from = max(x0, T1 - L), span = x1 - x0
+                            let running = take * (x1 - from) / span
+                            let runningOnTime = take * max(0, min(x1, limit) - from) / span
+                            let i = (v &* S &+ s) &* 4
+                            inFlight[i] += running
+                            inFlight[i &+ 1] += running * bestDue
+                            inFlight[i &+ 2] += runningOnTime
+                            inFlight[i &+ 3] += (running - runningOnTime) * beyond
+                            continue
+                        }
+                    }
+                    if after >= 0 && tEnd <= limit { onTime += take; continue }
                     let x1 = tk + delta * (1 - after / n)
-                    if !tail && x1 <= limit { onTime += take; continue }
+                    if x1 <= limit { onTime += take; continue }
                     let x0 = tk + delta * (1 - before / n)
-                    let share = x1 <= limit ? 1 : x0 >= limit ? 0 : (limit - x0) / (x1 - x0)
+                    let share = x0 >= limit ? 0 : (limit - x0) / (x1 - x0)
                     onTime += take * share
-                    // Lateness per late query charged for finishing after the interval's end.
-                    var beyond = 0.0
                     if share < 1 {
                         let finish = 0.5 * (max(x0, limit) + x1) + L
                         if !hasCharged {
                             charged = cum[s &* M &+ Self.intervalsLate(bestDue, tk: T0, invI: invI, cap: dropK[s])]
                             hasCharged = true
                         }
-                        let owed = cum[s &* M &+ Self.intervalsLate(bestDue, tk: finish, invI: invI, cap: dropK[s])]
-                        lateness += take * (1 - share) * (owed - charged)
-                        if tail { beyond = owed - cum[s &* M &+ Self.intervalsLate(bestDue, tk: T1, invI: invI, cap: dropK[s])] }
+                        lateness += take * (1 - share) * (cum[s &* M &+ Self.intervalsLate(bestDue, tk: finish, invI: invI, cap: dropK[s])] - charged)
                     }
-                    if !tail { continue }
-                    if !restarts[v] {
-                        // A fixed-cost variant's devices are busy until this part's last batch ends.
-                        busyEnd[v] = max(busyEnd[v], x1 + L)
-                        continue
-                    }
-                    // An LLM variant: the part started after `T1 − L` is still running at `T1`.
-                    let from = max(x0, T1 - L)
-                    guard x1 > from else { continue }
-                    let span = x1 - x0
-                    let running = take * (x1 - from) / span
-                    let runningOnTime = take * max(0, min(x1, limit) - from) / span
-                    let i = (v &* S &+ s) &* 4
-                    inFlight[i] += running
-                    inFlight[i &+ 1] += running * bestDue
-                    inFlight[i &+ 2] += runningOnTime
-                    inFlight[i &+ 3] += (running - runningOnTime) * beyond
                 }
                 q.amount[slot] = left
                 // A cohort left unserved means no pool can serve its stream any more.

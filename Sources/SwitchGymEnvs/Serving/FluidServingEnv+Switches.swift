@@ -20,6 +20,8 @@ struct SwitchCarry: Sendable, Equatable {
     var cacheStamp: [UInt64], cacheGB: [Double], clock: UInt64 = 1
     var busyEnd: [Double], inFlight: [Double]
     var serving: [Double], leaving: [Double]
+    /// Whether the last decisions had a serving device leave an LLM variant.
+    var anyLeaving = false
 
     init(model m: ServingModel) {
         let V = m.variantCount, S = m.streamCount, D = m.deviceCount
@@ -98,7 +100,7 @@ extension FluidServingEnv {
     /// at the last interval's end leaves the served, accurate and on-time counts (the service
     /// it had is wasted), the lateness charged for finishing after that end is taken back, and
     /// it rejoins its stream's queue at the front, due at its mean deadline (no later than the
-    /// cohorts still queued). Then clears the last interval's record.
+    /// cohorts still queued). The step then clears the record for the new interval.
     /// - Returns: the queries sent back, the accuracy-weighted ones, the on-time ones and the
     ///   lateness taken back.
     /// - Complexity: O(variants × streams); no allocation.
@@ -130,8 +132,6 @@ extension FluidServingEnv {
                 if q.count[s] > 0 { due = min(due, q.due[q.slot(s, 0)]) }
                 q.prepend(s, due: due, amount: amount)
             }
-            for i in 0..<(V &* S &* 4) { f[i] = 0 }
-            for v in 0..<V { leaving[v] = 0; serving[v] = 0 }
         }
         }
         }

@@ -225,7 +225,8 @@ public struct FluidServingEnv: VectorizableEnv, Sendable {
         // One uniqueness check per array per step, not per device (no copy-on-write checks
         // or bounds checks in the O(devices) loop).
         var switches = 0, infeasible = 0, cost = 0.0
-        var clock = carry.clock
+        var clock = carry.clock, anyLeaving = false
+        if subBins { for v in 0..<V { carry.serving[v] = 0; carry.leaving[v] = 0 } }
         variants.withUnsafeMutableBufferPointer { held in
             pending.withUnsafeMutableBufferPointer { wait in
                 pool.withUnsafeMutableBufferPointer { time in
@@ -251,7 +252,7 @@ public struct FluidServingEnv: VectorizableEnv, Sendable {
                                                                             stamps: c.stamps + d * V, cachedGB: &c.cachedGB[d], clock: &clock)
                                                 ? c.ramSeconds[v] : c.diskSeconds[v]
                                             if busy {
-                                                if c.restarts[u] { c.leaving[u] += 1 } else { seconds += max(0, c.busyEnd[u] - T0) }
+                                                if c.restarts[u] { c.leaving[u] += 1; anyLeaving = true } else { seconds += max(0, c.busyEnd[u] - T0) }
                                             }
                                             wait[d] = seconds * invI
                                         } else {
@@ -301,6 +302,7 @@ public struct FluidServingEnv: VectorizableEnv, Sendable {
             }
         }
         carry.clock = clock
+        carry.anyLeaving = anyLeaving
         info.switches = switches
         info.infeasibleChoices = infeasible
         info.cost = cost
