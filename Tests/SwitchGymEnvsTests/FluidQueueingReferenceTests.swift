@@ -90,6 +90,17 @@ import SwitchGymCore
         let model = try ServingModel(scenario: sc, arrivals: arrivals, randomStart: true)
         try expectSame(model, decisions(sc, count: 120, seed: 7), "vision-zoo \(rate) q/s")
     }
+
+    /// The shipped LLM zoo (per-interval token-work rates, 70B loads from disk and host RAM,
+    /// engine restarts that send running requests back to the queue) at and over capacity.
+    @Test(arguments: [1.0, 1.5])
+    func fastPathMatchesTheReferenceOnTheLLMZoo(load: Double) throws {
+        var sc = try ScenarioSpec.load(path: ScenarioFixtures.packageRoot + "/envs/llm-zoo.toml")
+        sc.episodeIntervals = 120
+        sc.targetMeanRate = load * FidelityGapStudy.capacityRate(scenario: sc, arrivals: try sc.loadArrivals())
+        let model = try ServingModel(scenario: sc, arrivals: try sc.loadArrivals(), randomStart: true)
+        try expectSame(model, decisions(sc, count: 120, seed: 5), "llm-zoo load \(load)")
+    }
 }
 
 /// A plain transcription of the sub-interval queue (``FluidServingEnv`` with
@@ -98,8 +109,14 @@ import SwitchGymCore
 /// every quantity computed where the model defines it, no short cuts. It returns the queue
 /// figures of a step (arrivals, service, lateness, drops, queued) and the decision figures
 /// (switches, infeasible choices, cost); reward terms are the env's `finish`, not pinned here.
+///
+/// Switches as the discrete-event fidelity charges them: loads through a least-recently-used
+/// host-RAM cache per device, a fixed-cost variant's device loading once its last batch ends,
+/// and an LLM variant's device losing the queries it was still running (back to the queue).
 struct ReferenceSubintervalQueue {
     struct Cohort { var due: Double; var amount: Double }
+    /// Queries of one variant and stream still running at the interval's end.
+    struct Running { var amount = 0.0, dueSum = 0.0, onTime = 0.0, lateBeyond = 0.0 }
 
     let model: ServingModel
     let start: Int
@@ -107,6 +124,14 @@ struct ReferenceSubintervalQueue {
     var variants: [Int]
     var pending: [Double]
     var queues: [[Cohort]]
+    /// Per device: the part of the last interval its load took, and its host cache (variants
+    /// in least- to most-recently-used order).
+    var lastLoading: [Double]
+    var cache: [[Int]]
+    /// Per variant: when the last batch its devices started ends; per variant and stream, what
+    /// was running at the last interval's end.
+    var busyEnd: [Double]
+    var running: [[Running]]
 
     init(model: ServingModel, start: Int) {
         self.model = model
@@ -114,6 +139,30 @@ struct ReferenceSubintervalQueue {
         variants = model.initialVariants
         pending = [Double](repeating: 0, count: model.deviceCount)
         queues = [[Cohort]](repeating: [], count: model.streamCount)
+        lastLoading = [Double](repeating: 0, count: model.deviceCount)
+        cache = model.initialVariants.enumerated().map { d, v in model.memoryGB[v] <= model.hostRAMGB[d] ? [v] : [] }
+        busyEnd = [Double](repeating: 0, count: model.variantCount)
+        running = [[Running]](repeating: [Running](repeating: Running(), count: model.streamCount), count: model.variantCount)
+    }
+
+    /// Loads variant `v` on device `d`: from host RAM when cached (it becomes the most recently
+    /// used), else from disk, caching it (evicting the least recently used until it fits, unless
+    /// it is larger than the whole cache). Returns the load's seconds.
+    mutating func load(_ v: Int, device d: Int) -> Double {
+        let m = model
+        if let i = cache[d].firstIndex(of: v) {
+            cache[d].remove(at: i)
+            cache[d].append(v)
+            return m.loadSecondsRAM[v]
+        }
+        if m.memoryGB[v] <= m.hostRAMGB[d] {
+            var used = cache[d].reduce(0.0) { $0 + m.memoryGB[$1] }
+            while used + m.memoryGB[v] > m.hostRAMGB[d] + 1e-9, !cache[d].isEmpty {
+                used -= m.memoryGB[cache[d].removeFirst()]
+            }
+            cache[d].append(v)
+        }
+        return m.loadSecondsDisk[v]
     }
 
     /// Whole intervals a query due at `due` is late at `t` (rounded up), at most `cap`.
@@ -132,16 +181,50 @@ struct ReferenceSubintervalQueue {
         let m = model
         let V = m.variantCount, S = m.streamCount, D = m.deviceCount, K = m.subBins
         var info = ServingStepInfo()
-        // Decisions: a device switching starts loading; the load takes the interval's start.
+        let I = m.interval, delta = I / Double(K)
+        let T0 = Double(time) * I, T1 = T0 + I
+        // Decisions: a device switching starts loading; the load takes the interval's start
+        // (after its running batches under a fixed-cost variant). Devices that served at the
+        // last interval's end, per variant, and those of them that leave an LLM variant.
         var loading = [Double](repeating: 0, count: D)
+        var serving = [Double](repeating: 0, count: V), leaving = [Double](repeating: 0, count: V)
         for d in 0..<D {
             var v = choices[d]
             if !m.canHold(device: d, variant: v) { info.infeasibleChoices += 1; v = variants[d] }
-            if v != variants[d] { info.switches += 1; variants[d] = v; pending[d] = m.hireSteps[v] }
+            let u = variants[d], busy = lastLoading[d] < 1
+            if busy { serving[u] += 1 }
+            if v != u {
+                info.switches += 1
+                variants[d] = v
+                var seconds = load(v, device: d)
+                if busy && m.restartsOnSwitch[u] { leaving[u] += 1 }
+                if busy && !m.restartsOnSwitch[u] { seconds += max(0, busyEnd[u] - T0) }
+                pending[d] = seconds * (1 / I)
+            }
             loading[d] = min(pending[d], 1)
+            lastLoading[d] = loading[d]
             pending[d] = max(0, pending[d] - 1)
             info.cost += m.costPerInterval[v]
         }
+        // The queries still running on devices that left an LLM variant go back to the front
+        // of their queue at their mean deadline; their service is taken back.
+        for s in 0..<S {
+            var amount = 0.0, dueSum = 0.0
+            for v in 0..<V where m.restartsOnSwitch[v] && leaving[v] > 0 && serving[v] > 0 && running[v][s].amount > 0 {
+                let share = leaving[v] / serving[v], r = running[v][s]
+                amount += share * r.amount
+                dueSum += share * r.dueSum
+                info.accuracyServed -= m.accuracy[v] * (share * r.amount)
+                info.servedOnTime -= share * r.onTime
+                info.latenessPenalty -= share * r.lateBeyond
+            }
+            if amount > 0 {
+                info.served -= amount
+                queues[s].insert(Cohort(due: min(dueSum / amount, queues[s].first?.due ?? .infinity), amount: amount), at: 0)
+            }
+        }
+        busyEnd = [Double](repeating: 0, count: V)
+        running = [[Running]](repeating: [Running](repeating: Running(), count: S), count: V)
         // Device-sub-bins of service per variant: every device holding it, less the part of
         // each sub-bin a load takes.
         var pools = [[Double]](repeating: [Double](repeating: 0, count: K), count: V)
@@ -156,8 +239,6 @@ struct ReferenceSubintervalQueue {
         }
         for v in 0..<V { for k in 0..<K { pools[v][k] += holding[v] } }
 
-        let I = m.interval, delta = I / Double(K)
-        let T0 = Double(time) * I, T1 = T0 + I
         for k in 0...K {
             let tk = k == K ? T1 : T0 + Double(k) * delta
             // Cohorts past their drop window leave, charged the full penalty.
@@ -181,7 +262,7 @@ struct ReferenceSubintervalQueue {
             if !pool.contains(where: { $0 > 0 }) { continue }
             // Earliest deadline first: the next cohort of each stream some pool can serve.
             var next = (0..<S).map { s in
-                (0..<V).contains { pool[$0] > 0 && m.capacity[$0 * S + s] > 0 } ? 0 : queues[s].count
+                (0..<V).contains { pool[$0] > 0 && m.serviceRate(interval: start + time, variant: $0, stream: s) > 0 } ? 0 : queues[s].count
             }
             while true {
                 var best = -1
@@ -192,7 +273,7 @@ struct ReferenceSubintervalQueue {
                 let s = best, due = queues[s][next[s]].due
                 var left = queues[s][next[s]].amount
                 for v in 0..<V where pool[v] > 0 && left > 0 {
-                    let r = m.capacity[v * S + s] * (1 / Double(K))
+                    let r = m.serviceRate(interval: start + time, variant: v, stream: s) * (1 / Double(K))
                     if r <= 0 { continue }
                     let before = pool[v]
                     let take = min(before * r, left)
@@ -203,15 +284,30 @@ struct ReferenceSubintervalQueue {
                     info.accuracyServed += m.accuracy[v] * take
                     // The variant's devices start this part between x0 and x1; what finishes
                     // by the deadline is on time, the rest late by whole intervals.
-                    let n = holding[v], latency = m.serviceLatency[v * S + s]
+                    let n = holding[v], latency = m.serviceLatency[m.rateRow(start + time) + v * S + s]
                     let x0 = tk + delta * (1 - before / n), x1 = tk + delta * (1 - after / n)
                     let limit = due - latency
                     let share = x1 <= limit ? 1 : x0 >= limit ? 0 : (limit - x0) / (x1 - x0)
                     info.servedOnTime += take * share
+                    var finish = 0.0
                     if share < 1 {
-                        let finish = 0.5 * (max(x0, limit) + x1) + latency
+                        finish = 0.5 * (max(x0, limit) + x1) + latency
                         info.latenessPenalty += take * (1 - share) * (penalty(s, intervalsLate(due, at: finish, cap: m.dropAfter[s]))
                                                                       - penalty(s, intervalsLate(due, at: T0, cap: m.dropAfter[s])))
+                    }
+                    if !m.restartsOnSwitch[v] {
+                        busyEnd[v] = max(busyEnd[v], x1 + latency)
+                    } else if x1 > T1 - latency {
+                        // Started after T1 − latency: still running at the interval's end.
+                        let from = max(x0, T1 - latency)
+                        let amount = take * (x1 - from) / (x1 - x0)
+                        let onTime = take * max(0, min(x1, limit) - from) / (x1 - x0)
+                        let beyond = share < 1 ? penalty(s, intervalsLate(due, at: finish, cap: m.dropAfter[s]))
+                            - penalty(s, intervalsLate(due, at: T1, cap: m.dropAfter[s])) : 0
+                        running[v][s].amount += amount
+                        running[v][s].dueSum += amount * due
+                        running[v][s].onTime += onTime
+                        running[v][s].lateBeyond += (amount - onTime) * beyond
                     }
                 }
                 queues[s][next[s]].amount = left

@@ -24,15 +24,12 @@ extension DiscreteEventEngine {
             var drain = T0
             let base = d * t.C
             for k in 0..<nRunning[d] { drain = max(drain, slots[base + k].finish) }
-            let fromRAM = cacheStamp[d * V + v] != 0
             let seconds: Double
-            if fromRAM {
-                stamp += 1
-                cacheStamp[d * V + v] = stamp
+            if HostRAMCache.load(v, variants: V, memory: t.memory, capacityGB: t.hostRAM[d], stamps: cacheStamp + d * V,
+                                 cachedGB: &cacheGB[d], clock: &stamp) {
                 c.loadsRAM += 1
                 seconds = t.tok.any && t.tok.wake[v] >= 0 ? t.tok.wake[v] : t.loadRAM[v]
             } else {
-                insertCache(d, v)
                 c.loadsDisk += 1
                 seconds = t.loadDisk[v]
             }
@@ -44,29 +41,10 @@ extension DiscreteEventEngine {
         if any { redispatch(at: T0) }
     }
 
-    /// Caches variant `v` in device `d`'s host RAM, evicting least recently used variants
-    /// until it fits (a variant larger than the whole cache is not cached).
+    /// Caches variant `v` in device `d`'s host RAM (``HostRAMCache/insert(_:variants:memory:capacityGB:stamps:cachedGB:clock:)``).
     mutating func insertCache(_ d: Int, _ v: Int) {
-        let V = t.V
-        let size = t.memory[v]
-        stamp += 1
-        guard size <= t.hostRAM[d], cacheStamp[d * V + v] == 0 else {
-            if cacheStamp[d * V + v] != 0 { cacheStamp[d * V + v] = stamp }
-            return
-        }
-        while cacheGB[d] + size > t.hostRAM[d] + 1e-9 {
-            var lru = -1
-            var oldest = UInt64.max
-            for w in 0..<V where cacheStamp[d * V + w] != 0 && cacheStamp[d * V + w] < oldest {
-                oldest = cacheStamp[d * V + w]
-                lru = w
-            }
-            guard lru >= 0 else { break }
-            cacheStamp[d * V + lru] = 0
-            cacheGB[d] -= t.memory[lru]
-        }
-        cacheStamp[d * V + v] = stamp
-        cacheGB[d] += size
+        HostRAMCache.insert(v, variants: t.V, memory: t.memory, capacityGB: t.hostRAM[d], stamps: cacheStamp + d * t.V,
+                            cachedGB: &cacheGB[d], clock: &stamp)
     }
 
     /// Whether device `d`'s host cache holds variant `v`.

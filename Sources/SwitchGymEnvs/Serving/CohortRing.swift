@@ -92,6 +92,18 @@ struct CohortRing: Sendable, Equatable {
             return best < 0 ? nil : (best, bestDue)
         }
 
+        /// Puts a cohort before stream `s`'s oldest one (work a switch sent back to the queue:
+        /// due no later than the cohorts still queued).
+        /// - Precondition: the ring has a free slot.
+        @inline(__always)
+        func prepend(_ s: Int, due d: Double, amount a: Double) {
+            precondition(count[s] < capacity[s], "FluidServingEnv: a queue of cohorts overflowed")
+            head[s] = head[s] == 0 ? capacity[s] &- 1 : head[s] &- 1
+            due[offset[s] &+ head[s]] = d
+            amount[offset[s] &+ head[s]] = a
+            count[s] &+= 1
+        }
+
         /// Removes stream `s`'s oldest cohort.
         @inline(__always)
         func removeFirst(_ s: Int) {

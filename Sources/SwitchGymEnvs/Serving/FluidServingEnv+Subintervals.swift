@@ -23,6 +23,14 @@ extension FluidServingEnv {
     ///    fidelity charges them.
     /// At the interval's end, queued cohorts past their drop window are dropped and the others
     /// past their deadline charged for the intervals late so far.
+    ///
+    /// Switches cost what the discrete-event fidelity charges for them (``SwitchCarry``): a load
+    /// reads from host RAM or disk through the device's cache; a device leaving a fixed-cost
+    /// variant loads once the batches it started end (`x1 + latency` of the last part its
+    /// variant served); a device leaving an LLM variant restarts its engine: its share of the
+    /// queries its variant started in the last interval and still running at its end (start
+    /// after `T1 − latency`) goes back to the queue and out of that interval's counts
+    /// (``requeueLostWork()``), so their service is wasted.
     /// - Complexity: O(devices + K × (variants × streams + queued cohorts × variants)); no allocation.
     mutating func stepSubintervals(choices: UnsafePointer<Int>) -> Transition {
         let m = model
@@ -36,6 +44,14 @@ extension FluidServingEnv {
         let invK = 1 / Double(K), loadScale = loadScale
         var arrived = 0.0, served = 0.0, onTime = 0.0, accuracyServed = 0.0
         var lateness = 0.0, dropped = 0.0, dropCost = 0.0, queued = 0.0
+        // The work in flight on devices that left an LLM variant goes back to the queues.
+        if carry.anyLeaving {
+            let lost = requeueLostWork()
+            served -= lost.served
+            accuracyServed -= lost.accuracy
+            onTime -= lost.onTime
+            lateness -= lost.lateness
+        }
 
         m.withSubintervalTables { t in
         // The model's tables, read through unchecked pointers (rates and latencies from this
@@ -46,6 +62,9 @@ extension FluidServingEnv {
         queues.withSlots { q in
             cursor.withUnsafeMutableBufferPointer { cur in
             bins.withPointers { pool, subPool, held, binRate, serverList, servers in
+            carry.withServicePointers(model: m) { busyEnd, inFlight, restarts in
+        for v in 0..<V { busyEnd[v] = 0 }
+        for i in 0..<(V &* S &* 4) { inFlight[i] = 0 }
         // Per sub-bin service rates, and per stream the variants that serve it (variant order).
         for s in 0..<S {
             var n = 0
@@ -122,17 +141,52 @@ extension FluidServingEnv {
                     accuracyServed += accuracy[v] * take
                     // Start times of this part, and the latest start that finishes on time.
                     // The last start is at most `tEnd` (rounding is monotonic), so when `tEnd`
-                    // is early enough all of it is on time, without the start times.
-                    let limit = bestDue - lat[v &* S &+ s]
-                    if after >= 0 && tEnd <= limit { onTime += take; continue }
+                    // is early enough all of it is on time, without the start times. Parts
+                    // that may still run at the interval's end are recorded first (``SwitchCarry``).
+                    let L = lat[v &* S &+ s]
+                    let limit = bestDue - L
                     let n = held[v]
+                    if tEnd + L > T1 {
+                        let x1 = tk + delta * (1 - after / n)
+                        if !restarts[v] {
+                            // A fixed-cost variant's devices are busy until this part's last batch ends.
+                            busyEnd[v] = max(busyEnd[v], x1 + L)
+                        } else if x1 > T1 - L {
+                            // An LLM variant: the part started after `T1 − L` is still running at `T1`.
+                            let x0 = tk + delta * (1 - before / n)
+                            let share = x1 <= limit ? 1 : x0 >= limit ? 0 : (limit - x0) / (x1 - x0)
+                            onTime += take * share
+                            // Lateness per late query charged for finishing after the interval's end.
+                            var beyond = 0.0
+                            if share < 1 {
+                                let finish = 0.5 * (max(x0, limit) + x1) + L
+                                if !hasCharged {
+                                    charged = cum[s &* M &+ Self.intervalsLate(bestDue, tk: T0, invI: invI, cap: dropK[s])]
+                                    hasCharged = true
+                                }
+                                let owed = cum[s &* M &+ Self.intervalsLate(bestDue, tk: finish, invI: invI, cap: dropK[s])]
+                                lateness += take * (1 - share) * (owed - charged)
+                                beyond = owed - cum[s &* M &+ Self.intervalsLate(bestDue, tk: T1, invI: invI, cap: dropK[s])]
+                            }
+                            let from = max(x0, T1 - L), span = x1 - x0
+                            let running = take * (x1 - from) / span
+                            let runningOnTime = take * max(0, min(x1, limit) - from) / span
+                            let i = (v &* S &+ s) &* 4
+                            inFlight[i] += running
+                            inFlight[i &+ 1] += running * bestDue
+                            inFlight[i &+ 2] += runningOnTime
+                            inFlight[i &+ 3] += (running - runningOnTime) * beyond
+                            continue
+                        }
+                    }
+                    if after >= 0 && tEnd <= limit { onTime += take; continue }
                     let x1 = tk + delta * (1 - after / n)
                     if x1 <= limit { onTime += take; continue }
                     let x0 = tk + delta * (1 - before / n)
                     let share = x0 >= limit ? 0 : (limit - x0) / (x1 - x0)
                     onTime += take * share
                     if share < 1 {
-                        let finish = 0.5 * (max(x0, limit) + x1) + lat[v &* S &+ s]
+                        let finish = 0.5 * (max(x0, limit) + x1) + L
                         if !hasCharged {
                             charged = cum[s &* M &+ Self.intervalsLate(bestDue, tk: T0, invI: invI, cap: dropK[s])]
                             hasCharged = true
@@ -158,6 +212,7 @@ extension FluidServingEnv {
                 queued += a
             }
         }
+            }
             }
             }
         }
@@ -206,6 +261,22 @@ extension FluidServingEnv {
             }
         }
         return buckets
+    }
+}
+
+extension SwitchCarry {
+    /// Runs `body` with unchecked access to ``busyEnd``, ``inFlight`` and the model's
+    /// ``ServingModel/restartsOnSwitch``, which the sub-interval step records.
+    @inline(__always)
+    mutating func withServicePointers<R>(
+        model m: ServingModel,
+        _ body: (UnsafeMutablePointer<Double>, UnsafeMutablePointer<Double>, UnsafePointer<Bool>) -> R
+    ) -> R {
+        busyEnd.withUnsafeMutableBufferPointer { busy in
+            inFlight.withUnsafeMutableBufferPointer { f in
+                m.restartsOnSwitch.withUnsafeBufferPointer { r in body(busy.baseAddress!, f.baseAddress!, r.baseAddress!) }
+            }
+        }
     }
 }
 

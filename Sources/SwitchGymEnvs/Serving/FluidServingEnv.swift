@@ -119,6 +119,9 @@ public struct FluidServingEnv: VectorizableEnv, Sendable {
     var cursor: [Int]
     /// Scratch of the sub-interval step (empty with interval queueing).
     var bins: SubBinScratch
+    /// What sub-interval queueing carries across intervals for switches (host-RAM caches,
+    /// drains, work in flight); unused with interval queueing.
+    var carry: SwitchCarry
     /// The last interval's details.
     public internal(set) var last = ServingStepInfo()
     /// Totals since the last reset.
@@ -137,6 +140,7 @@ public struct FluidServingEnv: VectorizableEnv, Sendable {
         // Separate buffers (no shared storage), so no step pays a copy-on-write.
         cursor = [Int](repeating: 0, count: model.streamCount)
         bins = SubBinScratch(model: model)
+        carry = SwitchCarry(model: model)
     }
 
     /// Convenience: the model of `scenario` over `arrivals`.
@@ -182,6 +186,8 @@ public struct FluidServingEnv: VectorizableEnv, Sendable {
             pending[d] = 0
         }
         queues.removeAll()
+        for d in bins.loadFraction.indices { bins.loadFraction[d] = 0 }
+        carry.reset(model: model)
         last = ServingStepInfo()
         totals = ServingMetrics()
         isReady = true
@@ -203,14 +209,24 @@ public struct FluidServingEnv: VectorizableEnv, Sendable {
     /// differs from its variant starts loading it; the time it serves this interval joins its
     /// variant's pool (`pool[v]`, device-intervals), and with `subBins` also the sub-bins it
     /// serves in (`subPool[v * K + k]`, device-sub-bins; the load takes the interval's start).
+    ///
+    /// A load takes the variant's ``ServingModel/hireSteps`` (the scenario's `load_from`), except
+    /// with `subBins`, where it is charged as the discrete-event fidelity charges it: from host
+    /// RAM or disk through the device's cache (``HostRAMCache``), and for a device that served
+    /// at the last interval's end under a fixed-cost variant, only once its running batches end
+    /// (``SwitchCarry/busyEnd``); such devices leaving an LLM variant are counted
+    /// (``SwitchCarry/leaving``) for ``requeueLostWork()``.
     @inline(__always)
     mutating func applyDecisions(choices: UnsafePointer<Int>, subBins: Bool, into info: inout ServingStepInfo) {
         let m = model
         let V = m.variantCount, D = m.deviceCount, K = m.subBins
+        let T0 = Double(time) * m.interval, invI = 1 / m.interval
         for v in 0..<V { pool[v] = 0 }
         // One uniqueness check per array per step, not per device (no copy-on-write checks
         // or bounds checks in the O(devices) loop).
         var switches = 0, infeasible = 0, cost = 0.0
+        var clock = carry.clock, anyLeaving = false
+        if subBins { for v in 0..<V { carry.serving[v] = 0; carry.leaving[v] = 0 } }
         variants.withUnsafeMutableBufferPointer { held in
             pending.withUnsafeMutableBufferPointer { wait in
                 pool.withUnsafeMutableBufferPointer { time in
@@ -218,16 +234,32 @@ public struct FluidServingEnv: VectorizableEnv, Sendable {
                     m.canHold.withUnsafeBufferPointer { fits in
                         m.hireSteps.withUnsafeBufferPointer { hire in
                             m.costPerInterval.withUnsafeBufferPointer { price in
+                              // The device loop; `c` (the switch state) only with `subBins`.
+                              func decide(_ c: SwitchCarry.DecisionPointers?) {
                                 for d in 0..<D {
                                     var v = choices[d]
                                     if !fits[d * V + v] {
                                         infeasible += 1
                                         v = held[d]
                                     }
+                                    // Served at the last interval's end (its load, if any, was over).
+                                    let busy = subBins && loading[d] < 1
+                                    if busy { c!.serving[held[d]] += 1 }
                                     if v != held[d] {
                                         switches += 1
+                                        if let c {
+                                            let u = held[d]
+                                            var seconds = HostRAMCache.load(v, variants: V, memory: c.memory, capacityGB: c.hostRAM[d],
+                                                                            stamps: c.stamps + d * V, cachedGB: &c.cachedGB[d], clock: &clock)
+                                                ? c.ramSeconds[v] : c.diskSeconds[v]
+                                            if busy {
+                                                if c.restarts[u] { c.leaving[u] += 1; anyLeaving = true } else { seconds += max(0, c.busyEnd[u] - T0) }
+                                            }
+                                            wait[d] = seconds * invI
+                                        } else {
+                                            wait[d] = hire[v]
+                                        }
                                         held[d] = v
-                                        wait[d] = hire[v]
                                     }
                                     let w = min(wait[d], 1)
                                     time[v] += 1 - w
@@ -235,6 +267,8 @@ public struct FluidServingEnv: VectorizableEnv, Sendable {
                                     cost += price[v]
                                     if subBins { loading[d] = w }
                                 }
+                              }
+                              if subBins { carry.withDecisionPointers(model: m) { decide($0) } } else { decide(nil) }
                             }
                         }
                     }
@@ -269,6 +303,8 @@ public struct FluidServingEnv: VectorizableEnv, Sendable {
                 }
             }
         }
+        carry.clock = clock
+        carry.anyLeaving = anyLeaving
         info.switches = switches
         info.infeasibleChoices = infeasible
         info.cost = cost

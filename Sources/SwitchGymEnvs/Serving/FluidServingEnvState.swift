@@ -5,7 +5,8 @@ extension FluidServingEnv: StateCheckpointable {
     /// Everything that changes while the env runs, each under its own name: `generator`,
     /// `time`, `start`, `load_scale`, `variants` and `pending` (per device), the queues (``CohortRing``:
     /// `ring_head`, `ring_count`, `ring_due` (intervals), `ring_amount` with interval queueing;
-    /// `sub_head`, `sub_count`, `sub_due` (seconds), `sub_amount` with sub-interval queueing), `ready`, and the last interval and the totals
+    /// `sub_head`, `sub_count`, `sub_due` (seconds), `sub_amount` with sub-interval queueing, and
+    /// then also the switch state ``SwitchCarry``: `cache_stamp`, `cache_gb`, `cache_clock`, `busy_end`, `in_flight`), `ready`, and the last interval and the totals
     /// (`last`, `totals`: their Codable fields as JSON, which round-trips every double exactly).
     /// The model (scenario and arrivals) is construction-time and not saved.
     public func saveState() -> StateDict {
@@ -21,6 +22,11 @@ extension FluidServingEnv: StateCheckpointable {
             s.setInts(queues.count, at: "sub_count")
             s.doubles["sub_due"] = queues.due
             s.doubles["sub_amount"] = queues.amount
+            s.integers["cache_stamp"] = carry.cacheStamp
+            s.doubles["cache_gb"] = carry.cacheGB
+            s.integers["cache_clock"] = [carry.clock]
+            s.doubles["busy_end"] = carry.busyEnd
+            s.doubles["in_flight"] = carry.inFlight
         } else {
             s.setInts(queues.head, at: "ring_head")
             s.setInts(queues.count, at: "ring_count")
@@ -54,6 +60,24 @@ extension FluidServingEnv: StateCheckpointable {
         guard queues.isValid(head: head, count: count) else {
             throw EnvError(.invalidArgument, "FluidServingEnv.loadState: \(prefix)_head or \(prefix)_count out of range for this scenario's queues.")
         }
+        // The switch state of sub-interval queueing; a state saved before it existed has none:
+        // its caches held the initial variants and nothing was in flight.
+        var switches = SwitchCarry(model: model)
+        switches.reset(model: model)
+        if sub && s.integers["cache_stamp"] != nil {
+            let V = model.variantCount
+            let stamps = try s.integers("cache_stamp", count: D * V), gb = try s.doubles("cache_gb", count: D)
+            let clock = try s.integers("cache_clock", count: 1)[0]
+            let busy = try s.doubles("busy_end", count: V), flight = try s.doubles("in_flight", count: V * S * 4)
+            guard stamps.allSatisfy({ $0 <= clock }), clock >= 1 else {
+                throw EnvError(.invalidArgument, "FluidServingEnv.loadState: cache_stamp has stamps past cache_clock \(clock) (expected a host-RAM cache's stamps, 0 to the clock).")
+            }
+            switches.cacheStamp = stamps
+            switches.cacheGB = gb
+            switches.clock = clock
+            switches.busyEnd = busy
+            switches.inFlight = flight
+        }
         let ready = try s.flag("ready")
         let d = JSONDecoder()
         d.nonConformingFloatDecodingStrategy = .convertFromString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
@@ -71,6 +95,7 @@ extension FluidServingEnv: StateCheckpointable {
         variants = held
         pending = p
         queues.head = head; queues.count = count; queues.due = due; queues.amount = amounts
+        carry = switches
         isReady = ready
         last = l
         totals = tot

@@ -21,8 +21,18 @@ public final class ServingModel: Sendable {
     let rateStride: Int
     /// Per interval and stream, the token work of the arrivals (`nil` without LLM variants).
     let tokenWork: TokenWork?
-    /// Load delay of each variant in intervals.
+    /// Load delay of each variant in intervals (the scenario's `load_from`): what interval
+    /// queueing, the reduction to ``EmploymentSearch``, the baselines and the bounds charge.
     let hireSteps: [Double]
+    /// Sub-interval queueing loads through each device's host-RAM cache as the
+    /// discrete-event fidelity does (``HostRAMCache``): per variant its weights' gigabytes and
+    /// its load delay in seconds from host RAM (an LLM variant's `wake_s` when it has one) and
+    /// from disk; per device its host RAM in gigabytes.
+    let memoryGB: [Double], loadSecondsRAM: [Double], loadSecondsDisk: [Double], hostRAMGB: [Double]
+    /// Per variant: whether a switch loses the work in flight on the device (an LLM variant's
+    /// engine restarts: its running requests go back to the queue, their progress lost) rather
+    /// than draining it (a fixed-cost variant's running batches finish before the load starts).
+    let restartsOnSwitch: [Bool]
     /// Cost of holding each variant for one interval.
     let costPerInterval: [Double]
     let accuracy: [Double]
@@ -40,7 +50,8 @@ public final class ServingModel: Sendable {
     /// Cohort slots per stream of the env's queues (``CohortRing``) under this model's
     /// queueing: a cohort lives until it is served or dropped, at most its deadline and drop
     /// window past the interval it arrives in (`deadline + dropAfter + 2` intervals; with
-    /// sub-interval queueing one cohort per sub-bin of them, plus two).
+    /// sub-interval queueing one cohort per sub-bin of them and one per interval for the work
+    /// a switch loses, plus two).
     let queueCapacity: [Int]
     /// `prefix[t * S + s]`: arrivals of stream `s` in intervals `0 ..< t`.
     let prefix: [Double]
@@ -147,6 +158,11 @@ public final class ServingModel: Sendable {
         serviceRates = table.perInterval ?? table.average
         let cap = table.average, llm = sc.variants.map(\.llm), work = table.work, rows = table.perInterval == nil ? 1 : T
         hireSteps = (0..<V).map { sc.loadSeconds(variant: $0) / sc.decisionInterval }
+        memoryGB = sc.variants.map(\.memoryGB)
+        loadSecondsRAM = sc.variants.map { $0.llm?.wakeSeconds ?? $0.loadSecondsRAM }
+        loadSecondsDisk = sc.variants.map(\.loadSecondsDisk)
+        hostRAMGB = sc.fleet.map(\.hostRAMGB)
+        restartsOnSwitch = sc.variants.map { $0.llm != nil }
         costPerInterval = sc.variants.map { $0.costPerSecond * sc.decisionInterval }
         accuracy = sc.variants.map(\.accuracy)
         canHold = sc.actionMask
@@ -220,7 +236,9 @@ public final class ServingModel: Sendable {
             for k in 0...m { cum[s * (m + 1) + k] = sc.streams[s].weight * sc.streams[s].penalty.cumulative(min(k, drops[s])) }
         }
         penaltyCumulative = cum
-        queueCapacity = queueing == .subinterval ? caps.map { $0 * K + 2 } : caps
+        // Sub-interval queueing: one cohort per sub-bin, and one more per interval for the work
+        // a switch sends back to the queue.
+        queueCapacity = queueing == .subinterval ? caps.map { $0 * (K + 1) + 2 } : caps
     }
 
     /// Per interval, stream and sub-bin, the interval's count spread by where in the interval
