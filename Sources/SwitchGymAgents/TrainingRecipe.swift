@@ -301,7 +301,7 @@ public enum Training {
     public static func run(_ run: TrainingRunConfig, in directory: URL, options: TrainingOptions = TrainingOptions()) throws -> TrainingSummary {
         let spec: EnvSpec
         do {
-            spec = try EnvResolver.spec(run.env, trace: run.trace, training: true)
+            spec = try EnvResolver.spec(run.env, trace: run.trace, training: true, seed: run.agent.seed)
         } catch let e as EnvError {
             throw TrainingError(.invalidEnv, e.message)
         }

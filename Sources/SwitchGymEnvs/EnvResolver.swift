@@ -34,26 +34,34 @@ public enum EnvResolver {
     /// trace or `trace` (a dataset path). Episodes start at random intervals of the trace when
     /// the scenario sets `episode_intervals` shorter than the trace.
     /// With `training`, rewards are scaled to about 1 per interval's worth of queries
-    /// (``ServingModel/trainingRewardScale``) and each episode's arrivals by the scenario's
-    /// `[training] load_scale` when it sets one (``LoadAugmentation``); metrics and infos are
-    /// not scaled. `queueing` picks the fluid model's queueing inside an interval (``FluidQueueing``).
-    public static func scenarioSpec(path: String, trace: String? = nil, training: Bool = false,
+    /// (``ServingModel/trainingRewardScale``), each episode's arrivals by the scenario's
+    /// `[training] load_scale` when it sets one (``LoadAugmentation``), and the trace is
+    /// replayed as block-bootstrap resamples drawn from `seed` when the scenario sets
+    /// `[training] block_bootstrap` (``BlockBootstrap``; the observation's normalisation and the
+    /// episode length stay the trace's own). Metrics and infos are not scaled. `queueing` picks
+    /// the fluid model's queueing inside an interval (``FluidQueueing``).
+    public static func scenarioSpec(path: String, trace: String? = nil, training: Bool = false, seed: UInt64 = 0,
                                     queueing: FluidQueueing = .subinterval) throws -> (EnvSpec, ServingModel) {
         let scenario = try ScenarioSpec.load(path: path)
         let arrivals = try scenario.loadArrivals(overridePath: trace)
         let scale = training ? ServingModel.trainingRewardScale(arrivals: arrivals) : 1
-        let model = try ServingModel(scenario: scenario, arrivals: arrivals, randomStart: true, rewardScale: scale, queueing: queueing,
+        var model = try ServingModel(scenario: scenario, arrivals: arrivals, randomStart: true, rewardScale: scale, queueing: queueing,
                                      loadAugmentation: training ? scenario.trainingLoadScale : nil)
+        if training, let bootstrap = scenario.trainingBlockBootstrap {
+            model = try model.resampled(bootstrap, seed: seed)
+        }
+        let trained = model
         let spec = EnvSpec(id: path, summary: scenario.summary, maxEpisodeSteps: model.episodeLength) {
-            FluidServingEnv(model: model, seed: $0)
+            FluidServingEnv(model: trained, seed: $0)
         }
         return (spec, model)
     }
 
-    /// A registered env or a scenario's fluid env.
+    /// A registered env or a scenario's fluid env (`training` and `seed` as in
+    /// ``scenarioSpec(path:trace:training:seed:queueing:)``).
     /// - Throws: the registry's unknown-id error, or the scenario's error naming file and key.
-    public static func spec(_ name: String, trace: String? = nil, training: Bool = false) throws -> EnvSpec {
-        if isScenarioPath(name) { return try scenarioSpec(path: name, trace: trace, training: training).0 }
+    public static func spec(_ name: String, trace: String? = nil, training: Bool = false, seed: UInt64 = 0) throws -> EnvSpec {
+        if isScenarioPath(name) { return try scenarioSpec(path: name, trace: trace, training: training, seed: seed).0 }
         guard trace == nil else {
             throw EnvError(.invalidArgument, "--trace applies to scenario specs (envs/*.toml), not to the registered env '\(name)'.")
         }

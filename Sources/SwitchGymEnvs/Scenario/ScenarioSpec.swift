@@ -107,11 +107,15 @@ public enum ScenarioSpec {
 
         // [training]
         var trainingLoadScale: LoadAugmentation?
+        var trainingBlockBootstrap: BlockBootstrap?
         if let tr = try r.optionalTable("training") {
             if let f = try tr.optionalDoubles("load_scale", LoadAugmentation.bounds, count: InputBounds.closed(2, 2, unit: "factors")) {
                 let a = LoadAugmentation(low: f[0], high: f[1])
                 if let m = a.violation { throw ScenarioError(file: file, key: tr.key("load_scale"), message: m) }
                 trainingLoadScale = a
+            }
+            if let b = try tr.optionalDouble("block_bootstrap", BlockBootstrap.bounds) {
+                trainingBlockBootstrap = BlockBootstrap(meanBlock: b)
             }
             try tr.finish()
         }
@@ -221,7 +225,8 @@ public enum ScenarioSpec {
             name: name, summary: summary, sourcePath: file, variants: variants, fleet: fleet, streams: streams,
             decisionInterval: interval, episodeIntervals: episode, loadFrom: loadFrom, weights: weights,
             trace: source, rateScale: rateScale ?? 1, targetMeanRate: meanRate, initialVariants: initial, historyWindows: windows, forecast: forecast,
-            forecastNoise: forecastNoise, tokenLengths: lengths, trainingLoadScale: trainingLoadScale)
+            forecastNoise: forecastNoise, tokenLengths: lengths, trainingLoadScale: trainingLoadScale,
+            trainingBlockBootstrap: trainingBlockBootstrap)
         try scenario.validate()
         return scenario
     }

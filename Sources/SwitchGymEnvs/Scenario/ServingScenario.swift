@@ -255,6 +255,10 @@ public struct ServingScenario: Sendable, Equatable {
     /// range (`[training] load_scale`, ``LoadAugmentation``); `nil` (the default) replays the
     /// trace as it is. Evaluation never scales.
     public var trainingLoadScale: LoadAugmentation?
+    /// Training only: the training trace replayed as block-bootstrap resamples
+    /// (`[training] block_bootstrap`, ``BlockBootstrap``); `nil` (the default) replays the trace
+    /// in its own order. Evaluation never resamples.
+    public var trainingBlockBootstrap: BlockBootstrap?
 
     public init(name: String, summary: String = "", sourcePath: String = "", variants: [ModelVariant],
                 fleet: [Device], streams: [SLOStream], decisionInterval: Double, episodeIntervals: Int? = nil,
@@ -262,9 +266,10 @@ public struct ServingScenario: Sendable, Equatable {
                 trace: ScenarioTraceSource = .defaultSynthetic, rateScale: Double = 1,
                 targetMeanRate: Double? = nil, initialVariants: [Int]? = nil, historyWindows: [Int] = [1, 4, 16], forecast: Bool = false,
                 forecastNoise: Double = 0, tokenLengths: TokenLengthDistribution? = nil,
-                trainingLoadScale: LoadAugmentation? = nil) {
+                trainingLoadScale: LoadAugmentation? = nil, trainingBlockBootstrap: BlockBootstrap? = nil) {
         self.tokenLengths = tokenLengths
         self.trainingLoadScale = trainingLoadScale
+        self.trainingBlockBootstrap = trainingBlockBootstrap
         self.name = name
         self.summary = summary
         self.sourcePath = sourcePath
@@ -507,6 +512,7 @@ public struct ServingScenario: Sendable, Equatable {
         for (j, w) in historyWindows.enumerated() { try check("observation.history_windows[\(j)]", w, B.historyWindow) }
         try check("observation.forecast_noise", forecastNoise, B.forecastNoise)
         if let m = trainingLoadScale?.violation { throw fail("training.load_scale", m) }
+        if let m = trainingBlockBootstrap?.violation { throw fail("training.block_bootstrap", m) }
         guard initialVariants.count == fleet.count else {
             throw fail("fleet.initial", "expected one initial variant per device")
         }

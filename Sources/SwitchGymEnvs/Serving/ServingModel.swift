@@ -320,6 +320,20 @@ public final class ServingModel: Sendable {
         tokenWork.map { ($0.meanPrompt[t * streamCount + s], $0.meanOutput[t * streamCount + s]) }
     }
 
+    /// This model over `bootstrap`'s resample of its arrivals, drawn from `seed`
+    /// (``BlockBootstrap/resample(_:interval:using:)``): for training, with this model's
+    /// observation normalisation, episode length, reward scale, queueing and load augmentation,
+    /// and random episode starts.
+    public func resampled(_ bootstrap: BlockBootstrap, seed: UInt64) throws -> ServingModel {
+        if let m = bootstrap.violation { throw ScenarioError(file: scenario.sourcePath, key: "training.block_bootstrap", message: m) }
+        var generator = SeededGenerator.substream(seed: seed, index: BlockBootstrap.substream)
+        var sc = scenario
+        sc.episodeIntervals = episodeLength
+        return try ServingModel(scenario: sc, arrivals: bootstrap.resample(arrivals, interval: interval, using: &generator),
+                                randomStart: true, rewardScale: rewardScale, normalization: normalization, queueing: queueing,
+                                subBins: subBins, loadAugmentation: loadAugmentation)
+    }
+
     /// This model with the fluid queueing `queueing` (everything else the same).
     public func withQueueing(_ queueing: FluidQueueing, subBins: Int = 10) throws -> ServingModel {
         try ServingModel(scenario: scenario, arrivals: arrivals, randomStart: randomStart, rewardScale: rewardScale,
