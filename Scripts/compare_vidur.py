@@ -13,8 +13,9 @@ For each load factor f (the Azure LLM 2023 code trace time-compressed f times):
 2. the DES serves it on the spec (one device, policy hold, drain intervals at the end) and writes
    one row per request (`switchgym envs simulate --fidelity des --requests-out`);
 3. Vidur replays exactly those requests (arrival, prompt and output tokens from the DES rows) on
-   one replica with its vLLM scheduler, configured like the spec (batch_size_cap = max_running,
-   max_tokens_in_batch = max_batched_tokens, block_size, num_blocks = kv_blocks);
+   one replica with its vLLM scheduler (or, with --scheduler sarathi, its Sarathi scheduler against
+   the spec with chunked prefill), configured like the spec (batch_size_cap = max_running,
+   max_tokens_in_batch or chunk_size = max_batched_tokens, block_size, num_blocks = kv_blocks);
 4. per-request TTFT and end-to-end latency of both are joined by request and summarised
    (mean, p50, p90, p99, throughput) as a markdown table.
 

@@ -80,3 +80,17 @@ struct RequestRecordTests {
         #expect(f[6].isEmpty, "one output token: no TPOT")
     }
 }
+
+/// The specs of the Vidur cross-check (Scripts/vidur, README "Cross-check with Vidur").
+struct VidurComparisonSpecTests {
+    @Test(arguments: [("llama31-8b-h100", 5752.7, 17.25, 6.00), ("llama31-8b-a100", 16441.5, 47.84, 18.21)])
+    func oneDeviceOneTokenLevelVariantWithTheSourcedStepModel(name: String, b0: Double, b1: Double, b2: Double) throws {
+        let sc = try ScenarioSpec.load(path: ScenarioFixtures.packageRoot + "/Scripts/vidur/\(name).toml")
+        #expect(sc.fleet.count == 1 && sc.variants.count == 1 && sc.streams.count == 1)
+        let m = try #require(sc.variants[0].llm)
+        #expect(m.stepBaseUs == b0 && m.prefillUsPerToken == b1 && m.decodeUsPerToken == b2)
+        // Vidur's vLLM scheduler settings, and no drops within an hour.
+        #expect(m.kvBlocks == 29_205 && m.kvBlockTokens == 16 && m.maxRunning == 128 && m.maxBatchedTokens == 8192 && !m.chunkedPrefill)
+        #expect(sc.streams[0].deadlineMs >= 3_600_000)
+    }
+}
