@@ -197,8 +197,10 @@ public enum DQNLoss {
 ///   gradient steps (with RL Zoo's 10 and 256 it is the online network as it was when the
 ///   round's collection began);
 /// - a round trains only when more than `learningStarts` env steps have been taken
-///   (`num_timesteps > learning_starts`), so RL Zoo's CartPole first trains after 1024 steps. ``saveState()`` / ``loadState(_:)`` checkpoint everything between
-/// rounds, replay contents included, for a bit-exact resume. Stepping allocates nothing.
+///   (`num_timesteps > learning_starts`), so RL Zoo's CartPole first trains after 1024 steps.
+///
+/// ``saveState()`` / ``loadState(_:)`` checkpoint everything between rounds, replay contents
+/// included, for a bit-exact resume. Stepping allocates nothing.
 public final class DQN<E: VectorizableEnv>: GreedyPolicy {
     /// The hyperparameters.
     public let config: DQNConfig
@@ -380,7 +382,7 @@ public final class DQN<E: VectorizableEnv>: GreedyPolicy {
                 for i in 0..<n { chosen[i] = randomAllowedAction(masks + i * a) }
             } else {
                 let eps = currentEpsilon
-                // One env (RL Zoo's CartPole): the batch-1 kernel, several times faster than sgemm.
+                // One env (RL Zoo's CartPole): the batch-1 kernel, without sgemm's per-call overhead.
                 let q = n == 1 ? forwardOne(buffers.observations.baseAddress!)
                     : UnsafePointer(qNetwork.forward(buffers.observations.baseAddress!, batch: n, workspace: actWorkspace))
                 for i in 0..<n {
