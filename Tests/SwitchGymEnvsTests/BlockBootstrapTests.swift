@@ -17,6 +17,17 @@ import SwitchGymCore
         #expect(try ScenarioFixtures.parseSpec(Self.base).trainingBlockBootstrap == nil)
     }
 
+    @Test func theEmptyFractionKeyIsReadWithOrWithoutBlocks() throws {
+        let alone = try ScenarioFixtures.parseSpec(Self.base + "[training]\nempty_fraction = [0.2, 0.6]\n")
+        #expect(alone.trainingBlockBootstrap == BlockBootstrap(meanBlock: BlockBootstrap.wholeTrace, emptyFraction: 0.2...0.6))
+        let both = try ScenarioFixtures.parseSpec(Self.base + "[training]\nblock_bootstrap = 3.0\nempty_fraction = [0.1, 0.5]\n")
+        #expect(both.trainingBlockBootstrap == BlockBootstrap(meanBlock: 3, emptyFraction: 0.1...0.5))
+        let key = "training.empty_fraction"
+        ScenarioFixtures.expectSpecError(Self.base + "[training]\nempty_fraction = [0.6, 0.2]\n", key: key, contains: "low <= high")
+        ScenarioFixtures.expectSpecError(Self.base + "[training]\nempty_fraction = [0.2, 1.0]\n", key: key + "[1]", contains: "[0, 0.95]")
+        ScenarioFixtures.expectSpecError(Self.base + "[training]\nempty_fraction = [0.2]\n", key: key, contains: "length")
+    }
+
     @Test func badBlockLengthsAreErrorsNamingTheKey() {
         let key = "training.block_bootstrap"
         for bad in ["0.5", "0", "-2", "1e9"] {
@@ -98,6 +109,46 @@ import SwitchGymCore
         var g2 = SeededGenerator(seed: 9), g3 = SeededGenerator(seed: 10)
         #expect(b.resample(source, interval: interval, using: &g2) == out)
         #expect(b.resample(source, interval: interval, using: &g3).counts != out.counts)
+    }
+
+    /// Each copy reaches its target fraction of empty intervals by emptying whole intervals
+    /// (counts and raw arrivals), keeps its total, scales its other intervals by one factor,
+    /// and is left as it is when it already has that many empty intervals.
+    @Test func emptyIntervalsAreInjectedAtAnUnchangedTotal() {
+        let T = 40, interval = 30.0, copies = 6
+        let source = Self.rawArrivals(intervals: T, interval: interval, seed: 5)   // 8 of 40 intervals empty
+        let plain = BlockBootstrap(meanBlock: 4, replicas: copies)
+        var injecting = plain
+        injecting.emptyFraction = 0.5...0.5
+        var g = SeededGenerator(seed: 21), h = SeededGenerator(seed: 21), k = SeededGenerator(seed: 21)
+        let reference = plain.resample(source, interval: interval, using: &g)
+        let out = injecting.resample(source, interval: interval, using: &h)
+        let map = plain.sourceIntervals(count: T * copies, of: T, using: &k)
+        let was = Self.perInterval(source, interval: interval), now = Self.perInterval(out, interval: interval)
+        for r in 0..<copies {
+            let rows = r * T..<(r + 1) * T
+            func total(_ a: ScenarioArrivals) -> Double { rows.reduce(0) { $0 + a.counts[$1 * 2] + a.counts[$1 * 2 + 1] } }
+            #expect(abs(total(out) - total(reference)) <= 1e-9 * total(reference), "copy \(r) keeps its total")
+            let empty = rows.filter { out.counts[$0 * 2] == 0 && out.counts[$0 * 2 + 1] == 0 }
+            #expect(empty.count == T / 2, "copy \(r): \(empty.count) empty intervals")
+            var scale: Double?
+            for j in rows {
+                if empty.contains(j) {
+                    #expect(now[j].isEmpty, "an emptied interval loses its raw arrivals")
+                    continue
+                }
+                #expect(now[j] == was[map[j]])
+                for s in 0..<2 where reference.counts[j * 2 + s] > 0 {
+                    let f = out.counts[j * 2 + s] / reference.counts[j * 2 + s]
+                    if let scale { #expect(abs(f - scale) < 1e-9) } else { scale = f }
+                }
+            }
+            #expect(scale.map { $0 > 1 } ?? false, "the rest carries the emptied intervals' load")
+        }
+        // A target below the trace's own fraction changes nothing.
+        injecting.emptyFraction = 0...0.1
+        var g2 = SeededGenerator(seed: 21)
+        #expect(injecting.resample(source, interval: interval, using: &g2).counts == reference.counts)
     }
 
     /// Only training envs resample (from the run's seed), with the trace's normalisation,

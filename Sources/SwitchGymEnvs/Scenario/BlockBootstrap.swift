@@ -16,7 +16,17 @@ import SwitchGymCore
 /// uniformly drawn interval. Block lengths are geometric with mean ``meanBlock``, so the
 /// resampled series is stationary when the source is.
 ///
-/// The spec key is `[training] block_bootstrap = MEAN_BLOCK` (intervals). It applies to
+/// Optionally each copy also gets more empty intervals (``emptyFraction``): a copy draws a
+/// target fraction of empty intervals from the range and, when its own fraction is lower,
+/// empties randomly chosen non-empty intervals until it reaches it, then scales its remaining
+/// arrivals so that its total is unchanged. That is what the trace's normalisation to a mean
+/// rate (`[trace] mean_rate`) does to a part with more gaps: the same mean in higher bursts
+/// (llm-code: 28% of the training part's intervals are empty, 10% to 50% of its 20-interval
+/// windows; 54% of the held-out part's, whose bursts are 1.6 times the training part's).
+///
+/// The spec keys are `[training] block_bootstrap = MEAN_BLOCK` (intervals) and
+/// `[training] empty_fraction = [LOW, HIGH]` (without `block_bootstrap`, the copies are the
+/// trace rotated, blocks of the whole trace). They apply to
 /// training envs only (``EnvResolver/scenarioSpec(path:trace:training:seed:queueing:)``): the
 /// training model replays ``replicas`` resampled copies of the trace end to end, drawn from
 /// the run's seed, with the observation normalised and episodes cut as on the trace itself.
@@ -25,9 +35,15 @@ public struct BlockBootstrap: Codable, Sendable, Equatable {
     public var meanBlock: Double
     /// Resampled copies of the trace the training model replays end to end.
     public var replicas: Int
+    /// When set, the range each copy draws its target fraction of empty intervals from.
+    public var emptyFraction: ClosedRange<Double>?
 
     /// The accepted mean block lengths.
     public static let bounds = InputBounds.closed(1, 1_000_000, unit: "intervals")
+    /// The accepted target fractions of empty intervals.
+    public static let emptyBounds = InputBounds.closed(0, 0.95)
+    /// The mean block length when only ``emptyFraction`` is asked for: whole-trace blocks.
+    public static let wholeTrace = 1_000_000.0
     /// The default number of copies: enough that 8 training envs rarely replay one stretch
     /// (a 60-interval episode of an 81-interval trace starts in one of 1,237 places).
     public static let defaultReplicas = 16
@@ -36,9 +52,10 @@ public struct BlockBootstrap: Codable, Sendable, Equatable {
     /// (``SeededGenerator/substream(seed:index:)``), apart from the envs' own streams.
     public static let substream: UInt64 = 0xB007
 
-    public init(meanBlock: Double, replicas: Int = BlockBootstrap.defaultReplicas) {
+    public init(meanBlock: Double, replicas: Int = BlockBootstrap.defaultReplicas, emptyFraction: ClosedRange<Double>? = nil) {
         self.meanBlock = meanBlock
         self.replicas = replicas
+        self.emptyFraction = emptyFraction
     }
 
     /// `nil` when the mean block length is in ``bounds`` and ``replicas`` is 1 to 1,024,
@@ -46,6 +63,9 @@ public struct BlockBootstrap: Codable, Sendable, Equatable {
     public var violation: String? {
         if let m = Self.bounds.violation(meanBlock) { return "mean block length: \(m)" }
         if replicas < 1 || replicas > 1024 { return "replicas: expected 1 to 1024, got \(replicas)" }
+        if let e = emptyFraction {
+            if let m = Self.emptyBounds.violation(e.lowerBound) ?? Self.emptyBounds.violation(e.upperBound) { return "empty fraction: \(m)" }
+        }
         return nil
     }
 
@@ -81,18 +101,23 @@ public struct BlockBootstrap: Codable, Sendable, Equatable {
         for (j, i) in map.enumerated() {
             for s in 0..<S { counts[j * S + s] = arrivals.counts[i * S + s] }
         }
+        var emptied = [Bool](repeating: false, count: n)
+        if let range = emptyFraction {
+            for r in 0..<replicas { injectEmptyIntervals(copy: r * T..<(r + 1) * T, range: range, streams: S, counts: &counts, emptied: &emptied, using: &generator) }
+        }
         // Raw arrivals per source interval (binned as ScenarioArrivals bins them), in order.
         let width = interval * 1e6, raw = arrivals.arrivalTimes
         var members = [[Int]](repeating: [], count: T)
         for (k, x) in raw.enumerated() { members[min(T - 1, max(0, Int(Double(x) / width)))].append(k) }
         let byStream = !arrivals.arrivalStreams.isEmpty, tokens = !arrivals.tokensIn.isEmpty && !arrivals.tokensOut.isEmpty
         var times: [Int64] = [], streams: [UInt8] = [], tin: [Int32] = [], tout: [Int32] = []
-        let total = map.reduce(0) { $0 + members[$1].count }
+        var total = 0
+        for (j, i) in map.enumerated() where !emptied[j] { total += members[i].count }
         times.reserveCapacity(total)
         if byStream { streams.reserveCapacity(total) }
         if tokens { tin.reserveCapacity(total); tout.reserveCapacity(total) }
         let last = max(Int64(width.rounded(.down)) - 1, 0)
-        for (j, i) in map.enumerated() {
+        for (j, i) in map.enumerated() where !emptied[j] {
             let from = Int64((Double(i) * width).rounded(.down)), to = Int64((Double(j) * width).rounded(.down))
             for k in members[i] {
                 times.append(to + min(max(raw[k] - from, 0), last))
@@ -104,5 +129,27 @@ public struct BlockBootstrap: Codable, Sendable, Equatable {
         out.tokensIn = tin
         out.tokensOut = tout
         return out
+    }
+
+    /// Empties intervals of one copy (`rows` of `counts`) until its fraction of empty
+    /// intervals reaches a target drawn from `range` (nothing when it is already there), and
+    /// scales the rest so that the copy's total is unchanged; marks them in `emptied`.
+    func injectEmptyIntervals(copy rows: Range<Int>, range: ClosedRange<Double>, streams S: Int, counts: inout [Double],
+                              emptied: inout [Bool], using generator: inout SeededGenerator) {
+        let target = Double.random(in: range, using: &generator)
+        var busy = rows.filter { j in (0..<S).contains { counts[j * S + $0] > 0 } }
+        let empty = rows.count - busy.count
+        let more = min(busy.count - 1, Int((target * Double(rows.count)).rounded()) - empty)
+        guard more > 0 else { return }
+        busy.shuffle(using: &generator)
+        var before = 0.0, after = 0.0
+        for j in rows { for s in 0..<S { before += counts[j * S + s] } }
+        for j in busy.prefix(more) {
+            emptied[j] = true
+            for s in 0..<S { counts[j * S + s] = 0 }
+        }
+        for j in rows { for s in 0..<S { after += counts[j * S + s] } }
+        let scale = after > 0 ? before / after : 1
+        for j in rows { for s in 0..<S { counts[j * S + s] *= scale } }
     }
 }

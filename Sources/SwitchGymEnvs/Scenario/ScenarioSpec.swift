@@ -114,8 +114,13 @@ public enum ScenarioSpec {
                 if let m = a.violation { throw ScenarioError(file: file, key: tr.key("load_scale"), message: m) }
                 trainingLoadScale = a
             }
-            if let b = try tr.optionalDouble("block_bootstrap", BlockBootstrap.bounds) {
-                trainingBlockBootstrap = BlockBootstrap(meanBlock: b)
+            let block = try tr.optionalDouble("block_bootstrap", BlockBootstrap.bounds)
+            let empty = try tr.optionalDoubles("empty_fraction", BlockBootstrap.emptyBounds, count: InputBounds.closed(2, 2, unit: "fractions"))
+            if let e = empty, e[0] > e[1] {
+                throw ScenarioError(file: file, key: tr.key("empty_fraction"), message: "expected low <= high, got [\(e[0]), \(e[1])]")
+            }
+            if block != nil || empty != nil {
+                trainingBlockBootstrap = BlockBootstrap(meanBlock: block ?? BlockBootstrap.wholeTrace, emptyFraction: empty.map { $0[0]...$0[1] })
             }
             try tr.finish()
         }
