@@ -234,8 +234,7 @@ public struct FluidServingEnv: VectorizableEnv, Sendable {
                     m.canHold.withUnsafeBufferPointer { fits in
                         m.hireSteps.withUnsafeBufferPointer { hire in
                             m.costPerInterval.withUnsafeBufferPointer { price in
-                              // The device loop; `c` (the switch state) only with `subBins`.
-                              func decide(_ c: SwitchCarry.DecisionPointers?) {
+                              carry.withDecisionPointers(model: m) { c in
                                 for d in 0..<D {
                                     var v = choices[d]
                                     if !fits[d * V + v] {
@@ -244,10 +243,10 @@ public struct FluidServingEnv: VectorizableEnv, Sendable {
                                     }
                                     // Served at the last interval's end (its load, if any, was over).
                                     let busy = subBins && loading[d] < 1
-                                    if busy { c!.serving[held[d]] += 1 }
+                                    if busy { c.serving[held[d]] += 1 }
                                     if v != held[d] {
                                         switches += 1
-                                        if let c {
+                                        if subBins {
                                             let u = held[d]
                                             var seconds = HostRAMCache.load(v, variants: V, memory: c.memory, capacityGB: c.hostRAM[d],
                                                                             stamps: c.stamps + d * V, cachedGB: &c.cachedGB[d], clock: &clock)
@@ -268,7 +267,6 @@ public struct FluidServingEnv: VectorizableEnv, Sendable {
                                     if subBins { loading[d] = w }
                                 }
                               }
-                              if subBins { carry.withDecisionPointers(model: m) { decide($0) } } else { decide(nil) }
                             }
                         }
                     }
