@@ -138,7 +138,7 @@ public enum ServingBaselines {
         for s in 0..<S {
             let ok = sc.variants.indices.filter { sc.throughput(variant: $0, stream: s) > 0 }
             pick[s] = ok.min { a, b in
-                let ca = sc.variants[a].costPerSecond, cb = sc.variants[b].costPerSecond
+                let ca = sc.variants[a].heldCostPerSecond, cb = sc.variants[b].heldCostPerSecond
                 return ca != cb ? ca < cb : sc.throughput(variant: a, stream: s) > sc.throughput(variant: b, stream: s)
             } ?? -1
         }

@@ -236,7 +236,7 @@ struct TokenLevelTests {
     // MARK: - Specs
 
     @Test func theLLMSpecsAreTokenLevel() throws {
-        for name in ["llm-zoo", "llm-code", "llm-cluster"] {
+        for name in ["llm-zoo", "llm-code", "llm-cluster", "llm-tp"] {
             let sc = try ScenarioSpec.load(path: ScenarioFixtures.packageRoot + "/envs/\(name).toml")
             #expect(sc.variants.allSatisfy { $0.llm != nil }, "\(name)")
         }
@@ -263,7 +263,7 @@ struct TokenLevelTests {
 struct TokenCapacityComparisonTests {
     /// Every token-level variant of the shipped LLM specs gets a finite step-model capacity
     /// (printed next to its latency table's, the disagreement the README reports).
-    @Test(arguments: ["llm-zoo", "llm-cluster"])
+    @Test(arguments: ["llm-zoo", "llm-cluster", "llm-tp"])
     func everyLLMVariantHasAStepModelCapacity(name: String) throws {
         let sc = try ScenarioSpec.load(path: ScenarioFixtures.packageRoot + "/envs/\(name).toml")
         let rows = sc.tokenCapacityComparison(arrivals: try sc.loadArrivals())

@@ -63,6 +63,8 @@ public final class DiscreteEventModel: @unchecked Sendable {
         var profSize: UnsafeMutablePointer<Int>, profLatency: UnsafeMutablePointer<Double>, profCount: UnsafeMutablePointer<Int>
         var maxBatch: UnsafeMutablePointer<Int>
         var accuracy: UnsafeMutablePointer<Double>
+        /// Per variant, GB over all its GPUs (its host-RAM copy's size too); per device, GB over
+        /// all its GPUs (``deviceMemory``).
         var memory: UnsafeMutablePointer<Double>
         var loadRAM: UnsafeMutablePointer<Double>, loadDisk: UnsafeMutablePointer<Double>
         var costPerInterval: UnsafeMutablePointer<Double>
@@ -184,11 +186,11 @@ public final class DiscreteEventModel: @unchecked Sendable {
             invMu: table(invMu), latency: table(latency), profSize: table(profSize), profLatency: table(profLatency),
             profCount: table(sc.variants.map(\.batchSizes.count)),
             maxBatch: table(sc.variants.map { $0.batchSizes.last ?? 1 }),
-            accuracy: table(sc.variants.map(\.accuracy)), memory: table(sc.variants.map(\.memoryGB)),
+            accuracy: table(sc.variants.map(\.accuracy)), memory: table(sc.variants.map(\.totalMemoryGB)),
             loadRAM: table(sc.variants.map(\.loadSecondsRAM)), loadDisk: table(sc.variants.map(\.loadSecondsDisk)),
-            costPerInterval: table(sc.variants.map { $0.costPerSecond * I }), canHold: table(canHold),
+            costPerInterval: table(sc.variants.map { $0.heldCostPerSecond * I }), canHold: table(canHold),
             concurrency: table(sc.fleet.map(\.concurrency)), hostRAM: table(sc.fleet.map(\.hostRAMGB)),
-            deviceMemory: table(sc.fleet.map(\.memoryGB)),
+            deviceMemory: table(sc.fleet.map(\.totalMemoryGB)),
             deadline: table(sc.streams.map { $0.deadlineMs / 1000 }),
             dropWindow: table(sc.streams.map { Double($0.dropAfterIntervals) * I }),
             dropK: table(sc.streams.map(\.dropAfterIntervals)),

@@ -1,10 +1,11 @@
-/// The device classes of a fleet: devices of the same kind and memory (the fleet entries of a
+/// The device classes of a fleet: devices of the same kind, memory and GPU count (the fleet entries of a
 /// spec, merged when two entries describe the same hardware). Devices of one class are
 /// interchangeable for the switching decisions: the same variants fit them and a variant
 /// serves at the same rate on each, so baselines search over how many devices of each class
 /// hold each variant, and a policy's parameters are shared by every device of a class.
 public struct FleetClasses: Sendable, Equatable, Codable {
-    /// One name per class (`KIND-MEMORYgb`, e.g. `gpu-80gb`), in order of first appearance.
+    /// One name per class (`KIND-MEMORYgb`, e.g. `gpu-80gb`, or `KIND-GPUSxMEMORYgb` for a
+    /// multi-GPU device, e.g. `h100-8x80gb`), in order of first appearance.
     public let names: [String]
     /// The class of each device.
     public let classOf: [Int]
@@ -20,7 +21,7 @@ public struct FleetClasses: Sendable, Equatable, Codable {
         var names = [String](), classOf = [Int](), sizes = [Int](), hold = [Bool]()
         var index = [String: Int]()
         for d in fleet {
-            let key = "\(d.kind)-\(Self.format(d.memoryGB))gb"
+            let key = "\(d.kind)-\(d.gpus == 1 ? "" : "\(d.gpus)x")\(Self.format(d.memoryGB))gb"
             if let k = index[key] {
                 classOf.append(k)
                 sizes[k] += 1

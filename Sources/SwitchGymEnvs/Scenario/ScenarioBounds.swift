@@ -41,6 +41,8 @@ public enum ScenarioBounds {
     public static let deviceCount = InputBounds.closed(1, Double(ServingScenario.maxDevices))
     /// `fleet[i].concurrency`.
     public static let concurrency = InputBounds.closed(1, 1024, unit: "batches")
+    /// `fleet[i].gpus`: GPUs of one device (a node or GPU group), as many as `tensor_parallel` allows.
+    public static let gpus = InputBounds.closed(1, 1024, unit: "GPUs")
     /// `streams[i].deadline_ms` (at most a day).
     public static let deadline = InputBounds.above(0, upTo: 86_400_000, unit: "ms")
     /// `streams[i].penalty_amount`, each of `streams[i].penalty_table`, `streams[i].drop_penalty`.

@@ -10,7 +10,7 @@ import SwitchGymCore
 /// | accuracy | happiness |
 /// | cost per second × interval | hours |
 /// | load time / interval (Dirac) | time-to-hire |
-/// | device memory, device kind | worker capacity, eligible jobs |
+/// | memory per GPU; device kind and GPU count | worker capacity; eligible jobs |
 /// | queries per interval per stream | bills per step per stream |
 /// | deadline in whole intervals, SLO penalty, drop after | deadline, p(x), write-off |
 /// | reward weights served/accuracy/cost/slo | utility weights salary/happiness/hours/lateness |
@@ -37,7 +37,7 @@ public enum ScenarioReduction {
             let variant = sc.variants[v]
             return Job(name: variant.name, salary: 0,
                        streamSalaries: (0..<S).map { salaries[v * S + $0] },
-                       happiness: variant.accuracy, hours: variant.costPerSecond * sc.decisionInterval,
+                       happiness: variant.accuracy, hours: variant.heldCostPerSecond * sc.decisionInterval,
                        hireTime: .dirac(sc.loadSeconds(variant: v) / sc.decisionInterval),
                        requirement: variant.memoryGB)
         }
@@ -48,7 +48,7 @@ public enum ScenarioReduction {
                                      randomStart: Bool = false) -> EmploymentSearch.Configuration {
         let workers = sc.fleet.indices.map { d in
             Worker(name: sc.fleet[d].name, capacity: sc.fleet[d].memoryGB, initialJob: sc.initialVariants[d],
-                   eligible: sc.variants.map { $0.hardware == sc.fleet[d].kind })
+                   eligible: sc.variants.map { $0.hardware == sc.fleet[d].kind && $0.gpus <= sc.fleet[d].gpus })
         }
         let streams = sc.streams.indices.map { s in
             BillStream(name: sc.streams[s].name, deadlineSteps: sc.deadlineIntervals(stream: s),

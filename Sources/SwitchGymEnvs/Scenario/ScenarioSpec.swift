@@ -155,10 +155,11 @@ public enum ScenarioSpec {
             let ram = try d.optionalDouble("host_ram_gb", ScenarioBounds.memory) ?? 0
             let initial = try d.optionalString("initial")
             let concurrency = try d.optionalInt("concurrency", ScenarioBounds.concurrency) ?? 1
+            let gpus = try d.optionalInt("gpus", ScenarioBounds.gpus) ?? 1
             try d.finish()
             for i in 0..<count {
                 fleet.append(Device(name: count == 1 ? base : "\(base)-\(i)", kind: kind, memoryGB: memory, hostRAMGB: ram,
-                                    concurrency: concurrency))
+                                    concurrency: concurrency, gpus: gpus))
                 initialNames.append(initial)
             }
         }
@@ -237,22 +238,27 @@ public enum ScenarioSpec {
     }
 
     /// Reads a variant's `[variants.llm]` table. Without `kv_blocks`, the KV cache is the
-    /// variant's `memory_gb` less `weights_gb`, in blocks of `kv_block_tokens` tokens.
+    /// memory the variant occupies on its `tensor_parallel` GPUs (`memory_gb` on each) less
+    /// `weights_gb` (the whole model's, split over them), in blocks of `kv_block_tokens` tokens.
     static func llmStepModel(_ l: Reader, memoryGB: Double) throws -> LLMStepModel {
         typealias B = ScenarioBounds
         let weights = try l.double("weights_gb", B.weightsGB)
         let kvBytes = try l.double("kv_bytes_per_token", B.kvBytesPerToken)
         let blockTokens = try l.optionalInt("kv_block_tokens", B.kvBlockTokens) ?? 16
+        let tp = try l.optionalInt("tensor_parallel", B.tensorParallel) ?? 1
         var blocks = try l.optionalInt("kv_blocks", B.kvBlocks)
         if blocks == nil {
-            guard weights < memoryGB else {
+            let shard = weights / Double(tp), kvGB = LLMStepModel.kvGB(memoryPerGPU: memoryGB, weightsGB: weights, tensorParallel: tp)
+            guard shard < memoryGB else {
+                let what = tp == 1 ? "" : " on each of its \(tp) GPUs (weights_gb / tensor_parallel = \(shard) GB)"
                 throw ScenarioError(file: l.file, key: l.key("weights_gb"), message:
-                    "expected less than the variant's memory_gb (\(memoryGB)): the rest is the KV cache (or set kv_blocks)")
+                    "expected less than the variant's memory_gb (\(memoryGB))\(what): the rest is the KV cache (or set kv_blocks)")
             }
-            let n = LLMStepModel.blocks(kvGB: memoryGB - weights, kvBytesPerToken: kvBytes, kvBlockTokens: blockTokens)
+            let n = LLMStepModel.blocks(kvGB: kvGB, kvBytesPerToken: kvBytes, kvBlockTokens: blockTokens)
             if let m = B.kvBlocks.violation(n) {
+                let how = tp == 1 ? "memory_gb - weights_gb" : "tensor_parallel x memory_gb - weights_gb"
                 throw ScenarioError(file: l.file, key: l.key("kv_blocks"), message:
-                    "the \(memoryGB - weights) GB of KV cache (memory_gb - weights_gb) hold \(n) blocks: \(m)")
+                    "the \(kvGB) GB of KV cache (\(how)) hold \(n) blocks: \(m)")
             }
             blocks = n
         }
@@ -264,7 +270,7 @@ public enum ScenarioSpec {
             maxRunning: try l.optionalInt("max_running", B.maxRunning) ?? 256,
             maxBatchedTokens: try l.optionalInt("max_batched_tokens", B.maxBatchedTokens) ?? 8192,
             chunkedPrefill: try l.optionalBool("chunked_prefill") ?? false,
-            tensorParallel: try l.optionalInt("tensor_parallel", B.tensorParallel) ?? 1,
+            tensorParallel: tp,
             wakeSeconds: try l.optionalDouble("wake_s", B.loadSeconds))
         if model.stepBaseUs + model.prefillUsPerToken <= 0 || model.stepBaseUs + model.decodeUsPerToken <= 0 {
             throw ScenarioError(file: l.file, key: l.key("step_base_us"), message:

@@ -12,13 +12,15 @@ public struct ModelVariant: Sendable, Equatable, Codable {
     public var batchSizes: [Int]
     /// Latency in milliseconds to run one batch of each size in ``batchSizes``.
     public var latencyMs: [Double]
-    /// Device memory the variant occupies while loaded, in GB.
+    /// Device memory the variant occupies while loaded, in GB: on each of its ``gpus`` GPUs
+    /// for a tensor-parallel LLM variant (its weights' `1/k` shard and its share of the KV cache).
     public var memoryGB: Double
     /// Seconds to load from disk to the device.
     public var loadSecondsDisk: Double
     /// Seconds to load from the host RAM cache to the device.
     public var loadSecondsRAM: Double
-    /// Cost per second of holding (or loading) the variant on a device: the job's *hours*.
+    /// Cost per second of holding (or loading) the variant on one GPU; a variant that occupies
+    /// ``gpus`` GPUs costs ``heldCostPerSecond``, the job's *hours*.
     public var costPerSecond: Double
     /// The device kind it runs on (`gpu`, `cpu`, ...).
     public var hardware: String
@@ -41,6 +43,19 @@ public struct ModelVariant: Sendable, Equatable, Codable {
         self.costPerSecond = costPerSecond
         self.hardware = hardware
     }
+
+    /// GPUs the variant occupies: an LLM variant's `tensor_parallel` degree
+    /// (``LLMStepModel/tensorParallel``), 1 otherwise. Only a device with at least this many
+    /// GPUs (``Device/gpus``) can hold it; it occupies ``memoryGB`` on each.
+    public var gpus: Int { llm?.tensorParallel ?? 1 }
+
+    /// Cost per second of holding (or loading) the variant: ``costPerSecond`` (per GPU) times
+    /// the ``gpus`` it occupies. A device's GPUs beyond them idle and cost nothing.
+    public var heldCostPerSecond: Double { costPerSecond * Double(gpus) }
+
+    /// The memory the variant occupies over all its GPUs, GB (``memoryGB`` × ``gpus``): also
+    /// the size of its copy in a host-RAM cache (``HostRAMCache``).
+    public var totalMemoryGB: Double { memoryGB * Double(gpus) }
 
     /// Queries per second the variant serves while every query meets a `deadlineMs` latency
     /// SLO under deadline-aware dynamic batching: the largest `b / L(b)` over profiled batch
@@ -74,30 +89,64 @@ public struct ModelVariant: Sendable, Equatable, Codable {
     }
 }
 
-/// One device of the fleet (after expanding `count`): a *worker* of the family.
+/// One device of the fleet (after expanding `count`): a *worker* of the family. A device is
+/// one engine: a single GPU, or a group of ``gpus`` GPUs (a node, or part of one) that holds
+/// one variant at a time, possibly a tensor-parallel one spread over several of its GPUs.
 public struct Device: Sendable, Equatable, Codable {
     public var name: String
     /// Device kind; a variant runs only on devices of its ``ModelVariant/hardware``.
     public var kind: String
-    /// Device memory in GB.
+    /// Memory of each of its GPUs in GB (the device's whole memory when ``gpus`` is 1).
     public var memoryGB: Double
+    /// GPUs of the device (`gpus` in a `[[fleet]]` entry, default 1). A variant of tensor
+    /// parallelism `k` needs `k <= gpus` and uses `k` of them; the others idle while it is held
+    /// (no replicas).
+    public var gpus: Int
     /// Host RAM set aside to cache variants for fast reloads (discrete-event fidelity), GB.
     public var hostRAMGB: Double
     /// Batches the device may run at once (discrete-event fidelity; co-located batches slow
     /// each other down). 1 runs batches one after another.
     public var concurrency: Int
 
-    public init(name: String, kind: String = "gpu", memoryGB: Double, hostRAMGB: Double = 0, concurrency: Int = 1) {
+    public init(name: String, kind: String = "gpu", memoryGB: Double, hostRAMGB: Double = 0, concurrency: Int = 1,
+                gpus: Int = 1) {
         self.name = name
         self.kind = kind
         self.memoryGB = memoryGB
         self.hostRAMGB = hostRAMGB
         self.concurrency = concurrency
+        self.gpus = gpus
     }
 
-    /// Whether the device can hold `variant`.
+    /// Whether the device can hold `variant`: the same kind, at least the variant's GPUs
+    /// (``ModelVariant/gpus``), and its per-GPU memory within each GPU's.
     public func canHold(_ variant: ModelVariant) -> Bool {
-        variant.hardware == kind && variant.memoryGB <= memoryGB
+        variant.hardware == kind && variant.gpus <= gpus && variant.memoryGB <= memoryGB
+    }
+
+    /// The device's memory over all its GPUs, GB.
+    public var totalMemoryGB: Double { memoryGB * Double(gpus) }
+
+    private enum CodingKeys: String, CodingKey { case name, kind, memoryGB, hostRAMGB, concurrency, gpus }
+
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        self.init(name: try c.decode(String.self, forKey: .name), kind: try c.decode(String.self, forKey: .kind),
+                  memoryGB: try c.decode(Double.self, forKey: .memoryGB), hostRAMGB: try c.decode(Double.self, forKey: .hostRAMGB),
+                  concurrency: try c.decode(Int.self, forKey: .concurrency),
+                  gpus: try c.decodeIfPresent(Int.self, forKey: .gpus) ?? 1)
+    }
+
+    /// Encodes `gpus` only when it is not 1, so a single-GPU fleet encodes (and fingerprints,
+    /// ``ServingScenario/fingerprint``) as it did before devices had GPU counts.
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(name, forKey: .name)
+        try c.encode(kind, forKey: .kind)
+        try c.encode(memoryGB, forKey: .memoryGB)
+        try c.encode(hostRAMGB, forKey: .hostRAMGB)
+        try c.encode(concurrency, forKey: .concurrency)
+        if gpus != 1 { try c.encode(gpus, forKey: .gpus) }
     }
 }
 
@@ -440,8 +489,12 @@ public struct ServingScenario: Sendable, Equatable {
                 }
                 if let w = m.wakeSeconds { try check("\(k).llm.wake_s", w, B.loadSeconds) }
             }
+            if v.gpus > 1, !fleet.contains(where: { $0.kind == v.hardware && $0.gpus >= v.gpus }) {
+                let most = fleet.filter { $0.kind == v.hardware }.map(\.gpus).max() ?? 0
+                throw fail("\(k).llm.tensor_parallel", "needs \(v.gpus) GPUs on one device, but no \(v.hardware) device of the fleet has more than \(most) (set gpus on a [[fleet]] entry, or lower tensor_parallel)")
+            }
             guard fleet.contains(where: { $0.canHold(v) }) else {
-                throw fail("\(k)", "no device of the fleet can hold it (hardware \(v.hardware), \(v.memoryGB) GB)")
+                throw fail("\(k)", "no device of the fleet can hold it (hardware \(v.hardware), \(v.memoryGB) GB\(v.gpus > 1 ? " per GPU on \(v.gpus) GPUs" : ""))")
             }
         }
         for (d, dev) in fleet.enumerated() {
@@ -449,6 +502,7 @@ public struct ServingScenario: Sendable, Equatable {
             try check("\(k).memory_gb", dev.memoryGB, B.memory)
             try check("\(k).host_ram_gb", dev.hostRAMGB, B.memory)
             try check("\(k).concurrency", dev.concurrency, B.concurrency)
+            try check("\(k).gpus", dev.gpus, B.gpus)
         }
         for (i, s) in streams.enumerated() {
             let k = "streams[\(i)] (\(s.name))"

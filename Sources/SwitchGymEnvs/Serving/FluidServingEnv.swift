@@ -412,7 +412,7 @@ public struct FluidServingEnv: VectorizableEnv, Sendable {
         }
         for d in 0..<model.deviceCount where !model.canHold[d * model.variantCount + variants[d]] {
             let dev = model.scenario.fleet[d], v = model.scenario.variants[variants[d]]
-            return "device \(dev.name) (\(dev.memoryGB) GB, \(dev.kind)) holds \(v.name) (\(v.memoryGB) GB, \(v.hardware))"
+            return "device \(dev.name) (\(dev.gpus) x \(dev.memoryGB) GB, \(dev.kind)) holds \(v.name) (\(v.gpus) x \(v.memoryGB) GB, \(v.hardware))"
         }
         if time < 0 || time > model.episodeLength || totals.intervals != time { return "clock at \(time) after \(totals.intervals) intervals" }
         return nil

@@ -14,9 +14,15 @@ import Foundation
 /// it request by request (``DiscreteEventServingEnv``); the closed forms below are what its
 /// validation tests compare against.
 ///
-/// Tensor parallelism (``tensorParallel``) is recorded, not simulated: the coefficients are
-/// those of the whole tensor-parallel group, and a fleet device stands for that group (one
-/// device of the spec is one engine, whatever its GPU count).
+/// **Tensor parallelism.** A variant of ``tensorParallel`` `k` is one engine over `k` GPUs of
+/// one device (``Device/gpus`` >= `k`; the device's other GPUs idle). Its coefficients are
+/// those fitted for that TP configuration (inference-sim fits each TP degree separately), so
+/// the all-reduce communication of a step is inside them; nothing else in the step changes. Its
+/// weights split evenly over the `k` GPUs and its KV cache is what is left on them
+/// (``kvGB(memoryPerGPU:weightsGB:tensorParallel:)``): ``kvBlocks`` counts the blocks of the
+/// whole group, and ``kvBytesPerToken`` is the whole model's (its KV heads split over the
+/// GPUs). Pipeline parallelism, expert parallelism and replicas on the idle GPUs are not
+/// modelled.
 public struct LLMStepModel: Sendable, Equatable, Codable {
     /// b0: fixed cost of a step, µs.
     public var stepBaseUs: Double
@@ -40,7 +46,9 @@ public struct LLMStepModel: Sendable, Equatable, Codable {
     /// to ``maxBatchedTokens``; without it a step is either a prefill step (whole prompts) or a
     /// decode step, and a prompt longer than ``maxBatchedTokens`` is rejected.
     public var chunkedPrefill: Bool
-    /// GPUs of the tensor-parallel group the coefficients were measured on (not simulated).
+    /// GPUs of the tensor-parallel group: the coefficients are those measured on it, the
+    /// variant needs a device with at least this many GPUs, and ``kvBlocks`` is the KV cache
+    /// left on all of them.
     public var tensorParallel: Int
     /// Sleep-mode wake-up: seconds to bring the variant back when its weights are in host RAM
     /// (instead of the variant's RAM load time); `nil` when the variant has no wake path.
@@ -68,6 +76,13 @@ public struct LLMStepModel: Sendable, Equatable, Codable {
     public static func blocks(kvGB: Double, kvBytesPerToken: Double, kvBlockTokens: Int) -> Int {
         let x = (kvGB * 1e9 / (kvBytesPerToken * Double(kvBlockTokens))).rounded(.down)
         return x.isFinite && x > 0 ? Int(min(x, Double(Int32.max))) : 0
+    }
+
+    /// GB of KV cache a variant of `tensorParallel` GPUs has when it occupies `memoryPerGPU` GB
+    /// on each and its `weightsGB` (the whole model's) split evenly over them:
+    /// `tensorParallel · memoryPerGPU − weightsGB` (`memory_gb − weights_gb` on one GPU).
+    public static func kvGB(memoryPerGPU: Double, weightsGB: Double, tensorParallel: Int) -> Double {
+        Double(tensorParallel) * memoryPerGPU - weightsGB
     }
 
     // MARK: - Closed forms

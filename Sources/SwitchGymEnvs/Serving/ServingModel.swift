@@ -33,7 +33,7 @@ public final class ServingModel: Sendable {
     /// engine restarts: its running requests go back to the queue, their progress lost) rather
     /// than draining it (a fixed-cost variant's running batches finish before the load starts).
     let restartsOnSwitch: [Bool]
-    /// Cost of holding each variant for one interval.
+    /// Cost of holding each variant for one interval (on all the GPUs it occupies).
     let costPerInterval: [Double]
     let accuracy: [Double]
     /// `canHold[d * V + v]`: the action mask (one row of ``ActionLayout/maskWidth`` entries).
@@ -158,12 +158,12 @@ public final class ServingModel: Sendable {
         serviceRates = table.perInterval ?? table.average
         let cap = table.average, llm = sc.variants.map(\.llm), work = table.work, rows = table.perInterval == nil ? 1 : T
         hireSteps = (0..<V).map { sc.loadSeconds(variant: $0) / sc.decisionInterval }
-        memoryGB = sc.variants.map(\.memoryGB)
+        memoryGB = sc.variants.map(\.totalMemoryGB)
         loadSecondsRAM = sc.variants.map { $0.llm?.wakeSeconds ?? $0.loadSecondsRAM }
         loadSecondsDisk = sc.variants.map(\.loadSecondsDisk)
         hostRAMGB = sc.fleet.map(\.hostRAMGB)
         restartsOnSwitch = sc.variants.map { $0.llm != nil }
-        costPerInterval = sc.variants.map { $0.costPerSecond * sc.decisionInterval }
+        costPerInterval = sc.variants.map { $0.heldCostPerSecond * sc.decisionInterval }
         accuracy = sc.variants.map(\.accuracy)
         canHold = sc.actionMask
         classes = sc.classes
