@@ -406,8 +406,9 @@ struct SubBinScratch: Sendable {
         servers = [Int](repeating: 0, count: S)
         let occupancy = sub && m.isTokenLevel
         parts = [Double](repeating: 0, count: occupancy ? 6 * (m.queueCapacity.reduce(0, +) + V) : 1)
+        // Two buffers (not one array assigned twice: the first step would copy the shared one).
         binServed = [Double](repeating: 0, count: occupancy ? V * S : 1)
-        binLatency = binServed
+        binLatency = [Double](repeating: 0, count: occupancy ? V * S : 1)
     }
 
     /// Runs `body` with unchecked access to the pools left in the sub-bin, the pools per
