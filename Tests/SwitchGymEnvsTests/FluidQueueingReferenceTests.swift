@@ -264,6 +264,10 @@ struct ReferenceSubintervalQueue {
             var next = (0..<S).map { s in
                 (0..<V).contains { pool[$0] > 0 && m.serviceRate(interval: start + time, variant: $0, stream: s) > 0 } ? 0 : queues[s].count
             }
+            // The sub-bin's service: which variant serves how much of which cohort. Charging
+            // waits until the sub-bin is served: an LLM variant's latency depends on it.
+            var parts: [(s: Int, v: Int, due: Double, take: Double, before: Double, after: Double)] = []
+            var servedHere = [[Double]](repeating: [Double](repeating: 0, count: S), count: V)
             while true {
                 var best = -1
                 for s in 0..<S where next[s] < queues[s].count {
@@ -282,36 +286,57 @@ struct ReferenceSubintervalQueue {
                     left -= take
                     info.served += take
                     info.accuracyServed += m.accuracy[v] * take
-                    // The variant's devices start this part between x0 and x1; what finishes
-                    // by the deadline is on time, the rest late by whole intervals.
-                    let n = holding[v], latency = m.serviceLatency[m.rateRow(start + time) + v * S + s]
-                    let x0 = tk + delta * (1 - before / n), x1 = tk + delta * (1 - after / n)
-                    let limit = due - latency
-                    let share = x1 <= limit ? 1 : x0 >= limit ? 0 : (limit - x0) / (x1 - x0)
-                    info.servedOnTime += take * share
-                    var finish = 0.0
-                    if share < 1 {
-                        finish = 0.5 * (max(x0, limit) + x1) + latency
-                        info.latenessPenalty += take * (1 - share) * (penalty(s, intervalsLate(due, at: finish, cap: m.dropAfter[s]))
-                                                                      - penalty(s, intervalsLate(due, at: T0, cap: m.dropAfter[s])))
-                    }
-                    if !m.restartsOnSwitch[v] {
-                        busyEnd[v] = max(busyEnd[v], x1 + latency)
-                    } else if x1 > T1 - latency {
-                        // Started after T1 − latency: still running at the interval's end.
-                        let from = max(x0, T1 - latency)
-                        let amount = take * (x1 - from) / (x1 - x0)
-                        let onTime = take * max(0, min(x1, limit) - from) / (x1 - x0)
-                        let beyond = share < 1 ? penalty(s, intervalsLate(due, at: finish, cap: m.dropAfter[s]))
-                            - penalty(s, intervalsLate(due, at: T1, cap: m.dropAfter[s])) : 0
-                        running[v][s].amount += amount
-                        running[v][s].dueSum += amount * due
-                        running[v][s].onTime += onTime
-                        running[v][s].lateBeyond += (amount - onTime) * beyond
-                    }
+                    parts.append((s, v, due, take, before, after))
+                    servedHere[v][s] += take
                 }
                 queues[s][next[s]].amount = left
                 next[s] = left > 0 ? queues[s].count : next[s] + 1
+            }
+            // Each LLM variant's devices run `n` sequences by Little's law on the step model:
+            // per device, stream `s` arrives at `λ_s` = its service over the pool's device-seconds
+            // and takes `L_s(n) = base + perSequence · n`, so `n = Σ λ_s L_s(n)`, i.e.
+            // `n = Σ λ_s base_s / (1 − Σ λ_s perSequence_s)`, within [1, the stream's max batch].
+            // A fixed-cost variant's latency is its table's.
+            func occupancyLatency(_ v: Int, _ s: Int) -> Double {
+                let row = m.rateRow(start + time)
+                guard m.scenario.variants[v].llm != nil else { return m.serviceLatency[row + v * S + s] }
+                var load = 0.0, slope = 0.0
+                for u in 0..<S {
+                    let lambda = servedHere[v][u] / (pools[v][k] * delta)
+                    load += lambda * m.latencyBase[row + v * S + u]
+                    slope += lambda * m.latencyPerSequence[row + v * S + u]
+                }
+                let n = slope < 1 ? load / (1 - slope) : Double.infinity
+                return m.latencyBase[row + v * S + s] + m.latencyPerSequence[row + v * S + s] * min(max(n, 1), m.latencyMaxBatch[row + v * S + s])
+            }
+            for (s, v, due, take, before, after) in parts {
+                // The variant's devices start this part between x0 and x1; what finishes by
+                // the deadline is on time, the rest late by whole intervals.
+                let n = holding[v], latency = occupancyLatency(v, s)
+                let x0 = tk + delta * (1 - before / n), x1 = tk + delta * (1 - after / n)
+                let limit = due - latency
+                let share = x1 <= limit ? 1 : x0 >= limit ? 0 : (limit - x0) / (x1 - x0)
+                info.servedOnTime += take * share
+                var finish = 0.0
+                if share < 1 {
+                    finish = 0.5 * (max(x0, limit) + x1) + latency
+                    info.latenessPenalty += take * (1 - share) * (penalty(s, intervalsLate(due, at: finish, cap: m.dropAfter[s]))
+                                                                  - penalty(s, intervalsLate(due, at: T0, cap: m.dropAfter[s])))
+                }
+                if !m.restartsOnSwitch[v] {
+                    busyEnd[v] = max(busyEnd[v], x1 + latency)
+                } else if x1 > T1 - latency {
+                    // Started after T1 − latency: still running at the interval's end.
+                    let from = max(x0, T1 - latency)
+                    let amount = take * (x1 - from) / (x1 - x0)
+                    let onTime = take * max(0, min(x1, limit) - from) / (x1 - x0)
+                    let beyond = share < 1 ? penalty(s, intervalsLate(due, at: finish, cap: m.dropAfter[s]))
+                        - penalty(s, intervalsLate(due, at: T1, cap: m.dropAfter[s])) : 0
+                    running[v][s].amount += amount
+                    running[v][s].dueSum += amount * due
+                    running[v][s].onTime += onTime
+                    running[v][s].lateBeyond += (amount - onTime) * beyond
+                }
             }
             for s in 0..<S { while let c = queues[s].first, c.amount <= 0 { queues[s].removeFirst() } }
         }

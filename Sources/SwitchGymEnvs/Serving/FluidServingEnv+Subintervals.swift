@@ -17,10 +17,18 @@ extension FluidServingEnv {
     ///    (``ServingModel/serviceRate(interval:variant:stream:)``, the cost hook both modes share).
     ///    Each variant's devices work through the sub-bin in time: the queries served while a
     ///    variant's pool goes from `p0` to `p1` start at `t + δ·(1 − p0/n)` to `t + δ·(1 − p1/n)`
-    ///    (`n` devices hold it) and finish one batch latency later (the batch that sets the SLO
-    ///    throughput); the part finishing by the deadline is on time, the rest is charged the
-    ///    stream's increments for every whole interval late (rounded up), as the discrete-event
-    ///    fidelity charges them.
+    ///    (`n` devices hold it) and finish one batch latency later; the part finishing by the
+    ///    deadline is on time, the rest is charged the stream's increments for every whole
+    ///    interval late (rounded up), as the discrete-event fidelity charges them (``PartCharges``).
+    ///    A fixed-cost variant's batch latency is the batch that sets its SLO throughput. An LLM
+    ///    variant's follows its devices' occupancy in the sub-bin: each stream's rate per device
+    ///    (its queries served over the pool's device-seconds) gives the running sequences by
+    ///    Little's law on the step model, `n = Σ λ_s · L_s(n)` with `L_s(n)` the stream's
+    ///    ``ServingModel/latencyBase`` `+` ``ServingModel/latencyPerSequence`` `· n`
+    ///    (``LLMStepModel/occupancy(rates:bases:slopes:maxBatch:)``), clamped to `[1, max batch]`;
+    ///    the sub-bin's parts are recorded while the queue is served and charged at `L_s(n)`
+    ///    afterwards. At saturation `n` is the full batch and `L_s(n)` the full batch's cycle
+    ///    (``ServingModel/serviceLatency``); a lightly loaded device answers sooner.
     /// At the interval's end, queued cohorts past their drop window are dropped and the others
     /// past their deadline charged for the intervals late so far.
     ///
@@ -61,8 +69,11 @@ extension FluidServingEnv {
         let window = t.dropWindow, dropK = t.dropAfter, counts = t.counts, weight = t.weight, dropPenalty = t.dropPenalty
         queues.withSlots { q in
             cursor.withUnsafeMutableBufferPointer { cur in
-            bins.withPointers { pool, subPool, held, binRate, serverList, servers in
+            bins.withPointers { pool, subPool, held, binRate, serverList, servers, scratch in
             carry.withServicePointers(model: m) { busyEnd, inFlight, restarts in
+        let occupancy = m.isTokenLevel
+        let part = scratch.parts, binServed = scratch.served, binLatency = scratch.latency
+        let lineBase = t.latencyBase + rowOffset, lineSlope = t.latencyPerSequence + rowOffset, lineMost = t.latencyMaxBatch + rowOffset
         for v in 0..<V { busyEnd[v] = 0 }
         for i in 0..<(V &* S &* 4) { inFlight[i] = 0 }
         // Per sub-bin service rates, and per stream the variants that serve it (variant order).
@@ -120,8 +131,11 @@ extension FluidServingEnv {
                 }
             }
             if !waiting { continue }
-            // Earliest deadline first across streams (ties: stream order).
+            // Earliest deadline first across streams (ties: stream order). With LLM variants
+            // (`occupancy`) the parts are recorded and charged once the sub-bin's service is
+            // known, at the latency of the occupancy it gives each variant's devices.
             let tEnd = tk + delta
+            var parts = 0
             while let (s, bestDue) = q.earliest(streams: S, cursor: cur) {
                 let slot = q.slot(s, cur[s])
                 var left = q.amount[slot]
@@ -139,45 +153,23 @@ extension FluidServingEnv {
                     left -= take
                     served += take
                     accuracyServed += accuracy[v] * take
-                    // Start times of this part, and the latest start that finishes on time.
-                    // The last start is at most `tEnd` (rounding is monotonic), so when `tEnd`
-                    // is early enough all of it is on time, without the start times. Parts
-                    // that may still run at the interval's end are recorded first (``SwitchCarry``).
+                    if occupancy {
+                        let p = part + parts &* 6
+                        p[0] = Double(s); p[1] = Double(v); p[2] = bestDue; p[3] = take; p[4] = before; p[5] = after
+                        parts &+= 1
+                        binServed[v &* S &+ s] += take
+                        continue
+                    }
+                    // Without LLM variants the part is charged at once, as ``PartCharges`` charges
+                    // it (written out here: the fused pass is the fixed-cost scenarios' hot loop).
                     let L = lat[v &* S &+ s]
                     let limit = bestDue - L
                     let n = held[v]
                     if tEnd + L > T1 {
+                        // The variant is fixed-cost (an LLM variant makes the model token-level):
+                        // its devices are busy until this part's last batch ends.
                         let x1 = tk + delta * (1 - after / n)
-                        if !restarts[v] {
-                            // A fixed-cost variant's devices are busy until this part's last batch ends.
-                            busyEnd[v] = max(busyEnd[v], x1 + L)
-                        } else if x1 > T1 - L {
-                            // An LLM variant: the part started after `T1 − L` is still running at `T1`.
-                            let x0 = tk + delta * (1 - before / n)
-                            let share = x1 <= limit ? 1 : x0 >= limit ? 0 : (limit - x0) / (x1 - x0)
-                            onTime += take * share
-                            // Lateness per late query charged for finishing after the interval's end.
-                            var beyond = 0.0
-                            if share < 1 {
-                                let finish = 0.5 * (max(x0, limit) + x1) + L
-                                if !hasCharged {
-                                    charged = cum[s &* M &+ Self.intervalsLate(bestDue, tk: T0, invI: invI, cap: dropK[s])]
-                                    hasCharged = true
-                                }
-                                let owed = cum[s &* M &+ Self.intervalsLate(bestDue, tk: finish, invI: invI, cap: dropK[s])]
-                                lateness += take * (1 - share) * (owed - charged)
-                                beyond = owed - cum[s &* M &+ Self.intervalsLate(bestDue, tk: T1, invI: invI, cap: dropK[s])]
-                            }
-                            let from = max(x0, T1 - L), span = x1 - x0
-                            let running = take * (x1 - from) / span
-                            let runningOnTime = take * max(0, min(x1, limit) - from) / span
-                            let i = (v &* S &+ s) &* 4
-                            inFlight[i] += running
-                            inFlight[i &+ 1] += running * bestDue
-                            inFlight[i &+ 2] += runningOnTime
-                            inFlight[i &+ 3] += (running - runningOnTime) * beyond
-                            continue
-                        }
+                        busyEnd[v] = max(busyEnd[v], x1 + L)
                     }
                     if after >= 0 && tEnd <= limit { onTime += take; continue }
                     let x1 = tk + delta * (1 - after / n)
@@ -197,6 +189,39 @@ extension FluidServingEnv {
                 q.amount[slot] = left
                 // A cohort left unserved means no pool can serve its stream any more.
                 cur[s] = left > 0 ? q.count[s] : cur[s] &+ 1
+            }
+            if occupancy && parts > 0 {
+                // Per variant, the occupancy its devices run at (Little's law on the step model,
+                // ``LLMStepModel/occupancy(rates:bases:slopes:maxBatch:)``: per device each
+                // stream's rate is its service over the pool's device-seconds) and each stream's
+                // latency there; the sums are cleared for the next sub-bin.
+                for v in 0..<V {
+                    let vs = v &* S
+                    let seconds = subPool[v &* K &+ k] * delta
+                    if seconds > 0 {
+                        var load = 0.0, slope = 0.0
+                        for s in 0..<S {
+                            let l = binServed[vs &+ s] / seconds
+                            load += l * lineBase[vs &+ s]
+                            slope += l * lineSlope[vs &+ s]
+                        }
+                        let n = slope < 1 ? load / (1 - slope) : Double.infinity
+                        for s in 0..<S {
+                            binLatency[vs &+ s] = lineBase[vs &+ s] + lineSlope[vs &+ s] * min(max(n, 1), lineMost[vs &+ s])
+                        }
+                    }
+                    for s in 0..<S { binServed[vs &+ s] = 0 }
+                }
+                let charge = PartCharges(tk: tk, tEnd: tEnd, delta: delta, T0: T0, T1: T1, invI: invI, S: S, M: M, cum: cum, dropK: dropK,
+                                         restarts: restarts, busyEnd: busyEnd, inFlight: inFlight)
+                for i in 0..<parts {
+                    let p = part + i &* 6
+                    let s = Int(p[0]), v = Int(p[1])
+                    var charged = 0.0, hasCharged = false
+                    charge.part(stream: s, variant: v, due: p[2], take: p[3], before: p[4], after: p[5],
+                                latency: binLatency[v &* S &+ s], held: held[v], onTime: &onTime, lateness: &lateness,
+                                charged: &charged, hasCharged: &hasCharged)
+                }
             }
             // Served cohorts leave the queues (they are a prefix of each, in deadline order).
             for s in 0..<S {
@@ -264,6 +289,79 @@ extension FluidServingEnv {
     }
 }
 
+/// What the sub-interval step charges one part of a sub-bin's service: the queries `take` of
+/// stream `s` (due at `due`) that variant `v`'s pool serves while it goes from `before` to
+/// `after` device-sub-bins (``FluidServingEnv/stepSubintervals(choices:)``), started between
+/// `x0 = tk + δ·(1 − before/n)` and `x1 = tk + δ·(1 − after/n)` (`n` devices hold `v`) and
+/// finishing `latency` later: the part finishing by the deadline is on time, the rest is charged
+/// its whole intervals late; parts that may still run at the interval's end are recorded first
+/// (a fixed-cost variant's `busyEnd`, an LLM variant's `inFlight`, ``SwitchCarry``).
+struct PartCharges {
+    let tk: Double, tEnd: Double, delta: Double, T0: Double, T1: Double, invI: Double
+    let S: Int, M: Int
+    let cum: UnsafePointer<Double>, dropK: UnsafePointer<Int>, restarts: UnsafePointer<Bool>
+    let busyEnd: UnsafeMutablePointer<Double>, inFlight: UnsafeMutablePointer<Double>
+
+    /// Charges one part to `onTime` and `lateness`; `charged` caches the cohort's penalty at the
+    /// interval's start (computed once needed, `hasCharged`).
+    @inline(__always)
+    func part(stream s: Int, variant v: Int, due bestDue: Double, take: Double, before: Double, after: Double,
+              latency L: Double, held n: Double, onTime: inout Double, lateness: inout Double,
+              charged: inout Double, hasCharged: inout Bool) {
+        // Start times of this part, and the latest start that finishes on time. The last
+        // start is at most `tEnd` (rounding is monotonic), so when `tEnd` is early enough all
+        // of it is on time, without the start times.
+        let limit = bestDue - L
+        if tEnd + L > T1 {
+            let x1 = tk + delta * (1 - after / n)
+            if !restarts[v] {
+                // A fixed-cost variant's devices are busy until this part's last batch ends.
+                busyEnd[v] = max(busyEnd[v], x1 + L)
+            } else if x1 > T1 - L {
+                // An LLM variant: the part started after `T1 − L` is still running at `T1`.
+                let x0 = tk + delta * (1 - before / n)
+                let share = x1 <= limit ? 1 : x0 >= limit ? 0 : (limit - x0) / (x1 - x0)
+                onTime += take * share
+                // Lateness per late query charged for finishing after the interval's end.
+                var beyond = 0.0
+                if share < 1 {
+                    let finish = 0.5 * (max(x0, limit) + x1) + L
+                    if !hasCharged {
+                        charged = cum[s &* M &+ FluidServingEnv.intervalsLate(bestDue, tk: T0, invI: invI, cap: dropK[s])]
+                        hasCharged = true
+                    }
+                    let owed = cum[s &* M &+ FluidServingEnv.intervalsLate(bestDue, tk: finish, invI: invI, cap: dropK[s])]
+                    lateness += take * (1 - share) * (owed - charged)
+                    beyond = owed - cum[s &* M &+ FluidServingEnv.intervalsLate(bestDue, tk: T1, invI: invI, cap: dropK[s])]
+                }
+                let from = max(x0, T1 - L), span = x1 - x0
+                let running = take * (x1 - from) / span
+                let runningOnTime = take * max(0, min(x1, limit) - from) / span
+                let i = (v &* S &+ s) &* 4
+                inFlight[i] += running
+                inFlight[i &+ 1] += running * bestDue
+                inFlight[i &+ 2] += runningOnTime
+                inFlight[i &+ 3] += (running - runningOnTime) * beyond
+                return
+            }
+        }
+        if after >= 0 && tEnd <= limit { onTime += take; return }
+        let x1 = tk + delta * (1 - after / n)
+        if x1 <= limit { onTime += take; return }
+        let x0 = tk + delta * (1 - before / n)
+        let share = x0 >= limit ? 0 : (limit - x0) / (x1 - x0)
+        onTime += take * share
+        if share < 1 {
+            let finish = 0.5 * (max(x0, limit) + x1) + L
+            if !hasCharged {
+                charged = cum[s &* M &+ FluidServingEnv.intervalsLate(bestDue, tk: T0, invI: invI, cap: dropK[s])]
+                hasCharged = true
+            }
+            lateness += take * (1 - share) * (cum[s &* M &+ FluidServingEnv.intervalsLate(bestDue, tk: finish, invI: invI, cap: dropK[s])] - charged)
+        }
+    }
+}
+
 extension SwitchCarry {
     /// Runs `body` with unchecked access to ``busyEnd``, ``inFlight`` and the model's
     /// ``ServingModel/restartsOnSwitch``, which the sub-interval step records.
@@ -285,9 +383,16 @@ extension SwitchCarry {
 /// its load takes, the pools left in the current sub-bin, the service rates per sub-bin
 /// (`binRate[v * S + s]`), and per stream the variants that can serve it
 /// (`serverList[s * V + j]`, `j < servers[s]`, in variant order). Empty with interval queueing.
+///
+/// With LLM variants (``ServingModel/isTokenLevel``), the sub-bin's parts of service recorded
+/// for charging once the sub-bin is served (`parts[6 * i ..< 6 * i + 6]`: stream, variant,
+/// due, queries, pool before, pool after; at most one per queued cohort and one per variant),
+/// per variant and stream the queries served in the sub-bin (`binServed[v * S + s]`) and the
+/// latency at the occupancy they give (`binLatency[v * S + s]`).
 struct SubBinScratch: Sendable {
     var subPool: [Double], heldCount: [Double], loadFraction: [Double], pool: [Double]
     var binRate: [Double], serverList: [Int], servers: [Int]
+    var parts: [Double], binServed: [Double], binLatency: [Double]
 
     init(model m: ServingModel) {
         let sub = m.queueing == .subinterval
@@ -299,15 +404,22 @@ struct SubBinScratch: Sendable {
         binRate = [Double](repeating: 0, count: V * S)
         serverList = [Int](repeating: 0, count: V * S)
         servers = [Int](repeating: 0, count: S)
+        let occupancy = sub && m.isTokenLevel
+        parts = [Double](repeating: 0, count: occupancy ? 6 * (m.queueCapacity.reduce(0, +) + V) : 1)
+        // Two buffers (not one array assigned twice: the first step would copy the shared one).
+        binServed = [Double](repeating: 0, count: occupancy ? V * S : 1)
+        binLatency = [Double](repeating: 0, count: occupancy ? V * S : 1)
     }
 
     /// Runs `body` with unchecked access to the pools left in the sub-bin, the pools per
-    /// variant and sub-bin, the devices holding each variant, the rates per sub-bin, and the
-    /// variants serving each stream.
+    /// variant and sub-bin, the devices holding each variant, the rates per sub-bin, the
+    /// variants serving each stream, and the occupancy scratch (parts, service and latency per
+    /// variant and stream).
     @inline(__always)
     mutating func withPointers<R>(
         _ body: (UnsafeMutablePointer<Double>, UnsafePointer<Double>, UnsafePointer<Double>,
-                 UnsafeMutablePointer<Double>, UnsafeMutablePointer<Int>, UnsafeMutablePointer<Int>) -> R
+                 UnsafeMutablePointer<Double>, UnsafeMutablePointer<Int>, UnsafeMutablePointer<Int>,
+                 (parts: UnsafeMutablePointer<Double>, served: UnsafeMutablePointer<Double>, latency: UnsafeMutablePointer<Double>)) -> R
     ) -> R {
         pool.withUnsafeMutableBufferPointer { pool in
             subPool.withUnsafeBufferPointer { subPool in
@@ -315,8 +427,15 @@ struct SubBinScratch: Sendable {
                     binRate.withUnsafeMutableBufferPointer { rate in
                         serverList.withUnsafeMutableBufferPointer { list in
                             servers.withUnsafeMutableBufferPointer { n in
-                                body(pool.baseAddress!, subPool.baseAddress!, held.baseAddress!,
-                                     rate.baseAddress!, list.baseAddress!, n.baseAddress!)
+                                parts.withUnsafeMutableBufferPointer { parts in
+                                    binServed.withUnsafeMutableBufferPointer { served in
+                                        binLatency.withUnsafeMutableBufferPointer { latency in
+                                            body(pool.baseAddress!, subPool.baseAddress!, held.baseAddress!,
+                                                 rate.baseAddress!, list.baseAddress!, n.baseAddress!,
+                                                 (parts.baseAddress!, served.baseAddress!, latency.baseAddress!))
+                                        }
+                                    }
+                                }
                             }
                         }
                     }
@@ -334,12 +453,14 @@ struct SubintervalTables {
     let accuracy: UnsafePointer<Double>, deadline: UnsafePointer<Double>, dropWindow: UnsafePointer<Double>
     let dropAfter: UnsafePointer<Int>, counts: UnsafePointer<Double>, weight: UnsafePointer<Double>
     let dropPenalty: UnsafePointer<Double>
+    let latencyBase: UnsafePointer<Double>, latencyPerSequence: UnsafePointer<Double>, latencyMaxBatch: UnsafePointer<Double>
 }
 
 extension ServingModel {
     /// Runs `body` with pointers to the sub-interval step's tables (``serviceRates``,
     /// ``serviceLatency``, ``penaltyCumulative``, ``accuracy``, ``deadlineSeconds``,
-    /// ``dropWindowSeconds``, ``dropAfter``, ``subCounts``, ``weight``, ``dropPenalty``).
+    /// ``dropWindowSeconds``, ``dropAfter``, ``subCounts``, ``weight``, ``dropPenalty``,
+    /// ``latencyBase``, ``latencyPerSequence``, ``latencyMaxBatch``).
     @inline(__always)
     func withSubintervalTables<R>(_ body: (SubintervalTables) -> R) -> R {
         serviceRates.withUnsafeBufferPointer { rate in
@@ -352,11 +473,18 @@ extension ServingModel {
                                     subCounts.withUnsafeBufferPointer { counts in
                                         weight.withUnsafeBufferPointer { w in
                                             dropPenalty.withUnsafeBufferPointer { dp in
-                                                body(SubintervalTables(
-                                                    rate: rate.baseAddress!, latency: lat.baseAddress!, penalty: cum.baseAddress!,
-                                                    accuracy: acc.baseAddress!, deadline: dl.baseAddress!, dropWindow: win.baseAddress!,
-                                                    dropAfter: dk.baseAddress!, counts: counts.baseAddress!, weight: w.baseAddress!,
-                                                    dropPenalty: dp.baseAddress!))
+                                                latencyBase.withUnsafeBufferPointer { lb in
+                                                    latencyPerSequence.withUnsafeBufferPointer { ls in
+                                                        latencyMaxBatch.withUnsafeBufferPointer { lm in
+                                                            body(SubintervalTables(
+                                                                rate: rate.baseAddress!, latency: lat.baseAddress!, penalty: cum.baseAddress!,
+                                                                accuracy: acc.baseAddress!, deadline: dl.baseAddress!, dropWindow: win.baseAddress!,
+                                                                dropAfter: dk.baseAddress!, counts: counts.baseAddress!, weight: w.baseAddress!,
+                                                                dropPenalty: dp.baseAddress!, latencyBase: lb.baseAddress!,
+                                                                latencyPerSequence: ls.baseAddress!, latencyMaxBatch: lm.baseAddress!))
+                                                        }
+                                                    }
+                                                }
                                             }
                                         }
                                     }

@@ -154,6 +154,60 @@ public struct LLMStepModel: Sendable, Equatable, Codable {
         guard n > 0 else { return soloLatency(prompt: p, output: o).e2e }
         return stepSeconds(prefill: n * p, decode: 0) + Double(o - 1) * stepSeconds(prefill: 0, decode: n)
     }
+
+    // MARK: - Latency at a batch's occupancy
+
+    /// A request's latency as a line in the batch's occupancy: a request of `prompt` and
+    /// `output` tokens among `n` running sequences of its kind takes
+    ///
+    ///     L(n) = base + perSequence · n,   1 <= n <= maxBatch
+    ///
+    /// seconds: one prefill step of the `n` prompts and `output − 1` decode steps of `n`
+    /// sequences (`base = output · b0`, `perSequence = b1 · prompt + (output − 1) · b2`, in
+    /// seconds). `L(maxBatch)` is ``batchLatency(prompt:output:)`` (the cycle of the full batch
+    /// that sets ``servingRate(prompt:output:)``, equal up to rounding) and `L(1)` the request
+    /// alone (``soloLatency(prompt:output:)`` without chunking). When no batch fits, the line is
+    /// flat at the solo latency (`perSequence = 0`, `maxBatch = 1`). Lengths are rounded as
+    /// ``batchLatency(prompt:output:)`` rounds them.
+    public func latencyLine(prompt: Double, output: Double) -> (base: Double, perSequence: Double, maxBatch: Int) {
+        let p = max(1, Int(prompt.rounded())), o = max(1, Int(output.rounded()))
+        let n = maxBatch(prompt: p, output: o)
+        guard n > 0 else { return (soloLatency(prompt: p, output: o).e2e, 0, 1) }
+        return (Double(o) * stepBaseUs * 1e-6, (prefillUsPerToken * Double(p) + decodeUsPerToken * Double(o - 1)) * 1e-6, n)
+    }
+
+    /// The occupancy at which a device serving `rate` requests/s of `prompt` + `output`
+    /// tokens runs: the fixed point of Little's law on the step model, `n = rate · L(n)` with
+    /// `L` the ``latencyLine(prompt:output:)``, in closed form
+    ///
+    ///     n = rate · base / (1 − rate · perSequence),
+    ///
+    /// clamped to `[1, maxBatch]` (a request always runs with itself; at
+    /// ``servingRate(prompt:output:)`` the fixed point is the full batch). Returns `n` and
+    /// `L(n)`, the latency of a request there.
+    /// - Complexity: O(1) after ``latencyLine(prompt:output:)``.
+    public func occupancy(rate: Double, prompt: Double, output: Double) -> (running: Double, latency: Double) {
+        let line = latencyLine(prompt: prompt, output: output)
+        return Self.occupancy(rates: [rate], bases: [line.base], slopes: [line.perSequence], maxBatch: Double(line.maxBatch))
+    }
+
+    /// Little's law over several kinds of request sharing one engine: kind `i` arrives at
+    /// `rates[i]` requests/s and its latency at occupancy `n` is `bases[i] + slopes[i] · n`, so
+    /// `n = Σ rates[i] · L_i(n)` solves to `n = Σ rates[i] · bases[i] / (1 − Σ rates[i] · slopes[i])`
+    /// (unbounded when the denominator is not positive: the engine is past saturation). Returns
+    /// that `n` clamped to `[1, maxBatch]` and the first kind's latency there. The fluid env
+    /// computes the same sums in place over its tables (``FluidServingEnv/stepSubintervals(choices:)``);
+    /// this is the reference form its tests compare against.
+    public static func occupancy(rates: [Double], bases: [Double], slopes: [Double], maxBatch: Double) -> (running: Double, latency: Double) {
+        var load = 0.0, slope = 0.0
+        for i in rates.indices {
+            load += rates[i] * bases[i]
+            slope += rates[i] * slopes[i]
+        }
+        let n = slope < 1 ? load / (1 - slope) : Double.infinity
+        let running = min(max(n, 1), maxBatch)
+        return (running, bases[0] + slopes[0] * running)
+    }
 }
 
 /// The prompt and output lengths of requests whose trace has no token counts: independent

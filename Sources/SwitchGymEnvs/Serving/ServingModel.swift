@@ -105,8 +105,17 @@ public final class ServingModel: Sendable {
     /// `serviceLatency[t * rateStride + v * S + s]`: seconds a query of stream `s` rides in the
     /// batch of variant `v` that sets its rate in interval `t` (`L(b)` of the best `b / L(b)` with
     /// `2·L(b) <= deadline` from the latency table; for an LLM variant the cycle of the full batch
-    /// at the interval's mean lengths, ``LLMStepModel/batchLatency(prompt:output:)``).
+    /// at the interval's mean lengths, ``LLMStepModel/batchLatency(prompt:output:)``: the
+    /// latency at saturation; the sub-interval step charges an LLM variant's queries at the
+    /// latency of its devices' occupancy, ``latencyBase``).
     let serviceLatency: [Double]
+    /// For an LLM variant, the latency at the batch's occupancy (sub-interval queueing):
+    /// `L(n) = latencyBase[i] + latencyPerSequence[i] · n` for `1 <= n <= latencyMaxBatch[i]`,
+    /// `i = t * rateStride + v * S + s`, at interval `t`'s mean lengths
+    /// (``LLMStepModel/latencyLine(prompt:output:)``; `L(latencyMaxBatch)` is ``serviceLatency``).
+    /// A fixed-cost variant's line is flat at ``serviceLatency`` (`perSequence = 0`,
+    /// `maxBatch = 1`): its latency does not follow occupancy.
+    let latencyBase: [Double], latencyPerSequence: [Double], latencyMaxBatch: [Double]
     /// `penaltyCumulative[s * (maxLate + 1) + k]`: weight × the penalty after `k` intervals late.
     let penaltyCumulative: [Double]
 
@@ -214,11 +223,17 @@ public final class ServingModel: Sendable {
         deadlineSeconds = sc.streams.map { $0.deadlineMs / 1000 }
         dropWindowSeconds = sc.streams.map { Double($0.dropAfterIntervals) * sc.decisionInterval }
         var lat = [Double](repeating: 0, count: rows * V * S)
+        var base = lat, slope = lat, most = [Double](repeating: 1, count: rows * V * S)
         for v in 0..<V {
             for s in 0..<S where cap[v * S + s] > 0 {
                 if let m = llm[v], let work {
                     for t in 0..<rows {
-                        lat[(t * V + v) * S + s] = m.batchLatency(prompt: work.meanPrompt[t * S + s], output: work.meanOutput[t * S + s])
+                        let i = (t * V + v) * S + s, p = work.meanPrompt[t * S + s], o = work.meanOutput[t * S + s]
+                        lat[i] = m.batchLatency(prompt: p, output: o)
+                        let line = m.latencyLine(prompt: p, output: o)
+                        base[i] = line.base
+                        slope[i] = line.perSequence
+                        most[i] = Double(line.maxBatch)
                     }
                     continue
                 }
@@ -226,11 +241,14 @@ public final class ServingModel: Sendable {
                 var best = 0.0
                 for (b, l) in zip(x.batchSizes, x.latencyMs) where 2 * l <= limit && l > 0 && Double(b) * 1000 / l > best {
                     best = Double(b) * 1000 / l
-                    for t in 0..<rows { lat[(t * V + v) * S + s] = l / 1000 }
+                    for t in 0..<rows { lat[(t * V + v) * S + s] = l / 1000; base[(t * V + v) * S + s] = l / 1000 }
                 }
             }
         }
         serviceLatency = lat
+        latencyBase = base
+        latencyPerSequence = slope
+        latencyMaxBatch = most
         var cum = [Double](repeating: 0, count: S * (m + 1))
         for s in 0..<S {
             for k in 0...m { cum[s * (m + 1) + k] = sc.streams[s].weight * sc.streams[s].penalty.cumulative(min(k, drops[s])) }

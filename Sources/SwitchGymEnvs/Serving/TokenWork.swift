@@ -20,7 +20,9 @@ import Foundation
 /// ``LLMStepModel/servingRate(prompt:output:)`` queries of stream `s` in interval `t`, at the
 /// interval's mean lengths: the step model's capacity at saturation, the closed form the
 /// discrete-event fidelity's throughput is validated against, and by which its dispatch weighs
-/// the variant's queues. A query of it takes ``LLMStepModel/batchLatency(prompt:output:)``.
+/// the variant's queues. A query of it takes ``LLMStepModel/batchLatency(prompt:output:)`` at
+/// saturation, and less at a lower occupancy (``LLMStepModel/occupancy(rate:prompt:output:)``,
+/// which the sub-interval step charges).
 struct TokenWork {
     /// Intervals and streams.
     let intervals: Int, streams: Int
