@@ -506,9 +506,16 @@ public final class PolicyRegistry: @unchecked Sendable {
 
     private func readState() -> State? {
         guard let data = FileManager.default.contents(atPath: statePath) else { return nil }
+        let unsigned: [UInt8]
+        do {
+            unsigned = try ContentChecksum.verifyJSON([UInt8](data), path: statePath).unsigned
+        } catch {
+            log("\(error); each policy starts at its highest valid version")
+            return nil
+        }
         let decoder = JSONDecoder()
         decoder.keyDecodingStrategy = .convertFromSnakeCase
-        guard let s = try? decoder.decode(State.self, from: data), s.format == "switchgym.serve.state", s.formatVersion == 1 else {
+        guard let s = try? decoder.decode(State.self, from: Data(unsigned)), s.format == "switchgym.serve.state", s.formatVersion == 1 else {
             log("\(statePath): not a readable state file; each policy starts at its highest valid version")
             return nil
         }
@@ -520,7 +527,8 @@ public final class PolicyRegistry: @unchecked Sendable {
         encoder.keyEncodingStrategy = .convertToSnakeCase
         encoder.outputFormatting = [.sortedKeys, .prettyPrinted]
         let data = try encoder.encode(persistedState())
-        try AtomicOutput.write(bytes: [UInt8](data) + [10], to: statePath)
+        // The state file carries its checksum as its first key (``ContentChecksum``).
+        try AtomicOutput.write(text: ContentChecksum.signJSON(String(decoding: data, as: UTF8.self) + "\n"), to: statePath)
     }
 }
 

@@ -87,9 +87,11 @@ struct ExportCommand: ParsableCommand {
         var envName = env, traceName = trace
         if envName == nil {
             let folder = URL(fileURLWithPath: policy.source).deletingLastPathComponent()
-            guard let config = try? TrainingRunConfig.read(from: folder) else {
+            guard FileSystem.exists(folder.appendingPathComponent(RunConfigFile.fileName).path) else {
                 throw CLIError.usage("\(checkpoint): no config.json beside the checkpoint to say its env; give --env (and --trace, the training trace)")
             }
+            // A damaged or changed config.json is an error naming it, not a missing one.
+            let config = try trainingErrors { try TrainingRunConfig.read(from: folder) }
             envName = config.env
             if traceName == nil { traceName = config.trace }
         }

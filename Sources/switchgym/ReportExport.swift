@@ -5,7 +5,8 @@ import SwitchGymEnvs
 import SwitchGymIO
 
 /// `eval --export DIR`: tidy CSVs, a Jupyter notebook that loads and plots them, and SVG
-/// pictures. Every file is written atomically.
+/// pictures. Every file is written atomically; `SHA256SUMS` (written last) lists each file's
+/// SHA-256 (`sha256sum -c SHA256SUMS`), and the notebook checks the CSVs against it first.
 enum ReportExport {
     /// Load-time multipliers of the crossover experiment.
     static let crossoverScales: [Double] = [0.125, 0.25, 0.5, 1, 2, 4, 8, 16]
@@ -15,7 +16,11 @@ enum ReportExport {
         try OutputGuard.check(folder: directory)
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         let sc = table.scenario
-        func path(_ name: String) -> String { (directory as NSString).appendingPathComponent(name) }
+        var written: [String] = []
+        func path(_ name: String) -> String {
+            written.append(name)
+            return (directory as NSString).appendingPathComponent(name)
+        }
 
         // policies.csv: one row per policy.
         var p = "policy,kind,utility,goodput,slo_attainment,mean_accuracy,cost,switches,dropped,arrived,regret\n"
@@ -123,6 +128,7 @@ enum ReportExport {
             to: path("crossover.svg"))
 
         try AtomicOutput.write(text: notebook(scenario: sc.name), to: path("report.ipynb"))
+        try ContentChecksum.writeManifest(folder: directory, names: written)
     }
 
     static func csv(_ s: String) -> String {
@@ -147,7 +153,7 @@ enum ReportExport {
         }
         let cells = [
             cell("markdown", "# SwitchGym evaluation: \(scenario)\n\nWritten by `switchgym eval --export`. Tidy CSVs: `policies.csv` (one row per policy), `intervals.csv` (per policy and decision interval), `assignments.csv` (variant per device whenever it changes), `crossover.csv` (utility as every load time is scaled)."),
-            cell("code", "import pandas as pd\nimport matplotlib.pyplot as plt\npolicies = pd.read_csv('policies.csv')\nintervals = pd.read_csv('intervals.csv')\nassignments = pd.read_csv('assignments.csv')\ncrossover = pd.read_csv('crossover.csv')\npolicies.sort_values('utility', ascending=False)"),
+            cell("code", "import hashlib, pathlib\n# The CSVs as eval wrote them: each must match its SHA-256 in SHA256SUMS.\nfor line in pathlib.Path('SHA256SUMS').read_text().splitlines():\n    digest, name = line.split('  ', 1)\n    if name.endswith('.csv'):\n        assert hashlib.sha256(pathlib.Path(name).read_bytes()).hexdigest() == digest, f'{name} does not match SHA256SUMS: changed or damaged'\nimport pandas as pd\nimport matplotlib.pyplot as plt\npolicies = pd.read_csv('policies.csv')\nintervals = pd.read_csv('intervals.csv')\nassignments = pd.read_csv('assignments.csv')\ncrossover = pd.read_csv('crossover.csv')\npolicies.sort_values('utility', ascending=False)"),
             cell("markdown", "## Trained policies against the best deployable baseline\n\n`kind` is `trained` (a checkpoint), `baseline` (deployable) or `oracle` (the hindsight plan, an upper reference, not a policy one can run)."),
             cell("code", "baselines = policies[policies.kind == 'baseline']\nbest = baselines.loc[baselines.utility.idxmax()] if len(baselines) else None\ntrained = policies[policies.kind == 'trained'].copy()\nif best is not None:\n    trained['margin_over_best_baseline_%'] = 100 * (trained.utility - best.utility) / abs(best.utility)\n    print(f'best baseline: {best.policy} ({best.utility:.4g})')\ntrained"),
             cell("code", "ax = policies.set_index('policy')['utility'].sort_values().plot.barh(figsize=(8, 4))\nax.set_xlabel('utility (sum of rewards)')\nplt.tight_layout()"),

@@ -78,7 +78,9 @@ struct SimulateCommand: ParsableCommand {
                                                    drainIntervals: drainIntervals, seed: seed.value)
                 runs.append(ServingRun(name: name, metrics: des.totals.serving, intervals: [], assignments: decisions.assignments))
                 if let path = requestsOut {
-                    try AtomicOutput.write(text: des.csv, to: path)
+                    let bytes = Array(des.csv.utf8)
+                    try AtomicOutput.write(bytes: bytes, to: path)
+                    try ContentChecksum.writeSidecar(for: path, bytes: bytes)
                     let dropped = des.records.filter(\.dropped).count
                     note("\(path): \(des.records.count) requests (\(dropped) dropped) over \(des.intervals) intervals; \(des.unfinished) still in flight at the end (no row)")
                 }

@@ -272,6 +272,10 @@ struct MetricsLoggerTests {
         try MetricsLogger(directory: empty, start: .resume(fromStep: 3), hostname: "h").close()
         #expect(try String(contentsOf: empty.appendingPathComponent("metrics.csv"), encoding: .utf8) == "step,tag,value,wall_time\n")
         try Data("a,b\n1,2\n".utf8).write(to: empty.appendingPathComponent("metrics.csv"))
+        // With its sidecar the replaced file fails the checksum; without one (a run written
+        // before checksums existed), the format checks below apply.
+        #expect(throws: SwitchGymIOError.self) { try MetricsLogger(directory: empty, start: .resume(fromStep: 3)) }
+        try FileManager.default.removeItem(at: empty.appendingPathComponent("metrics.csv.sha256"))
         #expect(throws: MetricsError.self) { try MetricsLogger(directory: empty, start: .resume(fromStep: 3)) }
         try Data("step,tag,value,wall_time\n1,a,2,3\nx,a,2,3\n".utf8).write(to: empty.appendingPathComponent("metrics.csv"))
         do {
@@ -282,6 +286,41 @@ struct MetricsLoggerTests {
         }
     }
 
+    @Test("metrics.csv.sha256 covers the file at each explicit flush and close; a changed row fails the resume, naming the file")
+    func metricsChecksum() throws {
+        let dir = try makeRunDirectory()
+        defer { removeRunDirectory(dir) }
+        let csv = dir.appendingPathComponent("metrics.csv").path
+        func sidecarMatches() throws -> Bool {
+            try String(contentsOfFile: csv + ".sha256", encoding: .utf8) == "\(SHA256.hex(of: try FileSystem.readAll(csv)))  metrics.csv\n"
+        }
+        let m = try MetricsLogger(directory: dir, hostname: "h", clock: FakeClock(100, tick: 1).read)
+        #expect(try sidecarMatches())
+        for s in 1...5 { m.log(tag: "charts/x", value: Double(s) / 3, step: s) }
+        try m.flush()
+        #expect(try sidecarMatches())
+        for s in 6...9 { m.log(tag: "charts/x", value: Double(s) / 3, step: s) }
+        try m.close()
+        #expect(try sidecarMatches())
+        let intact = try FileSystem.readAll(csv)
+        // A digit changed in a row the checksum covers.
+        var changed = intact
+        let at = try #require(changed.lastIndex(of: UInt8(ascii: "3")))
+        changed[at] = UInt8(ascii: "4")
+        try AtomicOutput.write(bytes: changed, to: csv)
+        do {
+            _ = try MetricsLogger(directory: dir, start: .resume(fromStep: 5), hostname: "h")
+            Issue.record("a changed metrics.csv was resumed from")
+        } catch let e as SwitchGymIOError {
+            #expect(e.kind == .checksum && e.description.contains(csv), "\(e)")
+        }
+        // Intact again: resumed, cut at step 5, and covered again.
+        try AtomicOutput.write(bytes: intact, to: csv)
+        try MetricsLogger(directory: dir, start: .resume(fromStep: 5), hostname: "h").close()
+        #expect(try sidecarMatches())
+        #expect(try String(contentsOfFile: csv, encoding: .utf8).split(separator: "\n").count == 6)
+    }
+
     @Test("config.json is written atomically with sorted keys and reads back")
     func config() throws {
         struct Config: Codable, Equatable { var algo: String; var lr: Double; var env: String }
@@ -290,10 +329,13 @@ struct MetricsLoggerTests {
         let c = Config(algo: "ppo", lr: 2.5e-4, env: "switchgym/EmploymentSearch-v0")
         let url = try RunConfigFile.write(c, to: dir)
         let text = try String(contentsOf: url, encoding: .utf8)
-        #expect(text.hasPrefix("{\n  \"algo\" : \"ppo\",\n  \"env\" : \"switchgym/EmploymentSearch-v0\""))
+        // The checksum first, then the keys in order.
+        #expect(text.hasPrefix("{\n  \"sha256\" : \""))
+        #expect(text.contains("\",\n  \"algo\" : \"ppo\",\n  \"env\" : \"switchgym/EmploymentSearch-v0\""))
         #expect(try RunConfigFile.read(Config.self, from: dir) == c)
         try RunConfigFile.write(json: "{}", to: dir)
-        #expect(try String(contentsOf: url, encoding: .utf8) == "{}\n")
+        let empty = try String(contentsOf: url, encoding: .utf8)
+        #expect(empty == "{\n  \"sha256\" : \"\(SHA256.hex(of: Array("{}\n".utf8)))\"}\n")
         #expect(listNames(dir) == ["config.json"])
     }
 }

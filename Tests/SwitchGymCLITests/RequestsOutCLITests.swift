@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import SwitchGymIO
 
 /// `envs simulate --fidelity des --requests-out`: one CSV row per request, through the binary.
 @Suite("envs simulate --fidelity des --requests-out: a row per request", .serialized)
@@ -54,6 +55,8 @@ struct RequestsOutCLITests {
                          "--requests-out", "r.csv"], cwd: dir)
         #expect(r.status == 0, "\(r.stderr)")
         #expect(r.stderr.contains("r.csv: 4 requests (0 dropped)") && r.stderr.contains("0 still in flight"), "\(r.stderr)")
+        // The CSV's sha256sum sidecar matches it.
+        #expect(try ContentChecksum.verifySidecar(for: dir + "/r.csv"))
         let lines = try String(contentsOfFile: dir + "/r.csv", encoding: .utf8).split(separator: "\n").map(String.init)
         #expect(lines.first == "arrival_s,stream,device,prompt_tokens,output_tokens,ttft_s,tpot_s,e2e_s,preemptions,dropped")
         try #require(lines.count == 5)

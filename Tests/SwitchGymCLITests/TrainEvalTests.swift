@@ -137,6 +137,8 @@ struct TrainEvalTests {
                   "rate.svg", "utility.svg", "crossover.svg", "variants-ppo_run.svg"] {
             #expect(exported.contains(f), "\(f) not exported")
         }
+        // SHA256SUMS lists every other file of the folder, and each matches.
+        #expect(Set(try ContentChecksum.verifyManifest(folder: dir + "/report")) == Set(exported).subtracting(["SHA256SUMS"]))
         let csv = try String(contentsOfFile: dir + "/report/policies.csv", encoding: .utf8).split(separator: "\n")
         #expect(csv.count == policies.count + 1)
         #expect(csv[0].hasPrefix("policy,kind,utility") && csv[1].hasPrefix("ppo:run,trained,"))

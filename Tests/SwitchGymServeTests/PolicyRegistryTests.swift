@@ -55,6 +55,12 @@ struct PolicyRegistryTests {
         let state = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: r3.statePath))) as? [String: Any]
         #expect(state?["format"] as? String == "switchgym.serve.state")
         #expect(((state?["policies"] as? [String: Any])?["zoo"] as? [String: Any])?["active"] as? Int == 1)
+        // It carries its checksum: a changed file (one more space: the same JSON) is not trusted,
+        // and each policy starts at its highest valid version (v2), as with an unreadable file.
+        let text = try String(contentsOfFile: r3.statePath, encoding: .utf8)
+        #expect(try ContentChecksum.verifyJSON(Array(text.utf8), path: r3.statePath).signed)
+        try text.replacingOccurrences(of: "\"active\" : 1", with: "\"active\" :  1").write(toFile: r3.statePath, atomically: true, encoding: .utf8)
+        #expect(try open(dir, sc).active("zoo").version == 2)
     }
 
     @Test("kill -9 during an upload: a partial temporary file or a partial version file leaves the previous version active after restart")

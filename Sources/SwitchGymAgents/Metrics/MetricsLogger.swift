@@ -31,6 +31,11 @@ import Darwin
 /// that step.) A fresh start in a folder that already holds event files writes
 /// `SessionLog START` at step 0 instead, hiding the older run in TensorBoard.
 ///
+/// `metrics.csv.sha256` holds the `sha256sum` line of `metrics.csv` as of the last explicit
+/// ``flush()`` (a checkpoint's) or ``close()``; rows appended after it are the unchecked tail
+/// of a run killed meanwhile. Resuming checks the file against it
+/// (``ContentChecksum/verifiedPrefix(of:path:)``) before keeping its rows.
+///
 /// Not thread-safe: log from one thread (the training loop).
 public final class MetricsLogger {
     /// How a run folder is opened.
@@ -56,6 +61,8 @@ public final class MetricsLogger {
     private var csvFD: Int32
     private var eventFD: Int32
     private var csvBuffer: [UInt8] = []
+    /// The SHA-256 of everything written to `metrics.csv` so far.
+    private var csvHash = SHA256()
     private var eventBuffer: [UInt8] = []
     private var pendingError: (any Error)?
     private var lastWallTime: Double = 0
@@ -88,18 +95,24 @@ public final class MetricsLogger {
                                    libraryMessage: error.localizedDescription)
         }
         let header = Array((Self.csvHeader + "\n").utf8)
+        var written = header
         switch start {
         case .fresh:
-            try AtomicOutput.write(bytes: header, to: csvURL.path)
+            break
         case .resume(let step):
             if FileSystem.exists(csvURL.path) {
-                let kept = try Self.truncatedCSV(try FileSystem.readAll(csvURL.path), keepingThrough: step,
-                                                 path: csvURL.path)
-                try AtomicOutput.write(bytes: kept, to: csvURL.path)
-            } else {
-                try AtomicOutput.write(bytes: header, to: csvURL.path)
+                let bytes = try FileSystem.readAll(csvURL.path)
+                // The rows up to the last recorded checksum must be intact; a tail after it
+                // (written after the last checkpoint) is not covered, and is cut by step.
+                _ = try ContentChecksum.verifiedPrefix(of: bytes, path: csvURL.path)
+                written = try Self.truncatedCSV(bytes, keepingThrough: step, path: csvURL.path)
             }
         }
+        try AtomicOutput.write(bytes: written, to: csvURL.path)
+        try ContentChecksum.writeSidecar(for: csvURL.path, bytes: written)
+        var hash = SHA256()
+        hash.update(written)
+        csvHash = hash
         csvFD = try Self.openForAppend(csvURL.path, create: false)
 
         let now = clock()
@@ -167,11 +180,12 @@ public final class MetricsLogger {
 
         if csvBuffer.count >= Self.flushBytes || eventBuffer.count >= Self.flushBytes
             || now - lastFlush >= Self.flushSeconds {
-            do { try flush() } catch { if pendingError == nil { pendingError = error } }
+            do { try writeBuffers() } catch { if pendingError == nil { pendingError = error } }
         }
     }
 
-    /// Writes the buffered rows and events to the files.
+    /// Writes the buffered rows and events to the files, and records `metrics.csv`'s
+    /// checksum in `metrics.csv.sha256`.
     ///
     /// - Throws: the first write error since the last call (including one met by `log`).
     public func flush() throws {
@@ -180,9 +194,17 @@ public final class MetricsLogger {
             throw e
         }
         guard !closed else { return }
+        try writeBuffers()
+        var h = csvHash
+        try ContentChecksum.writeSidecar(for: csvURL.path, hex: h.finalizeHex())
+    }
+
+    /// Writes the buffered rows and events to the files.
+    private func writeBuffers() throws {
         lastFlush = lastWallTime
         if !csvBuffer.isEmpty {
             try Self.writeAll(csvFD, csvBuffer, path: csvURL.path)
+            csvHash.update(csvBuffer)
             csvBuffer.removeAll(keepingCapacity: true)
         }
         if !eventBuffer.isEmpty {

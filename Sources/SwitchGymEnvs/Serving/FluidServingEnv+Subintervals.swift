@@ -135,6 +135,8 @@ extension FluidServingEnv {
             // (`occupancy`) the parts are recorded and charged once the sub-bin's service is
             // known, at the latency of the occupancy it gives each variant's devices.
             let tEnd = tk + delta
+            let charge = PartCharges(tk: tk, tEnd: tEnd, delta: delta, T0: T0, T1: T1, invI: invI, S: S, M: M, cum: cum, dropK: dropK,
+                                     restarts: restarts, busyEnd: busyEnd, inFlight: inFlight)
             var parts = 0
             while let (s, bestDue) = q.earliest(streams: S, cursor: cur) {
                 let slot = q.slot(s, cur[s])
@@ -160,31 +162,10 @@ extension FluidServingEnv {
                         binServed[v &* S &+ s] += take
                         continue
                     }
-                    // Without LLM variants the part is charged at once, as ``PartCharges`` charges
-                    // it (written out here: the fused pass is the fixed-cost scenarios' hot loop).
-                    let L = lat[v &* S &+ s]
-                    let limit = bestDue - L
-                    let n = held[v]
-                    if tEnd + L > T1 {
-                        // The variant is fixed-cost (an LLM variant makes the model token-level):
-                        // its devices are busy until this part's last batch ends.
-                        let x1 = tk + delta * (1 - after / n)
-                        busyEnd[v] = max(busyEnd[v], x1 + L)
-                    }
-                    if after >= 0 && tEnd <= limit { onTime += take; continue }
-                    let x1 = tk + delta * (1 - after / n)
-                    if x1 <= limit { onTime += take; continue }
-                    let x0 = tk + delta * (1 - before / n)
-                    let share = x0 >= limit ? 0 : (limit - x0) / (x1 - x0)
-                    onTime += take * share
-                    if share < 1 {
-                        let finish = 0.5 * (max(x0, limit) + x1) + L
-                        if !hasCharged {
-                            charged = cum[s &* M &+ Self.intervalsLate(bestDue, tk: T0, invI: invI, cap: dropK[s])]
-                            hasCharged = true
-                        }
-                        lateness += take * (1 - share) * (cum[s &* M &+ Self.intervalsLate(bestDue, tk: finish, invI: invI, cap: dropK[s])] - charged)
-                    }
+                    // Without LLM variants the part is charged at once.
+                    charge.part(stream: s, variant: v, due: bestDue, take: take, before: before, after: after,
+                                latency: lat[v &* S &+ s], held: held[v], onTime: &onTime, lateness: &lateness,
+                                charged: &charged, hasCharged: &hasCharged)
                 }
                 q.amount[slot] = left
                 // A cohort left unserved means no pool can serve its stream any more.
@@ -212,8 +193,6 @@ extension FluidServingEnv {
                     }
                     for s in 0..<S { binServed[vs &+ s] = 0 }
                 }
-                let charge = PartCharges(tk: tk, tEnd: tEnd, delta: delta, T0: T0, T1: T1, invI: invI, S: S, M: M, cum: cum, dropK: dropK,
-                                         restarts: restarts, busyEnd: busyEnd, inFlight: inFlight)
                 for i in 0..<parts {
                     let p = part + i &* 6
                     let s = Int(p[0]), v = Int(p[1])
