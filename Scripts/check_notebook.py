@@ -68,6 +68,22 @@ def main():
                   f"the notebook names the best deployable baseline ({best.policy}) and the trained policies' margins over it")
         except Exception as e:  # a cell raised
             check(False, f"report.ipynb runs top to bottom: {type(e).__name__}: {str(e)[:300]}")
+        # SHA256SUMS: what coreutils' sha256sum -c checks, and a changed CSV stops the notebook.
+        import hashlib
+        with open(os.path.join(out, "SHA256SUMS")) as f:
+            sums = [line.split("  ", 1) for line in f.read().splitlines()]
+        listed = {name for _, name in sums}
+        check(listed == set(os.listdir(out)) - {"SHA256SUMS"}, f"SHA256SUMS lists every exported file ({len(listed)})")
+        check(all(hashlib.sha256(open(os.path.join(out, n), "rb").read()).hexdigest() == d for d, n in sums
+                  if n != "report.ipynb"), "every file matches its SHA-256 in SHA256SUMS")
+        with open(os.path.join(out, "intervals.csv"), "a") as f:
+            f.write("tampered,0,0,0,0,0,0,0,0,0,0,0\n")
+        fresh = nbformat.read(os.path.join(out, "report.ipynb"), as_version=4)
+        try:
+            NotebookClient(fresh, timeout=120, kernel_name="python3", resources={"metadata": {"path": out}}).execute()
+            check(False, "a changed intervals.csv stops the notebook at its checksum cell")
+        except Exception as e:
+            check("intervals.csv does not match SHA256SUMS" in str(e), "a changed intervals.csv stops the notebook at its checksum cell")
         for svg in ["rate.svg", "utility.svg", "crossover.svg"]:
             with open(os.path.join(out, svg)) as f:
                 text = f.read()
