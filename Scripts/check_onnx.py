@@ -9,7 +9,8 @@ and a moves policy on a 32-device copy of envs/vision-cluster.toml (both fleet c
      and the policy document in metadata_props;
   2b. `switchgym.policy.verify_onnx` (the sha256 in metadata_props, then the golden cases in
      onnxruntime), the golden cases equal to the safetensors file's, the onnx package's
-     re-serialization equal to the file, and a flipped weight bit refused, naming the file;
+     re-serialization equal to the file, a flipped weight bit refused, naming the file, and a
+     wrong golden action (the file re-signed) refused by the self-test;
   3. onnxruntime on 10,000 random valid observations (one-hot variants, some pending loads,
      random shared block) with random masks (every component allows at least one value;
      seeded) against `switchgym act`: every action equal, else each disagreement is reported
@@ -233,7 +234,8 @@ def train(tmp, label, env, steps, **config):
 def verify_onnx_form(tmp, label, ox, model, tensors):
     """The ONNX form's own load-time checks: `verify_onnx` (sha256, then the golden cases in
     onnxruntime), the golden cases against the safetensors file's, the onnx package's
-    re-serialization against the file, and one flipped weight bit refused, naming the file."""
+    re-serialization against the file, one flipped weight bit refused, naming the file, and a
+    re-signed file with a wrong golden action refused by the self-test."""
     verified = pr.verify_onnx(ox, self_test=True)
     sha = verified.metadata["sha256"]
     check(verified.self_tested, f"{label}: verify_onnx: sha256 {sha[:12]}… matches the content, and the "
@@ -267,6 +269,22 @@ def verify_onnx_form(tmp, label, ox, model, tensors):
         check(False, f"{label}: verify_onnx refuses a file with one weight bit flipped")
     except pr.PolicyError as e:
         check(str(e).startswith(f"{tampered}: checksum mismatch"), f"{label}: one flipped weight bit is refused: {str(e)[:90]}…")
+    # The self-test: a golden action changed and the file re-signed passes the checksum, not the self-test.
+    golden = json.loads(verified.metadata["golden"])
+    golden["action"][0] = (golden["action"][0] + 1) % verified.document["action"]["components"][0]
+    for e in unsigned.metadata_props:
+        if e.key == "golden":
+            e.value = json.dumps(golden, sort_keys=True, separators=(",", ":"))
+    resigned = unsigned.SerializeToString()
+    entry = onnx.StringStringEntryProto(key="sha256", value=hashlib.sha256(resigned).hexdigest()).SerializeToString()
+    wrong = os.path.join(tmp, f"{label}.wrong-golden.onnx")
+    with open(wrong, "wb") as f:
+        f.write(resigned + bytes([0x72, len(entry)]) + entry)
+    try:
+        pr.verify_onnx(wrong, self_test=True)
+        check(False, f"{label}: verify_onnx refuses a re-signed file with a wrong golden action")
+    except pr.PolicyError as e:
+        check(str(e).startswith(f"{wrong}: self-test case 0 of"), f"{label}: a wrong golden action (re-signed) fails the self-test: {str(e)[:90]}…")
 
 
 def check_policy(tmp, label, run, kind, export=()):

@@ -526,7 +526,8 @@ def verify_onnx(path, self_test=None):
     `metadata_props` against the file's content, the format, the golden cases' shapes against the
     policy document, then the self-test: ONNX Runtime must give every golden case's action.
 
-    `self_test`: None runs it when onnxruntime is installed, True requires it, False skips it.
+    `self_test`: None runs it when onnxruntime is installed, True requires it (ImportError without),
+    False skips it.
     Needs only numpy otherwise (the protobuf fields are read here). Returns an `OnnxPolicy`;
     raises `PolicyError` naming the file and what is wrong (`OSError` when it cannot be read)."""
     with open(path, "rb") as f:
@@ -559,6 +560,7 @@ def verify_onnx(path, self_test=None):
     if self_test is None:
         try:
             import onnxruntime  # noqa: F401
+            self_test = True
         except ImportError:
             self_test = False
     if self_test:
