@@ -106,7 +106,7 @@ let package = Package(
         .testTarget(name: "SwitchGymAgentsTests",
                     dependencies: ["SwitchGymAgents", "SwitchGymNN", "SwitchGymCore", "SwitchGymIO", "SwitchGymEnvs"]),
         .testTarget(name: "SwitchGymONNXTests",
-                    dependencies: ["SwitchGymONNX", "SwitchGymAgents", "SwitchGymNN", "SwitchGymCore", "SwitchGymEnvs",
+                    dependencies: ["SwitchGymONNX", "SwitchGymAgents", "SwitchGymNN", "SwitchGymCore", "SwitchGymEnvs", "SwitchGymIO",
                                    .product(name: "SwiftProtobuf", package: "swift-protobuf")]),
         .testTarget(name: "SwitchGymPolicyRuntimeTests",
                     dependencies: ["CSwitchGymPolicy", "SwitchGymAgents", "SwitchGymEnvs", "SwitchGymIO", "SwitchGymNN", "SwitchGymCore",

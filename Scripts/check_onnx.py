@@ -7,6 +7,10 @@ and a moves policy on a 32-device copy of envs/vision-cluster.toml (both fleet c
   1. `switchgym train`, then `switchgym export` to safetensors and to ONNX;
   2. `onnx.checker.check_model(full_check=True)`; IR version, opset, inputs, output, dynamic batch
      and the policy document in metadata_props;
+  2b. `switchgym.policy.verify_onnx` (the sha256 in metadata_props, then the golden cases in
+     onnxruntime), the golden cases equal to the safetensors file's, the onnx package's
+     re-serialization equal to the file, a flipped weight bit refused, naming the file, and a
+     wrong golden action (the file re-signed) refused by the self-test;
   3. onnxruntime on 10,000 random valid observations (one-hot variants, some pending loads,
      random shared block) with random masks (every component allows at least one value;
      seeded) against `switchgym act`: every action equal, else each disagreement is reported
@@ -14,6 +18,7 @@ and a moves policy on a 32-device copy of envs/vision-cluster.toml (both fleet c
   4. onnxruntime batch-1 and batch-1024 latency (printed).
 Prints SKIP with the reason when PyPI is absent.
 """
+import hashlib
 import json
 import os
 import re
@@ -24,6 +29,7 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import policy_reference as pr  # noqa: E402  (switchgym.policy: verify_onnx)
 import pyclient  # noqa: E402
 
 pyclient.require(["numpy", "onnx", "onnxruntime"])
@@ -225,6 +231,62 @@ def train(tmp, label, env, steps, **config):
     return run
 
 
+def verify_onnx_form(tmp, label, ox, model, tensors):
+    """The ONNX form's own load-time checks: `verify_onnx` (sha256, then the golden cases in
+    onnxruntime), the golden cases against the safetensors file's, the onnx package's
+    re-serialization against the file, one flipped weight bit refused, naming the file, and a
+    re-signed file with a wrong golden action refused by the self-test."""
+    verified = pr.verify_onnx(ox, self_test=True)
+    sha = verified.metadata["sha256"]
+    check(verified.self_tested, f"{label}: verify_onnx: sha256 {sha[:12]}… matches the content, and the "
+          f"{len(verified.golden[0])} golden cases in metadata_props reproduce in ONNX Runtime (self-test)")
+    g_obs, g_mask, g_act = verified.golden
+    check(np.array_equal(g_obs, tensors["golden.observation"]) and np.array_equal(g_mask, tensors["golden.mask"] != 0)
+          and np.array_equal(g_act, tensors["golden.action"]),
+          f"{label}: the ONNX golden cases are the safetensors file's")
+    # The onnx package re-serializes the file exactly (known fields in field-number order, as
+    # swift-protobuf writes them), so a reader may also recompute the checksum from a parsed model.
+    with open(ox, "rb") as f:
+        raw = f.read()
+    graph = next(raw[p:e] for n, w, _, p, e in pr._proto_fields(raw, ox) if n == 7)
+    unsigned = onnx.ModelProto()
+    unsigned.CopyFrom(model)
+    keep = [(e.key, e.value) for e in unsigned.metadata_props if e.key != "sha256"]
+    del unsigned.metadata_props[:]
+    for k, v in keep:
+        unsigned.metadata_props.add(key=k, value=v)
+    check(model.SerializeToString() == raw and model.graph.SerializeToString() == graph
+          and hashlib.sha256(unsigned.SerializeToString()).hexdigest() == sha,
+          f"{label}: onnx re-serializes the file byte for byte; the checksum recomputes from the parsed model too")
+    # A test that fails if the checksum covered nothing: one flipped bit in the first weight.
+    w0 = next(t for t in model.graph.initializer if t.name.startswith("actor_0_weight_t"))
+    at = raw.find(w0.raw_data) + len(w0.raw_data) // 2
+    tampered = os.path.join(tmp, f"{label}.tampered.onnx")
+    with open(tampered, "wb") as f:
+        f.write(raw[:at] + bytes([raw[at] ^ 1]) + raw[at + 1:])
+    try:
+        pr.verify_onnx(tampered, self_test=False)
+        check(False, f"{label}: verify_onnx refuses a file with one weight bit flipped")
+    except pr.PolicyError as e:
+        check(str(e).startswith(f"{tampered}: checksum mismatch"), f"{label}: one flipped weight bit is refused: {str(e)[:90]}…")
+    # The self-test: a golden action changed and the file re-signed passes the checksum, not the self-test.
+    golden = json.loads(verified.metadata["golden"])
+    golden["action"][0] = (golden["action"][0] + 1) % verified.document["action"]["components"][0]
+    for e in unsigned.metadata_props:
+        if e.key == "golden":
+            e.value = json.dumps(golden, sort_keys=True, separators=(",", ":"))
+    resigned = unsigned.SerializeToString()
+    entry = onnx.StringStringEntryProto(key="sha256", value=hashlib.sha256(resigned).hexdigest()).SerializeToString()
+    wrong = os.path.join(tmp, f"{label}.wrong-golden.onnx")
+    with open(wrong, "wb") as f:
+        f.write(resigned + bytes([0x72, len(entry)]) + entry)
+    try:
+        pr.verify_onnx(wrong, self_test=True)
+        check(False, f"{label}: verify_onnx refuses a re-signed file with a wrong golden action")
+    except pr.PolicyError as e:
+        check(str(e).startswith(f"{wrong}: self-test case 0 of"), f"{label}: a wrong golden action (re-signed) fails the self-test: {str(e)[:90]}…")
+
+
 def check_policy(tmp, label, run, kind, export=()):
     st, ox = os.path.join(tmp, f"{label}.safetensors"), os.path.join(tmp, f"{label}.onnx")
     pyclient.run(["export", run, "-o", st] + list(export))
@@ -251,18 +313,12 @@ def check_policy(tmp, label, run, kind, export=()):
           == [("action", onnx.TensorProto.INT64, ["batch", comps])],
           f"{label}: inputs observation float[batch,{dim}], mask bool[batch,{width}]; output action int64[batch,{comps}]")
 
-    golden = json.loads(meta.get("golden", "null") or "null")
-    if golden is None:
-        check(False, f"{label}: metadata_props carry golden cases")
-    else:
-        n = golden["count"]
-        g_obs = np.array(golden["observation"], dtype=np.float32).reshape(n, dim)
-        g_mask = np.array(golden["mask"], dtype=bool).reshape(n, width)
-        g_act = np.array(golden["action"], dtype=np.int64).reshape(n, comps)
-        g_sess = ort.InferenceSession(ox, providers=["CPUExecutionProvider"])
-        g_got = g_sess.run(["action"], {"observation": g_obs, "mask": g_mask})[0]
-        check(bool((g_got == g_act).all()) and np.array_equal(g_obs, tensors["golden.observation"]),
-              f"{label}: the {n} golden cases in metadata_props (the safetensors file's) reproduce in ONNX Runtime (self-test)")
+    # The load-time checks of the ONNX form alone (switchgym.policy.verify_onnx): the sha256 in
+    # metadata_props, then the golden cases in ONNX Runtime.
+    try:
+        verify_onnx_form(tmp, label, ox, model, tensors)
+    except pr.PolicyError as e:
+        check(False, f"{label}: verify_onnx: {e}")
 
     obs, mask = random_cases(doc, CASES, seed=7)
     options = ort.SessionOptions()

@@ -5,6 +5,7 @@
     env = gym.make("switchgym/Serving-v0", spec="envs/vision-zoo.toml")
     envs = switchgym.make_vec("CartPole-v1", num_envs=64)       # gymnasium.vector.VectorEnv
     policy = switchgym.load_policy("policy.safetensors")         # an exported checkpoint policy
+    switchgym.verify_onnx("policy.onnx")                          # its ONNX form: sha256, golden cases
     mean, std = switchgym.evaluate_policy(policy, switchgym.make("CartPole-v1"), n_eval_episodes=20)
 
 The shared library is found through $SWITCHGYM_LIB, else in the repository's .build/release
@@ -14,11 +15,12 @@ import gymnasium as gym
 
 from ._native import NativeVectorEnv, SwitchGymError, library_path, registered_ids
 from .env import SwitchGymEnv
-from .policy import Policy, PolicyError, evaluate_policy, load_policy
+from .policy import OnnxPolicy, Policy, PolicyError, evaluate_policy, load_policy, verify_onnx
 from .vector import SwitchGymVectorEnv
 
 __all__ = ["make", "make_vec", "SwitchGymEnv", "SwitchGymVectorEnv", "NativeVectorEnv", "SwitchGymError",
-           "library_path", "registered_ids", "REGISTERED_IDS", "load_policy", "evaluate_policy", "Policy", "PolicyError"]
+           "library_path", "registered_ids", "REGISTERED_IDS", "load_policy", "evaluate_policy", "Policy", "PolicyError",
+           "verify_onnx", "OnnxPolicy"]
 __version__ = "0.1.0"
 
 #: The native registered ids (Gymnasium ids: "switchgym/<id>"); checked against the library's list.

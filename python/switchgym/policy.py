@@ -19,7 +19,11 @@ Also here, for tests: `write(path, document, layers, golden)` writes a policy fi
 sha256), `random_policy(...)` a policy with random weights whose golden actions come from this
 reference, and `random_inputs(policy, n, rng)` valid random observations and masks.
 
-Reading needs only numpy (the safetensors layout is parsed here); `write` needs safetensors.
+`verify_onnx(path)` checks the ONNX form (`--format onnx`): its sha256 and, with onnxruntime, its
+golden cases.
+
+Reading needs only numpy (the safetensors layout and the ONNX file's top-level protobuf fields are
+parsed here); `write` needs safetensors, the ONNX self-test onnxruntime.
 Scripts/policy_reference.py is this module under its old name (a shim), for the cross-runtime checks.
 This module imports nothing else from the package, so the shim loads it without gymnasium.
 """
@@ -435,6 +439,140 @@ def _check_document(p):
             ok = ok and s[0] == K * (J + 1) + G and s[-1] == K * (1 + J * J * p.levels)
     if not ok:
         raise PolicyError("the document's sizes contradict each other")
+
+
+# The ONNX form -------------------------------------------------------------------------------
+
+class OnnxPolicy:
+    """A verified ONNX policy (`verify_onnx`): its `metadata` (the `metadata_props`, in order),
+    the policy `document`, the `golden` cases (observations float32 [G, dimension], masks bool
+    [G, mask_width], actions int64 [G, components]), and whether the self-test ran (`self_tested`)."""
+
+    def __init__(self, path, metadata, document, golden, self_tested):
+        self.path = path
+        self.metadata = metadata
+        self.document = document
+        self.golden = golden
+        self.self_tested = self_tested
+
+
+def _varint(raw, i, path):
+    value, shift = 0, 0
+    while True:
+        if i >= len(raw) or shift > 63:
+            raise PolicyError(f"{path}: not an ONNX model (a varint runs past the end)")
+        b = raw[i]
+        i += 1
+        value |= (b & 0x7F) << shift
+        shift += 7
+        if b < 0x80:
+            return value, i
+
+
+def _proto_fields(raw, path):
+    """The top-level fields of protobuf bytes: [(number, wire type, start, payload start, end)]."""
+    fields, i = [], 0
+    while i < len(raw):
+        start = i
+        tag, i = _varint(raw, i, path)
+        number, wire = tag >> 3, tag & 7
+        if wire == 0:
+            _, i = _varint(raw, i, path)
+            payload = start
+        elif wire == 1 or wire == 5:
+            payload, i = i, i + (8 if wire == 1 else 4)
+        elif wire == 2:
+            length, payload = _varint(raw, i, path)
+            i = payload + length
+        else:
+            raise PolicyError(f"{path}: not an ONNX model (field {number} has wire type {wire})")
+        if number == 0 or i > len(raw):
+            raise PolicyError(f"{path}: not an ONNX model (field {number} at byte {start} runs past the end)")
+        fields.append((number, wire, start, payload, i))
+    return fields
+
+
+def _onnx_entry(raw, path):
+    """(key, value) of a serialized StringStringEntryProto."""
+    kv = {}
+    for number, wire, _, payload, end in _proto_fields(raw, path):
+        if number in (1, 2) and wire == 2:
+            try:
+                kv[number] = raw[payload:end].decode("utf-8")
+            except UnicodeDecodeError:
+                raise PolicyError(f"{path}: a metadata_props entry is not UTF-8") from None
+    return kv.get(1, ""), kv.get(2, "")
+
+
+def onnx_checksum(raw, path="the model"):
+    """(stored, actual): the `sha256` an exported ONNX policy carries in `metadata_props`, and the
+    SHA-256 of its bytes `raw` with that entry's field (tag, length, entry) cut out
+    (docs/policy-format.md, "ONNX"). Raises `PolicyError` unless there is exactly one entry."""
+    sums = []
+    for number, wire, start, payload, end in _proto_fields(raw, path):
+        if number == 14 and wire == 2:   # ModelProto.metadata_props
+            key, value = _onnx_entry(raw[payload:end], path)
+            if key == "sha256":
+                sums.append((value, start, end))
+    if len(sums) != 1:
+        raise PolicyError(f"{path}: metadata_props has {len(sums)} 'sha256' entries, expected 1 "
+                          "(export the policy again with `switchgym export --format onnx`)")
+    value, start, end = sums[0]
+    return value, hashlib.sha256(raw[:start] + raw[end:]).hexdigest()
+
+
+def verify_onnx(path, self_test=None):
+    """Reads and verifies an ONNX policy (`switchgym export ... --format onnx`): the `sha256` in
+    `metadata_props` against the file's content, the format, the golden cases' shapes against the
+    policy document, then the self-test: ONNX Runtime must give every golden case's action.
+
+    `self_test`: None runs it when onnxruntime is installed, True requires it (ImportError without),
+    False skips it.
+    Needs only numpy otherwise (the protobuf fields are read here). Returns an `OnnxPolicy`;
+    raises `PolicyError` naming the file and what is wrong (`OSError` when it cannot be read)."""
+    with open(path, "rb") as f:
+        raw = f.read()
+    stored, actual = onnx_checksum(raw, path)
+    if actual != stored:
+        raise PolicyError(f"{path}: checksum mismatch: the file says sha256 {stored}, its content hashes to {actual}; "
+                          "the file is corrupted or was altered")
+    metadata = {}
+    for number, wire, _, payload, end in _proto_fields(raw, path):
+        if number == 14 and wire == 2:
+            key, value = _onnx_entry(raw[payload:end], path)
+            metadata.setdefault(key, value)
+    if metadata.get("format") != FORMAT or metadata.get("format_version") != "1":
+        raise PolicyError(f"{path}: not a SwitchGym policy of format version 1 (metadata_props format "
+                          f"{metadata.get('format')!r}, format_version {metadata.get('format_version')!r})")
+    try:
+        doc = json.loads(metadata["policy"])
+        golden = json.loads(metadata["golden"])
+        G = int(golden["count"])
+        dim, width = doc["observation"]["dimension"], doc["action"]["mask_width"]
+        comps = len(doc["action"]["components"])
+        obs = np.asarray(golden["observation"], dtype=np.float32).reshape(G, dim)
+        mask = np.asarray(golden["mask"], dtype=np.uint8).reshape(G, width)
+        action = np.asarray(golden["action"], dtype=np.int64).reshape(G, comps)
+    except (KeyError, TypeError, ValueError) as e:
+        raise PolicyError(f"{path}: metadata_props lack a policy document or golden cases that fit it ({e!r})") from None
+    if G < 1 or G != doc.get("golden_count"):
+        raise PolicyError(f"{path}: {G} golden cases, the policy document says {doc.get('golden_count')}")
+    if self_test is None:
+        try:
+            import onnxruntime  # noqa: F401
+            self_test = True
+        except ImportError:
+            self_test = False
+    if self_test:
+        import onnxruntime as ort
+        session = ort.InferenceSession(raw, providers=["CPUExecutionProvider"])
+        got = session.run(["action"], {"observation": obs, "mask": mask.astype(bool)})[0]
+        bad = np.nonzero((got != action).any(axis=1))[0]
+        if len(bad):
+            i = int(bad[0])
+            raise PolicyError(f"{path}: self-test case {i} of {G}: ONNX Runtime gives action {got[i].tolist()}, "
+                              f"expected {action[i].tolist()}")
+    return OnnxPolicy(path, metadata, doc, (obs, mask.astype(bool), action), bool(self_test))
 
 
 # Writing (tests) -----------------------------------------------------------------------------
