@@ -444,7 +444,7 @@ def check_frozen_policy(gym, np, switchgym):
             switchgym.load_policy(bad)
             check(False, "a corrupted policy file is refused")
         except switchgym.PolicyError as e:
-            check("checksum" in str(e), f"a corrupted policy file is refused: {e}")
+            check("checksum" in str(e) and str(e).startswith(bad), f"a corrupted policy file is refused, naming it: {e}")
 
 
 def main():

@@ -343,9 +343,17 @@ def margins(policy, obs, mask=None):
 def load(path, self_test=True):
     """Reads and verifies a policy file: sha256, format, shapes, then the self-test.
 
-    Raises `PolicyError` naming what is wrong (and `OSError` when the file cannot be read)."""
+    Raises `PolicyError` naming the file and what is wrong (and `OSError` when the file cannot
+    be read)."""
     with open(path, "rb") as f:
         raw = f.read()
+    try:
+        return _load(raw, self_test)
+    except PolicyError as e:
+        raise PolicyError(f"{path}: {e}") from None
+
+
+def _load(raw, self_test):
     if len(raw) < 8:
         raise PolicyError("file too short")
     n = struct.unpack("<Q", raw[:8])[0]
