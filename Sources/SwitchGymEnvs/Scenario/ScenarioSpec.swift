@@ -291,7 +291,7 @@ public enum ScenarioSpec {
     }
 
     /// Refuses a table header whose first character after `[` or `[[` (and spaces) cannot
-    /// start a key (`[.a]`, `[=]`, `[+x]`): toml++ (inside TOMLKit) asserts on these instead of
+    /// start a key (`[.a]`, `[=]`, `[+x]`, `[[ [a`): toml++ (inside TOMLKit) asserts on these instead of
     /// reporting them (an abort in a debug build; undefined behaviour with assertions off), so
     /// they never reach it. Found by fuzzing (Scripts/fuzz.sh spec).
     ///
@@ -328,7 +328,7 @@ public enum ScenarioSpec {
                 var j = i + 1
                 if j < b.count && b[j] == 0x5B { j += 1 }
                 while j < b.count && (b[j] == 0x20 || b[j] == 0x09) { j += 1 }
-                if j < b.count && !isKeyStart(b[j]) && b[j] != 0x5B {
+                if j < b.count && !isKeyStart(b[j]) {
                     let shown = String(decoding: b[i..<min(b.count, j + 1)], as: UTF8.self)
                     throw ScenarioError(file: file, key: "", message:
                         "not valid TOML at line \(line): the table header \(shown.debugDescription) does not start with a key "
