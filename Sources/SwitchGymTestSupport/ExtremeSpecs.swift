@@ -42,9 +42,13 @@ public enum ExtremeSpecs {
         return integer ? String(Int64(x)) : "\(x)"
     }
 
-    /// A spec with 1 to 3 variants, one device type and 1 to 3 streams.
+    /// A spec with 1 to 3 variants, one device type and 1 to 3 streams. About 40% of the
+    /// specs are token-level: each variant gets a `[variants.llm]` step model (coefficients,
+    /// KV sizes, running and batched-token limits, chunked prefill, tensor parallelism up to
+    /// the devices' `gpus`, a wake-up time) and the trace a `[trace.lengths]` distribution.
     public static func randomSpec(seed: UInt64, use: Use = .model) -> String {
         var g = SeededGenerator(seed: seed)
+        let tokenLevel = g.nextUnit() < 0.4
         typealias B = ScenarioBounds
         let model = use == .model
         func p(_ b: InputBounds, integer: Bool = false) -> String { pick(b, &g, integer: integer, use: use) }
@@ -55,6 +59,23 @@ public enum ExtremeSpecs {
             [trace]
             synthetic = "default"
             \(g.nextUnit() < 0.5 ? "rate_scale = \(p(B.rateScale))" : "mean_rate = \(p(B.meanRate))")
+
+            """
+        if tokenLevel {
+            s += """
+                [trace.lengths]
+                prompt_median = \(p(B.lengthMedian))
+                prompt_sigma = \(p(B.lengthSigma))
+                prompt_max = \(p(B.lengthMax, integer: true))
+                output_median = \(p(B.lengthMedian))
+                output_sigma = \(p(B.lengthSigma))
+                output_max = \(p(B.lengthMax, integer: true))
+
+                """
+        }
+        // GPUs per device: a token-level variant may shard over up to that many.
+        let gpus = tokenLevel ? Int(min(B.gpus.upper, Double(p(B.gpus, integer: true)) ?? 1)) : 1
+        s += """
             [reward]
             served = \(p(B.rewardWeight))
 
@@ -71,8 +92,10 @@ public enum ExtremeSpecs {
                 """
         }
         for v in 0..<(1 + Int(g.next() % 3)) {
+            // Sizes must increase: the second is at least 2 (at most the bound, or just past it
+            // for ``Use/model``).
             let batch = model ? String(Int(min(B.batchSize.upper, 1 + (Double(p(B.batchSize, integer: true)) ?? 1))))
-                : p(B.batchSize, integer: true)
+                : String(max(2, Int(p(B.batchSize, integer: true)) ?? 2))
             s += """
                 [[variants]]
                 name = "v\(v)"
@@ -85,6 +108,26 @@ public enum ExtremeSpecs {
                 cost_per_s = \(p(B.cost))
 
                 """
+            if tokenLevel {
+                // kv_blocks set, so that weights need not fit memory; every value at or
+                // between its bounds (tensor_parallel up to the devices' GPUs).
+                s += """
+                    [variants.llm]
+                    step_base_us = \(p(B.stepMicroseconds))
+                    prefill_us_per_token = \(p(B.stepMicroseconds))
+                    decode_us_per_token = \(p(B.stepMicroseconds))
+                    weights_gb = \(p(B.weightsGB))
+                    kv_bytes_per_token = \(p(B.kvBytesPerToken))
+                    kv_block_tokens = \(p(B.kvBlockTokens, integer: true))
+                    kv_blocks = \(p(B.kvBlocks, integer: true))
+                    max_running = \(p(B.maxRunning, integer: true))
+                    max_batched_tokens = \(p(B.maxBatchedTokens, integer: true))
+                    chunked_prefill = \(g.nextUnit() < 0.5)
+                    tensor_parallel = \(1 + Int(g.next() % UInt64(gpus)))
+                    wake_s = \(p(B.loadSeconds))
+
+                    """
+            }
         }
         let memory = !model || g.nextUnit() < 0.9 ? "\(B.memory.upper)" : "\(Double(p(B.memory)) ?? 0)"
         let count = !model || g.nextUnit() < 0.1 ? p(B.deviceCount, integer: true) : String(1 + g.next() % 40)
@@ -94,6 +137,7 @@ public enum ExtremeSpecs {
             memory_gb = \(memory)
             count = \(count)
             concurrency = \(p(B.concurrency, integer: true))
+            gpus = \(gpus)
 
             """
         for k in 0..<(1 + Int(g.next() % 3)) {

@@ -68,7 +68,7 @@ struct BenchFleetCommand: ParsableCommand {
                     print("fluid env, \(m.deviceCount) devices: \(String(format: "%.0f", r.stepsPerSecond)) decisions/s (\(String(format: "%.2f", 1e6 / r.stepsPerSecond)) µs each), \(allocs) allocations per step")
                 }
                 // The discrete-event fidelity (envs fidelity) on the same fleet, initial assignment.
-                let des = DiscreteEventBenchmark.run(model: DiscreteEventModel(serving: m), minSeconds: seconds)
+                let des = DiscreteEventBenchmark.run(model: try DiscreteEventModel(serving: m), minSeconds: seconds)
                 if json {
                     emit(Line(bench: "discrete-event", devices: m.deviceCount, intervals_per_second: des.intervalsPerSecond.rounded(),
                               queries_per_cpu_second: des.queriesPerCPUSecond.rounded()))

@@ -105,7 +105,7 @@ struct FidelityCommand: ParsableCommand {
         let model = try ServingModel(scenario: evaluation, arrivals: try sc.loadArrivals(overridePath: scenario.trace), queueing: fluidQueueing)
         let decisions = try SimulateCommand.run(policy: policy, scenario: sc, model: model, seed: 0)
         let actions = Array(decisions.assignments.prefix(intervals ?? decisions.assignments.count))
-        let des = DiscreteEventModel(serving: model)
+        let des = try DiscreteEventModel(serving: model)
         let c = FidelityComparison.run(model: des, assignments: actions)
         if json {
             let a = c.fluid, b = c.discreteEvent.serving

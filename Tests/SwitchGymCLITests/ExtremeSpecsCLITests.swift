@@ -92,4 +92,34 @@ struct ExtremeSpecsCLITests {
         print("extreme specs through envs simulate: \(ran) ran, \(refused) refused (65); peak RSS \(peak >> 20) MiB (budget \(Self.rssBudget >> 20) MiB)")
         #expect(ran > 0 && refused > 0)
     }
+
+    /// The token-level specs of the generator through the discrete-event fidelity, which keeps
+    /// every request (continuous batching, KV blocks, preemption): a spec whose requests would
+    /// not fit ``ScenarioBounds/maxDiscreteEventRequests`` is refused before any is generated
+    /// (seed 54 took 13 GB in 60 s before that check).
+    @Test("the token-level ones among 200 seeded extreme specs through envs simulate --fidelity des")
+    func extremeTokenLevelSpecsOnTheDES() throws {
+        let dir = try scratch(); defer { try? FileManager.default.removeItem(atPath: dir) }
+        var ran = 0, refused = 0, peak = 0, requests = 0
+        for seed in UInt64(0)..<200 {
+            let text = ExtremeSpecs.randomSpec(seed: seed, use: .simulate)
+            guard text.contains("[variants.llm]") else { continue }
+            try write(text, dir + "/s.toml")
+            let r = try runMeasured(["envs", "simulate", "--env", dir + "/s.toml", "--policy", "hold", "--seed", "1",
+                                     "--fidelity", "des", "--drain-intervals", "1"], scratch: dir)
+            peak = max(peak, r.peakRSSBytes)
+            #expect(r.signal == nil, "seed \(seed): killed by signal \(r.signal ?? 0)\n\(r.stderr)\n\(text)")
+            #expect(r.status == 0 || r.status == 65, "seed \(seed): status \(String(describing: r.status))\n\(r.stderr)\n\(text)")
+            if r.status == 65 {
+                #expect(r.stderr.contains("s.toml") && r.stderr.contains("key '"), "seed \(seed): \(r.stderr)")
+                if r.stderr.contains("discrete-event fidelity") { requests += 1 }
+                refused += 1
+            } else if r.status == 0 {
+                ran += 1
+            }
+            #expect(r.peakRSSBytes < Self.rssBudget, "seed \(seed): peak RSS \(r.peakRSSBytes >> 20) MiB\n\(text)")
+        }
+        print("token-level extreme specs through the DES: \(ran) ran, \(refused) refused (65; \(requests) for their request volume); peak RSS \(peak >> 20) MiB (budget \(Self.rssBudget >> 20) MiB)")
+        #expect(ran > 0 && requests > 0)
+    }
 }

@@ -30,7 +30,7 @@ import SwitchGymCore
     func theDiscreteEventRunIsNeverBetterThanTheFluidBound(rate: Double) throws {
         let (sc, arrivals) = try DESFixtures.vision(meanRate: rate)
         // The bound is the interval-queueing fluid model (on time anywhere in the due interval).
-        let model = DiscreteEventModel(serving: try ServingModel(scenario: sc, arrivals: arrivals, queueing: .interval))
+        let model = try DiscreteEventModel(serving: try ServingModel(scenario: sc, arrivals: arrivals, queueing: .interval))
         let c = FidelityComparison.run(model: model, staticAssignment: DESFixtures.action(sc, DESFixtures.visionStatic), intervals: 300)
         print("vision-zoo \(rate) q/s, static \(DESFixtures.visionStatic): \(c.summary)")
         let n = Double(c.discreteEvent.arrived)

@@ -90,7 +90,7 @@ import SwitchGymTestSupport
     @Test func theModelsRewardScaleAppliesAsInTheFluidEnv() throws {
         let (sc, arrivals) = try DESFixtures.vision(meanRate: 300, episode: 5)
         let serving = try ServingModel(scenario: sc, arrivals: arrivals, rewardScale: 0.25)
-        var env = DiscreteEventServingEnv(model: DiscreteEventModel(serving: serving), seed: 1)
+        var env = DiscreteEventServingEnv(model: try DiscreteEventModel(serving: serving), seed: 1)
         env.resetState(seed: 1)
         let t = env.step(assignment: DESFixtures.action(sc, DESFixtures.visionStatic))
         #expect(env.last.reward > 0)

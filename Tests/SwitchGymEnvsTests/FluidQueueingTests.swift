@@ -82,7 +82,7 @@ import SwitchGymCore
         #expect(s.sloAttainment < 0.3, "sub-interval model: \(s.sloAttainment)")
         #expect(abs(s.served + s.dropped + s.queued - s.arrived) <= 1e-6 * s.arrived)
         #expect(s.latenessPenalty > w.latenessPenalty)
-        let des = FidelityComparison.run(model: DiscreteEventModel(serving: sub), staticAssignment: [0], intervals: 6)
+        let des = FidelityComparison.run(model: try DiscreteEventModel(serving: sub), staticAssignment: [0], intervals: 6)
         let desSLO = des.discreteEvent.serving.sloAttainment
         #expect(abs(s.sloAttainment - desSLO) < abs(w.sloAttainment - desSLO), "DES \(desSLO), sub \(s.sloAttainment), interval \(w.sloAttainment)")
     }
@@ -163,7 +163,7 @@ import SwitchGymCore
             let a = DESFixtures.action(sc, DESFixtures.visionStatic)
             var utility: [FluidQueueing: Double] = [:], goodput: [FluidQueueing: Double] = [:]
             for q in FluidQueueing.allCases {
-                let des = DiscreteEventModel(serving: try ServingModel(scenario: sc, arrivals: arrivals, queueing: q))
+                let des = try DiscreteEventModel(serving: try ServingModel(scenario: sc, arrivals: arrivals, queueing: q))
                 let c = FidelityComparison.run(model: des, staticAssignment: a, intervals: 200)
                 let d = c.discreteEvent.serving
                 utility[q] = (c.fluid.utility - d.utility) / abs(d.utility)

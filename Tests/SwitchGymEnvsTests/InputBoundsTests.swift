@@ -76,6 +76,30 @@ struct SpecInputBoundsTests {
         ScenarioFixtures.expectSpecError(text, key: "streams", contains: "lower deadline_ms or drop_after, or raise decision_interval_s")
     }
 
+    @Test("the discrete-event fidelity refuses more requests at once than it may hold, before generating any; the fluid one runs")
+    func discreteEventRequests() throws {
+        let sc = try ScenarioFixtures.parseSpec(Self.base)
+        // drop_after 3, a 100 ms deadline in 1 s intervals: a request stays at most 5 intervals.
+        func arrivals(_ perInterval: Double, intervals: Int = 12) -> ScenarioArrivals {
+            ScenarioArrivals(intervals: intervals, streams: 1, counts: [Double](repeating: perInterval, count: intervals))
+        }
+        let limit = Double(ScenarioBounds.maxDiscreteEventRequests)
+        _ = try DiscreteEventModel(serving: try ServingModel(scenario: sc, arrivals: arrivals(1000)))
+        let e = #expect(throws: ScenarioError.self) {
+            _ = try DiscreteEventModel(serving: try ServingModel(scenario: sc, arrivals: arrivals(limit / 4)))
+        }
+        #expect(e?.key == "trace" && e?.message.contains("busiest 5 intervals") == true
+                && e?.message.contains("limit of \(ScenarioBounds.maxDiscreteEventRequests)") == true, "\(String(describing: e))")
+        // One busy interval alone is within the limit; five in a row are not.
+        var counts = [Double](repeating: 0, count: 12)
+        counts[6] = limit / 2
+        _ = try DiscreteEventModel(serving: try ServingModel(scenario: sc, arrivals: ScenarioArrivals(intervals: 12, streams: 1, counts: counts)))
+        _ = try FluidServingEnv(scenario: sc, arrivals: arrivals(limit / 4))
+        // A record per request of the whole trace: 12 intervals of limit / 8 are too many.
+        #expect(throws: ScenarioError.self) { try sc.checkDiscreteEventRequests(arrivals(limit / 8), wholeTrace: true) }
+        try sc.checkDiscreteEventRequests(arrivals(limit / 8))
+    }
+
     @Test("case 8: nan or infinite weights, penalties, memory sizes; empty names",
           arguments: [
             ("slo = 1.0", "slo = nan", "reward.slo"),

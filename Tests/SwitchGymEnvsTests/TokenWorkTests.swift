@@ -103,7 +103,7 @@ import SwitchGymTestSupport
         let perInterval = 2 * 2 * model0.capacity(variant: 1, stream: 0)
         let arrivals = DESFixtures.constant(sc, perInterval: perInterval, intervals: 6)
         let model = try ServingModel(scenario: sc, arrivals: arrivals)
-        var des = DiscreteEventServingEnv(model: DiscreteEventModel(serving: model, config: DiscreteEventConfig(recordBatches: false)))
+        var des = DiscreteEventServingEnv(model: try DiscreteEventModel(serving: model, config: DiscreteEventConfig(recordBatches: false)))
         des.resetState(seed: 7)
         var fluid = FluidServingEnv(model: model)
         fluid.resetState(seed: 7)

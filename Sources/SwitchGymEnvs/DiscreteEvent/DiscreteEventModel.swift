@@ -101,7 +101,10 @@ public final class DiscreteEventModel: @unchecked Sendable {
     }
 
     /// Precomputes the tables of `serving`'s scenario and arrivals.
-    public init(serving: ServingModel, config: DiscreteEventConfig = DiscreteEventConfig()) {
+    /// - Throws: ``ScenarioError`` when the requests it would hold at once exceed
+    ///   ``ScenarioBounds/maxDiscreteEventRequests`` (``ServingScenario/checkDiscreteEventRequests(_:wholeTrace:)``).
+    public init(serving: ServingModel, config: DiscreteEventConfig = DiscreteEventConfig()) throws {
+        try serving.scenario.checkDiscreteEventRequests(serving.arrivals)
         self.serving = serving
         self.config = config
         let sc = serving.scenario, arrivals = serving.arrivals
@@ -208,7 +211,7 @@ public final class DiscreteEventModel: @unchecked Sendable {
     /// - Throws: ``ScenarioError`` if the scenario is inconsistent.
     public convenience init(scenario: ServingScenario, arrivals: ScenarioArrivals, randomStart: Bool = false,
                             config: DiscreteEventConfig = DiscreteEventConfig()) throws {
-        self.init(serving: try ServingModel(scenario: scenario, arrivals: arrivals, randomStart: randomStart), config: config)
+        try self.init(serving: try ServingModel(scenario: scenario, arrivals: arrivals, randomStart: randomStart), config: config)
     }
 
     deinit {

@@ -113,7 +113,7 @@ public struct FidelityGapStudy: Sendable, Equatable, Codable {
             var at = sc
             at.targetMeanRate = load * capacity
             let model = try ServingModel(scenario: at, arrivals: try at.loadArrivals(overridePath: trace), queueing: queueing)
-            let des = DiscreteEventModel(serving: model, config: config)
+            let des = try DiscreteEventModel(serving: model, config: config)
             for p in policies {
                 let actions = Array(try p.decide(model).prefix(intervals ?? model.episodeLength))
                 let c = FidelityComparison.run(model: des, assignments: actions)

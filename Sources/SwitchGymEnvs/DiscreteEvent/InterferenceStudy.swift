@@ -32,7 +32,7 @@ public struct InterferenceStudy: Sendable, Equatable {
         var config = DiscreteEventConfig()
         config.interference = CoLocationInterference(theta: theta, thetaDriftPerHour: thetaDriftPerHour, noise: noise)
         config.recordBatches = true
-        let model = DiscreteEventModel(serving: m, config: config)
+        let model = try DiscreteEventModel(serving: m, config: config)
         var env = DiscreteEventServingEnv(model: model, seed: seed)
         env.resetState(seed: seed)
         let a = assignment ?? sc.initialVariants

@@ -75,6 +75,8 @@ public struct RequestRecordRun: Sendable {
         precondition(drainIntervals >= 0, "drainIntervals must be >= 0")
         var sc = scenario
         sc.episodeIntervals = nil
+        // A record per request of the whole run.
+        try sc.checkDiscreteEventRequests(arrivals, wholeTrace: true)
         let model = try DiscreteEventModel(scenario: sc, arrivals: arrivals.padded(intervals: drainIntervals),
                                            randomStart: false, config: DiscreteEventConfig(recordBatches: true))
         var env = DiscreteEventServingEnv(model: model, seed: seed)

@@ -90,9 +90,45 @@ public enum ScenarioBounds {
     /// streams); the arrival series, its prefix sums and the forecast each hold one
     /// `Double` per cell, and an env keeps about 800 bytes per interval in all (1.6 GB at the limit; 2^21 is 24 days of 1 s intervals).
     public static let maxIntervalCells = 1 << 21
+    /// The most requests the discrete-event fidelity may hold at once: the expected arrivals of
+    /// the busiest window a request can stay in the system (its interval, its deadline and
+    /// `drop_after` intervals). Each is an arrival (12 bytes), a queue entry (up to 16) and,
+    /// token-level, its lengths: about 1.6 GB at the limit. The same limit caps the records
+    /// `envs simulate --fidelity des` keeps (one per request of the whole trace).
+    public static let maxDiscreteEventRequests = 1 << 25
 }
 
 extension ServingScenario {
+    /// Checks that the discrete-event fidelity's requests over `arrivals` (fluid counts per
+    /// interval and stream) fit ``ScenarioBounds/maxDiscreteEventRequests``, before any is
+    /// generated: the expected arrivals of the busiest window of `deadline + drop_after + 1`
+    /// intervals (what can be in the system at once), and with `wholeTrace` those of every
+    /// interval (what a per-request record of the run keeps).
+    /// - Throws: ``ScenarioError`` (key `trace`) naming the count, the limit and the knobs.
+    public func checkDiscreteEventRequests(_ arrivals: ScenarioArrivals, wholeTrace: Bool = false) throws {
+        let S = max(1, arrivals.streams), T = arrivals.intervals
+        var window = 1
+        for st in streams {
+            let d = Checked.int((st.deadlineMs / 1000 / decisionInterval).rounded(.up)) ?? T
+            window = max(window, min(T, (Checked.sum([d, st.dropAfterIntervals, 1]) ?? T)))
+        }
+        if wholeTrace { window = max(1, T) }
+        var rows = [Double](repeating: 0, count: T)
+        for t in 0..<T { for s in 0..<arrivals.streams { rows[t] += arrivals.counts[t * S + s] } }
+        var sum = 0.0, busiest = 0.0
+        for t in 0..<T {
+            sum += rows[t]
+            if t >= window { sum -= rows[t - window] }
+            busiest = max(busiest, sum)
+        }
+        let what = wholeTrace
+            ? "requests of the discrete-event fidelity's records (every request of the trace's \(T) interval\(T == 1 ? "" : "s"), one record each)"
+            : "requests the discrete-event fidelity holds at once (the expected arrivals of the busiest \(window) intervals: a deadline, drop_after and the interval itself)"
+        let estimate = ResourceEstimate(what, count: Checked.int(busiest.rounded(.up)), limit: ScenarioBounds.maxDiscreteEventRequests,
+                                        knob: "lower trace.mean_rate (or rate_scale)" + (wholeTrace ? " or use a shorter trace (switchgym traces split)" : ", drop_after or the deadlines"))
+        if let m = estimate.violation { throw ScenarioError(file: sourcePath, key: "trace", message: m) }
+    }
+
     /// The late-query queue slots the scenario needs (``ScenarioBounds/maxLateSlots``):
     /// per stream its deadline in intervals, `drop_after` and 2, plus a penalty increment
     /// per stream and late interval. `nil` when the count overflows.
