@@ -22,12 +22,13 @@ import SwitchGymIO
     }
 
     @Test func everyTargetWithAFindingHasItsFixtures() {
-        #expect(Self.files("spec").count >= 7)
+        #expect(Self.files("spec").count >= 8)
         #expect(Self.files("checkpoint").count >= 1)
     }
 
     /// toml++ (inside TOMLKit) asserted in parse_key on a table header whose `[` is followed
-    /// by a character that cannot start a key (a newline, `.`, `=`, another `[` after a space):
+    /// by a character that cannot start a key (a newline, `.`, `=`, another `[` after a space),
+    /// and in parse_value on an array closed by `}`:
     /// ScenarioSpec now refuses
     /// these before TOMLKit sees them, naming the line.
     /// (As the harness does, the bytes are decoded with invalid UTF-8 repaired: `load` would

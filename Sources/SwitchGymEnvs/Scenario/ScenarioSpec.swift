@@ -296,10 +296,13 @@ public enum ScenarioSpec {
     /// they never reach it. Found by fuzzing (Scripts/fuzz.sh spec).
     ///
     /// A header is a `[` that starts a statement: first on its line, outside strings, comments
-    /// and the brackets and braces of a value (a value's array may span lines).
+    /// and the brackets and braces of a value (a value's array may span lines). The brackets and
+    /// braces of values must match, too (`[1, }` is refused here).
     static func checkTableHeaders(_ text: String, file: String) throws {
         let b = Array(text.utf8)
-        var i = 0, line = 1, depth = 0, lineStart = true
+        var i = 0, line = 1, lineStart = true
+        // The brackets and braces of the value being read (`[` or `{`), innermost last.
+        var open: [UInt8] = []
         func isKeyStart(_ c: UInt8) -> Bool {
             (c >= 0x41 && c <= 0x5A) || (c >= 0x61 && c <= 0x7A) || (c >= 0x30 && c <= 0x39)
                 || c == 0x5F || c == 0x2D || c == 0x22 || c == 0x27 || c == 0x5D
@@ -324,7 +327,7 @@ public enum ScenarioSpec {
             case 0x20, 0x09, 0x0D: i += 1; continue
             case 0x23: while i < b.count && b[i] != 0x0A { i += 1 }; continue
             case 0x22, 0x27: skipString(c); lineStart = false; continue
-            case 0x5B where lineStart && depth == 0:
+            case 0x5B where lineStart && open.isEmpty:
                 var j = i + 1
                 if j < b.count && b[j] == 0x5B { j += 1 }
                 while j < b.count && (b[j] == 0x20 || b[j] == 0x09) { j += 1 }
@@ -341,8 +344,16 @@ public enum ScenarioSpec {
                 }
                 lineStart = false
                 continue
-            case 0x5B, 0x7B: depth += 1
-            case 0x5D, 0x7D: depth = max(0, depth - 1)
+            case 0x5B, 0x7B: open.append(c)
+            case 0x5D, 0x7D:
+                // A value's brackets must match: toml++ asserts on an array closed by `}`
+                // (`[1, }`) instead of reporting it.
+                guard let top = open.popLast() else { break }
+                if top != (c == 0x5D ? 0x5B : 0x7B) {
+                    throw ScenarioError(file: file, key: "", message:
+                        "not valid TOML at line \(line): \"\(Character(Unicode.Scalar(c)))\" closes \(top == 0x5B ? "an array" : "an inline table") "
+                        + "opened with \"\(Character(Unicode.Scalar(top)))\"")
+                }
             default: break
             }
             lineStart = false
