@@ -52,6 +52,11 @@
 #   is followed by a character that cannot start a key (a newline, `.`, `=`, `#`, a non-ASCII
 #   byte): an abort in a debug build, undefined behaviour where NDEBUG turns the assertion into
 #   an assumption. ScenarioSpec.checkTableHeaders refuses such headers before TOMLKit sees them.
+#   2026-12-06, after the token-level and tensor-parallel keys: two more, `[[ [` (a bracket after
+#   spaces; parse_key) and an array closed by a brace, `[229.8, }` (parse_value); the pre-check
+#   now refuses both (a value's brackets must match). Either aborted the release binary too.
+#   (Minimising a deep-target crash: the harness repairs invalid UTF-8 first, so minimise by
+#   lines against `switchgym envs simulate` on the repaired text.)
 # - checkpoint: a damaged checkpoint whose group links form a cycle made HDF5File.datasetPaths
 #   recurse until the stack overflowed; the walk now stops at 32 levels / 2^20 objects.
 # - policy (an earlier run; reproduced in PolicyFileTests): a golden case whose mask allows no
