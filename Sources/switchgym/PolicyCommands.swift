@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import SwitchGymAgents
 import SwitchGymCore
+import SwitchGymData
 import SwitchGymEnvs
 import SwitchGymIO
 import SwitchGymONNX
@@ -135,65 +136,88 @@ struct ActCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Masks, one per observation line, comma-separated 0/1.", valueName: "masks.csv"))
     var mask: String?
 
+    /// Observations whose batch-1 latency is recorded for the percentiles (8 bytes each).
+    static let timedObservations = 1 << 20
+
     func run() throws {
         try reportingErrors(inputs: [policy, input] + (mask.map { [$0] } ?? [])) {
             let file = try PolicyFile.read(path: policy)
             let bound = try file.bind(source: policy)
             let dim = file.document.observation.dimension, width = file.document.action.maskWidth
-            let observations = try CSVRows.read(input, width: dim, what: "observation") { Float($0).flatMap { $0.isFinite ? $0 : nil } }
-            var masks: [[Bool]]?
-            if let mask {
-                let rows = try CSVRows.read(mask, width: width, what: "mask") { $0 == "1" ? true : $0 == "0" ? false : nil }
-                guard rows.count == observations.count else {
-                    throw CLIError.data("\(mask): \(rows.count) mask lines for \(observations.count) observation lines in \(input)")
-                }
-                masks = rows
-            }
-            var out = ""
-            out.reserveCapacity(observations.count * 2 * file.document.action.components.count)
+            // Both files are streamed a line at a time: memory does not grow with them.
+            let observations = try CSVRows(input, width: dim, what: "observation") { Float($0).flatMap { $0.isFinite ? $0 : nil } }
+            let masks = try mask.map { try CSVRows($0, width: width, what: "mask") { $0 == "1" ? true : $0 == "0" ? false : nil } }
+            var out = [UInt8]()
+            out.reserveCapacity(1 << 16)
             var nanos = [UInt64]()
-            nanos.reserveCapacity(observations.count)
-            for (i, obs) in observations.enumerated() {
-                let m = masks?[i]
+            var count = 0
+            while let obs = try observations.next() {
+                let m: [Bool]?
+                if let masks {
+                    guard let row = try masks.next() else {
+                        throw CLIError.data("\(masks.path): \(count) mask lines for more observation lines in \(input)")
+                    }
+                    m = row
+                } else {
+                    m = nil
+                }
+                count += 1
                 let start = DispatchTime.now().uptimeNanoseconds
                 let action: [Int]
                 do { action = try bound.decide(observation: obs, mask: m) } catch let e as FrozenPolicy.LoadError {
-                    throw CLIError.data("\(mask ?? input):\(i + 1): \(e.message)")
+                    throw CLIError.data("\(mask ?? input):\(masks?.line ?? observations.line): \(e.message)")
                 }
-                nanos.append(DispatchTime.now().uptimeNanoseconds - start)
-                out += action.map(String.init).joined(separator: ",") + "\n"
+                if nanos.count < Self.timedObservations { nanos.append(DispatchTime.now().uptimeNanoseconds - start) }
+                for (k, a) in action.enumerated() {
+                    if k > 0 { out.append(UInt8(ascii: ",")) }
+                    out.append(contentsOf: String(a).utf8)
+                }
+                out.append(UInt8(ascii: "\n"))
+                if out.count >= 1 << 16 {
+                    FileHandle.standardOutput.write(Data(out))
+                    out.removeAll(keepingCapacity: true)
+                }
             }
-            FileHandle.standardOutput.write(Data(out.utf8))
+            if let masks, try masks.next() != nil {
+                throw CLIError.data("\(masks.path): more mask lines than the \(count) observation lines in \(input)")
+            }
+            FileHandle.standardOutput.write(Data(out))
             nanos.sort()
             if !nanos.isEmpty {
                 let p50 = nanos[nanos.count / 2], p99 = nanos[min(nanos.count - 1, nanos.count * 99 / 100)]
+                let over = nanos.count < count ? " (timed over the first \(nanos.count))" : ""
                 FileHandle.standardError.write(Data(
-                    "acted on \(nanos.count) observations; batch-1 latency p50 \(String(format: "%.2f", Double(p50) / 1000)) µs, p99 \(String(format: "%.2f", Double(p99) / 1000)) µs (\(file.document.policy.kind.rawValue), beam \(file.document.policy.beamWidth))\n".utf8))
+                    "acted on \(count) observations; batch-1 latency p50 \(String(format: "%.2f", Double(p50) / 1000)) µs, p99 \(String(format: "%.2f", Double(p99) / 1000)) µs\(over) (\(file.document.policy.kind.rawValue), beam \(file.document.policy.beamWidth))\n".utf8))
             }
         }
     }
 }
 
-/// Comma-separated rows of a fixed width, each field parsed by the caller.
-enum CSVRows {
-    /// Largest CSV this reads whole (1 GiB).
-    static let maxBytes = 1 << 30
+/// Comma-separated rows of a fixed width, each field parsed by the caller, read one line at a
+/// time (``TextLineReader``: a file, a pipe or a FIFO, plain or compressed; a line over 1 MiB
+/// is an error). Blank lines are skipped; errors name the file, the line and the field.
+final class CSVRows<T> {
+    private let reader: TextLineReader
+    private let width: Int
+    private let what: String
+    private let parse: (Substring) -> T?
 
-    /// The rows of `path`; errors name the file, line and field.
-    static func read<T>(_ path: String, width: Int, what: String, _ parse: (Substring) -> T?) throws -> [[T]] {
-        let attributes = try? FileManager.default.attributesOfItem(atPath: path)
-        if let size = attributes?[.size] as? Int, size > maxBytes {
-            throw CLIError.data("\(path): \(size) bytes; at most \(maxBytes) bytes of \(what)s are read at once (split the file)")
-        }
-        guard let data = FileManager.default.contents(atPath: path) else {
-            throw SwitchGymIOError(.notFound, "cannot read the file (missing or unreadable)", path: path)
-        }
-        var rows = [[T]]()
-        var line = 0
-        for raw in String(decoding: data, as: UTF8.self).split(separator: "\n", omittingEmptySubsequences: false) {
-            line += 1
-            let text = raw.hasSuffix("\r") ? raw.dropLast() : raw
-            if text.trimmingCharacters(in: .whitespaces).isEmpty { continue }
+    init(_ path: String, width: Int, what: String, _ parse: @escaping (Substring) -> T?) throws {
+        reader = try TextLineReader(path: path)
+        self.width = width
+        self.what = what
+        self.parse = parse
+    }
+
+    /// The path named in errors.
+    var path: String { reader.path }
+    /// The 1-based number of the line last read.
+    var line: Int { reader.line }
+
+    /// The next row, or `nil` at the end of the file.
+    func next() throws -> [T]? {
+        while let text = try reader.next() {
+            if text.allSatisfy({ $0 == " " || $0 == "\t" }) { continue }
             let fields = text.split(separator: ",", omittingEmptySubsequences: false)
             guard fields.count == width else {
                 throw CLIError.data("\(path):\(line): \(fields.count) fields; the policy's \(what) has \(width)")
@@ -206,8 +230,8 @@ enum CSVRows {
                 }
                 row.append(v)
             }
-            rows.append(row)
+            return row
         }
-        return rows
+        return nil
     }
 }

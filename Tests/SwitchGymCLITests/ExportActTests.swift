@@ -1,6 +1,9 @@
 import Foundation
 import Testing
 import SwitchGymIO
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// `switchgym export` and `switchgym act`: a trained run becomes a policy file, and `act` on
 /// the file (not the checkpoint) reproduces its golden cases; bad files and bad input are
@@ -55,6 +58,30 @@ struct ExportActTests {
         try write(firstLine + "\n", dir + "/one.csv")
         let none = try run(["act", dir + "/p.safetensors", "--input", dir + "/one.csv", "--mask", dir + "/none.csv"])
         #expect(none.status == 65 && none.stderr.contains("none.csv:1: the mask allows no value of action component 0"), "\(none.stderr)")
+        // Masks and observations are read in step: a count that differs is named either way.
+        try write(csv(mask.bytes, width: mask.shape[1]) + csv(mask.bytes, width: mask.shape[1]), dir + "/more.csv")
+        let more = try run(["act", dir + "/p.safetensors", "--input", dir + "/obs.csv", "--mask", dir + "/more.csv"])
+        #expect(more.status == 65 && more.stderr.contains("more.csv: more mask lines than the \(obs.shape[0]) observation lines"), "\(more.stderr)")
+        try write(csv(Array(mask.bytes.prefix(mask.shape[1])), width: mask.shape[1]), dir + "/fewer.csv")
+        let fewer = try run(["act", dir + "/p.safetensors", "--input", dir + "/obs.csv", "--mask", dir + "/fewer.csv"])
+        #expect(fewer.status == 65 && fewer.stderr.contains("fewer.csv: 1 mask lines for more observation lines"), "\(fewer.stderr)")
+        // A device that never ends a line: refused at line 1, not read into memory.
+        let zero = try run(["act", dir + "/p.safetensors", "--input", "/dev/zero"])
+        #expect(zero.status == 65 && zero.stderr.contains("/dev/zero:1: expected a line of at most 1048576 bytes"), "\(zero.stderr)")
+        // A stream of observations through a FIFO: every line acted on, memory flat.
+        let fifo = dir + "/obs.fifo"
+        #expect(mkfifo(fifo, 0o600) == 0)
+        let lines = 200_000
+        let writer = Thread {
+            guard let h = FileHandle(forWritingAtPath: fifo) else { return }
+            let chunk = Data(String(repeating: firstLine + "\n", count: 1000).utf8)
+            for _ in 0..<(lines / 1000) { h.write(chunk) }
+            try? h.close()
+        }
+        writer.start()
+        let streamed = try runMeasured(["act", dir + "/p.safetensors", "--input", fifo], scratch: dir)
+        #expect(streamed.status == 0 && streamed.stderr.contains("acted on \(lines) observations"), "\(streamed.stderr)")
+        #expect(streamed.peakRSSBytes < 96 << 20, "act on \(lines) lines from a FIFO: peak RSS \(streamed.peakRSSBytes >> 20) MiB")
         var bytes = try FileSystem.readAll(dir + "/p.safetensors")
         bytes[bytes.count - 10] ^= 0x40
         try Data(bytes).write(to: URL(fileURLWithPath: dir + "/bad.safetensors"))
