@@ -272,7 +272,7 @@ public enum Training {
         var agent = AgentConfig.defaults(algorithm, serving: EnvResolver.isScenarioPath(env))
         if let file {
             let data: Data
-            do { data = Data(try FileSystem.readAll(file)) } catch {
+            do { data = Data(try FileSystem.readAll(file, limit: 16 << 20, what: "a JSON train config")) } catch {
                 throw TrainingError(.invalidConfig, "\(file): cannot read the config file (\(error)).")
             }
             agent = try AgentConfig.decode(data, over: agent, source: file)

@@ -19,9 +19,24 @@ public enum FileSystem {
         return Int(st.st_size)
     }
 
+    /// Reads a whole file of at most `limit` bytes (`what` it should be, for the message): a
+    /// larger file, or a pipe or device that goes on past the limit, is refused once the limit
+    /// is passed, without reading the rest.
+    /// - Throws: `SwitchGymIOError` (`.invalidArgument`) naming the path and the limit.
+    public static func readAll(_ path: String, limit: Int, what: String) throws -> [UInt8] {
+        try readAll(path, upTo: limit, what: what)
+    }
+
     /// Reads a whole file.
     /// The corresponding C functions are `open` and `read`.
     public static func readAll(_ path: String) throws -> [UInt8] {
+        try readAll(path, upTo: Int.max, what: nil)
+    }
+
+    private static func readAll(_ path: String, upTo limit: Int, what: String?) throws -> [UInt8] {
+        func tooLarge() -> SwitchGymIOError {
+            SwitchGymIOError(.invalidArgument, "larger than \(limit) bytes" + (what.map { "; expected \($0)" } ?? ""), path: path)
+        }
         let fd = open(path, O_RDONLY)
         guard fd >= 0 else { throw systemError("open", path: path) }
         defer { _ = Glibc.close(fd) }
@@ -33,6 +48,7 @@ public enum FileSystem {
         // Read straight into uninitialised storage sized from fstat (+1 byte to see
         // end of file without a second allocation); keep reading in chunks when the
         // file is longer than reported (special files report 0).
+        if Int(st.st_size) > limit { throw tooLarge() }
         var readError: Int32 = 0
         var atEnd = false
         var out = [UInt8](unsafeUninitializedCapacity: max(Int(st.st_size), 0) + 1) { buf, count in
@@ -62,6 +78,7 @@ public enum FileSystem {
                         throw systemError("read", path: path)
                     }
                     if n == 0 { break }
+                    if out.count + n > limit { throw tooLarge() }
                     out.append(contentsOf: UnsafeBufferPointer(rebasing: tmp[0..<n]))
                 }
             }

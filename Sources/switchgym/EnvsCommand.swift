@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import SwitchGymCore
 import SwitchGymEnvs
+import SwitchGymIO
 
 /// `switchgym envs`: list the registered envs and roll one out.
 struct EnvsCommand: ParsableCommand {
@@ -74,12 +75,9 @@ struct EnvsCommand: ParsableCommand {
             let spec = try reportingErrors(inputs: scenario.inputs) { try EnvResolver.spec(scenario.env, trace: scenario.trace) }
             let rolloutPolicy: RolloutPolicy
             if let actions {
-                let contents: String
-                do {
-                    contents = try String(contentsOfFile: actions, encoding: .utf8)
-                } catch {
-                    throw ValidationError("cannot read actions file \(actions): \(error.localizedDescription)")
-                }
+                let contents = String(decoding: try reportingErrors(inputs: [actions]) {
+                    try FileSystem.readAll(actions, limit: 256 << 20, what: "an actions file (one action per line)")
+                }, as: UTF8.self)
                 rolloutPolicy = .script(try ActionScript(parsing: contents, source: actions))
             } else if policy == "random" {
                 rolloutPolicy = .random

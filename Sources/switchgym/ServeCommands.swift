@@ -108,7 +108,8 @@ struct ShipCommand: AsyncParsableCommand {
 
     func run() async throws {
         let (bytes, token, base, policyName) = try reportingErrors(inputs: [policy] + (tokenFile.map { [$0] } ?? [])) { () throws -> ([UInt8], String?, URL, String) in
-            let bytes = try FileSystem.readAll(policy)
+            // At most what the daemon accepts by default (ServeConfig.maxUploadBytes).
+            let bytes = try FileSystem.readAll(policy, limit: 256 << 20, what: "a policy file (switchgym export)")
             let token = try tokenFile.map(ServeCommand.readToken)
             guard let base = URL(string: to.hasSuffix("/") ? String(to.dropLast()) : to), base.scheme == "http" || base.scheme == "https",
                   base.host != nil else {

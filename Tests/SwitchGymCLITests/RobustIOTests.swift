@@ -58,6 +58,20 @@ struct RobustIOTests {
         #expect(files(dir) == ["d.h5"])
     }
 
+    @Test("small inputs read whole (train --config, envs rollout --actions, ship's policy) stop at their limit on an endless device, naming it")
+    func boundedWholeReads() throws {
+        let dir = try scratch(); defer { try? FileManager.default.removeItem(atPath: dir) }
+        for (args, limit) in [(["train", "--env", "CartPole-v1", "--config", "/dev/zero", "--out", dir + "/r"], 16 << 20),
+                              (["envs", "rollout", "--env", "CartPole-v1", "--actions", "/dev/zero"], 256 << 20),
+                              (["ship", "/dev/zero", "--to", "http://127.0.0.1:9"], 256 << 20)] {
+            let r = try runMeasured(args, scratch: dir)
+            #expect(r.signal == nil && (r.status == 64 || r.status == 65), "\(args): \(String(describing: r.status)) \(r.stderr)")
+            #expect(r.stderr.contains("/dev/zero: larger than \(limit) bytes"), "\(args): \(r.stderr)")
+            #expect(r.peakRSSBytes < limit + (200 << 20), "\(args): peak RSS \(r.peakRSSBytes >> 20) MiB")
+        }
+        #expect(!FileManager.default.fileExists(atPath: dir + "/r/config.json"))
+    }
+
     @Test("-o naming a FIFO or a character device is refused and the special file stays")
     func specialOutputs() throws {
         let dir = try scratch(); defer { try? FileManager.default.removeItem(atPath: dir) }

@@ -43,6 +43,21 @@ struct FileUtilityTests {
         #expect(out.hasPrefix(SHA256.hex(of: data)))
     }
 
+    @Test("readAll with a limit reads a file up to it and refuses a larger file or an endless device, naming the limit")
+    func boundedReadAll() throws {
+        let dir = try makeTemporaryDirectory(); defer { removeDirectory(dir) }
+        try AtomicOutput.write(text: "0123456789", to: dir + "/ten")
+        #expect(try FileSystem.readAll(dir + "/ten", limit: 10, what: "x") == Array("0123456789".utf8))
+        for path in [dir + "/ten", "/dev/zero"] {
+            do {
+                _ = try FileSystem.readAll(path, limit: 9, what: "a small file")
+                Issue.record("\(path) read past the limit")
+            } catch let e as SwitchGymIOError {
+                #expect(e.description.contains(path) && e.description.contains("larger than 9 bytes; expected a small file"), "\(e)")
+            }
+        }
+    }
+
     @Test("atomic output replaces the file and leaves no temporary behind")
     func atomicReplace() throws {
         let dir = try makeTemporaryDirectory()

@@ -32,7 +32,7 @@ public enum RunConfigFile {
     ///   checksum; `DecodingError` when it does not decode.
     public static func read<C: Decodable>(_ type: C.Type, from directory: URL) throws -> C {
         let url = directory.appendingPathComponent(fileName)
-        let bytes = try ContentChecksum.verifyJSON(try FileSystem.readAll(url.path), path: url.path).unsigned
+        let bytes = try ContentChecksum.verifyJSON(try FileSystem.readAll(url.path, limit: 16 << 20, what: "a run's config.json"), path: url.path).unsigned
         return try JSONDecoder().decode(C.self, from: Data(bytes))
     }
 }
