@@ -72,8 +72,8 @@ public struct FidelityComparison: Sendable, Equatable, Codable {
         func f(_ x: Double, _ d: Int = 4) -> String { String(format: "%.\(d)f", x) }
         let a = fluid, b = discreteEvent.serving
         return """
-        intervals \(intervals.count): utility fluid \(f(a.utility, 1)) des \(f(b.utility, 1)) (gap \(f(100 * relativeUtilityGap, 2))%); \
-        goodput fluid \(f(a.goodput, 1)) des \(f(b.goodput, 1)) q/s (gap \(f(100 * relativeGoodputGap, 2))%); \
+        intervals \(intervals.count): utility fluid \(f(a.utility, 1)) des \(f(b.utility, 1)) (des − fluid \(f(100 * relativeUtilityGap, 2))% of fluid); \
+        goodput fluid \(f(a.goodput, 1)) des \(f(b.goodput, 1)) q/s (des − fluid \(f(100 * relativeGoodputGap, 2))% of fluid); \
         SLO attainment fluid \(f(a.sloAttainment)) des \(f(b.sloAttainment)) \
         (des counting the fluid's due interval as on time \(f(Double(discreteEvent.servedInDueInterval) / max(b.arrived, 1)))); \
         accuracy fluid \(f(a.meanAccuracy)) des \(f(b.meanAccuracy)); \
