@@ -64,8 +64,7 @@ public enum ContentChecksum {
 
     /// Writes `path.sha256` (atomically): the `sha256sum` line of `bytes` under `path`'s name.
     public static func writeSidecar(for path: String, bytes: [UInt8]) throws {
-        try AtomicOutput.write(text: sumLine(hex: SHA256.hex(of: bytes), name: FileSystem.baseName(of: path)),
-                               to: path + sidecarSuffix)
+        try writeSidecar(for: path, hex: SHA256.hex(of: bytes))
     }
 
     /// Writes `path.sha256` (atomically): the `sha256sum` line of a SHA-256 already computed.
@@ -78,13 +77,8 @@ public enum ContentChecksum {
     /// end) and matches the sidecar's checksum; `nil` when `path` has no sidecar.
     /// - Throws: `SwitchGymIOError` (`.checksum`) naming `path` when no such prefix matches.
     public static func verifiedPrefix(of bytes: [UInt8], path: String) throws -> Int? {
+        guard let recorded = try sidecarSum(for: path) else { return nil }
         let sidecar = path + sidecarSuffix
-        guard FileSystem.exists(sidecar) else { return nil }
-        let lines = try parseSums(try FileSystem.readAll(sidecar), path: sidecar)
-        guard lines.count == 1, lines[0].name == FileSystem.baseName(of: path) else {
-            throw SwitchGymIOError(.checksum, "expected one line '<sha256>  \(FileSystem.baseName(of: path))'", path: sidecar)
-        }
-        let recorded = lines[0].hex
         var h = SHA256()
         var start = 0
         func matches() -> Bool { var c = h; return c.finalizeHex() == recorded }
@@ -105,14 +99,22 @@ public enum ContentChecksum {
     ///   the sidecar is not one `sha256sum` line for `path`'s name.
     @discardableResult
     public static func verifySidecar(for path: String) throws -> Bool {
+        guard let recorded = try sidecarSum(for: path) else { return false }
+        try check(path, recorded: recorded, via: path + sidecarSuffix)
+        return true
+    }
+
+    /// The SHA-256 the sidecar of `path` records, or `nil` when it has none.
+    /// - Throws: `SwitchGymIOError` naming the sidecar when it is not one `sha256sum` line
+    ///   for `path`'s name.
+    static func sidecarSum(for path: String) throws -> String? {
         let sidecar = path + sidecarSuffix
-        guard FileSystem.exists(sidecar) else { return false }
+        guard FileSystem.exists(sidecar) else { return nil }
         let lines = try parseSums(try FileSystem.readAll(sidecar), path: sidecar)
         guard lines.count == 1, lines[0].name == FileSystem.baseName(of: path) else {
             throw SwitchGymIOError(.checksum, "expected one line '<sha256>  \(FileSystem.baseName(of: path))'", path: sidecar)
         }
-        try check(path, recorded: lines[0].hex, via: sidecar)
-        return true
+        return lines[0].hex
     }
 
     /// Writes `folder/SHA256SUMS` (atomically), a `sha256sum` line per file of `names` (in

@@ -70,27 +70,44 @@ struct ExtremeSpecsCLITests {
     /// The memory budget of one `envs simulate` run on any accepted spec.
     static let rssBudget = 2 << 30
 
-    @Test("24 seeded extreme specs through envs simulate --policy hold")
-    func extremeSpecs() throws {
-        let dir = try scratch(); defer { try? FileManager.default.removeItem(atPath: dir) }
+    /// What `envs simulate` did with a batch of extreme specs.
+    struct Tally {
         var ran = 0, refused = 0, peak = 0
-        for seed in UInt64(0)..<24 {
+        /// The standard errors of the refused runs.
+        var refusals: [String] = []
+    }
+
+    /// Runs `envs simulate --policy hold` (plus `extra`) on the specs of `seeds` that `keep`
+    /// accepts, each as a child process, checking every run: no signal, status 0 or 65 with a
+    /// message naming the spec and a key, peak RSS under ``rssBudget``.
+    func simulate(seeds: Range<UInt64>, extra: [String] = [], keep: (String) -> Bool = { _ in true }) throws -> Tally {
+        let dir = try scratch(); defer { try? FileManager.default.removeItem(atPath: dir) }
+        var t = Tally()
+        for seed in seeds {
             let text = ExtremeSpecs.randomSpec(seed: seed, use: .simulate)
+            guard keep(text) else { continue }
             try write(text, dir + "/s.toml")
-            let r = try runMeasured(["envs", "simulate", "--env", dir + "/s.toml", "--policy", "hold", "--seed", "1"], scratch: dir)
-            peak = max(peak, r.peakRSSBytes)
+            let r = try runMeasured(["envs", "simulate", "--env", dir + "/s.toml", "--policy", "hold", "--seed", "1"] + extra, scratch: dir)
+            t.peak = max(t.peak, r.peakRSSBytes)
             #expect(r.signal == nil, "seed \(seed): killed by signal \(r.signal ?? 0)\n\(r.stderr)\n\(text)")
             #expect(r.status == 0 || r.status == 65, "seed \(seed): status \(String(describing: r.status))\n\(r.stderr)\n\(text)")
             if r.status == 65 {
                 #expect(r.stderr.contains("s.toml") && r.stderr.contains("key '"), "seed \(seed): \(r.stderr)")
-                refused += 1
+                t.refused += 1
+                t.refusals.append(r.stderr)
             } else if r.status == 0 {
-                ran += 1
+                t.ran += 1
             }
             #expect(r.peakRSSBytes < Self.rssBudget, "seed \(seed): peak RSS \(r.peakRSSBytes >> 20) MiB\n\(text)")
         }
-        print("extreme specs through envs simulate: \(ran) ran, \(refused) refused (65); peak RSS \(peak >> 20) MiB (budget \(Self.rssBudget >> 20) MiB)")
-        #expect(ran > 0 && refused > 0)
+        return t
+    }
+
+    @Test("24 seeded extreme specs through envs simulate --policy hold")
+    func extremeSpecs() throws {
+        let t = try simulate(seeds: 0..<24)
+        print("extreme specs through envs simulate: \(t.ran) ran, \(t.refused) refused (65); peak RSS \(t.peak >> 20) MiB (budget \(Self.rssBudget >> 20) MiB)")
+        #expect(t.ran > 0 && t.refused > 0)
     }
 
     /// The token-level specs of the generator through the discrete-event fidelity, which keeps
@@ -99,27 +116,9 @@ struct ExtremeSpecsCLITests {
     /// (seed 54 took 13 GB in 60 s before that check).
     @Test("the token-level ones among 200 seeded extreme specs through envs simulate --fidelity des")
     func extremeTokenLevelSpecsOnTheDES() throws {
-        let dir = try scratch(); defer { try? FileManager.default.removeItem(atPath: dir) }
-        var ran = 0, refused = 0, peak = 0, requests = 0
-        for seed in UInt64(0)..<200 {
-            let text = ExtremeSpecs.randomSpec(seed: seed, use: .simulate)
-            guard text.contains("[variants.llm]") else { continue }
-            try write(text, dir + "/s.toml")
-            let r = try runMeasured(["envs", "simulate", "--env", dir + "/s.toml", "--policy", "hold", "--seed", "1",
-                                     "--fidelity", "des", "--drain-intervals", "1"], scratch: dir)
-            peak = max(peak, r.peakRSSBytes)
-            #expect(r.signal == nil, "seed \(seed): killed by signal \(r.signal ?? 0)\n\(r.stderr)\n\(text)")
-            #expect(r.status == 0 || r.status == 65, "seed \(seed): status \(String(describing: r.status))\n\(r.stderr)\n\(text)")
-            if r.status == 65 {
-                #expect(r.stderr.contains("s.toml") && r.stderr.contains("key '"), "seed \(seed): \(r.stderr)")
-                if r.stderr.contains("discrete-event fidelity") { requests += 1 }
-                refused += 1
-            } else if r.status == 0 {
-                ran += 1
-            }
-            #expect(r.peakRSSBytes < Self.rssBudget, "seed \(seed): peak RSS \(r.peakRSSBytes >> 20) MiB\n\(text)")
-        }
-        print("token-level extreme specs through the DES: \(ran) ran, \(refused) refused (65; \(requests) for their request volume); peak RSS \(peak >> 20) MiB (budget \(Self.rssBudget >> 20) MiB)")
-        #expect(ran > 0 && requests > 0)
+        let t = try simulate(seeds: 0..<200, extra: ["--fidelity", "des", "--drain-intervals", "1"]) { $0.contains("[variants.llm]") }
+        let requests = t.refusals.filter { $0.contains("discrete-event fidelity") }.count
+        print("token-level extreme specs through the DES: \(t.ran) ran, \(t.refused) refused (65; \(requests) for their request volume); peak RSS \(t.peak >> 20) MiB (budget \(Self.rssBudget >> 20) MiB)")
+        #expect(t.ran > 0 && requests > 0)
     }
 }

@@ -109,10 +109,9 @@ public final class MetricsLogger {
             }
         }
         try AtomicOutput.write(bytes: written, to: csvURL.path)
-        try ContentChecksum.writeSidecar(for: csvURL.path, bytes: written)
-        var hash = SHA256()
-        hash.update(written)
-        csvHash = hash
+        csvHash.update(written)
+        var digest = csvHash
+        try ContentChecksum.writeSidecar(for: csvURL.path, hex: digest.finalizeHex())
         csvFD = try Self.openForAppend(csvURL.path, create: false)
 
         let now = clock()

@@ -22,6 +22,8 @@ struct LineCursor {
     private let source: ImportSource
     /// The longest line accepted, in bytes (its `\r` included).
     let maxLineBytes: Int
+    /// The option that sets ``maxLineBytes``, named in the error for a longer line.
+    let limitName: String?
     /// Bytes of the window holding data.
     private(set) var count = 0
     /// Offset of the first byte not yet returned.
@@ -35,8 +37,9 @@ struct LineCursor {
     private(set) var shifts = 0
 
     /// Reads the first piece of `source` (skipping a UTF-8 byte order mark).
-    init(_ source: ImportSource, maxLineBytes: Int) throws {
+    init(_ source: ImportSource, maxLineBytes: Int, limitName: String? = nil) throws {
         self.source = source
+        self.limitName = limitName
         self.maxLineBytes = max(maxLineBytes, 0)
         let (c, overflow) = self.maxLineBytes.addingReportingOverflow(1 << 20)
         capacity = overflow ? Int.max : c
@@ -104,9 +107,9 @@ struct LineCursor {
 
     private func longLine(_ line: Int) -> TraceImportError {
         TraceImportError(path: source.path, line: line,
-                         expected: "a line of at most \(maxLineBytes) bytes (TraceImportOptions.maxLineBytes)",
+                         expected: "a line of at most \(maxLineBytes) bytes" + (limitName.map { " (\($0))" } ?? ""),
                          found: "a longer line",
-                         hint: "the source is not a line-based text trace (a binary file or a device such as /dev/zero?)")
+                         hint: "the source is not line-based text (a binary file or a device such as /dev/zero?)")
     }
 
     /// Whether every byte from the current position to the end of input is white space
@@ -127,7 +130,7 @@ struct LineCursor {
             if atEnd { return true }
             if blank > maxLineBytes {
                 throw TraceImportError(path: source.path, line: line + 1,
-                                       expected: "at most \(maxLineBytes) bytes of blank lines at the end of the input (TraceImportOptions.maxLineBytes)",
+                                       expected: "at most \(maxLineBytes) bytes of blank lines at the end of the input" + (limitName.map { " (\($0))" } ?? ""),
                                        found: "more", hint: "is the source an endless stream of empty lines?")
             }
             try refill()

@@ -22,13 +22,7 @@ public final class TextLineReader {
     /// The next line without its terminator (invalid UTF-8 repaired), or `nil` at the end.
     /// - Throws: `TraceImportError` naming the line when it is too long; read errors.
     public func next() throws -> String? {
-        let next: (start: Int, end: Int)?
-        do { next = try cursor.next() } catch let e as TraceImportError where e.expected.hasPrefix("a line of at most") {
-            // The importer's wording names its own option; say it for any text file.
-            throw TraceImportError(path: e.path, line: e.line, expected: "a line of at most \(cursor.maxLineBytes) bytes",
-                                   found: "a longer line", hint: "is it a text file? (a binary file or a device such as /dev/zero never ends a line)")
-        }
-        guard let (s, e) = next else { return nil }
+        guard let (s, e) = try cursor.next() else { return nil }
         return String(decoding: UnsafeBufferPointer(start: cursor.base + s, count: e - s), as: UTF8.self)
     }
 }

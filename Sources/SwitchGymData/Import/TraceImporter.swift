@@ -55,7 +55,7 @@ public enum TraceImporter {
 
     static func importSource(_ source: ImportSource, options: TraceImportOptions) throws -> Trace {
         let name = source.path
-        var cursor = try LineCursor(source, maxLineBytes: options.maxLineBytes)
+        var cursor = try LineCursor(source, maxLineBytes: options.maxLineBytes, limitName: "TraceImportOptions.maxLineBytes")
         let trace = try parse(&cursor, ctx: ImportContext(path: name, options: options))
         // A time column's values can span far more than any trace (a year 9999 row): the
         // dataset could not be written or binned.
