@@ -71,7 +71,7 @@ import SwitchGymCore
     /// One H100 holding the 70B FP8 variant and the zoo's chat stream with a 2.5 s deadline. Its
     /// full batch's cycle at chat's lengths (4.3 s here) is above the deadline, so with one latency
     /// per cohort no chat request it serves would finish in time; at a third of its
-    /// capacity it runs a small batch and answers (nearly) every request on time; saturated by
+    /// capacity it runs a small batch and answers all but its longest answers on time; saturated by
     /// a backlog, the requests it runs at the interval's end (lost when it switches) are its
     /// rate times the full batch's cycle.
     func seventyBChat(perInterval: (Double) -> [Double]) throws -> (ServingModel, Int) {
@@ -111,10 +111,24 @@ import SwitchGymCore
             onTime += info.servedOnTime
         }
         #expect(served > 0)
-        #expect(onTime >= 0.999 * served, "on time \(onTime) of \(served)")
-
-        // Charged at the full batch's cycle instead (one latency per cohort), none of it would
-        // be on time: the latest start that finishes by the deadline is before the sub-bin's start.
+        // Charged at the full batch's cycle (one latency per cohort), none of it would be on
+        // time: the latest start that finishes by the deadline is before the sub-bin's start.
+        // At a small batch nearly all of it is, except the long answers: each request's
+        // latency grows with its own output (``OutputLengthSpread``), and those whose latency
+        // alone (one sequence, started the moment their sub-bin starts) passes the cohort's due
+        // (half a sub-bin plus the deadline) can never be on time.
+        #expect(onTime >= 0.9 * served, "on time \(onTime) of \(served)")
+        let chat = try #require(model.tokenWork)
+        let llm = try #require(model.scenario.variants[big].llm)
+        let plan = TokenPlan(scenario: model.scenario, arrivals: model.arrivals)
+        var hopeless = 0
+        for j in plan.poolStart[0]..<plan.poolStart[1] {
+            let line = llm.latencyLine(prompt: chat.meanPrompt[0], output: Double(plan.poolOut[j]))
+            if line.base + line.perSequence > 0.5 * delta + deadline { hopeless += 1 }
+        }
+        let tail = Double(hopeless) / Double(plan.poolStart[1] - plan.poolStart[0])
+        #expect(tail > 0.01, "the premise: chat's pool has long answers (\(tail))")
+        #expect(served - onTime >= tail * served * 0.999, "late \(served - onTime) of \(served), the hopeless tail \(tail)")
     }
 
     @Test func aSaturatedSeventyBRunsTheFullBatch() throws {

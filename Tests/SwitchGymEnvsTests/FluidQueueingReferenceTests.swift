@@ -296,10 +296,13 @@ struct ReferenceSubintervalQueue {
             // per device, stream `s` arrives at `λ_s` = its service over the pool's device-seconds
             // and takes `L_s(n) = base + perSequence · n`, so `n = Σ λ_s L_s(n)`, i.e.
             // `n = Σ λ_s base_s / (1 − Σ λ_s perSequence_s)`, within [1, the stream's max batch].
-            // A fixed-cost variant's latency is its table's.
-            func occupancyLatency(_ v: Int, _ s: Int) -> Double {
+            // A fixed-cost variant's latency is its table's. An LLM variant's requests take
+            // `B + (L − B)·(o − 1)/(ō − 1)` for `o` output tokens (`B` one step with its own
+            // prefill), so a part's on-time share is taken over the stream's output lengths
+            // (`spread` = (ō − 1)/(ō·(L − B))).
+            func occupancyLatency(_ v: Int, _ s: Int) -> (latency: Double, spread: Double) {
                 let row = m.rateRow(start + time)
-                guard m.scenario.variants[v].llm != nil else { return m.serviceLatency[row + v * S + s] }
+                guard m.scenario.variants[v].llm != nil else { return (m.serviceLatency[row + v * S + s], 0) }
                 var load = 0.0, slope = 0.0
                 for u in 0..<S {
                     let lambda = servedHere[v][u] / (pools[v][k] * delta)
@@ -307,14 +310,46 @@ struct ReferenceSubintervalQueue {
                     slope += lambda * m.latencyPerSequence[row + v * S + u]
                 }
                 let n = slope < 1 ? load / (1 - slope) : Double.infinity
-                return m.latencyBase[row + v * S + s] + m.latencyPerSequence[row + v * S + s] * min(max(n, 1), m.latencyMaxBatch[row + v * S + s])
+                let running = min(max(n, 1), m.latencyMaxBatch[row + v * S + s])
+                let latency = m.latencyBase[row + v * S + s] + m.latencyPerSequence[row + v * S + s] * running
+                let mean = m.outputMeans[(start + time) * S + s]
+                guard mean > 1 else { return (latency, 0) }
+                let step = m.outputStepBase[v] + (m.latencyPerSequence[row + v * S + s] - (mean - 1) * m.outputStepPerSequence[v])
+                    + m.outputStepPerSequence[v] * (running - 1)
+                return (latency, latency > step ? (mean - 1) / (mean * (latency - step)) : 0)
             }
+            // The mean over `z` in [low, high] of the output lengths' CDF (over their mean).
+            func lengthsShare(_ s: Int, high: Double, low: Double) -> Double { m.outputSpread.share(stream: s, high: high, low: low) }
             for (s, v, due, take, before, after) in parts {
                 // The variant's devices start this part between x0 and x1; what finishes by
                 // the deadline is on time, the rest late by whole intervals.
-                let n = holding[v], latency = occupancyLatency(v, s)
+                let n = holding[v], (latency, spread) = occupancyLatency(v, s)
                 let x0 = tk + delta * (1 - before / n), x1 = tk + delta * (1 - after / n)
                 let limit = due - latency
+                if spread > 0 {
+                    // An LLM part: on time over its requests' output lengths; the late rest at
+                    // its mean finish, at least one interval late; what is still running at T1
+                    // (started after T1 − latency) recorded with its own on-time share.
+                    let share = lengthsShare(s, high: 1 + (limit - x0) * spread, low: 1 + (limit - x1) * spread)
+                    info.servedOnTime += take * share
+                    var beyond = 0.0
+                    if share < 1 {
+                        let finish = max(0.5 * (x0 + x1) + latency, due)
+                        let late = max(intervalsLate(due, at: finish, cap: m.dropAfter[s]), min(1, m.dropAfter[s]))
+                        info.latenessPenalty += take * (1 - share) * (penalty(s, late) - penalty(s, intervalsLate(due, at: T0, cap: m.dropAfter[s])))
+                        beyond = penalty(s, late) - penalty(s, intervalsLate(due, at: T1, cap: m.dropAfter[s]))
+                    }
+                    if x1 > T1 - latency {
+                        let from = max(x0, T1 - latency)
+                        let amount = take * (x1 - from) / (x1 - x0)
+                        let onTime = amount * lengthsShare(s, high: 1 + (limit - from) * spread, low: 1 + (limit - x1) * spread)
+                        running[v][s].amount += amount
+                        running[v][s].dueSum += amount * due
+                        running[v][s].onTime += onTime
+                        running[v][s].lateBeyond += (amount - onTime) * beyond
+                    }
+                    continue
+                }
                 let share = x1 <= limit ? 1 : x0 >= limit ? 0 : (limit - x0) / (x1 - x0)
                 info.servedOnTime += take * share
                 var finish = 0.0

@@ -28,7 +28,11 @@ extension FluidServingEnv {
     ///    (``LLMStepModel/occupancy(rates:bases:slopes:maxBatch:)``), clamped to `[1, max batch]`;
     ///    the sub-bin's parts are recorded while the queue is served and charged at `L_s(n)`
     ///    afterwards. At saturation `n` is the full batch and `L_s(n)` the full batch's cycle
-    ///    (``ServingModel/serviceLatency``); a lightly loaded device answers sooner.
+    ///    (``ServingModel/serviceLatency``); a lightly loaded device answers sooner. `L_s(n)` is
+    ///    the latency at the stream's mean lengths; an LLM part's on-time share is taken over
+    ///    its requests' output lengths (a request of `o` tokens takes one step plus `o − 1`
+    ///    more, ``OutputLengthSpread``), so a cohort whose mean misses the deadline still has its
+    ///    short requests on time, as the discrete-event fidelity answers them.
     /// At the interval's end, queued cohorts past their drop window are dropped and the others
     /// past their deadline charged for the intervals late so far.
     ///
@@ -72,8 +76,10 @@ extension FluidServingEnv {
             bins.withPointers { pool, subPool, held, binRate, serverList, servers, scratch in
             carry.withServicePointers(model: m) { busyEnd, inFlight, restarts in
         let occupancy = m.isTokenLevel
-        let part = scratch.parts, binServed = scratch.served, binLatency = scratch.latency
+        let part = scratch.parts, binServed = scratch.served, binLatency = scratch.latency, binSpread = scratch.spread
         let lineBase = t.latencyBase + rowOffset, lineSlope = t.latencyPerSequence + rowOffset, lineMost = t.latencyMaxBatch + rowOffset
+        let stepBase = t.outputStepBase, stepPerSequence = t.outputStepPerSequence
+        let outputMean = t.outputMeans + (occupancy ? row &* S : 0)
         for v in 0..<V { busyEnd[v] = 0 }
         for i in 0..<(V &* S &* 4) { inFlight[i] = 0 }
         // Per sub-bin service rates, and per stream the variants that serve it (variant order).
@@ -196,21 +202,27 @@ extension FluidServingEnv {
                             slope += l * lineSlope[vs &+ s]
                         }
                         let n = slope < 1 ? load / (1 - slope) : Double.infinity
+                        let b0 = stepBase[v], b2 = stepPerSequence[v]
                         for s in 0..<S {
-                            binLatency[vs &+ s] = lineBase[vs &+ s] + lineSlope[vs &+ s] * min(max(n, 1), lineMost[vs &+ s])
+                            let running = min(max(n, 1), lineMost[vs &+ s])
+                            let latency = lineBase[vs &+ s] + lineSlope[vs &+ s] * running
+                            binLatency[vs &+ s] = latency
+                            binSpread[vs &+ s] = OutputLengthSpread.spread(latency: latency, perSequence: lineSlope[vs &+ s], running: running,
+                                                                           meanOutput: outputMean[s], stepBase: b0, stepPerSequence: b2)
                         }
                     }
                     for s in 0..<S { binServed[vs &+ s] = 0 }
                 }
                 let charge = PartCharges(tk: tk, tEnd: tEnd, delta: delta, T0: T0, T1: T1, invI: invI, S: S, M: M, cum: cum, dropK: dropK,
-                                         restarts: restarts, busyEnd: busyEnd, inFlight: inFlight)
+                                         restarts: restarts, busyEnd: busyEnd, inFlight: inFlight,
+                                         spreadTable: t.spreadTable, spreadOffset: t.spreadOffset, spreadTop: t.spreadTop)
                 for i in 0..<parts {
                     let p = part + i &* 6
                     let s = Int(p[0]), v = Int(p[1])
                     var charged = 0.0, hasCharged = false
                     charge.part(stream: s, variant: v, due: p[2], take: p[3], before: p[4], after: p[5],
-                                latency: binLatency[v &* S &+ s], held: held[v], onTime: &onTime, lateness: &lateness,
-                                charged: &charged, hasCharged: &hasCharged)
+                                latency: binLatency[v &* S &+ s], spread: binSpread[v &* S &+ s], held: held[v],
+                                onTime: &onTime, lateness: &lateness, charged: &charged, hasCharged: &hasCharged)
                 }
             }
             // Served cohorts leave the queues (they are a prefix of each, in deadline order).
@@ -291,17 +303,28 @@ struct PartCharges {
     let S: Int, M: Int
     let cum: UnsafePointer<Double>, dropK: UnsafePointer<Int>, restarts: UnsafePointer<Bool>
     let busyEnd: UnsafeMutablePointer<Double>, inFlight: UnsafeMutablePointer<Double>
+    /// ``OutputLengthSpread``'s tables (``ServingModel/outputSpread``).
+    let spreadTable: UnsafePointer<Double>, spreadOffset: UnsafePointer<Int>, spreadTop: UnsafePointer<Double>
 
     /// Charges one part to `onTime` and `lateness`; `charged` caches the cohort's penalty at the
-    /// interval's start (computed once needed, `hasCharged`).
+    /// interval's start (computed once needed, `hasCharged`). `spread` is, for an LLM variant,
+    /// `1 / (A·ō)`: `A` the seconds one more output token takes at the sub-bin's occupancy and
+    /// `ō` the interval's mean output of the stream; the part's on-time share is then taken over
+    /// its requests' output lengths (``OutputLengthSpread``). 0 charges the part at its
+    /// latency `L` alone (fixed-cost variants).
     @inline(__always)
     func part(stream s: Int, variant v: Int, due bestDue: Double, take: Double, before: Double, after: Double,
-              latency L: Double, held n: Double, onTime: inout Double, lateness: inout Double,
+              latency L: Double, spread c: Double, held n: Double, onTime: inout Double, lateness: inout Double,
               charged: inout Double, hasCharged: inout Bool) {
         // Start times of this part, and the latest start that finishes on time. The last
         // start is at most `tEnd` (rounding is monotonic), so when `tEnd` is early enough all
         // of it is on time, without the start times.
         let limit = bestDue - L
+        if c > 0 {
+            lengthsPart(stream: s, variant: v, due: bestDue, take: take, before: before, after: after, latency: L, spread: c,
+                        held: n, onTime: &onTime, lateness: &lateness, charged: &charged, hasCharged: &hasCharged)
+            return
+        }
         if tEnd + L > T1 {
             let x1 = tk + delta * (1 - after / n)
             if !restarts[v] {
@@ -338,6 +361,47 @@ struct PartCharges {
         Self.chargeStarts(take: take, before: before, after: after, held: n, tk: tk, tEnd: tEnd, delta: delta,
                           limit: limit, due: bestDue, latency: L, T0: T0, invI: invI, penalties: cum + s &* M,
                           cap: dropK[s], onTime: &onTime, lateness: &lateness, charged: &charged, hasCharged: &hasCharged)
+    }
+
+    /// An LLM variant's part, on time over its requests' output lengths: a request started at
+    /// `x` with `o` output tokens is on time when `o / ō <= z(x) = 1 + (limit − x)·c`
+    /// (`limit = due − L`, `L` the latency at the mean lengths), so the part's share is the mean
+    /// of the lengths' CDF over its starts (``OutputLengthSpread/share(high:low:table:top:)``).
+    /// The late rest is charged whole intervals late at its mean finish, at least one; what
+    /// started after `T1 − L` is still running at the interval's end (``SwitchCarry/inFlight``),
+    /// with the share of it on time likewise.
+    @inline(__always)
+    func lengthsPart(stream s: Int, variant v: Int, due bestDue: Double, take: Double, before: Double, after: Double,
+                     latency L: Double, spread c: Double, held n: Double, onTime: inout Double, lateness: inout Double,
+                     charged: inout Double, hasCharged: inout Bool) {
+        let limit = bestDue - L
+        let x0 = tk + delta * (1 - before / n), x1 = tk + delta * (1 - after / n)
+        let table = spreadTable + spreadOffset[s], top = spreadTop[s]
+        let share = OutputLengthSpread.share(high: 1 + (limit - x0) * c, low: 1 + (limit - x1) * c, table: table, top: top)
+        onTime += take * share
+        var beyond = 0.0
+        if share < 1 {
+            let finish = max(0.5 * (x0 + x1) + L, bestDue)
+            let late = max(FluidServingEnv.intervalsLate(bestDue, tk: finish, invI: invI, cap: dropK[s]), min(1, dropK[s]))
+            if !hasCharged {
+                charged = cum[s &* M &+ FluidServingEnv.intervalsLate(bestDue, tk: T0, invI: invI, cap: dropK[s])]
+                hasCharged = true
+            }
+            let owed = cum[s &* M &+ late]
+            lateness += take * (1 - share) * (owed - charged)
+            beyond = owed - cum[s &* M &+ FluidServingEnv.intervalsLate(bestDue, tk: T1, invI: invI, cap: dropK[s])]
+        }
+        guard x1 > T1 - L else { return }
+        // Started after `T1 − L`: still running at `T1`.
+        let from = max(x0, T1 - L)
+        let running = take * (x1 - from) / (x1 - x0)
+        let runningOnTime = running * OutputLengthSpread.share(high: 1 + (limit - from) * c, low: 1 + (limit - x1) * c,
+                                                               table: table, top: top)
+        let i = (v &* S &+ s) &* 4
+        inFlight[i] += running
+        inFlight[i &+ 1] += running * bestDue
+        inFlight[i &+ 2] += runningOnTime
+        inFlight[i &+ 3] += (running - runningOnTime) * beyond
     }
 
     /// The on-time share of a part served from `before` to `after` device-sub-bins (`n`
@@ -396,7 +460,7 @@ extension SwitchCarry {
 struct SubBinScratch: Sendable {
     var subPool: [Double], heldCount: [Double], loadFraction: [Double], pool: [Double]
     var binRate: [Double], serverList: [Int], servers: [Int]
-    var parts: [Double], binServed: [Double], binLatency: [Double]
+    var parts: [Double], binServed: [Double], binLatency: [Double], binSpread: [Double]
 
     init(model m: ServingModel) {
         let sub = m.queueing == .subinterval
@@ -413,6 +477,7 @@ struct SubBinScratch: Sendable {
         // Two buffers (not one array assigned twice: the first step would copy the shared one).
         binServed = [Double](repeating: 0, count: occupancy ? V * S : 1)
         binLatency = [Double](repeating: 0, count: occupancy ? V * S : 1)
+        binSpread = [Double](repeating: 0, count: occupancy ? V * S : 1)
     }
 
     /// Runs `body` with unchecked access to the pools left in the sub-bin, the pools per
@@ -423,7 +488,8 @@ struct SubBinScratch: Sendable {
     mutating func withPointers<R>(
         _ body: (UnsafeMutablePointer<Double>, UnsafePointer<Double>, UnsafePointer<Double>,
                  UnsafeMutablePointer<Double>, UnsafeMutablePointer<Int>, UnsafeMutablePointer<Int>,
-                 (parts: UnsafeMutablePointer<Double>, served: UnsafeMutablePointer<Double>, latency: UnsafeMutablePointer<Double>)) -> R
+                 (parts: UnsafeMutablePointer<Double>, served: UnsafeMutablePointer<Double>, latency: UnsafeMutablePointer<Double>,
+                  spread: UnsafeMutablePointer<Double>)) -> R
     ) -> R {
         pool.withUnsafeMutableBufferPointer { pool in
             subPool.withUnsafeBufferPointer { subPool in
@@ -434,9 +500,11 @@ struct SubBinScratch: Sendable {
                                 parts.withUnsafeMutableBufferPointer { parts in
                                     binServed.withUnsafeMutableBufferPointer { served in
                                         binLatency.withUnsafeMutableBufferPointer { latency in
-                                            body(pool.baseAddress!, subPool.baseAddress!, held.baseAddress!,
-                                                 rate.baseAddress!, list.baseAddress!, n.baseAddress!,
-                                                 (parts.baseAddress!, served.baseAddress!, latency.baseAddress!))
+                                            binSpread.withUnsafeMutableBufferPointer { spread in
+                                                body(pool.baseAddress!, subPool.baseAddress!, held.baseAddress!,
+                                                     rate.baseAddress!, list.baseAddress!, n.baseAddress!,
+                                                     (parts.baseAddress!, served.baseAddress!, latency.baseAddress!, spread.baseAddress!))
+                                            }
                                         }
                                     }
                                 }
@@ -458,6 +526,8 @@ struct SubintervalTables {
     let dropAfter: UnsafePointer<Int>, counts: UnsafePointer<Double>, weight: UnsafePointer<Double>
     let dropPenalty: UnsafePointer<Double>
     let latencyBase: UnsafePointer<Double>, latencyPerSequence: UnsafePointer<Double>, latencyMaxBatch: UnsafePointer<Double>
+    let outputStepBase: UnsafePointer<Double>, outputStepPerSequence: UnsafePointer<Double>, outputMeans: UnsafePointer<Double>
+    let spreadTable: UnsafePointer<Double>, spreadOffset: UnsafePointer<Int>, spreadTop: UnsafePointer<Double>
 }
 
 extension ServingModel {
@@ -480,12 +550,16 @@ extension ServingModel {
                                                 latencyBase.withUnsafeBufferPointer { lb in
                                                     latencyPerSequence.withUnsafeBufferPointer { ls in
                                                         latencyMaxBatch.withUnsafeBufferPointer { lm in
+                                                            withSpreadTables { ob, op, om, st, so, sm in
                                                             body(SubintervalTables(
                                                                 rate: rate.baseAddress!, latency: lat.baseAddress!, penalty: cum.baseAddress!,
                                                                 accuracy: acc.baseAddress!, deadline: dl.baseAddress!, dropWindow: win.baseAddress!,
                                                                 dropAfter: dk.baseAddress!, counts: counts.baseAddress!, weight: w.baseAddress!,
                                                                 dropPenalty: dp.baseAddress!, latencyBase: lb.baseAddress!,
-                                                                latencyPerSequence: ls.baseAddress!, latencyMaxBatch: lm.baseAddress!))
+                                                                latencyPerSequence: ls.baseAddress!, latencyMaxBatch: lm.baseAddress!,
+                                                                outputStepBase: ob, outputStepPerSequence: op, outputMeans: om,
+                                                                spreadTable: st, spreadOffset: so, spreadTop: sm))
+                                                            }
                                                         }
                                                     }
                                                 }
@@ -493,6 +567,29 @@ extension ServingModel {
                                         }
                                     }
                                 }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// Runs `body` with pointers to the tables of the on-time share over output lengths
+    /// (``outputStepBase``, ``outputStepPerSequence``, ``outputMeans``, and ``outputSpread``'s
+    /// table, offsets and tops).
+    @inline(__always)
+    private func withSpreadTables<R>(
+        _ body: (UnsafePointer<Double>, UnsafePointer<Double>, UnsafePointer<Double>,
+                 UnsafePointer<Double>, UnsafePointer<Int>, UnsafePointer<Double>) -> R
+    ) -> R {
+        outputStepBase.withUnsafeBufferPointer { ob in
+            outputStepPerSequence.withUnsafeBufferPointer { op in
+                outputMeans.withUnsafeBufferPointer { om in
+                    outputSpread.table.withUnsafeBufferPointer { st in
+                        outputSpread.offset.withUnsafeBufferPointer { so in
+                            outputSpread.top.withUnsafeBufferPointer { sm in
+                                body(ob.baseAddress!, op.baseAddress!, om.baseAddress!, st.baseAddress!, so.baseAddress!, sm.baseAddress!)
                             }
                         }
                     }

@@ -116,6 +116,17 @@ public final class ServingModel: Sendable {
     /// A fixed-cost variant's line is flat at ``serviceLatency`` (`perSequence = 0`,
     /// `maxBatch = 1`): its latency does not follow occupancy.
     let latencyBase: [Double], latencyPerSequence: [Double], latencyMaxBatch: [Double]
+    /// Per variant, the seconds one more output token adds to a request's latency at occupancy
+    /// `n`: `outputStepBase[v] + outputStepPerSequence[v] · n` (the step model's `b0` and `b2`;
+    /// 0 for a fixed-cost variant). With ``outputSpread`` and the interval's mean output
+    /// (``TokenWork/meanOutput``, `outputMeans`), the sub-interval step charges an LLM part's
+    /// on-time share over its requests' output lengths (``OutputLengthSpread``).
+    let outputStepBase: [Double], outputStepPerSequence: [Double]
+    /// Each stream's spread of output lengths (no entries without LLM variants).
+    let outputSpread: OutputLengthSpread
+    /// `outputMeans[t * S + s]`: the mean output tokens of interval `t`'s requests of stream `s`
+    /// (``TokenWork/meanOutput``; one unused entry without LLM variants).
+    let outputMeans: [Double]
     /// `penaltyCumulative[s * (maxLate + 1) + k]`: weight × the penalty after `k` intervals late.
     let penaltyCumulative: [Double]
 
@@ -246,6 +257,10 @@ public final class ServingModel: Sendable {
             }
         }
         serviceLatency = lat
+        outputStepBase = llm.map { ($0?.stepBaseUs ?? 0) * 1e-6 }
+        outputStepPerSequence = llm.map { ($0?.decodeUsPerToken ?? 0) * 1e-6 }
+        outputSpread = work?.outputSpread ?? OutputLengthSpread(outputs: [], start: [Int](repeating: 0, count: S + 1))
+        outputMeans = work?.meanOutput ?? [1]
         latencyBase = base
         latencyPerSequence = slope
         latencyMaxBatch = most

@@ -29,6 +29,9 @@ struct TokenWork {
     /// `meanPrompt[t * S + s]`, `meanOutput[t * S + s]`: mean prompt and output tokens of the
     /// requests of stream `s` arriving in interval `t`.
     let meanPrompt: [Double], meanOutput: [Double]
+    /// How each stream's output lengths spread around their mean (the plan's pools): the fluid
+    /// step's on-time share over the lengths (``OutputLengthSpread``).
+    let outputSpread: OutputLengthSpread
 
     /// The token work of `arrivals` sized by `plan`'s pools.
     init(plan: TokenPlan, arrivals a: ScenarioArrivals, interval I: Double) {
@@ -62,6 +65,7 @@ struct TokenWork {
         }
         meanPrompt = prompt
         meanOutput = output
+        outputSpread = OutputLengthSpread(outputs: plan.poolOut, start: plan.poolStart)
     }
 
     /// Prefill tokens of interval `t`'s `queries` queries of stream `s`.
