@@ -305,7 +305,7 @@ struct ReferenceSubintervalQueue {
                 guard m.scenario.variants[v].llm != nil else { return (m.serviceLatency[row + v * S + s], 0) }
                 var load = 0.0, slope = 0.0
                 for u in 0..<S {
-                    let lambda = servedHere[v][u] / (pools[v][k] * delta)
+                    let lambda = servedHere[v][u] * (1 / (pools[v][k] * delta))
                     load += lambda * m.latencyBase[row + v * S + u]
                     slope += lambda * m.latencyPerSequence[row + v * S + u]
                 }

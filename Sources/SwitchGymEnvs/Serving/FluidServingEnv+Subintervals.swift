@@ -191,27 +191,29 @@ extension FluidServingEnv {
                 // ``LLMStepModel/occupancy(rates:bases:slopes:maxBatch:)``: per device each
                 // stream's rate is its service over the pool's device-seconds) and each stream's
                 // latency there; the sums are cleared for the next sub-bin.
+                // Only the variants and streams served in the sub-bin have parts to charge.
                 for v in 0..<V {
                     let vs = v &* S
-                    let seconds = subPool[v &* K &+ k] * delta
-                    if seconds > 0 {
-                        var load = 0.0, slope = 0.0
-                        for s in 0..<S {
-                            let l = binServed[vs &+ s] / seconds
-                            load += l * lineBase[vs &+ s]
-                            slope += l * lineSlope[vs &+ s]
-                        }
-                        let n = slope < 1 ? load / (1 - slope) : Double.infinity
-                        let b0 = stepBase[v], b2 = stepPerSequence[v]
-                        for s in 0..<S {
-                            let running = min(max(n, 1), lineMost[vs &+ s])
-                            let latency = lineBase[vs &+ s] + lineSlope[vs &+ s] * running
-                            binLatency[vs &+ s] = latency
-                            binSpread[vs &+ s] = OutputLengthSpread.spread(latency: latency, perSequence: lineSlope[vs &+ s], running: running,
-                                                                           meanOutput: outputMean[s], stepBase: b0, stepPerSequence: b2)
-                        }
+                    var any = false
+                    for s in 0..<S where binServed[vs &+ s] > 0 { any = true }
+                    guard any else { continue }
+                    let perSecond = 1 / (subPool[v &* K &+ k] * delta)
+                    var load = 0.0, slope = 0.0
+                    for s in 0..<S {
+                        let l = binServed[vs &+ s] * perSecond
+                        load += l * lineBase[vs &+ s]
+                        slope += l * lineSlope[vs &+ s]
                     }
-                    for s in 0..<S { binServed[vs &+ s] = 0 }
+                    let n = slope < 1 ? load / (1 - slope) : Double.infinity
+                    let b0 = stepBase[v], b2 = stepPerSequence[v]
+                    for s in 0..<S where binServed[vs &+ s] > 0 {
+                        let running = min(max(n, 1), lineMost[vs &+ s])
+                        let latency = lineBase[vs &+ s] + lineSlope[vs &+ s] * running
+                        binLatency[vs &+ s] = latency
+                        binSpread[vs &+ s] = OutputLengthSpread.spread(latency: latency, perSequence: lineSlope[vs &+ s], running: running,
+                                                                       meanOutput: outputMean[s], stepBase: b0, stepPerSequence: b2)
+                        binServed[vs &+ s] = 0
+                    }
                 }
                 let charge = PartCharges(tk: tk, tEnd: tEnd, delta: delta, T0: T0, T1: T1, invI: invI, S: S, M: M, cum: cum, dropK: dropK,
                                          restarts: restarts, busyEnd: busyEnd, inFlight: inFlight,
