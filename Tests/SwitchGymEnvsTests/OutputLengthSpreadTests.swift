@@ -72,6 +72,25 @@ import SwitchGymCore
         }
     }
 
+    /// Non-finite slack (an extreme but accepted step model) never reads outside the table:
+    /// infinitely early starts are on time, NaN ones late, and a spread that would overflow is 0
+    /// (the mean rule).
+    @Test func nonFiniteSlackStaysInTheTable() {
+        let p = pool(count: 500, seed: 5)
+        let spread = OutputLengthSpread(outputs: p, start: [0, p.count])
+        #expect(spread.share(stream: 0, high: .infinity, low: 0.5) == 1)
+        #expect(spread.share(stream: 0, high: 0.5, low: -.infinity) == 0)
+        #expect(spread.share(stream: 0, high: .nan, low: 0.5) == 0)
+        #expect(spread.share(stream: 0, high: 2, low: .nan) == 0)
+        spread.table.withUnsafeBufferPointer { t in
+            #expect(OutputLengthSpread.g(.nan, table: t.baseAddress!, top: spread.top[0]) == 0)
+        }
+        // L − B subnormal: (ō − 1) / (ō·(L − B)) overflows to infinity without the guard.
+        let b0 = 1e-300 * (1 - 0x1p-40)
+        #expect((1e-300 - b0) > 0 && 1 / (2 * (1e-300 - b0)) == .infinity, "the premise")
+        #expect(OutputLengthSpread.spread(latency: 1e-300, perSequence: 0, running: 1, meanOutput: 2, stepBase: b0, stepPerSequence: 0) == 0)
+    }
+
     /// Streams keep their own pools: a stream of short answers is on time where one of long
     /// answers is not, at the same slack over their means.
     @Test func eachStreamHasItsOwnSpread() {

@@ -75,7 +75,7 @@ struct OutputLengthSpread: Sendable {
     @inline(__always)
     static func g(_ z: Double, table: UnsafePointer<Double>, top: Double) -> Double {
         if z <= 0 { return 0 }
-        if z >= top { return z - 1 }
+        if !(z < top) { return z.isNaN ? 0 : z - 1 }
         if z < lowest { return table[0] * (z / lowest) }
         let bits = z.bitPattern
         let j = Int(bits >> shift) &- lowestKey
@@ -89,6 +89,9 @@ struct OutputLengthSpread: Sendable {
     static func share(high: Double, low: Double, table: UnsafePointer<Double>, top: Double) -> Double {
         if low >= top { return 1 }
         if high <= 0 { return 0 }
+        // Extreme step models can overflow the slack's scale: a start infinitely early is on
+        // time, a NaN one (no slack to measure) is not.
+        guard high.isFinite && low.isFinite else { return high == .infinity && !low.isNaN ? 1 : 0 }
         let width = high - low
         if width < 1e-9 {
             // One start time: F at it, as G's slope there.
@@ -114,7 +117,9 @@ struct OutputLengthSpread: Sendable {
                        stepBase b0: Double, stepPerSequence b2: Double) -> Double {
         guard b0 > 0, o > 1 else { return 0 }
         let B = b0 + (perSequence - (o - 1) * b2) + b2 * (n - 1)
-        return L > B ? (o - 1) / (o * (L - B)) : 0
+        guard L > B else { return 0 }
+        let c = (o - 1) / (o * (L - B))
+        return c.isFinite ? c : 0
     }
 
     /// ``share(high:low:table:top:)`` of stream `s` (tests and references).
