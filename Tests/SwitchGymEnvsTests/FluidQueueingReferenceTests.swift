@@ -101,6 +101,19 @@ import SwitchGymCore
         let model = try ServingModel(scenario: sc, arrivals: try sc.loadArrivals(), randomStart: true)
         try expectSame(model, decisions(sc, count: 120, seed: 5), "llm-zoo load \(load)")
     }
+
+    /// The same with first-token deadlines (`ttft_deadline_ms`) on both streams: tight on chat,
+    /// loose on batch, so parts straddle the first-token limit as well as the deadline.
+    @Test(arguments: [0.5, 1.5])
+    func fastPathMatchesTheReferenceWithFirstTokenDeadlines(load: Double) throws {
+        var sc = try ScenarioSpec.load(path: ScenarioFixtures.packageRoot + "/envs/llm-zoo.toml")
+        sc.episodeIntervals = 120
+        sc.streams[0].ttftDeadlineMs = 400
+        sc.streams[1].ttftDeadlineMs = 20_000
+        sc.targetMeanRate = load * FidelityGapStudy.capacityRate(scenario: sc, arrivals: try sc.loadArrivals())
+        let model = try ServingModel(scenario: sc, arrivals: try sc.loadArrivals(), randomStart: true)
+        try expectSame(model, decisions(sc, count: 120, seed: 9), "llm-zoo ttft load \(load)")
+    }
 }
 
 /// A plain transcription of the sub-interval queue (``FluidServingEnv`` with
@@ -300,9 +313,9 @@ struct ReferenceSubintervalQueue {
             // `B + (L − B)·(o − 1)/(ō − 1)` for `o` output tokens (`B` one step with its own
             // prefill), so a part's on-time share is taken over the stream's output lengths
             // (`spread` = (ō − 1)/(ō·(L − B))).
-            func occupancyLatency(_ v: Int, _ s: Int) -> (latency: Double, spread: Double) {
+            func occupancyLatency(_ v: Int, _ s: Int) -> (latency: Double, spread: Double, first: Double) {
                 let row = m.rateRow(start + time)
-                guard m.scenario.variants[v].llm != nil else { return (m.serviceLatency[row + v * S + s], 0) }
+                guard m.scenario.variants[v].llm != nil else { return (m.serviceLatency[row + v * S + s], 0, 0) }
                 var load = 0.0, slope = 0.0
                 for u in 0..<S {
                     let lambda = servedHere[v][u] * (1 / (pools[v][k] * delta))
@@ -313,25 +326,41 @@ struct ReferenceSubintervalQueue {
                 let running = min(max(n, 1), m.latencyMaxBatch[row + v * S + s])
                 let latency = m.latencyBase[row + v * S + s] + m.latencyPerSequence[row + v * S + s] * running
                 let mean = m.outputMeans[(start + time) * S + s]
-                guard mean > 1 else { return (latency, 0) }
+                // One step whatever the output: the request's prefill among the others' decodes.
                 let step = m.outputStepBase[v] + (m.latencyPerSequence[row + v * S + s] - (mean - 1) * m.outputStepPerSequence[v])
                     + m.outputStepPerSequence[v] * (running - 1)
-                return (latency, latency > step ? (mean - 1) / (mean * (latency - step)) : 0)
+                guard mean > 1 else { return (latency, 0, step) }
+                return (latency, latency > step ? (mean - 1) / (mean * (latency - step)) : 0, step)
             }
             // The mean over `z` in [low, high] of the output lengths' CDF (over their mean).
             func lengthsShare(_ s: Int, high: Double, low: Double) -> Double { m.outputSpread.share(stream: s, high: high, low: low) }
             for (s, v, due, take, before, after) in parts {
                 // The variant's devices start this part between x0 and x1; what finishes by
                 // the deadline is on time, the rest late by whole intervals.
-                let n = holding[v], (latency, spread) = occupancyLatency(v, s)
+                let n = holding[v], (latency, spread, first) = occupancyLatency(v, s)
                 let x0 = tk + delta * (1 - before / n), x1 = tk + delta * (1 - after / n)
                 let limit = due - latency
                 if spread > 0 {
-                    // An LLM part: on time over its requests' output lengths; the late rest at
-                    // its mean finish, at least one interval late; what is still running at T1
-                    // (started after T1 − latency) recorded with its own on-time share.
-                    let share = lengthsShare(s, high: 1 + (limit - x0) * spread, low: 1 + (limit - x1) * spread)
-                    info.servedOnTime += take * share
+                    // An LLM part: on time over its requests' output lengths, and with a
+                    // first-token deadline only for the starts by `xt` (one finishing in time whose
+                    // first token is late costs one interval's increment); the late rest at its mean
+                    // finish, at least one interval late; what is still running at T1 (started
+                    // after T1 − latency) recorded with its own on-time shares.
+                    let increment = penalty(s, min(1, m.dropAfter[s])) - penalty(s, 0)
+                    // A first token at least one step after the cohort's nominal arrival.
+                    let latestFirst = due - m.ttftLead[s] - first
+                    let xt = latestFirst >= due - m.deadlineSeconds[s] ? latestFirst : -Double.infinity
+                    func inTime(_ a: Double, _ b: Double) -> Double {
+                        lengthsShare(s, high: 1 + (limit - a) * spread, low: 1 + (limit - b) * spread)
+                    }
+                    // Of the starts in [a, b], the share on time end to end and for the first token.
+                    func onTimeShare(_ a: Double, _ b: Double) -> Double {
+                        if xt >= b { return inTime(a, b) }
+                        return xt > a ? inTime(a, xt) * ((xt - a) / (b - a)) : 0
+                    }
+                    let share = inTime(x0, x1), both = onTimeShare(x0, x1)
+                    if xt < x1 { info.latenessPenalty += take * max(0, share - both) * increment }
+                    info.servedOnTime += take * both
                     var beyond = 0.0
                     if share < 1 {
                         let finish = max(0.5 * (x0 + x1) + latency, due)
@@ -342,11 +371,12 @@ struct ReferenceSubintervalQueue {
                     if x1 > T1 - latency {
                         let from = max(x0, T1 - latency)
                         let amount = take * (x1 - from) / (x1 - x0)
-                        let onTime = amount * lengthsShare(s, high: 1 + (limit - from) * spread, low: 1 + (limit - x1) * spread)
+                        let inTimeAmount = amount * inTime(from, x1)
+                        let onTime = amount * onTimeShare(from, x1)
                         running[v][s].amount += amount
                         running[v][s].dueSum += amount * due
                         running[v][s].onTime += onTime
-                        running[v][s].lateBeyond += (amount - onTime) * beyond
+                        running[v][s].lateBeyond += (amount - inTimeAmount) * beyond + max(0, inTimeAmount - onTime) * increment
                     }
                     continue
                 }

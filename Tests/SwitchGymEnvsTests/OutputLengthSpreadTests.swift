@@ -88,7 +88,7 @@ import SwitchGymCore
         // L − B subnormal: (ō − 1) / (ō·(L − B)) overflows to infinity without the guard.
         let b0 = 1e-300 * (1 - 0x1p-40)
         #expect((1e-300 - b0) > 0 && 1 / (2 * (1e-300 - b0)) == .infinity, "the premise")
-        #expect(OutputLengthSpread.spread(latency: 1e-300, perSequence: 0, running: 1, meanOutput: 2, stepBase: b0, stepPerSequence: 0) == 0)
+        #expect(OutputLengthSpread.spread(latency: 1e-300, first: b0, meanOutput: 2, stepBase: b0) == 0)
     }
 
     /// Streams keep their own pools: a stream of short answers is on time where one of long
@@ -118,14 +118,15 @@ import SwitchGymCore
             let line = m.latencyLine(prompt: p, output: mean)
             for n in [1.0, 7.5, Double(line.maxBatch)] {
                 let L = line.base + line.perSequence * n
-                let c = OutputLengthSpread.spread(latency: L, perSequence: line.perSequence, running: n, meanOutput: mean,
-                                                  stepBase: m.stepBaseUs * 1e-6, stepPerSequence: m.decodeUsPerToken * 1e-6)
+                let first = OutputLengthSpread.firstStep(perSequence: line.perSequence, running: n, meanOutput: mean,
+                                                         stepBase: m.stepBaseUs * 1e-6, stepPerSequence: m.decodeUsPerToken * 1e-6)
+                let c = OutputLengthSpread.spread(latency: L, first: first, meanOutput: mean, stepBase: m.stepBaseUs * 1e-6)
                 #expect(c > 0)
                 // Per further output token A, so that z = o/ō is on time for 1 + slack·c.
                 let A = 1 / (c * mean), B = L - A * (mean - 1)
                 func implied(_ o: Double) -> Double { B + A * (o - 1) }
                 #expect(abs(implied(mean) - L) <= 1e-12 * L)
-                #expect(B > 0 && A > 0)
+                #expect(B > 0 && A > 0 && abs(B - first) <= 1e-9 * L)
                 if n == 1 {
                     for o in [1.0, 5, 40, 300] {
                         let solo = m.latencyLine(prompt: p, output: o)
@@ -136,6 +137,40 @@ import SwitchGymCore
             }
         }
         // A fixed-cost variant keeps its one latency.
-        #expect(OutputLengthSpread.spread(latency: 0.2, perSequence: 0, running: 1, meanOutput: 1, stepBase: 0, stepPerSequence: 0) == 0)
+        #expect(OutputLengthSpread.spread(latency: 0.2, first: 0, meanOutput: 1, stepBase: 0) == 0)
+    }
+}
+
+/// First-token deadlines in the fluid step (`ttft_deadline_ms`, ``ServingModel/ttftLead``): an
+/// LLM request is on time only if its first token, one step `B` after its start, is in time too;
+/// one finishing in time with a late first token costs one interval's increment.
+@Suite struct FluidFirstTokenDeadlineTests {
+    func run(ttft: Double?) throws -> [ServingStepInfo] {
+        var sc = try ScenarioSpec.load(path: ScenarioFixtures.packageRoot + "/envs/llm-zoo.toml")
+        sc.episodeIntervals = 60
+        sc.streams[0].ttftDeadlineMs = ttft
+        let model = try ServingModel(scenario: sc, arrivals: try sc.loadArrivals())
+        var env = FluidServingEnv(model: model, seed: 1)
+        _ = try env.reset(seed: 1)
+        let hold = model.initialVariants
+        return try (0..<60).map { _ in try env.step(hold).info }
+    }
+
+    /// A first-token deadline far beyond every start changes nothing, bit for bit; one below a
+    /// single step (20 ms: the 8B's step with a chat prompt alone is about 32 ms, the 70B's
+    /// 270 ms) makes every chat request late, charging each one at least an increment, and
+    /// never changes what is served.
+    @Test func aFirstTokenDeadlineBelowOneStepMissesEveryRequest() throws {
+        let none = try run(ttft: nil), far = try run(ttft: 5_000_000), tight = try run(ttft: 20)
+        #expect(none == far)
+        let onTime = { (x: [ServingStepInfo]) in x.reduce(0) { $0 + $1.servedOnTime } }
+        let late = { (x: [ServingStepInfo]) in x.reduce(0) { $0 + $1.latenessPenalty } }
+        let served = { (x: [ServingStepInfo]) in x.reduce(0) { $0 + $1.served } }
+        for (a, b) in zip(none, tight) { #expect(b.servedOnTime <= a.servedOnTime + 1e-9 * max(1, a.servedOnTime)) }
+        #expect(zip(none, tight).allSatisfy { abs($0.served - $1.served) <= 1e-9 * max(1, $0.served) })
+        // Chat is 60% of llm-zoo's requests: what stays on time is the batch stream's at most.
+        #expect(onTime(tight) < 0.5 * onTime(none), "on time \(onTime(tight)) against \(onTime(none))")
+        // Each chat request on time before is now charged at least chat's one-interval increment (1).
+        #expect(late(tight) - late(none) >= 0.999 * (onTime(none) - onTime(tight)), "lateness \(late(tight)) against \(late(none))")
     }
 }

@@ -76,7 +76,7 @@ extension FluidServingEnv {
             bins.withPointers { pool, subPool, held, binRate, serverList, servers, scratch in
             carry.withServicePointers(model: m) { busyEnd, inFlight, restarts in
         let occupancy = m.isTokenLevel
-        let part = scratch.parts, binServed = scratch.served, binLatency = scratch.latency, binSpread = scratch.spread
+        let part = scratch.parts, binServed = scratch.served, binLatency = scratch.latency, binSpread = scratch.spread, binFirst = scratch.first
         let lineBase = t.latencyBase + rowOffset, lineSlope = t.latencyPerSequence + rowOffset, lineMost = t.latencyMaxBatch + rowOffset
         let stepBase = t.outputStepBase, stepPerSequence = t.outputStepPerSequence
         let outputMean = t.outputMeans + (occupancy ? row &* S : 0)
@@ -209,21 +209,23 @@ extension FluidServingEnv {
                     for s in 0..<S where binServed[vs &+ s] > 0 {
                         let running = min(max(n, 1), lineMost[vs &+ s])
                         let latency = lineBase[vs &+ s] + lineSlope[vs &+ s] * running
+                        let first = OutputLengthSpread.firstStep(perSequence: lineSlope[vs &+ s], running: running, meanOutput: outputMean[s],
+                                                                 stepBase: b0, stepPerSequence: b2)
                         binLatency[vs &+ s] = latency
-                        binSpread[vs &+ s] = OutputLengthSpread.spread(latency: latency, perSequence: lineSlope[vs &+ s], running: running,
-                                                                       meanOutput: outputMean[s], stepBase: b0, stepPerSequence: b2)
+                        binFirst[vs &+ s] = first
+                        binSpread[vs &+ s] = OutputLengthSpread.spread(latency: latency, first: first, meanOutput: outputMean[s], stepBase: b0)
                         binServed[vs &+ s] = 0
                     }
                 }
                 let charge = PartCharges(tk: tk, tEnd: tEnd, delta: delta, T0: T0, T1: T1, invI: invI, S: S, M: M, cum: cum, dropK: dropK,
                                          restarts: restarts, busyEnd: busyEnd, inFlight: inFlight,
-                                         spreadTable: t.spreadTable, spreadOffset: t.spreadOffset, spreadTop: t.spreadTop)
+                                         spreadTable: t.spreadTable, spreadOffset: t.spreadOffset, spreadTop: t.spreadTop, ttftLead: t.ttftLead, deadline: deadline)
                 for i in 0..<parts {
                     let p = part + i &* 6
                     let s = Int(p[0]), v = Int(p[1])
                     var charged = 0.0, hasCharged = false
                     charge.part(stream: s, variant: v, due: p[2], take: p[3], before: p[4], after: p[5],
-                                latency: binLatency[v &* S &+ s], spread: binSpread[v &* S &+ s], held: held[v],
+                                latency: binLatency[v &* S &+ s], spread: binSpread[v &* S &+ s], first: binFirst[v &* S &+ s], held: held[v],
                                 onTime: &onTime, lateness: &lateness, charged: &charged, hasCharged: &hasCharged)
                 }
             }
@@ -307,16 +309,19 @@ struct PartCharges {
     let busyEnd: UnsafeMutablePointer<Double>, inFlight: UnsafeMutablePointer<Double>
     /// ``OutputLengthSpread``'s tables (``ServingModel/outputSpread``).
     let spreadTable: UnsafePointer<Double>, spreadOffset: UnsafePointer<Int>, spreadTop: UnsafePointer<Double>
+    /// Per stream, how long before its deadline its first token is due (``ServingModel/ttftLead``),
+    /// and its deadline in seconds.
+    let ttftLead: UnsafePointer<Double>, deadline: UnsafePointer<Double>
 
     /// Charges one part to `onTime` and `lateness`; `charged` caches the cohort's penalty at the
     /// interval's start (computed once needed, `hasCharged`). `spread` is, for an LLM variant,
     /// `1 / (A·ō)`: `A` the seconds one more output token takes at the sub-bin's occupancy and
     /// `ō` the interval's mean output of the stream; the part's on-time share is then taken over
-    /// its requests' output lengths (``OutputLengthSpread``). 0 charges the part at its
-    /// latency `L` alone (fixed-cost variants).
+    /// its requests' output lengths (``OutputLengthSpread``), `first` its time to the first
+    /// token. 0 charges the part at its latency `L` alone (fixed-cost variants).
     @inline(__always)
     func part(stream s: Int, variant v: Int, due bestDue: Double, take: Double, before: Double, after: Double,
-              latency L: Double, spread c: Double, held n: Double, onTime: inout Double, lateness: inout Double,
+              latency L: Double, spread c: Double, first B: Double, held n: Double, onTime: inout Double, lateness: inout Double,
               charged: inout Double, hasCharged: inout Bool) {
         // Start times of this part, and the latest start that finishes on time. The last
         // start is at most `tEnd` (rounding is monotonic), so when `tEnd` is early enough all
@@ -324,7 +329,7 @@ struct PartCharges {
         let limit = bestDue - L
         if c > 0 {
             lengthsPart(stream: s, variant: v, due: bestDue, take: take, before: before, after: after, latency: L, spread: c,
-                        held: n, onTime: &onTime, lateness: &lateness, charged: &charged, hasCharged: &hasCharged)
+                        first: B, held: n, onTime: &onTime, lateness: &lateness, charged: &charged, hasCharged: &hasCharged)
             return
         }
         if tEnd + L > T1 {
@@ -366,21 +371,40 @@ struct PartCharges {
     }
 
     /// An LLM variant's part, on time over its requests' output lengths: a request started at
-    /// `x` with `o` output tokens is on time when `o / ō <= z(x) = 1 + (limit − x)·c`
+    /// `x` with `o` output tokens finishes by its deadline when `o / ō <= z(x) = 1 + (limit − x)·c`
     /// (`limit = due − L`, `L` the latency at the mean lengths), so the part's share is the mean
     /// of the lengths' CDF over its starts (``OutputLengthSpread/share(high:low:table:top:)``).
-    /// The late rest is charged whole intervals late at its mean finish, at least one; what
-    /// started after `T1 − L` is still running at the interval's end (``SwitchCarry/inFlight``),
-    /// with the share of it on time likewise.
+    /// With a first-token deadline (``ServingModel/ttftLead``) a request is on time only if it
+    /// also starts by `xt = due − lead − B` (`B` its first step; none when `xt` is before the
+    /// cohort's arrival, `due − deadline`: its first token takes at least `B`); one finishing in time whose
+    /// first token came late is charged one interval's increment, as the discrete-event fidelity
+    /// charges it. The late rest is charged whole intervals late at its mean finish, at least
+    /// one; what started after `T1 − L` is still running at the interval's end
+    /// (``SwitchCarry/inFlight``), with the share of it on time likewise.
     @inline(__always)
     func lengthsPart(stream s: Int, variant v: Int, due bestDue: Double, take: Double, before: Double, after: Double,
-                     latency L: Double, spread c: Double, held n: Double, onTime: inout Double, lateness: inout Double,
+                     latency L: Double, spread c: Double, first B: Double, held n: Double, onTime: inout Double, lateness: inout Double,
                      charged: inout Double, hasCharged: inout Bool) {
         let limit = bestDue - L
         let x0 = tk + delta * (1 - before / n), x1 = tk + delta * (1 - after / n)
         let table = spreadTable + spreadOffset[s], top = spreadTop[s]
+        // In time end to end, and of those with their first token in time too.
         let share = OutputLengthSpread.share(high: 1 + (limit - x0) * c, low: 1 + (limit - x1) * c, table: table, top: top)
-        onTime += take * share
+        // The latest start whose first token is in time; a request cannot start before it
+        // arrives (the cohort's nominal arrival, `due − deadline`), so when even a start then
+        // misses, none of the part is.
+        let latestFirst = bestDue - ttftLead[s] - B
+        let xt = latestFirst >= bestDue - deadline[s] ? latestFirst : -Double.infinity
+        var both = share, firstLate = 0.0
+        let firstIncrement = cum[s &* M &+ min(1, dropK[s])] - cum[s &* M]
+        if xt < x1 {
+            both = xt > x0
+                ? OutputLengthSpread.share(high: 1 + (limit - x0) * c, low: 1 + (limit - xt) * c, table: table, top: top) * ((xt - x0) / (x1 - x0))
+                : 0
+            firstLate = max(0, share - both)
+            lateness += take * firstLate * firstIncrement
+        }
+        onTime += take * both
         var beyond = 0.0
         if share < 1 {
             let finish = max(0.5 * (x0 + x1) + L, bestDue)
@@ -397,13 +421,20 @@ struct PartCharges {
         // Started after `T1 − L`: still running at `T1`.
         let from = max(x0, T1 - L)
         let running = take * (x1 - from) / (x1 - x0)
-        let runningOnTime = running * OutputLengthSpread.share(high: 1 + (limit - from) * c, low: 1 + (limit - x1) * c,
+        let runningInTime = running * OutputLengthSpread.share(high: 1 + (limit - from) * c, low: 1 + (limit - x1) * c,
                                                                table: table, top: top)
+        var runningOnTime = runningInTime
+        if xt < x1 {
+            runningOnTime = xt > from
+                ? running * (OutputLengthSpread.share(high: 1 + (limit - from) * c, low: 1 + (limit - xt) * c, table: table, top: top)
+                    * ((xt - from) / (x1 - from)))
+                : 0
+        }
         let i = (v &* S &+ s) &* 4
         inFlight[i] += running
         inFlight[i &+ 1] += running * bestDue
         inFlight[i &+ 2] += runningOnTime
-        inFlight[i &+ 3] += (running - runningOnTime) * beyond
+        inFlight[i &+ 3] += (running - runningInTime) * beyond + max(0, runningInTime - runningOnTime) * firstIncrement
     }
 
     /// The on-time share of a part served from `before` to `after` device-sub-bins (`n`
@@ -462,7 +493,7 @@ extension SwitchCarry {
 struct SubBinScratch: Sendable {
     var subPool: [Double], heldCount: [Double], loadFraction: [Double], pool: [Double]
     var binRate: [Double], serverList: [Int], servers: [Int]
-    var parts: [Double], binServed: [Double], binLatency: [Double], binSpread: [Double]
+    var parts: [Double], binServed: [Double], binLatency: [Double], binSpread: [Double], binFirst: [Double]
 
     init(model m: ServingModel) {
         let sub = m.queueing == .subinterval
@@ -480,6 +511,7 @@ struct SubBinScratch: Sendable {
         binServed = [Double](repeating: 0, count: occupancy ? V * S : 1)
         binLatency = [Double](repeating: 0, count: occupancy ? V * S : 1)
         binSpread = [Double](repeating: 0, count: occupancy ? V * S : 1)
+        binFirst = [Double](repeating: 0, count: occupancy ? V * S : 1)
     }
 
     /// Runs `body` with unchecked access to the pools left in the sub-bin, the pools per
@@ -491,7 +523,7 @@ struct SubBinScratch: Sendable {
         _ body: (UnsafeMutablePointer<Double>, UnsafePointer<Double>, UnsafePointer<Double>,
                  UnsafeMutablePointer<Double>, UnsafeMutablePointer<Int>, UnsafeMutablePointer<Int>,
                  (parts: UnsafeMutablePointer<Double>, served: UnsafeMutablePointer<Double>, latency: UnsafeMutablePointer<Double>,
-                  spread: UnsafeMutablePointer<Double>)) -> R
+                  spread: UnsafeMutablePointer<Double>, first: UnsafeMutablePointer<Double>)) -> R
     ) -> R {
         pool.withUnsafeMutableBufferPointer { pool in
             subPool.withUnsafeBufferPointer { subPool in
@@ -503,9 +535,12 @@ struct SubBinScratch: Sendable {
                                     binServed.withUnsafeMutableBufferPointer { served in
                                         binLatency.withUnsafeMutableBufferPointer { latency in
                                             binSpread.withUnsafeMutableBufferPointer { spread in
-                                                body(pool.baseAddress!, subPool.baseAddress!, held.baseAddress!,
-                                                     rate.baseAddress!, list.baseAddress!, n.baseAddress!,
-                                                     (parts.baseAddress!, served.baseAddress!, latency.baseAddress!, spread.baseAddress!))
+                                                binFirst.withUnsafeMutableBufferPointer { first in
+                                                    body(pool.baseAddress!, subPool.baseAddress!, held.baseAddress!,
+                                                         rate.baseAddress!, list.baseAddress!, n.baseAddress!,
+                                                         (parts.baseAddress!, served.baseAddress!, latency.baseAddress!, spread.baseAddress!,
+                                                          first.baseAddress!))
+                                                }
                                             }
                                         }
                                     }
@@ -530,6 +565,7 @@ struct SubintervalTables {
     let latencyBase: UnsafePointer<Double>, latencyPerSequence: UnsafePointer<Double>, latencyMaxBatch: UnsafePointer<Double>
     let outputStepBase: UnsafePointer<Double>, outputStepPerSequence: UnsafePointer<Double>, outputMeans: UnsafePointer<Double>
     let spreadTable: UnsafePointer<Double>, spreadOffset: UnsafePointer<Int>, spreadTop: UnsafePointer<Double>
+    let ttftLead: UnsafePointer<Double>
 }
 
 extension ServingModel {
@@ -552,7 +588,7 @@ extension ServingModel {
                                                 latencyBase.withUnsafeBufferPointer { lb in
                                                     latencyPerSequence.withUnsafeBufferPointer { ls in
                                                         latencyMaxBatch.withUnsafeBufferPointer { lm in
-                                                            withSpreadTables { ob, op, om, st, so, sm in
+                                                            withSpreadTables { ob, op, om, st, so, sm, tl in
                                                             body(SubintervalTables(
                                                                 rate: rate.baseAddress!, latency: lat.baseAddress!, penalty: cum.baseAddress!,
                                                                 accuracy: acc.baseAddress!, deadline: dl.baseAddress!, dropWindow: win.baseAddress!,
@@ -560,7 +596,7 @@ extension ServingModel {
                                                                 dropPenalty: dp.baseAddress!, latencyBase: lb.baseAddress!,
                                                                 latencyPerSequence: ls.baseAddress!, latencyMaxBatch: lm.baseAddress!,
                                                                 outputStepBase: ob, outputStepPerSequence: op, outputMeans: om,
-                                                                spreadTable: st, spreadOffset: so, spreadTop: sm))
+                                                                spreadTable: st, spreadOffset: so, spreadTop: sm, ttftLead: tl))
                                                             }
                                                         }
                                                     }
@@ -579,11 +615,11 @@ extension ServingModel {
 
     /// Runs `body` with pointers to the tables of the on-time share over output lengths
     /// (``outputStepBase``, ``outputStepPerSequence``, ``outputMeans``, and ``outputSpread``'s
-    /// table, offsets and tops).
+    /// table, offsets and tops, and ``ttftLead``).
     @inline(__always)
     private func withSpreadTables<R>(
         _ body: (UnsafePointer<Double>, UnsafePointer<Double>, UnsafePointer<Double>,
-                 UnsafePointer<Double>, UnsafePointer<Int>, UnsafePointer<Double>) -> R
+                 UnsafePointer<Double>, UnsafePointer<Int>, UnsafePointer<Double>, UnsafePointer<Double>) -> R
     ) -> R {
         outputStepBase.withUnsafeBufferPointer { ob in
             outputStepPerSequence.withUnsafeBufferPointer { op in
@@ -591,7 +627,10 @@ extension ServingModel {
                     outputSpread.table.withUnsafeBufferPointer { st in
                         outputSpread.offset.withUnsafeBufferPointer { so in
                             outputSpread.top.withUnsafeBufferPointer { sm in
-                                body(ob.baseAddress!, op.baseAddress!, om.baseAddress!, st.baseAddress!, so.baseAddress!, sm.baseAddress!)
+                                ttftLead.withUnsafeBufferPointer { tl in
+                                    body(ob.baseAddress!, op.baseAddress!, om.baseAddress!, st.baseAddress!, so.baseAddress!, sm.baseAddress!,
+                                         tl.baseAddress!)
+                                }
                             }
                         }
                     }

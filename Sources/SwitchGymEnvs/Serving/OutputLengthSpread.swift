@@ -103,23 +103,28 @@ struct OutputLengthSpread: Sendable {
     }
 
     /// `(ō − 1) / (ō·(L − B))`, what turns a part's slack into the output lengths (over their
-    /// mean `ō`) still on time. `L` is the latency at the mean lengths and occupancy `running`,
-    /// `B = b0 + b1·p + b2·(running − 1)` the one step a request takes whatever its output (its
-    /// prefill among the other running sequences' decodes; `b1·p = perSequence − (ō − 1)·b2` from the latency
-    /// line), and each further output token takes `A = (L − B) / (ō − 1)`: a request of `o`
+    /// mean `ō`) still on time. `L` is the latency at the mean lengths and occupancy `n`,
+    /// `B = b0 + b1·p + b2·(n − 1)` the one step a request takes whatever its output
+    /// (``firstStep(perSequence:running:meanOutput:stepBase:stepPerSequence:)``), and each
+    /// further output token takes `A = (L − B) / (ō − 1)`: a request of `o`
     /// output tokens takes `B + A·(o − 1)`, on time from `x` when `o/ō <= 1 + (due − L − x)/(A·ō)`.
     /// Under continuous batching the running requests' prefills are spread over the steps, so
     /// `A` carries them; at one sequence the line is the solo latency's. 0 (charge at `L`
     /// alone) for a fixed-cost variant (`stepBase == 0`), a mean of one output token, or
     /// `L <= B`.
     @inline(__always)
-    static func spread(latency L: Double, perSequence: Double, running n: Double, meanOutput o: Double,
-                       stepBase b0: Double, stepPerSequence b2: Double) -> Double {
-        guard b0 > 0, o > 1 else { return 0 }
-        let B = b0 + (perSequence - (o - 1) * b2) + b2 * (n - 1)
-        guard L > B else { return 0 }
+    static func spread(latency L: Double, first B: Double, meanOutput o: Double, stepBase b0: Double) -> Double {
+        guard b0 > 0, o > 1, L > B else { return 0 }
         let c = (o - 1) / (o * (L - B))
         return c.isFinite ? c : 0
+    }
+
+    /// `B`, the one step a request takes whatever its output: its prefill (`b1·p`, from the
+    /// latency line's `perSequence = b1·p + (ō − 1)·b2`) among the other `running − 1`
+    /// sequences' decodes. Also the fluid step's time to a request's first token from its start.
+    @inline(__always)
+    static func firstStep(perSequence: Double, running n: Double, meanOutput o: Double, stepBase b0: Double, stepPerSequence b2: Double) -> Double {
+        b0 + (perSequence - (o - 1) * b2) + b2 * (n - 1)
     }
 
     /// ``share(high:low:table:top:)`` of stream `s` (tests and references).

@@ -124,6 +124,10 @@ public final class ServingModel: Sendable {
     let outputStepBase: [Double], outputStepPerSequence: [Double]
     /// Each stream's spread of output lengths (no entries without LLM variants).
     let outputSpread: OutputLengthSpread
+    /// Per stream with a first-token deadline (`ttft_deadline_ms`), seconds from it to the
+    /// end-to-end deadline (`deadline − ttft_deadline`): an LLM variant's request is on time only
+    /// if its first token also comes by `due − ttftLead[s]`; `-infinity` without one.
+    let ttftLead: [Double]
     /// `outputMeans[t * S + s]`: the mean output tokens of interval `t`'s requests of stream `s`
     /// (``TokenWork/meanOutput``; one unused entry without LLM variants).
     let outputMeans: [Double]
@@ -261,6 +265,7 @@ public final class ServingModel: Sendable {
         outputStepPerSequence = llm.map { ($0?.decodeUsPerToken ?? 0) * 1e-6 }
         outputSpread = work?.outputSpread ?? OutputLengthSpread(outputs: [], start: [Int](repeating: 0, count: S + 1))
         outputMeans = work?.meanOutput ?? [1]
+        ttftLead = sc.streams.map { st in st.ttftDeadlineMs.map { (st.deadlineMs - $0) / 1000 } ?? -.infinity }
         latencyBase = base
         latencyPerSequence = slope
         latencyMaxBatch = most
