@@ -323,15 +323,15 @@ struct PartCharges {
     func part(stream s: Int, variant v: Int, due bestDue: Double, take: Double, before: Double, after: Double,
               latency L: Double, spread c: Double, first B: Double, held n: Double, onTime: inout Double, lateness: inout Double,
               charged: inout Double, hasCharged: inout Bool) {
-        // Start times of this part, and the latest start that finishes on time. The last
-        // start is at most `tEnd` (rounding is monotonic), so when `tEnd` is early enough all
-        // of it is on time, without the start times.
-        let limit = bestDue - L
         if c > 0 {
             lengthsPart(stream: s, variant: v, due: bestDue, take: take, before: before, after: after, latency: L, spread: c,
                         first: B, held: n, onTime: &onTime, lateness: &lateness, charged: &charged, hasCharged: &hasCharged)
             return
         }
+        // Start times of this part, and the latest start that finishes on time. The last
+        // start is at most `tEnd` (rounding is monotonic), so when `tEnd` is early enough all
+        // of it is on time, without the start times.
+        let limit = bestDue - L
         if tEnd + L > T1 {
             let x1 = tk + delta * (1 - after / n)
             if !restarts[v] {

@@ -1,23 +1,26 @@
 /// How a stream's output lengths spread around their mean: what lets the fluid env charge an
 /// LLM cohort's on-time share over its requests' lengths rather than at their mean (issue 11).
 ///
-/// A request of `o` output tokens among `n` running sequences takes
-/// `L(o) = o·b0 + n·(b1·p + (o − 1)·b2)` seconds (``LLMStepModel/latencyLine(prompt:output:)``),
-/// a line in `o` of slope `A = b0 + n·b2`. Started at `x`, it is on time when
-/// `x + L(o) <= due`, i.e. when `Z = o / ō <= z(x) = 1 + (due − L(ō) − x) / (A·ō)`, `ō` the
-/// mean output. With the part's starts spread evenly over `[x0, x1]`, its on-time share is the
-/// mean of `F(z(x))` over them, `F` the CDF of `Z`; `z` is linear in `x`, so that mean is
+/// At occupancy `n` a request of `o` output tokens takes one step `B` (its prefill among the
+/// other sequences' decodes, ``firstStep(perSequence:running:meanOutput:stepBase:stepPerSequence:)``)
+/// and `A` per further token, `A = (L − B) / (ō − 1)` with `L` the latency at the mean lengths
+/// (``LLMStepModel/latencyLine(prompt:output:)``): `L(o) = B + A·(o − 1)`, whose mean over the
+/// lengths is `L`. Started at `x`, it is on time when `x + L(o) <= due`, i.e. when
+/// `Z = o / ō <= z(x) = 1 + (due − L − x) / (A·ō)`, `ō` the mean output
+/// (``spread(latency:first:meanOutput:stepBase:)`` is `1 / (A·ō)`). With the part's starts spread
+/// evenly over `[x0, x1]`, its on-time share is the mean of `F(z(x))` over them, `F` the CDF of
+/// `Z`; `z` is linear in `x`, so that mean is
 ///
 ///     (G(z(x0)) − G(z(x1))) / (z(x0) − z(x1)),   G(z) = ∫ F = E[(z − Z)⁺],
 ///
 /// and ``share(high:low:table:top:)`` computes it from a table of `G`. Before, the fluid step gave a
-/// cohort the latency of its mean lengths: once `L(ō)` passed the deadline it counted the whole
+/// cohort the latency of its mean lengths: once `L` passed the deadline it counted the whole
 /// cohort late, where the discrete-event fidelity, sizing each request from the same pool
 /// (``TokenPlan``), answers the short ones in time (llm-tp, README "Tensor parallelism").
 ///
 /// `Z` is the stream's pool of output lengths (``TokenPlan``) over its mean; an interval whose
 /// requests have another mean output keeps that shape, scaled to its mean. `G` is tabulated at
-/// knots spaced evenly within each power of two (``knotsPerOctave`` per octave, from
+/// knots spaced evenly within each power of two (`2^mantissaBits` per octave, from
 /// ``lowest`` up past the pool's largest `Z`, where `G(z) = z − 1` exactly, the mean of `Z` being
 /// 1) and interpolated linearly in `z` between them. A knot's index is read off the bits of
 /// `z` (its exponent and leading mantissa bits, so no logarithm or square root in the step),
