@@ -395,14 +395,13 @@ struct PartCharges {
         // misses, none of the part is.
         let latestFirst = bestDue - ttftLead[s] - B
         let xt = latestFirst >= bestDue - deadline[s] ? latestFirst : -Double.infinity
-        var both = share, firstLate = 0.0
-        let firstIncrement = cum[s &* M &+ min(1, dropK[s])] - cum[s &* M]
+        var both = share, firstIncrement = 0.0
         if xt < x1 {
+            firstIncrement = cum[s &* M &+ min(1, dropK[s])] - cum[s &* M]
             both = xt > x0
                 ? OutputLengthSpread.share(high: 1 + (limit - x0) * c, low: 1 + (limit - xt) * c, table: table, top: top) * ((xt - x0) / (x1 - x0))
                 : 0
-            firstLate = max(0, share - both)
-            lateness += take * firstLate * firstIncrement
+            lateness += take * max(0, share - both) * firstIncrement
         }
         onTime += take * both
         var beyond = 0.0

@@ -122,7 +122,8 @@ public final class ServingModel: Sendable {
     /// (``TokenWork/meanOutput``, `outputMeans`), the sub-interval step charges an LLM part's
     /// on-time share over its requests' output lengths (``OutputLengthSpread``).
     let outputStepBase: [Double], outputStepPerSequence: [Double]
-    /// Each stream's spread of output lengths (no entries without LLM variants).
+    /// Each stream's spread of output lengths (no entries without LLM variants or with interval
+    /// queueing, which does not read it).
     let outputSpread: OutputLengthSpread
     /// Per stream with a first-token deadline (`ttft_deadline_ms`), seconds from it to the
     /// end-to-end deadline (`deadline − ttft_deadline`): an LLM variant's request is on time only
@@ -263,7 +264,11 @@ public final class ServingModel: Sendable {
         serviceLatency = lat
         outputStepBase = llm.map { ($0?.stepBaseUs ?? 0) * 1e-6 }
         outputStepPerSequence = llm.map { ($0?.decodeUsPerToken ?? 0) * 1e-6 }
-        outputSpread = work?.outputSpread ?? OutputLengthSpread(outputs: [], start: [Int](repeating: 0, count: S + 1))
+        if let work, queueing == .subinterval {
+            outputSpread = OutputLengthSpread(outputs: work.poolOutput, start: work.poolStart)
+        } else {
+            outputSpread = OutputLengthSpread(outputs: [], start: [Int](repeating: 0, count: S + 1))
+        }
         outputMeans = work?.meanOutput ?? [1]
         ttftLead = sc.streams.map { st in st.ttftDeadlineMs.map { (st.deadlineMs - $0) / 1000 } ?? -.infinity }
         latencyBase = base

@@ -29,9 +29,10 @@ struct TokenWork {
     /// `meanPrompt[t * S + s]`, `meanOutput[t * S + s]`: mean prompt and output tokens of the
     /// requests of stream `s` arriving in interval `t`.
     let meanPrompt: [Double], meanOutput: [Double]
-    /// How each stream's output lengths spread around their mean (the plan's pools): the fluid
-    /// step's on-time share over the lengths (``OutputLengthSpread``).
-    let outputSpread: OutputLengthSpread
+    /// The plan's pools of output lengths, `poolOutput[poolStart[s] ..< poolStart[s + 1]]` for
+    /// stream `s` (``TokenPlan``), from which the sub-interval fluid step builds its
+    /// ``OutputLengthSpread``.
+    let poolOutput: [Int32], poolStart: [Int]
 
     /// The token work of `arrivals` sized by `plan`'s pools.
     init(plan: TokenPlan, arrivals a: ScenarioArrivals, interval I: Double) {
@@ -65,7 +66,8 @@ struct TokenWork {
         }
         meanPrompt = prompt
         meanOutput = output
-        outputSpread = OutputLengthSpread(outputs: plan.poolOut, start: plan.poolStart)
+        poolOutput = plan.poolOut
+        poolStart = plan.poolStart
     }
 
     /// Prefill tokens of interval `t`'s `queries` queries of stream `s`.
