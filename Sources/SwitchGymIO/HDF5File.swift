@@ -34,7 +34,7 @@ public final class HDF5File {
     /// The corresponding C function is `H5Fcreate`.
     public static func create(path: String) throws -> HDF5File {
         HDF5Library.ensureInitialized()
-        let id = H5Fcreate(path, CHDF5_F_ACC_TRUNC(), CHDF5_P_DEFAULT(), CHDF5_P_DEFAULT())
+        let id = H5Fcreate(path, CHDF5_F_ACC_TRUNC(), CHDF5_P_DEFAULT(), HDF5Library.fileAccess)
         try HDF5Library.check(id, "H5Fcreate", path: path, summary: "cannot create HDF5 file",
                               hint: "check that the folder exists and is writable")
         let f = HDF5File(id: id, path: path)
@@ -58,7 +58,7 @@ public final class HDF5File {
                                    function: "H5Fis_hdf5",
                                    hint: "pass a dataset written by `switchgym traces import` or `traces synth`")
         }
-        let id = H5Fopen(path, writable ? CHDF5_F_ACC_RDWR() : CHDF5_F_ACC_RDONLY(), CHDF5_P_DEFAULT())
+        let id = H5Fopen(path, writable ? CHDF5_F_ACC_RDWR() : CHDF5_F_ACC_RDONLY(), HDF5Library.fileAccess)
         try HDF5Library.check(id, "H5Fopen", path: path, summary: "cannot open HDF5 file (truncated or damaged?)",
                               hint: "the file may have been cut short by an interrupted copy; re-create it")
         let f = HDF5File(id: id, path: path)

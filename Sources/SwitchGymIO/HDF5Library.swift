@@ -16,6 +16,22 @@ enum HDF5Library {
         return true
     }()
 
+    /// The file-access property list every open and create uses: HDF5's own file locking
+    /// off. HDF5 takes an `flock` on each file it opens, on a descriptor opened without
+    /// close-on-exec; a child process spawned while a file is being written inherits that
+    /// descriptor, and the lock with it, so a later open of the renamed file fails with
+    /// EAGAIN for as long as the child lives (seen in CI: a checkpoint written while a
+    /// parallel test ran the CLI). SwitchGym never shares a file between a writer and a
+    /// reader: writes go to a temporary name and are renamed into place complete, and
+    /// every read is checked against the file's checksums, so the lock protects nothing.
+    static let fileAccess: hid_t = {
+        _ = initialized
+        let fapl = H5Pcreate(CHDF5_P_FILE_ACCESS())
+        precondition(fapl >= 0, "H5Pcreate(H5P_FILE_ACCESS) failed")
+        precondition(H5Pset_file_locking(fapl, false, true) >= 0, "H5Pset_file_locking failed")
+        return fapl
+    }()
+
     /// The library is built thread-safe on Debian, where the automatic error printer is
     /// a per-thread setting: silence it on every thread that opens or creates a file, not
     /// only on the first one (otherwise `HDF5-DIAG` dumps reach stderr from other threads).

@@ -1,4 +1,7 @@
 import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
 import Testing
 @testable import SwitchGymIO
 
@@ -38,6 +41,36 @@ struct HDF5FileTests {
         case .zstd: #expect(filters == [2, 32015])  // shuffle, then zstd
         case .deflate: #expect(filters == [2, 1])  // shuffle, then deflate
         }
+    }
+
+    /// CI saw a checkpoint that could not be read back ("unable to lock file, errno = 11"):
+    /// a CLI test spawned a child while the checkpoint was open for writing, the child
+    /// inherited HDF5's descriptor and its `flock`, and the renamed file stayed locked.
+    /// An exclusive `flock` held on another descriptor stands in for that child here.
+    @Test("a file another descriptor holds an flock on still opens, for reading and writing")
+    func opensDespiteAnInheritedLock() throws {
+        let dir = try makeTemporaryDirectory()
+        defer { removeDirectory(dir) }
+        let path = dir + "/locked.h5"
+        do {
+            let f = try HDF5File.create(path: path)
+            try f.write("/x", [1.5, 2.5], compression: .none)
+            try f.close()
+        }
+        let fd = Glibc.open(path, O_RDONLY)
+        try #require(fd >= 0)
+        defer { Glibc.close(fd) }
+        try #require(flock(fd, LOCK_EX | LOCK_NB) == 0)
+        let r = try HDF5File.open(path: path)
+        #expect(try r.read("/x", as: Double.self) == [1.5, 2.5])
+        try r.close()
+        let w = try HDF5File.open(path: path, writable: true)
+        try w.write("/y", [Int64(7)], compression: .none)
+        try w.close()
+        #expect(try HDF5File.open(path: path).read("/y", as: Int64.self) == [7])
+        // A file created while another descriptor locks the name's old inode.
+        let again = try HDF5File.create(path: dir + "/fresh.h5")
+        try again.close()
     }
 
     @Test("zstd chunks make sorted timestamps much smaller than raw")
