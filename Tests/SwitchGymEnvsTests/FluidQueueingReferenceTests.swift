@@ -273,7 +273,10 @@ struct ReferenceSubintervalQueue {
             }
             var pool = (0..<V).map { pools[$0][k] }
             if !pool.contains(where: { $0 > 0 }) { continue }
-            // Earliest deadline first: the next cohort of each stream some pool can serve.
+            // Earliest deadline first, or first come first served across streams when only LLM
+            // variants serve in the sub-bin: the next cohort of each stream some pool can serve.
+            let firstCome = !(0..<V).contains { pool[$0] > 0 && !m.restartsOnSwitch[$0] }
+            func key(_ s: Int, _ c: Cohort) -> Double { firstCome ? c.due - m.deadlineSeconds[s] : c.due }
             var next = (0..<S).map { s in
                 (0..<V).contains { pool[$0] > 0 && m.serviceRate(interval: start + time, variant: $0, stream: s) > 0 } ? 0 : queues[s].count
             }
@@ -284,7 +287,7 @@ struct ReferenceSubintervalQueue {
             while true {
                 var best = -1
                 for s in 0..<S where next[s] < queues[s].count {
-                    if best < 0 || queues[s][next[s]].due < queues[best][next[best]].due { best = s }
+                    if best < 0 || key(s, queues[s][next[s]]) < key(best, queues[best][next[best]]) { best = s }
                 }
                 if best < 0 { break }
                 let s = best, due = queues[s][next[s]].due

@@ -78,16 +78,23 @@ struct CohortRing: Sendable, Equatable {
             count[s] &+= 1
         }
 
-        /// The earliest-deadline-first choice both queueing modes serve by: among the streams
-        /// `s < S` whose cursor `cursor[s]` is before the end of their queue, the one whose
-        /// cohort at the cursor is due first (ties: the lower stream), and that due time; nil
-        /// when every cursor is at its queue's end.
+        /// The cohort both queueing modes serve next: among the streams `s < S` whose cursor
+        /// `cursor[s]` is before the end of their queue, the one whose cohort at the cursor is
+        /// due first (earliest deadline first, as the discrete-event fidelity batches fixed-cost
+        /// variants), or with `lead` (each stream's deadline) the one that arrived first, due
+        /// minus deadline (first come first served, as the discrete-event fidelity admits LLM
+        /// requests, vLLM's default); ties: the lower stream. Returns that cohort's due time;
+        /// nil when every cursor is at its queue's end. The sub-interval step passes `lead` for
+        /// a token-level model; the interval step serves earliest deadline first always (its
+        /// cohorts are whole intervals, so arrival order would be stream order).
         @inline(__always)
-        func earliest(streams S: Int, cursor: UnsafeMutableBufferPointer<Int>) -> (stream: Int, due: Double)? {
-            var best = -1, bestDue = Double.infinity
+        func earliest(streams S: Int, cursor: UnsafeMutableBufferPointer<Int>,
+                      lead: UnsafePointer<Double>? = nil) -> (stream: Int, due: Double)? {
+            var best = -1, bestKey = Double.infinity, bestDue = 0.0
             for s in 0..<S where cursor[s] < count[s] {
                 let d = due[slot(s, cursor[s])]
-                if d < bestDue { best = s; bestDue = d }
+                let key = lead.map { d - $0[s] } ?? d
+                if key < bestKey { best = s; bestKey = key; bestDue = d }
             }
             return best < 0 ? nil : (best, bestDue)
         }

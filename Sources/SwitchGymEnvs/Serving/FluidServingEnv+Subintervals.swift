@@ -12,8 +12,11 @@ extension FluidServingEnv {
     ///    join the stream's queue as one cohort due `deadline` seconds after the sub-bin's
     ///    midpoint;
     /// 3. the devices' service in the sub-bin (devices still loading serve from the moment
-    ///    their load ends) is spent on the queue earliest deadline first, as the discrete-event
-    ///    fidelity serves it, each cohort from the variants' pools in variant order
+    ///    their load ends) is spent on the queue in the order the discrete-event fidelity
+    ///    serves it: earliest deadline first, or first come first served across streams in a
+    ///    sub-bin where only LLM variants serve (their engines admit requests in arrival order;
+    ///    a fixed-cost variant serving too keeps its deadline-aware order), each cohort
+    ///    from the variants' pools in variant order
     ///    (``ServingModel/serviceRate(interval:variant:stream:)``, the cost hook both modes share).
     ///    Each variant's devices work through the sub-bin in time: the queries served while a
     ///    variant's pool goes from `p0` to `p1` start at `t + δ·(1 − p0/n)` to `t + δ·(1 − p1/n)`
@@ -120,12 +123,16 @@ extension FluidServingEnv {
             }
             // The sub-bin's service per variant; streams no pool can serve are skipped, and so
             // is the pass when no stream can be served.
-            var any = false
+            var any = false, fixedCost = false
             for v in 0..<V {
                 pool[v] = subPool[v &* K &+ k]
-                if pool[v] > 0 { any = true }
+                if pool[v] > 0 { any = true; if !restarts[v] { fixedCost = true } }
             }
             if !any { continue }
+            // LLM engines admit requests first come first served; with a fixed-cost variant
+            // serving too, its deadline-aware batching (earliest deadline first) sets the order
+            // (``CohortRing/Slots/earliest(streams:cursor:lead:)``).
+            let order: UnsafePointer<Double>? = fixedCost ? nil : deadline
             var waiting = false
             for s in 0..<S {
                 cur[s] = q.count[s]
@@ -137,12 +144,13 @@ extension FluidServingEnv {
                 }
             }
             if !waiting { continue }
-            // Earliest deadline first across streams (ties: stream order). With LLM variants
+            // Earliest deadline first across streams, or first come first served when only LLM
+            // variants serve (`order`; ties: stream order). With LLM variants
             // (`occupancy`) the parts are recorded and charged once the sub-bin's service is
             // known, at the latency of the occupancy it gives each variant's devices.
             let tEnd = tk + delta
             var parts = 0
-            while let (s, bestDue) = q.earliest(streams: S, cursor: cur) {
+            while let (s, bestDue) = q.earliest(streams: S, cursor: cur, lead: order) {
                 let slot = q.slot(s, cur[s])
                 var left = q.amount[slot]
                 // The penalty already charged at the interval's start, computed once needed.
