@@ -75,6 +75,21 @@ struct TokenLevelTests {
         #expect(LLMStepModel.blocks(kvGB: 20, kvBytesPerToken: 131_072, kvBlockTokens: 16) == 9536)
     }
 
+    /// The engine's KV block count, `ceil(tokens / block)`, by a shift for a power-of-two block
+    /// and a division otherwise (``DiscreteEventEngine/blocksFor(_:_:)``).
+    @Test(arguments: [1, 3, 16, 17, 32])
+    func blocksAreTheCeilingOfTokensOverTheBlockSize(block: Int) throws {
+        let m = TokenFixtures.model(blockTokens: block)
+        let sc = TokenFixtures.scenario(m, lengths: TokenFixtures.constant(prompt: 100, output: 10))
+        let model = try DiscreteEventModel(scenario: sc, arrivals: TokenFixtures.at([500_000]), config: DiscreteEventConfig())
+        let engine = DiscreteEventEngine(model: model)
+        defer { engine.free() }
+        for tokens in Int32(0)...Int32(2_000) {
+            #expect(engine.blocksFor(tokens, 0) == (tokens + Int32(block) - 1) / Int32(block), "\(tokens) tokens, block \(block)")
+        }
+        #expect(engine.blocksFor(Int32.max - Int32(block), 0) == Int32((Int(Int32.max) - block + block - 1) / block))
+    }
+
     // MARK: - Queueing
 
     /// One sequence at a time (max_running 1) makes the engine an FCFS server with a
