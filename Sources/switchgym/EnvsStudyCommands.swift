@@ -36,6 +36,9 @@ struct FidelityCommand: ParsableCommand {
     @Option(help: "Intervals to replay (default: the whole trace).")
     var intervals: Int?
 
+    @Option(help: ArgumentHelp("The discrete-event router's queued queries at a decision: pinned (default: they stay on the device they were sent to unless it switches) or rebalanced (every device's are dispatched again when any device switches).", valueName: "pinned|rebalanced"))
+    var dispatch: QueuedDispatch = .pinned
+
     @Flag(help: "Print the totals (or the table) as JSON.")
     var json = false
 
@@ -81,7 +84,8 @@ struct FidelityCommand: ParsableCommand {
                     (name, { model in try SimulateCommand.run(policy: name, scenario: sc, model: model, seed: 0).assignments })
                 }
                 let s = try FidelityGapStudy.run(scenario: sc, trace: scenario.trace, loads: loadList, policies: ps,
-                                                 queueing: fluidQueueing, intervals: intervals)
+                                                 queueing: fluidQueueing, intervals: intervals,
+                                                 config: DiscreteEventConfig(queuedDispatch: dispatch))
                 study.points += s.points
                 if !json { note("fidelity: \(sc.name) done") }
             }
@@ -105,7 +109,7 @@ struct FidelityCommand: ParsableCommand {
         let model = try ServingModel(scenario: evaluation, arrivals: try sc.loadArrivals(overridePath: scenario.trace), queueing: fluidQueueing)
         let decisions = try SimulateCommand.run(policy: policy, scenario: sc, model: model, seed: 0)
         let actions = Array(decisions.assignments.prefix(intervals ?? decisions.assignments.count))
-        let des = try DiscreteEventModel(serving: model)
+        let des = try DiscreteEventModel(serving: model, config: DiscreteEventConfig(queuedDispatch: dispatch))
         let c = FidelityComparison.run(model: des, assignments: actions)
         if json {
             let a = c.fluid, b = c.discreteEvent.serving
@@ -126,6 +130,7 @@ struct FidelityCommand: ParsableCommand {
 }
 
 extension FluidQueueing: ExpressibleByArgument {}
+extension QueuedDispatch: ExpressibleByArgument {}
 
 /// `switchgym envs interference --env SPEC`: online RLS vs a static fit on the discrete-event batches.
 struct InterferenceCommand: ParsableCommand {

@@ -45,6 +45,22 @@ public struct CoLocationInterference: Sendable, Equatable, Codable {
     }
 }
 
+/// What the discrete-event fidelity's router does with queries already waiting on a device
+/// when a decision comes.
+public enum QueuedDispatch: String, Sendable, Equatable, Codable, CaseIterable {
+    /// A query waits on the device it was dispatched to on arrival (join-shortest-expected-wait);
+    /// only a device that switches sends its waiting queries back to dispatch, with the central
+    /// queue. A router in front of vLLM engines works this way: a request sits in the waiting
+    /// queue of the engine it was sent to. The default.
+    case pinned
+    /// At a decision where any device switches, every device's waiting queries and the central
+    /// queue are dispatched again (in arrival order, by the same rule): a router that re-balances
+    /// its waiting requests whenever the fleet's assignment changes. A static assignment runs
+    /// exactly as with ``pinned``. The fluid env's pooled queue behaves like this router: work
+    /// queued before a switch may be served by the variant the switch brings.
+    case rebalanced
+}
+
 /// Settings of the discrete-event fidelity that a scenario spec does not carry.
 public struct DiscreteEventConfig: Sendable, Equatable, Codable {
     /// Width of the fine bins in which a scaled-up trace (rate scale > 1) is replayed as a
@@ -58,13 +74,16 @@ public struct DiscreteEventConfig: Sendable, Equatable, Codable {
     /// Record a ``BatchObservation`` for every finished batch (see
     /// ``DiscreteEventServingEnv/batchLog``).
     public var recordBatches: Bool
+    /// What happens to waiting queries at a decision (``QueuedDispatch``).
+    public var queuedDispatch: QueuedDispatch
 
     public init(fineBinSeconds: Double? = nil, interference: CoLocationInterference = CoLocationInterference(),
-                ewmaAlpha: Double = 0.2, recordBatches: Bool = false) {
+                ewmaAlpha: Double = 0.2, recordBatches: Bool = false, queuedDispatch: QueuedDispatch = .pinned) {
         self.fineBinSeconds = fineBinSeconds
         self.interference = interference
         self.ewmaAlpha = ewmaAlpha
         self.recordBatches = recordBatches
+        self.queuedDispatch = queuedDispatch
     }
 }
 

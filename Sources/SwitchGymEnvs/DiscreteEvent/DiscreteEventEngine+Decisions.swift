@@ -8,7 +8,9 @@ extension DiscreteEventEngine {
 
     /// Applies `choices` (a variant per device) at `T0`: a device whose (feasible) choice differs from
     /// its variant starts loading it once its running batches end (from host RAM if cached,
-    /// else from disk, caching it); its queued queries, and the central queue, are re-dispatched.
+    /// else from disk, caching it); its queued queries, and the central queue, are re-dispatched
+    /// (``QueuedDispatch/pinned``), or every device's when any device switches
+    /// (``QueuedDispatch/rebalanced``).
     mutating func decide(choices: UnsafePointer<Int>, at T0: Double) {
         let D = t.D, V = t.V
         var any = false
@@ -38,7 +40,10 @@ extension DiscreteEventEngine {
             wake[d] = loadEnd[d]
             nextEvent[d] = min(min(nextFinish[d], wake[d]), tb.stepEnd[d])
         }
-        if any { redispatch(at: T0) }
+        if any {
+            if rebalance { for d in 0..<D { switched[d] = 1 } }
+            redispatch(at: T0)
+        }
     }
 
     /// Caches variant `v` in device `d`'s host RAM (``HostRAMCache/insert(_:variants:memory:capacityGB:stamps:cachedGB:clock:)``).

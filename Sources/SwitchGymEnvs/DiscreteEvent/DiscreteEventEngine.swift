@@ -52,6 +52,9 @@ struct DiscreteEventEngine {
     let interference: CoLocationInterference
     let ewmaAlpha: Double
     let recordBatches: Bool
+    /// Every device's waiting queries are dispatched again at a decision where any device
+    /// switches (``QueuedDispatch/rebalanced``), not only a switching device's.
+    let rebalance: Bool
 
     // Clock and episode.
     var now = 0.0
@@ -112,6 +115,7 @@ struct DiscreteEventEngine {
         interference = m.config.interference
         ewmaAlpha = m.config.ewmaAlpha
         recordBatches = m.config.recordBatches
+        rebalance = m.config.queuedDispatch == .rebalanced
         let D = t.D, S = t.S, V = t.V, R = (D + 1) * S, L = t.episodeLength
         arenaWords = Self.arenaLayout(D: D, S: S, V: V, L: L)
         arena = UnsafeMutableRawPointer.allocate(byteCount: arenaWords * 8, alignment: 16)
