@@ -49,10 +49,13 @@ struct SimulateCommand: ParsableCommand {
     @Option(help: "With --fidelity des: empty intervals simulated after the trace so that requests in flight finish.")
     var drainIntervals = 0
 
+    @Option(help: ArgumentHelp("With --fidelity des: the router's queued queries at a decision: pinned (default: they stay on the device they were sent to unless it switches) or rebalanced (every device's are dispatched again when any device switches).", valueName: "pinned|rebalanced"))
+    var dispatch: QueuedDispatch?
+
     func validate() throws {
         if drainIntervals < 0 { throw ValidationError("--drain-intervals must be >= 0, got \(drainIntervals).") }
-        if fidelity != .des && (requestsOut != nil || drainIntervals > 0) {
-            throw ValidationError("--requests-out and --drain-intervals need --fidelity des.")
+        if fidelity != .des && (requestsOut != nil || drainIntervals > 0 || dispatch != nil) {
+            throw ValidationError("--requests-out, --drain-intervals and --dispatch need --fidelity des.")
         }
         if requestsOut != nil && policy == "all" {
             throw ValidationError("--requests-out needs one --policy (hold, static:VARIANT, ...), not all.")
@@ -75,7 +78,8 @@ struct SimulateCommand: ParsableCommand {
                 let decisions = try Self.run(policy: name, scenario: sc, model: model, seed: seed.value)
                 guard fidelity == .des else { runs.append(decisions); continue }
                 let des = try RequestRecordRun.run(scenario: sc, arrivals: arrivals, assignments: decisions.assignments,
-                                                   drainIntervals: drainIntervals, seed: seed.value)
+                                                   drainIntervals: drainIntervals, seed: seed.value,
+                                                   queuedDispatch: dispatch ?? .pinned)
                 runs.append(ServingRun(name: name, metrics: des.totals.serving, intervals: [], assignments: decisions.assignments))
                 if let path = requestsOut {
                     let bytes = Array(des.csv.utf8)

@@ -65,6 +65,17 @@ struct LLMFidelityGapCLITests {
         print("llm-code reactive load 1: utility gap pinned \(pinned.utilityGap), rebalanced \(rebalanced.utilityGap)")
         #expect(pinned.utilityGap > 0.15, "pinned: \(pinned.utilityGap)")
         #expect(abs(rebalanced.utilityGap) < 0.08 && abs(rebalanced.goodputGap) < 0.05, "rebalanced: \(rebalanced)")
+        // `envs simulate --fidelity des` takes the same option: reactive earns more against the
+        // re-balancing router, static-best the same against both.
+        func simulated(_ policy: String, _ dispatch: String) throws -> Double {
+            let r = try run(["envs", "simulate", "--env", path, "--policy", policy, "--fidelity", "des", "--dispatch", dispatch, "--json"])
+            #expect(r.status == 0, "\(r.stderr)")
+            let object = try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any]
+            let first = (object?["policies"] as? [[String: Any]])?.first
+            return try #require(first?["utility"] as? Double)
+        }
+        #expect(try simulated("reactive", "rebalanced") > (try simulated("reactive", "pinned")))
+        #expect(try simulated("static-best", "rebalanced") == (try simulated("static-best", "pinned")))
         let bad = try run(["envs", "fidelity", "--env", path, "--loads", "1", "--dispatch", "sideways"])
         #expect(bad.status != 0 && bad.stderr.contains("sideways"), "\(bad.stderr)")
     }

@@ -70,7 +70,8 @@ public struct RequestRecordRun: Sendable {
     ///
     /// - Throws: ``ScenarioError`` if the scenario is inconsistent.
     public static func run(scenario: ServingScenario, arrivals: ScenarioArrivals, assignments: [[Int]],
-                           drainIntervals: Int = 0, seed: UInt64 = 0) throws -> RequestRecordRun {
+                           drainIntervals: Int = 0, seed: UInt64 = 0,
+                           queuedDispatch: QueuedDispatch = .pinned) throws -> RequestRecordRun {
         precondition(!assignments.isEmpty, "RequestRecordRun needs at least one assignment")
         precondition(drainIntervals >= 0, "drainIntervals must be >= 0")
         var sc = scenario
@@ -78,7 +79,7 @@ public struct RequestRecordRun: Sendable {
         // A record per request of the whole run.
         try sc.checkDiscreteEventRequests(arrivals, wholeTrace: true)
         let model = try DiscreteEventModel(scenario: sc, arrivals: arrivals.padded(intervals: drainIntervals),
-                                           randomStart: false, config: DiscreteEventConfig(recordBatches: true))
+                                           randomStart: false, config: DiscreteEventConfig(recordBatches: true, queuedDispatch: queuedDispatch))
         var env = DiscreteEventServingEnv(model: model, seed: seed)
         env.resetState(seed: seed)
         var records: [RequestRecord] = []
