@@ -53,18 +53,19 @@ struct LLMFidelityGapCLITests {
         #expect(abs(p.goodputGap) < 0.08, "goodput gap \(p.goodputGap)")
     }
 
-    /// Reactive on llm-code at capacity: the DES router that keeps a request on the device it
+    /// Reactive on llm-zoo at capacity: the DES router that keeps a request on the device it
     /// was sent to (`--dispatch pinned`, the default) drops the backlog a switch leaves on the
     /// old variant's devices, which the fluid step's pooled queue serves; the router that
     /// re-balances at a switch (`--dispatch rebalanced`) behaves like the pooled queue. Measured:
-    /// utility gap +30.7% pinned, −1.8% rebalanced; goodput −7.4% and −0.1%.
-    @Test func reactiveOnLLMCodeMatchesTheRebalancingRouter() throws {
-        let path = packageRoot + "/envs/llm-code.toml"
+    /// utility gap +43.9% pinned, −2.0% rebalanced; goodput −6.4% and +5.2%. (llm-code shows it
+    /// most, +30.7% and −1.8%, but its dataset is imported from ../shared by a script.)
+    @Test func reactiveMatchesTheRebalancingRouter() throws {
+        let path = packageRoot + "/envs/llm-zoo.toml"
         let pinned = try #require(try study(path: path, loads: "1", policies: "reactive").first)
         let rebalanced = try #require(try study(path: path, loads: "1", policies: "reactive", extra: ["--dispatch", "rebalanced"]).first)
-        print("llm-code reactive load 1: utility gap pinned \(pinned.utilityGap), rebalanced \(rebalanced.utilityGap)")
-        #expect(pinned.utilityGap > 0.15, "pinned: \(pinned.utilityGap)")
-        #expect(abs(rebalanced.utilityGap) < 0.08 && abs(rebalanced.goodputGap) < 0.05, "rebalanced: \(rebalanced)")
+        print("llm-zoo reactive load 1: utility gap pinned \(pinned.utilityGap), rebalanced \(rebalanced.utilityGap)")
+        #expect(pinned.utilityGap > 0.2, "pinned: \(pinned.utilityGap)")
+        #expect(abs(rebalanced.utilityGap) < 0.08 && abs(rebalanced.goodputGap) < 0.08, "rebalanced: \(rebalanced)")
         // `envs simulate --fidelity des` takes the same option: reactive earns more against the
         // re-balancing router, static-best the same against both.
         func simulated(_ policy: String, _ dispatch: String) throws -> Double {
