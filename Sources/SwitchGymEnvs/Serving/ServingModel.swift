@@ -116,9 +116,10 @@ public final class ServingModel: Sendable {
     /// A fixed-cost variant's line is flat at ``serviceLatency`` (`perSequence = 0`,
     /// `maxBatch = 1`): its latency does not follow occupancy.
     let latencyBase: [Double], latencyPerSequence: [Double], latencyMaxBatch: [Double]
-    /// Per variant, the seconds one more output token adds to a request's latency at occupancy
-    /// `n`: `outputStepBase[v] + outputStepPerSequence[v] · n` (the step model's `b0` and `b2`;
-    /// 0 for a fixed-cost variant). With ``outputSpread`` and the interval's mean output
+    /// Per variant, the step model's `b0` and `b2` in seconds (0 for a fixed-cost variant, which
+    /// is then charged at its latency alone): a request's first step at occupancy `n` is
+    /// `B = b0 + b1·p + b2·(n − 1)` (``OutputLengthSpread/firstStep(perSequence:running:meanOutput:stepBase:stepPerSequence:)``),
+    /// each further output token `(L − B)/(ō − 1)`. With ``outputSpread`` and the interval's mean output
     /// (``TokenWork/meanOutput``, `outputMeans`), the sub-interval step charges an LLM part's
     /// on-time share over its requests' output lengths (``OutputLengthSpread``).
     let outputStepBase: [Double], outputStepPerSequence: [Double]
