@@ -127,7 +127,25 @@ import SwitchGymCore
 /// host-RAM cache per device, a fixed-cost variant's device loading once its last batch ends,
 /// and an LLM variant's device losing the queries it was still running (back to the queue).
 struct ReferenceSubintervalQueue {
-    struct Cohort { var due: Double; var amount: Double }
+    /// Queries that arrived together: their mean deadline, how many are left of how many, the
+    /// seconds their arrivals spread over (0 for work a switch sent back), and the deadline of
+    /// the last of them (each is due its deadline after its own arrival).
+    struct Cohort {
+        var due: Double, amount: Double, total: Double, span: Double, lastDue: Double
+        init(due: Double, amount: Double, span: Double) {
+            self.due = due
+            self.amount = amount
+            total = amount
+            self.span = span
+            lastDue = due + 0.5 * span
+        }
+        /// The deadline of the next query served when `left` are left: the fraction of the
+        /// cohort still to come, `left / total`, of its spread before the last one's.
+        func due(left: Double) -> Double {
+            if span == 0 || left <= 0 { return lastDue }
+            return left >= total ? lastDue - span : lastDue - span * (left / total)
+        }
+    }
     /// Queries of one variant and stream still running at the interval's end.
     struct Running { var amount = 0.0, dueSum = 0.0, onTime = 0.0, lateBeyond = 0.0 }
 
@@ -233,7 +251,8 @@ struct ReferenceSubintervalQueue {
             }
             if amount > 0 {
                 info.served -= amount
-                queues[s].insert(Cohort(due: min(dueSum / amount, queues[s].first?.due ?? .infinity), amount: amount), at: 0)
+                queues[s].insert(Cohort(due: min(dueSum / amount, queues[s].first?.due ?? .infinity), amount: amount, span: 0),
+                                 at: 0)
             }
         }
         busyEnd = [Double](repeating: 0, count: V)
@@ -267,7 +286,7 @@ struct ReferenceSubintervalQueue {
             for s in 0..<S {
                 let a = m.subCounts[((start + time) * K + k) * S + s]
                 if a > 0 {
-                    queues[s].append(Cohort(due: tk + 0.5 * delta + m.deadlineSeconds[s], amount: a))
+                    queues[s].append(Cohort(due: tk + 0.5 * delta + m.deadlineSeconds[s], amount: a, span: delta))
                     info.arrived += a
                 }
             }
@@ -282,7 +301,7 @@ struct ReferenceSubintervalQueue {
             }
             // The sub-bin's service: which variant serves how much of which cohort. Charging
             // waits until the sub-bin is served: an LLM variant's latency depends on it.
-            var parts: [(s: Int, v: Int, due: Double, take: Double, before: Double, after: Double)] = []
+            var parts: [(s: Int, v: Int, due: Double, take: Double, before: Double, after: Double, due0: Double, due1: Double)] = []
             var servedHere = [[Double]](repeating: [Double](repeating: 0, count: S), count: V)
             while true {
                 var best = -1
@@ -290,8 +309,8 @@ struct ReferenceSubintervalQueue {
                     if best < 0 || key(s, queues[s][next[s]]) < key(best, queues[best][next[best]]) { best = s }
                 }
                 if best < 0 { break }
-                let s = best, due = queues[s][next[s]].due
-                var left = queues[s][next[s]].amount
+                let s = best, cohort = queues[s][next[s]], due = cohort.due
+                var left = cohort.amount
                 for v in 0..<V where pool[v] > 0 && left > 0 {
                     let r = m.serviceRate(interval: start + time, variant: v, stream: s) * (1 / Double(K))
                     if r <= 0 { continue }
@@ -299,10 +318,15 @@ struct ReferenceSubintervalQueue {
                     let take = min(before * r, left)
                     let after = before * r <= left ? 0 : before - left / r
                     pool[v] = after
+                    // The part's first and last query, each due the deadline after its arrival
+                    // (a fixed-cost variant's; an LLM variant's part keeps the cohort's due time).
+                    let own = !m.restartsOnSwitch[v]
+                    let due0 = own ? cohort.due(left: left) : due
                     left -= take
+                    let due1 = own ? cohort.due(left: left) : due
                     info.served += take
                     info.accuracyServed += m.accuracy[v] * take
-                    parts.append((s, v, due, take, before, after))
+                    parts.append((s, v, due, take, before, after, due0, due1))
                     servedHere[v][s] += take
                 }
                 queues[s][next[s]].amount = left
@@ -337,12 +361,14 @@ struct ReferenceSubintervalQueue {
             }
             // The mean over `z` in [low, high] of the output lengths' CDF (over their mean).
             func lengthsShare(_ s: Int, high: Double, low: Double) -> Double { m.outputSpread.share(stream: s, high: high, low: low) }
-            for (s, v, due, take, before, after) in parts {
-                // The variant's devices start this part between x0 and x1; what finishes by
-                // the deadline is on time, the rest late by whole intervals.
+            for (s, v, due, take, before, after, due0, due1) in parts {
+                // The variant's devices start this part between x0 and x1; what finishes by its
+                // deadline is on time, the rest late by whole intervals. An LLM part's queries
+                // share the cohort's due time; a fixed-cost part's are each due their deadline
+                // after their own arrival (due0 for its first, due1 for its last).
                 let n = holding[v], (latency, spread, first) = occupancyLatency(v, s)
                 let x0 = tk + delta * (1 - before / n), x1 = tk + delta * (1 - after / n)
-                let limit = due - latency
+                let arriving = due1 != due0, limit = due - latency
                 if spread > 0 {
                     // An LLM part: on time over its requests' output lengths, and with a
                     // first-token deadline only for the starts by `xt` (one finishing in time whose
@@ -383,23 +409,35 @@ struct ReferenceSubintervalQueue {
                     }
                     continue
                 }
-                let share = x1 <= limit ? 1 : x0 >= limit ? 0 : (limit - x0) / (x1 - x0)
+                // One latency for every query of the part: the share whose slack is not
+                // negative is on time (none when the latency alone outlasts a still arriving
+                // cohort's deadline); the late share at its middle (u along the part).
+                let reachable = !arriving || latency <= m.deadlineSeconds[s]
+                let g0 = reachable ? due0 - latency - x0 : -Double.infinity
+                let g1 = reachable ? due1 - latency - x1 : -Double.infinity
+                let share: Double
+                if g0 >= 0 && g1 >= 0 { share = 1 } else if g0 >= 0 { share = g0 / (g0 - g1) } else if g1 >= 0 { share = g1 / (g1 - g0) } else { share = 0 }
                 info.servedOnTime += take * share
-                var finish = 0.0
+                var owed = 0.0, lateDue = due
                 if share < 1 {
-                    finish = 0.5 * (max(x0, limit) + x1) + latency
-                    info.latenessPenalty += take * (1 - share) * (penalty(s, intervalsLate(due, at: finish, cap: m.dropAfter[s]))
-                                                                  - penalty(s, intervalsLate(due, at: T0, cap: m.dropAfter[s])))
+                    let u = share <= 0 ? 0.5 : g0 >= 0 ? 1 - 0.5 * (1 - share) : 0.5 * (1 - share)
+                    let finish = x0 + u * (x1 - x0) + latency
+                    lateDue = due0 + u * (due1 - due0)
+                    owed = penalty(s, intervalsLate(lateDue, at: finish, cap: m.dropAfter[s]))
+                    info.latenessPenalty += take * (1 - share) * (owed - penalty(s, intervalsLate(due, at: T0, cap: m.dropAfter[s])))
                 }
                 if !m.restartsOnSwitch[v] {
                     busyEnd[v] = max(busyEnd[v], x1 + latency)
                 } else if x1 > T1 - latency {
                     // Started after T1 − latency: still running at the interval's end.
                     let from = max(x0, T1 - latency)
+                    let u = (from - x0) / (x1 - x0)
                     let amount = take * (x1 - from) / (x1 - x0)
-                    let onTime = take * max(0, min(x1, limit) - from) / (x1 - x0)
-                    let beyond = share < 1 ? penalty(s, intervalsLate(due, at: finish, cap: m.dropAfter[s]))
-                        - penalty(s, intervalsLate(due, at: T1, cap: m.dropAfter[s])) : 0
+                    let gu = g0 + u * (g1 - g0)
+                    let onShare: Double
+                    if gu >= 0 && g1 >= 0 { onShare = 1 } else if gu >= 0 { onShare = gu / (gu - g1) } else if g1 >= 0 { onShare = g1 / (g1 - gu) } else { onShare = 0 }
+                    let onTime = amount * onShare
+                    let beyond = share < 1 ? owed - penalty(s, intervalsLate(lateDue, at: T1, cap: m.dropAfter[s])) : 0
                     running[v][s].amount += amount
                     running[v][s].dueSum += amount * due
                     running[v][s].onTime += onTime

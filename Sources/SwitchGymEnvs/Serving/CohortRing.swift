@@ -12,6 +12,13 @@ struct CohortRing: Sendable, Equatable {
     let capacity: [Int], offset: [Int]
     /// Per slot: the cohort's deadline and the queries it has left.
     var due: [Double], amount: [Double]
+    /// Per slot (sub-interval queueing): the deadline of the cohort's last query, the seconds
+    /// its arrivals spread over, and the queries it arrived with. A cohort's queries arrive
+    /// spread evenly over its sub-bin and are served in the order they arrived; each is due its
+    /// stream's deadline after its own arrival, so with `left` queries still queued the next one
+    /// is due `lastDue − span·left/total` (``memberDue(slot:left:)``). Work a switch sent back
+    /// arrived long before: all of it due at its mean deadline (`span` 0).
+    var lastDue: [Double], span: [Double], total: [Double]
     /// Per stream: the ring index of the oldest cohort, and how many cohorts are queued.
     var head: [Int], count: [Int]
 
@@ -24,6 +31,9 @@ struct CohortRing: Sendable, Equatable {
         // Separate buffers (no shared storage), so no step pays a copy-on-write.
         due = [Double](repeating: 0, count: total)
         amount = [Double](repeating: 0, count: total)
+        lastDue = [Double](repeating: 0, count: total)
+        span = [Double](repeating: 0, count: total)
+        self.total = [Double](repeating: 0, count: total)
         head = [Int](repeating: 0, count: capacities.count)
         count = [Int](repeating: 0, count: capacities.count)
     }
@@ -57,6 +67,7 @@ struct CohortRing: Sendable, Equatable {
     struct Slots {
         let capacity: UnsafePointer<Int>, offset: UnsafePointer<Int>
         let due: UnsafeMutablePointer<Double>, amount: UnsafeMutablePointer<Double>
+        let lastDue: UnsafeMutablePointer<Double>, span: UnsafeMutablePointer<Double>, total: UnsafeMutablePointer<Double>
         let head: UnsafeMutablePointer<Int>, count: UnsafeMutablePointer<Int>
 
         /// The flat slot of stream `s`'s `i`-th oldest cohort (`i < capacity[s]`).
@@ -67,15 +78,30 @@ struct CohortRing: Sendable, Equatable {
             return offset[s] &+ j
         }
 
-        /// Appends a cohort to stream `s`'s queue.
+        /// Appends a cohort to stream `s`'s queue (mean deadline `d`), its arrivals spread over
+        /// `span` seconds.
         /// - Precondition: the ring has a free slot (its capacity bounds a cohort's life).
         @inline(__always)
-        func append(_ s: Int, due d: Double, amount a: Double) {
+        func append(_ s: Int, due d: Double, amount a: Double, span w: Double = 0) {
             precondition(count[s] < capacity[s], "FluidServingEnv: a queue of cohorts overflowed")
             let i = slot(s, count[s])
             due[i] = d
             amount[i] = a
+            lastDue[i] = d + 0.5 * w
+            span[i] = w
+            total[i] = a
             count[s] &+= 1
+        }
+
+        /// The deadline of the next query of the cohort in `slot` to be served when `left` of
+        /// its queries are queued (each is due its deadline after its own arrival): the first
+        /// and the last without a division.
+        @inline(__always)
+        func memberDue(slot i: Int, left: Double) -> Double {
+            let w = span[i]
+            if w == 0 || left <= 0 { return lastDue[i] }
+            let t = total[i]
+            return left >= t ? lastDue[i] - w : lastDue[i] - w * (left / t)
         }
 
         /// The cohort both queueing modes serve next: among the streams `s < S` whose cursor
@@ -108,6 +134,9 @@ struct CohortRing: Sendable, Equatable {
             head[s] = head[s] == 0 ? capacity[s] &- 1 : head[s] &- 1
             due[offset[s] &+ head[s]] = d
             amount[offset[s] &+ head[s]] = a
+            lastDue[offset[s] &+ head[s]] = d
+            span[offset[s] &+ head[s]] = 0
+            total[offset[s] &+ head[s]] = a
             count[s] &+= 1
         }
 
@@ -126,10 +155,17 @@ struct CohortRing: Sendable, Equatable {
             offset.withUnsafeBufferPointer { off in
                 due.withUnsafeMutableBufferPointer { d in
                     amount.withUnsafeMutableBufferPointer { a in
-                        head.withUnsafeMutableBufferPointer { h in
-                            count.withUnsafeMutableBufferPointer { c in
-                                body(Slots(capacity: cap.baseAddress!, offset: off.baseAddress!, due: d.baseAddress!,
-                                           amount: a.baseAddress!, head: h.baseAddress!, count: c.baseAddress!))
+                        lastDue.withUnsafeMutableBufferPointer { last in
+                            span.withUnsafeMutableBufferPointer { w in
+                                total.withUnsafeMutableBufferPointer { tot in
+                                    head.withUnsafeMutableBufferPointer { h in
+                                        count.withUnsafeMutableBufferPointer { c in
+                                            body(Slots(capacity: cap.baseAddress!, offset: off.baseAddress!, due: d.baseAddress!,
+                                                       amount: a.baseAddress!, lastDue: last.baseAddress!, span: w.baseAddress!,
+                                                       total: tot.baseAddress!, head: h.baseAddress!, count: c.baseAddress!))
+                                        }
+                                    }
+                                }
                             }
                         }
                     }

@@ -5,7 +5,9 @@
 ///   deadline first, as the discrete-event fidelity serves it, with deadlines in seconds
 ///   carried across intervals; loads and switches take effect within the interval. A query is
 ///   on time only if the queue reaches it early enough for its batch to finish by its
-///   deadline, and it is charged and dropped by the discrete-event fidelity's rules (whole
+///   deadline (for a fixed-cost variant, its own deadline: a sub-bin's queries arrive spread
+///   over it and are served in arrival order), and it is charged and dropped by the
+///   discrete-event fidelity's rules (whole
 ///   intervals late, rounded up; dropped after `drop_after` intervals past the deadline).
 /// - ``interval``: the original per-interval model: anything answered within the interval its
 ///   deadline falls in is on time. It is an optimistic bound under overload, and the model the

@@ -10,7 +10,10 @@ extension FluidServingEnv {
     ///    discrete-event fidelity drops them when a batch would start);
     /// 2. the sub-bin's arrivals of each stream (the trace's own profile inside the interval)
     ///    join the stream's queue as one cohort due `deadline` seconds after the sub-bin's
-    ///    midpoint;
+    ///    midpoint on average: its queries arrive spread evenly over the sub-bin, are served in
+    ///    arrival order, and each is due `deadline` after its own arrival
+    ///    (``CohortRing/Slots/memberDue(slot:left:)``), which a fixed-cost variant's part is
+    ///    charged by (``PartCharges``; an LLM variant's part keeps the cohort's one due time);
     /// 3. the devices' service in the sub-bin (devices still loading serve from the moment
     ///    their load ends) is spent on the queue in the order the discrete-event fidelity
     ///    serves it: earliest deadline first, or first come first served across streams in a
@@ -117,7 +120,7 @@ extension FluidServingEnv {
             for s in 0..<S {
                 let a = counts[arrivals &+ s] * loadScale
                 if a > 0 {
-                    q.append(s, due: tk + 0.5 * delta + deadline[s], amount: a)
+                    q.append(s, due: tk + 0.5 * delta + deadline[s], amount: a, span: delta)
                     arrived += a
                 }
             }
@@ -164,12 +167,21 @@ extension FluidServingEnv {
                     let take: Double, after: Double
                     if can <= left { take = can; after = 0 } else { take = left; after = before - left / r }
                     pool[v] = after
+                    // The deadlines of the part's first and last query: for a fixed-cost variant
+                    // each query is due its stream's deadline after its own arrival inside the
+                    // cohort's sub-bin; an LLM variant's part keeps the cohort's one due time (its
+                    // start times leave out the wait for a running slot, which per-query deadlines
+                    // would expose: README, "Each query due after its own arrival").
+                    let own = !restarts[v]
+                    let due0 = own ? q.memberDue(slot: slot, left: left) : bestDue
                     left -= take
+                    let due1 = own ? q.memberDue(slot: slot, left: left) : bestDue
                     served += take
                     accuracyServed += accuracy[v] * take
                     if occupancy {
-                        let p = part + parts &* 6
+                        let p = part + parts &* PartCharges.recordSize
                         p[0] = Double(s); p[1] = Double(v); p[2] = bestDue; p[3] = take; p[4] = before; p[5] = after
+                        p[6] = due0; p[7] = due1
                         parts &+= 1
                         binServed[v &* S &+ s] += take
                         continue
@@ -178,7 +190,7 @@ extension FluidServingEnv {
                     // it (its busy-until update written out here: the fused pass is the fixed-cost
                     // scenarios' hot loop, 27% slower through ``PartCharges/part``).
                     let L = lat[v &* S &+ s]
-                    let limit = bestDue - L
+                    let (limit0, limit1) = PartCharges.limits(firstDue: due0, lastDue: due1, latency: L, deadline: deadline[s])
                     let n = held[v]
                     if tEnd + L > T1 {
                         // The variant is fixed-cost (an LLM variant makes the model token-level):
@@ -187,7 +199,8 @@ extension FluidServingEnv {
                         busyEnd[v] = max(busyEnd[v], x1 + L)
                     }
                     PartCharges.chargeStarts(take: take, before: before, after: after, held: n, tk: tk, tEnd: tEnd, delta: delta,
-                                             limit: limit, due: bestDue, latency: L, T0: T0, invI: invI, penalties: cum + s &* M,
+                                             limit0: limit0, limit1: limit1, due: bestDue, firstDue: due0, lastDue: due1, latency: L,
+                                             T0: T0, invI: invI, penalties: cum + s &* M,
                                              cap: dropK[s], onTime: &onTime, lateness: &lateness, charged: &charged, hasCharged: &hasCharged)
                 }
                 q.amount[slot] = left
@@ -229,10 +242,10 @@ extension FluidServingEnv {
                                          restarts: restarts, busyEnd: busyEnd, inFlight: inFlight,
                                          spreadTable: t.spreadTable, spreadOffset: t.spreadOffset, spreadTop: t.spreadTop, ttftLead: t.ttftLead, deadline: deadline)
                 for i in 0..<parts {
-                    let p = part + i &* 6
+                    let p = part + i &* PartCharges.recordSize
                     let s = Int(p[0]), v = Int(p[1])
                     var charged = 0.0, hasCharged = false
-                    charge.part(stream: s, variant: v, due: p[2], take: p[3], before: p[4], after: p[5],
+                    charge.part(stream: s, variant: v, due: p[2], firstDue: p[6], lastDue: p[7], take: p[3], before: p[4], after: p[5],
                                 latency: binLatency[v &* S &+ s], spread: binSpread[v &* S &+ s], first: binFirst[v &* S &+ s], held: held[v],
                                 onTime: &onTime, lateness: &lateness, charged: &charged, hasCharged: &hasCharged)
                 }
@@ -304,13 +317,25 @@ extension FluidServingEnv {
 }
 
 /// What the sub-interval step charges one part of a sub-bin's service: the queries `take` of
-/// stream `s` (due at `due`) that variant `v`'s pool serves while it goes from `before` to
-/// `after` device-sub-bins (``FluidServingEnv/stepSubintervals(choices:)``), started between
-/// `x0 = tk + δ·(1 − before/n)` and `x1 = tk + δ·(1 − after/n)` (`n` devices hold `v`) and
-/// finishing `latency` later: the part finishing by the deadline is on time, the rest is charged
-/// its whole intervals late; parts that may still run at the interval's end are recorded first
-/// (a fixed-cost variant's `busyEnd`, an LLM variant's `inFlight`, ``SwitchCarry``).
+/// stream `s` (due at `due` on average) that variant `v`'s pool serves while it goes from
+/// `before` to `after` device-sub-bins (``FluidServingEnv/stepSubintervals(choices:)``), started
+/// between `x0 = tk + δ·(1 − before/n)` and `x1 = tk + δ·(1 − after/n)` (`n` devices hold `v`)
+/// and finishing `latency` later. A cohort's queries are served in the order they arrived; for
+/// a fixed-cost variant each is due its stream's deadline after its own arrival: the part's
+/// first query is due `firstDue`, its last `lastDue` (``CohortRing/Slots/memberDue(slot:left:)``),
+/// and start and deadline move linearly in between, so the slack of the part's queries
+/// (deadline − latency − start) is linear along it, from `g0` to `g1`. A query cannot start
+/// before it arrives, so none is on time whose batch alone outlasts the deadline (work a switch
+/// sent back arrived long before: `firstDue == lastDue`). An LLM variant's part keeps the
+/// cohort's one due time (`firstDue == lastDue == due`). The part finishing by its deadline is
+/// on time, the rest is charged its whole intervals late at its mean start and deadline; parts
+/// that may still run at the interval's end are recorded first (a fixed-cost variant's
+/// `busyEnd`, an LLM variant's `inFlight`, ``SwitchCarry``).
 struct PartCharges {
+    /// Doubles per part the step records for charging after its sub-bin: stream, variant, mean
+    /// due, queries, pool before, pool after, first and last query's due.
+    static let recordSize = 8
+
     let tk: Double, tEnd: Double, delta: Double, T0: Double, T1: Double, invI: Double
     let S: Int, M: Int
     let cum: UnsafePointer<Double>, dropK: UnsafePointer<Int>, restarts: UnsafePointer<Bool>
@@ -321,6 +346,34 @@ struct PartCharges {
     /// and its deadline in seconds.
     let ttftLead: UnsafePointer<Double>, deadline: UnsafePointer<Double>
 
+    /// The latest start on time of a part's first and last query (deadline − latency `L`), or
+    /// `-infinity` for both when no query of it can be on time: a cohort's batch that alone
+    /// outlasts its stream's deadline `D` (a query starts no earlier than it arrives). Work a
+    /// switch sent back (`firstDue == lastDue`) arrived long before and has no such bound.
+    @inline(__always)
+    static func limits(firstDue due0: Double, lastDue due1: Double, latency L: Double, deadline D: Double) -> (Double, Double) {
+        due1 == due0 || L <= D ? (due0 - L, due1 - L) : (-Double.infinity, -Double.infinity)
+    }
+
+    /// The share of a part whose slack goes linearly from `g0` to `g1` that is not negative.
+    @inline(__always)
+    static func onTimeShare(_ g0: Double, _ g1: Double) -> Double {
+        if g0 >= 0 && g1 >= 0 { return 1 }
+        if g0 >= 0 { return g0 / (g0 - g1) }
+        if g1 >= 0 { return g1 / (g1 - g0) }
+        return 0
+    }
+
+    /// Where along a part (0 its first query, 1 its last) the middle of its late share lies,
+    /// its slack going from `g0` to `g1` (`share` of it on time, ``onTimeShare(_:_:)``): the
+    /// late queries' mean start and deadline are the part's there.
+    @inline(__always)
+    static func lateMiddle(g0: Double, share: Double) -> Double {
+        if share <= 0 { return 0.5 }
+        // Late at the end (slack falling) or at the start (slack rising).
+        return g0 >= 0 ? 1 - 0.5 * (1 - share) : 0.5 * (1 - share)
+    }
+
     /// Charges one part to `onTime` and `lateness`; `charged` caches the cohort's penalty at the
     /// interval's start (computed once needed, `hasCharged`). `spread` is, for an LLM variant,
     /// `1 / (A·ō)`: `A` the seconds one more output token takes at the sub-bin's occupancy and
@@ -328,18 +381,16 @@ struct PartCharges {
     /// its requests' output lengths (``OutputLengthSpread``), `first` its time to the first
     /// token. 0 charges the part at its latency `L` alone (fixed-cost variants).
     @inline(__always)
-    func part(stream s: Int, variant v: Int, due bestDue: Double, take: Double, before: Double, after: Double,
-              latency L: Double, spread c: Double, first B: Double, held n: Double, onTime: inout Double, lateness: inout Double,
-              charged: inout Double, hasCharged: inout Bool) {
+    func part(stream s: Int, variant v: Int, due bestDue: Double, firstDue due0: Double, lastDue due1: Double,
+              take: Double, before: Double, after: Double, latency L: Double, spread c: Double, first B: Double, held n: Double,
+              onTime: inout Double, lateness: inout Double, charged: inout Double, hasCharged: inout Bool) {
         if c > 0 {
+            // An LLM variant's part: its queries share the cohort's due time.
             lengthsPart(stream: s, variant: v, due: bestDue, take: take, before: before, after: after, latency: L, spread: c,
                         first: B, held: n, onTime: &onTime, lateness: &lateness, charged: &charged, hasCharged: &hasCharged)
             return
         }
-        // Start times of this part, and the latest start that finishes on time. The last
-        // start is at most `tEnd` (rounding is monotonic), so when `tEnd` is early enough all
-        // of it is on time, without the start times.
-        let limit = bestDue - L
+        let (limit0, limit1) = Self.limits(firstDue: due0, lastDue: due1, latency: L, deadline: deadline[s])
         if tEnd + L > T1 {
             let x1 = tk + delta * (1 - after / n)
             if !restarts[v] {
@@ -348,23 +399,26 @@ struct PartCharges {
             } else if x1 > T1 - L {
                 // An LLM variant: the part started after `T1 − L` is still running at `T1`.
                 let x0 = tk + delta * (1 - before / n)
-                let share = x1 <= limit ? 1 : x0 >= limit ? 0 : (limit - x0) / (x1 - x0)
+                let g0 = limit0 - x0, g1 = limit1 - x1
+                let share = Self.onTimeShare(g0, g1)
                 onTime += take * share
                 // Lateness per late query charged for finishing after the interval's end.
                 var beyond = 0.0
                 if share < 1 {
-                    let finish = 0.5 * (max(x0, limit) + x1) + L
+                    let u = Self.lateMiddle(g0: g0, share: share)
+                    let finish = x0 + u * (x1 - x0) + L, lateDue = due0 + u * (due1 - due0)
                     if !hasCharged {
                         charged = cum[s &* M &+ FluidServingEnv.intervalsLate(bestDue, tk: T0, invI: invI, cap: dropK[s])]
                         hasCharged = true
                     }
-                    let owed = cum[s &* M &+ FluidServingEnv.intervalsLate(bestDue, tk: finish, invI: invI, cap: dropK[s])]
+                    let owed = cum[s &* M &+ FluidServingEnv.intervalsLate(lateDue, tk: finish, invI: invI, cap: dropK[s])]
                     lateness += take * (1 - share) * (owed - charged)
-                    beyond = owed - cum[s &* M &+ FluidServingEnv.intervalsLate(bestDue, tk: T1, invI: invI, cap: dropK[s])]
+                    beyond = owed - cum[s &* M &+ FluidServingEnv.intervalsLate(lateDue, tk: T1, invI: invI, cap: dropK[s])]
                 }
                 let from = max(x0, T1 - L), span = x1 - x0
+                let u = (from - x0) / span
                 let running = take * (x1 - from) / span
-                let runningOnTime = take * max(0, min(x1, limit) - from) / span
+                let runningOnTime = running * Self.onTimeShare(g0 + u * (g1 - g0), g1)
                 let i = (v &* S &+ s) &* 4
                 inFlight[i] += running
                 inFlight[i &+ 1] += running * bestDue
@@ -374,7 +428,8 @@ struct PartCharges {
             }
         }
         Self.chargeStarts(take: take, before: before, after: after, held: n, tk: tk, tEnd: tEnd, delta: delta,
-                          limit: limit, due: bestDue, latency: L, T0: T0, invI: invI, penalties: cum + s &* M,
+                          limit0: limit0, limit1: limit1, due: bestDue, firstDue: due0, lastDue: due1, latency: L, T0: T0, invI: invI,
+                          penalties: cum + s &* M,
                           cap: dropK[s], onTime: &onTime, lateness: &lateness, charged: &charged, hasCharged: &hasCharged)
     }
 
@@ -445,27 +500,34 @@ struct PartCharges {
     }
 
     /// The on-time share of a part served from `before` to `after` device-sub-bins (`n`
-    /// devices), its last start `limit` for its deadline, and the lateness of the rest
+    /// devices), the latest start on time of its first and last query (`limit0`, `limit1`,
+    /// ``limits(firstDue:lastDue:latency:deadline:)``), and the lateness of the rest
     /// (`penalties`: the stream's cumulative penalty by whole intervals late, capped at `cap`).
     /// The fixed-cost scenarios' fused pass calls it directly.
     @inline(__always)
     static func chargeStarts(take: Double, before: Double, after: Double, held n: Double, tk: Double, tEnd: Double, delta: Double,
-                             limit: Double, due bestDue: Double, latency L: Double, T0: Double, invI: Double,
+                             limit0: Double, limit1: Double, due bestDue: Double, firstDue due0: Double, lastDue due1: Double,
+                             latency L: Double, T0: Double, invI: Double,
                              penalties: UnsafePointer<Double>, cap: Int, onTime: inout Double, lateness: inout Double,
                              charged: inout Double, hasCharged: inout Bool) {
-        if after >= 0 && tEnd <= limit { onTime += take; return }
+        // Every start is at most `tEnd` (rounding is monotonic), and a part's deadlines do not
+        // fall along it (`limit0 <= limit1`): when its last start meets the first deadline, it
+        // is all on time.
+        if after >= 0 && tEnd <= limit0 { onTime += take; return }
         let x1 = tk + delta * (1 - after / n)
-        if x1 <= limit { onTime += take; return }
+        if x1 <= limit0 { onTime += take; return }
         let x0 = tk + delta * (1 - before / n)
-        let share = x0 >= limit ? 0 : (limit - x0) / (x1 - x0)
+        let g0 = limit0 - x0, g1 = limit1 - x1
+        let share = onTimeShare(g0, g1)
         onTime += take * share
         if share < 1 {
-            let finish = 0.5 * (max(x0, limit) + x1) + L
+            let u = lateMiddle(g0: g0, share: share)
+            let finish = x0 + u * (x1 - x0) + L, lateDue = due0 + u * (due1 - due0)
             if !hasCharged {
                 charged = penalties[FluidServingEnv.intervalsLate(bestDue, tk: T0, invI: invI, cap: cap)]
                 hasCharged = true
             }
-            lateness += take * (1 - share) * (penalties[FluidServingEnv.intervalsLate(bestDue, tk: finish, invI: invI, cap: cap)] - charged)
+            lateness += take * (1 - share) * (penalties[FluidServingEnv.intervalsLate(lateDue, tk: finish, invI: invI, cap: cap)] - charged)
         }
     }
 }
@@ -513,7 +575,7 @@ struct SubBinScratch: Sendable {
         serverList = [Int](repeating: 0, count: V * S)
         servers = [Int](repeating: 0, count: S)
         let occupancy = sub && m.isTokenLevel
-        parts = [Double](repeating: 0, count: occupancy ? 6 * (m.queueCapacity.reduce(0, +) + V) : 1)
+        parts = [Double](repeating: 0, count: occupancy ? PartCharges.recordSize * (m.queueCapacity.reduce(0, +) + V) : 1)
         // Two buffers (not one array assigned twice: the first step would copy the shared one).
         binServed = [Double](repeating: 0, count: occupancy ? V * S : 1)
         binLatency = [Double](repeating: 0, count: occupancy ? V * S : 1)

@@ -5,7 +5,8 @@ extension FluidServingEnv: StateCheckpointable {
     /// Everything that changes while the env runs, each under its own name: `generator`,
     /// `time`, `start`, `load_scale`, `variants` and `pending` (per device), the queues (``CohortRing``:
     /// `ring_head`, `ring_count`, `ring_due` (intervals), `ring_amount` with interval queueing;
-    /// `sub_head`, `sub_count`, `sub_due` (seconds), `sub_amount` with sub-interval queueing, and
+    /// `sub_head`, `sub_count`, `sub_due` (seconds), `sub_amount`, `sub_last_due`, `sub_span`,
+    /// `sub_total` (``CohortRing/lastDue``) with sub-interval queueing, and
     /// then also the switch state ``SwitchCarry``: `cache_stamp`, `cache_gb`, `cache_clock`, `busy_end`, `in_flight`), `ready`, and the last interval and the totals
     /// (`last`, `totals`: their Codable fields as JSON, which round-trips every double exactly).
     /// The model (scenario and arrivals) is construction-time and not saved.
@@ -22,6 +23,9 @@ extension FluidServingEnv: StateCheckpointable {
             s.setInts(queues.count, at: "sub_count")
             s.doubles["sub_due"] = queues.due
             s.doubles["sub_amount"] = queues.amount
+            s.doubles["sub_last_due"] = queues.lastDue
+            s.doubles["sub_span"] = queues.span
+            s.doubles["sub_total"] = queues.total
             s.integers["cache_stamp"] = carry.cacheStamp
             s.doubles["cache_gb"] = carry.cacheGB
             s.integers["cache_clock"] = [carry.clock]
@@ -57,6 +61,17 @@ extension FluidServingEnv: StateCheckpointable {
         let head = try s.ints(prefix + "_head", count: S), count = try s.ints(prefix + "_count", count: S)
         let due = sub ? try s.doubles("sub_due", count: n) : try s.ints("ring_due", count: n).map(Double.init)
         let amounts = try s.doubles(prefix + "_amount", count: n)
+        // Each cohort's last deadline, arrival spread and arrivals (sub-interval queueing); a
+        // state saved before they existed has none: its cohorts count as arrived at once, all
+        // due at their mean deadline.
+        let spread = sub && s.doubles["sub_last_due"] != nil
+        let lastDue = spread ? try s.doubles("sub_last_due", count: n) : due
+        let spans = spread ? try s.doubles("sub_span", count: n) : [Double](repeating: 0, count: n)
+        let arrivedWith = spread ? try s.doubles("sub_total", count: n) : amounts
+        guard lastDue.allSatisfy({ !$0.isNaN }), spans.allSatisfy({ $0 >= 0 && $0.isFinite }),
+              zip(arrivedWith, amounts).allSatisfy({ $0.isFinite && $0 >= $1 }) else {
+            throw EnvError(.invalidArgument, "FluidServingEnv.loadState: sub_last_due, sub_span or sub_total out of range (expected deadlines in seconds, spans >= 0, each cohort's arrivals at least what it has left).")
+        }
         guard queues.isValid(head: head, count: count) else {
             throw EnvError(.invalidArgument, "FluidServingEnv.loadState: \(prefix)_head or \(prefix)_count out of range for this scenario's queues.")
         }
@@ -95,6 +110,7 @@ extension FluidServingEnv: StateCheckpointable {
         variants = held
         pending = p
         queues.head = head; queues.count = count; queues.due = due; queues.amount = amounts
+        queues.lastDue = lastDue; queues.span = spans; queues.total = arrivedWith
         carry = switches
         isReady = ready
         last = l
