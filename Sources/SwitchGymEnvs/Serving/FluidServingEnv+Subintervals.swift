@@ -190,7 +190,8 @@ extension FluidServingEnv {
                     // it (its busy-until update written out here: the fused pass is the fixed-cost
                     // scenarios' hot loop, 27% slower through ``PartCharges/part``).
                     let L = lat[v &* S &+ s]
-                    let (limit0, limit1) = PartCharges.limits(firstDue: due0, lastDue: due1, latency: L, deadline: deadline[s])
+                    let limit0 = PartCharges.limit(due0, firstDue: due0, lastDue: due1, latency: L, deadline: deadline[s])
+                    let limit1 = PartCharges.limit(due1, firstDue: due0, lastDue: due1, latency: L, deadline: deadline[s])
                     let n = held[v]
                     if tEnd + L > T1 {
                         // The variant is fixed-cost (an LLM variant makes the model token-level):
@@ -346,13 +347,15 @@ struct PartCharges {
     /// and its deadline in seconds.
     let ttftLead: UnsafePointer<Double>, deadline: UnsafePointer<Double>
 
-    /// The latest start on time of a part's first and last query (deadline − latency `L`), or
-    /// `-infinity` for both when no query of it can be on time: a cohort's batch that alone
-    /// outlasts its stream's deadline `D` (a query starts no earlier than it arrives). Work a
-    /// switch sent back (`firstDue == lastDue`) arrived long before and has no such bound.
+    /// The latest start on time of a part's query due at `due` (deadline − latency `L`), or
+    /// `-infinity` when no query of the part can be on time: a cohort's batch that alone outlasts
+    /// its stream's deadline `D` (a query starts no earlier than it arrives). Work a switch sent
+    /// back (`firstDue == lastDue`) arrived long before and has no such bound. (Two calls rather
+    /// than one returning a pair: a tuple's type metadata is allocated on first use in debug
+    /// builds, which the no-allocation checks would count.)
     @inline(__always)
-    static func limits(firstDue due0: Double, lastDue due1: Double, latency L: Double, deadline D: Double) -> (Double, Double) {
-        due1 == due0 || L <= D ? (due0 - L, due1 - L) : (-Double.infinity, -Double.infinity)
+    static func limit(_ due: Double, firstDue due0: Double, lastDue due1: Double, latency L: Double, deadline D: Double) -> Double {
+        due1 == due0 || L <= D ? due - L : -Double.infinity
     }
 
     /// The share of a part whose slack goes linearly from `g0` to `g1` that is not negative.
@@ -390,7 +393,8 @@ struct PartCharges {
                         first: B, held: n, onTime: &onTime, lateness: &lateness, charged: &charged, hasCharged: &hasCharged)
             return
         }
-        let (limit0, limit1) = Self.limits(firstDue: due0, lastDue: due1, latency: L, deadline: deadline[s])
+        let limit0 = Self.limit(due0, firstDue: due0, lastDue: due1, latency: L, deadline: deadline[s])
+        let limit1 = Self.limit(due1, firstDue: due0, lastDue: due1, latency: L, deadline: deadline[s])
         if tEnd + L > T1 {
             let x1 = tk + delta * (1 - after / n)
             if !restarts[v] {
@@ -501,7 +505,7 @@ struct PartCharges {
 
     /// The on-time share of a part served from `before` to `after` device-sub-bins (`n`
     /// devices), the latest start on time of its first and last query (`limit0`, `limit1`,
-    /// ``limits(firstDue:lastDue:latency:deadline:)``), and the lateness of the rest
+    /// ``limit(_:firstDue:lastDue:latency:deadline:)``), and the lateness of the rest
     /// (`penalties`: the stream's cumulative penalty by whole intervals late, capped at `cap`).
     /// The fixed-cost scenarios' fused pass calls it directly.
     @inline(__always)
