@@ -76,13 +76,17 @@ public struct ModelVariant: Sendable, Equatable, Codable {
         return best
     }
 
-    /// Latency in ms of a batch of `size`, interpolated linearly between profiled sizes
-    /// (extrapolated from the last two beyond the largest; batch 1's latency below it).
+    /// Latency in ms of a batch of `size`: the profiled latency at a profiled size (what the
+    /// fluid fidelity's ``throughput(deadlineMs:)`` reads, so both fidelities run a profiled
+    /// batch for the same time); between profiled sizes interpolated linearly and never below
+    /// the smaller size's (extrapolated from the last two beyond the largest; batch 1's latency
+    /// below it).
     public func latency(batch size: Int) -> Double {
         let n = batchSizes.count
         if n == 1 || size <= batchSizes[0] { return latencyMs[0] }
         var i = 1
         while i < n - 1 && batchSizes[i] < size { i += 1 }
+        if batchSizes[i] == size { return latencyMs[i] }
         let b0 = Double(batchSizes[i - 1]), b1 = Double(batchSizes[i])
         let l0 = latencyMs[i - 1], l1 = latencyMs[i]
         return max(l0, l0 + (l1 - l0) * (Double(size) - b0) / (b1 - b0))
