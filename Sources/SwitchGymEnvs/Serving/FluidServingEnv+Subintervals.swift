@@ -190,8 +190,6 @@ extension FluidServingEnv {
                     // it (its busy-until update written out here: the fused pass is the fixed-cost
                     // scenarios' hot loop, 27% slower through ``PartCharges/part``).
                     let L = lat[v &* S &+ s]
-                    let limit0 = PartCharges.limit(due0, firstDue: due0, lastDue: due1, latency: L, deadline: deadline[s])
-                    let limit1 = PartCharges.limit(due1, firstDue: due0, lastDue: due1, latency: L, deadline: deadline[s])
                     let n = held[v]
                     if tEnd + L > T1 {
                         // The variant is fixed-cost (an LLM variant makes the model token-level):
@@ -200,7 +198,7 @@ extension FluidServingEnv {
                         busyEnd[v] = max(busyEnd[v], x1 + L)
                     }
                     PartCharges.chargeStarts(take: take, before: before, after: after, held: n, tk: tk, tEnd: tEnd, delta: delta,
-                                             limit0: limit0, limit1: limit1, due: bestDue, firstDue: due0, lastDue: due1, latency: L,
+                                             due: bestDue, firstDue: due0, lastDue: due1, deadline: deadline[s], latency: L,
                                              T0: T0, invI: invI, penalties: cum + s &* M,
                                              cap: dropK[s], onTime: &onTime, lateness: &lateness, charged: &charged, hasCharged: &hasCharged)
                 }
@@ -393,8 +391,6 @@ struct PartCharges {
                         first: B, held: n, onTime: &onTime, lateness: &lateness, charged: &charged, hasCharged: &hasCharged)
             return
         }
-        let limit0 = Self.limit(due0, firstDue: due0, lastDue: due1, latency: L, deadline: deadline[s])
-        let limit1 = Self.limit(due1, firstDue: due0, lastDue: due1, latency: L, deadline: deadline[s])
         if tEnd + L > T1 {
             let x1 = tk + delta * (1 - after / n)
             if !restarts[v] {
@@ -403,6 +399,8 @@ struct PartCharges {
             } else if x1 > T1 - L {
                 // An LLM variant: the part started after `T1 − L` is still running at `T1`.
                 let x0 = tk + delta * (1 - before / n)
+                let limit0 = Self.limit(due0, firstDue: due0, lastDue: due1, latency: L, deadline: deadline[s])
+                let limit1 = Self.limit(due1, firstDue: due0, lastDue: due1, latency: L, deadline: deadline[s])
                 let g0 = limit0 - x0, g1 = limit1 - x1
                 let share = Self.onTimeShare(g0, g1)
                 onTime += take * share
@@ -432,7 +430,7 @@ struct PartCharges {
             }
         }
         Self.chargeStarts(take: take, before: before, after: after, held: n, tk: tk, tEnd: tEnd, delta: delta,
-                          limit0: limit0, limit1: limit1, due: bestDue, firstDue: due0, lastDue: due1, latency: L, T0: T0, invI: invI,
+                          due: bestDue, firstDue: due0, lastDue: due1, deadline: deadline[s], latency: L, T0: T0, invI: invI,
                           penalties: cum + s &* M,
                           cap: dropK[s], onTime: &onTime, lateness: &lateness, charged: &charged, hasCharged: &hasCharged)
     }
@@ -504,16 +502,18 @@ struct PartCharges {
     }
 
     /// The on-time share of a part served from `before` to `after` device-sub-bins (`n`
-    /// devices), the latest start on time of its first and last query (`limit0`, `limit1`,
-    /// ``limit(_:firstDue:lastDue:latency:deadline:)``), and the lateness of the rest
+    /// devices), its first and last query due at `firstDue` and `lastDue` (the latest start on
+    /// time of each, ``limit(_:firstDue:lastDue:latency:deadline:)``), and the lateness of the rest
     /// (`penalties`: the stream's cumulative penalty by whole intervals late, capped at `cap`).
     /// The fixed-cost scenarios' fused pass calls it directly.
     @inline(__always)
     static func chargeStarts(take: Double, before: Double, after: Double, held n: Double, tk: Double, tEnd: Double, delta: Double,
-                             limit0: Double, limit1: Double, due bestDue: Double, firstDue due0: Double, lastDue due1: Double,
+                             due bestDue: Double, firstDue due0: Double, lastDue due1: Double, deadline D: Double,
                              latency L: Double, T0: Double, invI: Double,
                              penalties: UnsafePointer<Double>, cap: Int, onTime: inout Double, lateness: inout Double,
                              charged: inout Double, hasCharged: inout Bool) {
+        let limit0 = limit(due0, firstDue: due0, lastDue: due1, latency: L, deadline: D)
+        let limit1 = limit(due1, firstDue: due0, lastDue: due1, latency: L, deadline: D)
         // Every start is at most `tEnd` (rounding is monotonic), and a part's deadlines do not
         // fall along it (`limit0 <= limit1`): when its last start meets the first deadline, it
         // is all on time.

@@ -64,10 +64,11 @@ extension FluidServingEnv: StateCheckpointable {
         // Each cohort's last deadline, arrival spread and arrivals (sub-interval queueing); a
         // state saved before they existed has none: its cohorts count as arrived at once, all
         // due at their mean deadline.
+        // (Copies, not the same buffers: the step would pay a copy-on-write.)
         let spread = sub && s.doubles["sub_last_due"] != nil
-        let lastDue = spread ? try s.doubles("sub_last_due", count: n) : due
+        let lastDue = spread ? try s.doubles("sub_last_due", count: n) : due.map { $0 }
         let spans = spread ? try s.doubles("sub_span", count: n) : [Double](repeating: 0, count: n)
-        let arrivedWith = spread ? try s.doubles("sub_total", count: n) : amounts
+        let arrivedWith = spread ? try s.doubles("sub_total", count: n) : amounts.map { $0 }
         guard lastDue.allSatisfy({ !$0.isNaN }), spans.allSatisfy({ $0 >= 0 && $0.isFinite }),
               zip(arrivedWith, amounts).allSatisfy({ $0.isFinite && $0 >= $1 }) else {
             throw EnvError(.invalidArgument, "FluidServingEnv.loadState: sub_last_due, sub_span or sub_total out of range (expected deadlines in seconds, spans >= 0, each cohort's arrivals at least what it has left).")
