@@ -36,7 +36,7 @@ struct FidelityCommand: ParsableCommand {
     @Option(help: "Intervals to replay (default: the whole trace).")
     var intervals: Int?
 
-    @Option(help: ArgumentHelp("The discrete-event router's queued queries at a decision: pinned (default: they stay on the device they were sent to unless it switches) or rebalanced (every device's are dispatched again when any device switches).", valueName: "pinned|rebalanced"))
+    @Option(help: ArgumentHelp("The router's queued queries at a decision, in both fidelities: pinned (default: they stay on the device they were sent to unless it switches) or rebalanced (every device's are dispatched again when any device switches; the fluid queue stays pooled).", valueName: "pinned|rebalanced"))
     var dispatch: QueuedDispatch = .pinned
 
     @Flag(help: "Print the totals (or the table) as JSON.")
@@ -106,7 +106,8 @@ struct FidelityCommand: ParsableCommand {
         let sc = try scenario.loadSpec()
         var evaluation = sc
         evaluation.episodeIntervals = nil
-        let model = try ServingModel(scenario: evaluation, arrivals: try sc.loadArrivals(overridePath: scenario.trace), queueing: fluidQueueing)
+        let model = try ServingModel(scenario: evaluation, arrivals: try sc.loadArrivals(overridePath: scenario.trace), queueing: fluidQueueing,
+                                     dispatch: dispatch)
         let decisions = try SimulateCommand.run(policy: policy, scenario: sc, model: model, seed: 0)
         let actions = Array(decisions.assignments.prefix(intervals ?? decisions.assignments.count))
         let des = try DiscreteEventModel(serving: model, config: DiscreteEventConfig(queuedDispatch: dispatch))

@@ -49,13 +49,13 @@ struct SimulateCommand: ParsableCommand {
     @Option(help: "With --fidelity des: empty intervals simulated after the trace so that requests in flight finish.")
     var drainIntervals = 0
 
-    @Option(help: ArgumentHelp("With --fidelity des: the router's queued queries at a decision: pinned (default: they stay on the device they were sent to unless it switches) or rebalanced (every device's are dispatched again when any device switches).", valueName: "pinned|rebalanced"))
+    @Option(help: ArgumentHelp("The router's queued queries at a decision: pinned (default: they stay on the device they were sent to unless it switches) or rebalanced (every device's are dispatched again when any device switches; the fluid queue stays pooled).", valueName: "pinned|rebalanced"))
     var dispatch: QueuedDispatch?
 
     func validate() throws {
         if drainIntervals < 0 { throw ValidationError("--drain-intervals must be >= 0, got \(drainIntervals).") }
-        if fidelity != .des && (requestsOut != nil || drainIntervals > 0 || dispatch != nil) {
-            throw ValidationError("--requests-out, --drain-intervals and --dispatch need --fidelity des.")
+        if fidelity != .des && (requestsOut != nil || drainIntervals > 0) {
+            throw ValidationError("--requests-out and --drain-intervals need --fidelity des.")
         }
         if requestsOut != nil && policy == "all" {
             throw ValidationError("--requests-out needs one --policy (hold, static:VARIANT, ...), not all.")
@@ -66,7 +66,7 @@ struct SimulateCommand: ParsableCommand {
         try reportingErrors(inputs: scenario.inputs) {
             let sc = try scenario.loadSpec()
             let arrivals = try sc.loadArrivals(overridePath: scenario.trace)
-            let model = try ServingEvaluation.model(scenario: sc, arrivals: arrivals)
+            let model = try ServingEvaluation.model(scenario: sc, arrivals: arrivals).withDispatch(dispatch ?? .pinned)
             if requestsOut != nil && !sc.variants.contains(where: { $0.llm != nil }) {
                 throw CLIError.usage("--requests-out: \(sc.name) has no token-level variant ([variants.llm]); per-request records come from the step model.")
             }

@@ -53,23 +53,26 @@ struct LLMFidelityGapCLITests {
         #expect(abs(p.goodputGap) < 0.08, "goodput gap \(p.goodputGap)")
     }
 
-    /// Reactive on llm-zoo at capacity: the DES router that keeps a request on the device it
-    /// was sent to (`--dispatch pinned`, the default) drops the backlog a switch leaves on the
-    /// old variant's devices, which the fluid step's pooled queue serves; the router that
-    /// re-balances at a switch (`--dispatch rebalanced`) behaves like the pooled queue. Measured:
-    /// utility gap +43.9% pinned, −2.0% rebalanced; goodput −6.4% and +5.2%. (llm-code shows it
-    /// most, +30.7% and −1.8%, but its dataset is imported from ../shared by a script.)
-    @Test func reactiveMatchesTheRebalancingRouter() throws {
+    /// Reactive on llm-zoo, which switches between the 8B and 70B variants: both fidelities
+    /// model the router (`--dispatch`). The default keeps a request on the device it was sent to
+    /// (`pinned`): at a switch the backlog stays on the devices that keep their variant, which the
+    /// fluid step now pins too (``FluidServingEnv/pinBacklog()``); the router that re-balances at
+    /// a switch (`rebalanced`) leaves the fluid queue pooled. Measured at half capacity pinned:
+    /// utility +3.4%, goodput −1.9% (+24.2% and +2.9% when the fluid queue stayed pooled against
+    /// the pinned DES); at capacity rebalanced: −2.0% and +5.2%. (llm-code shows the pinned change
+    /// most, +24.7 / +30.7 / +75.2% -> +5.8 / +0.2 / −3.4%, but its dataset is imported from
+    /// ../shared by a script.)
+    @Test func reactiveMatchesEitherRouter() throws {
         let path = packageRoot + "/envs/llm-zoo.toml"
-        let pinned = try #require(try study(path: path, loads: "1", policies: "reactive").first)
+        let pinned = try #require(try study(path: path, loads: "0.5", policies: "reactive").first)
         let rebalanced = try #require(try study(path: path, loads: "1", policies: "reactive", extra: ["--dispatch", "rebalanced"]).first)
-        print("llm-zoo reactive load 1: utility gap pinned \(pinned.utilityGap), rebalanced \(rebalanced.utilityGap)")
-        #expect(pinned.utilityGap > 0.2, "pinned: \(pinned.utilityGap)")
+        print("llm-zoo reactive: pinned load 0.5 utility gap \(pinned.utilityGap), goodput gap \(pinned.goodputGap); rebalanced load 1 \(rebalanced.utilityGap), \(rebalanced.goodputGap)")
+        #expect(abs(pinned.utilityGap) < 0.08 && abs(pinned.goodputGap) < 0.08, "pinned: \(pinned)")
         #expect(abs(rebalanced.utilityGap) < 0.08 && abs(rebalanced.goodputGap) < 0.08, "rebalanced: \(rebalanced)")
-        // `envs simulate --fidelity des` takes the same option: reactive earns more against the
-        // re-balancing router, static-best the same against both.
-        func simulated(_ policy: String, _ dispatch: String) throws -> Double {
-            let r = try run(["envs", "simulate", "--env", path, "--policy", policy, "--fidelity", "des", "--dispatch", dispatch, "--json"])
+        // `envs simulate` takes the same option in both fidelities: reactive earns more against
+        // the re-balancing router, static-best the same against both.
+        func simulated(_ policy: String, _ dispatch: String, fidelity: String = "des") throws -> Double {
+            let r = try run(["envs", "simulate", "--env", path, "--policy", policy, "--fidelity", fidelity, "--dispatch", dispatch, "--json"])
             #expect(r.status == 0, "\(r.stderr)")
             let object = try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any]
             let first = (object?["policies"] as? [[String: Any]])?.first
@@ -77,6 +80,8 @@ struct LLMFidelityGapCLITests {
         }
         #expect(try simulated("reactive", "rebalanced") > (try simulated("reactive", "pinned")))
         #expect(try simulated("static-best", "rebalanced") == (try simulated("static-best", "pinned")))
+        #expect(try simulated("reactive", "rebalanced", fidelity: "fluid") > (try simulated("reactive", "pinned", fidelity: "fluid")))
+        #expect(try simulated("static-best", "rebalanced", fidelity: "fluid") == (try simulated("static-best", "pinned", fidelity: "fluid")))
         let bad = try run(["envs", "fidelity", "--env", path, "--loads", "1", "--dispatch", "sideways"])
         #expect(bad.status != 0 && bad.stderr.contains("sideways"), "\(bad.stderr)")
     }

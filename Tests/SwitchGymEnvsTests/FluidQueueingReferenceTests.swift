@@ -5,7 +5,9 @@ import SwitchGymCore
 /// The fluid env's sub-interval step (``FluidQueueing/subinterval``, the fast path: flat
 /// rings, skipped passes, short cuts) against a plain transcription of the model it
 /// implements (``ReferenceSubintervalQueue``), step by step on random scenarios, loads,
-/// arrival profiles and decisions.
+/// arrival profiles and decisions. The transcription's queue is pooled, the router
+/// ``QueuedDispatch/rebalanced``; the pinning router's split of the backlog is checked by
+/// `FluidPinnedRouterTests`.
 ///
 /// The comparison is exact (`==` on every double), not within a tolerance: the two perform
 /// the same floating-point operations in the same order, so any change that alters a result,
@@ -78,7 +80,7 @@ import SwitchGymCore
         let capacity = sc.variants.indices.map { sc.capacityPerInterval(variant: $0, stream: 0) }.max()! * Double(sc.fleet.count)
         for load in [0.3, 1.0, 2.5] {
             let a = arrivals(sc, intervals: 60, mean: capacity * load / Double(sc.streams.count), seed: UInt64(seed))
-            let model = try ServingModel(scenario: sc, arrivals: a, queueing: .subinterval, subBins: seed % 4 == 3 ? 7 : 10)
+            let model = try ServingModel(scenario: sc, arrivals: a, queueing: .subinterval, subBins: seed % 4 == 3 ? 7 : 10, dispatch: .rebalanced)
             try expectSame(model, decisions(sc, count: 60, seed: UInt64(seed) + 11), "seed \(seed) load \(load)")
         }
     }
@@ -87,7 +89,7 @@ import SwitchGymCore
     @Test(arguments: [1500.0, 6000.0])
     func fastPathMatchesTheReferenceOnTheVisionZoo(rate: Double) throws {
         let (sc, arrivals) = try DESFixtures.vision(meanRate: rate, episode: 120)
-        let model = try ServingModel(scenario: sc, arrivals: arrivals, randomStart: true)
+        let model = try ServingModel(scenario: sc, arrivals: arrivals, randomStart: true, dispatch: .rebalanced)
         try expectSame(model, decisions(sc, count: 120, seed: 7), "vision-zoo \(rate) q/s")
     }
 
@@ -98,7 +100,7 @@ import SwitchGymCore
         var sc = try ScenarioSpec.load(path: ScenarioFixtures.packageRoot + "/envs/llm-zoo.toml")
         sc.episodeIntervals = 120
         sc.targetMeanRate = load * FidelityGapStudy.capacityRate(scenario: sc, arrivals: try sc.loadArrivals())
-        let model = try ServingModel(scenario: sc, arrivals: try sc.loadArrivals(), randomStart: true)
+        let model = try ServingModel(scenario: sc, arrivals: try sc.loadArrivals(), randomStart: true, dispatch: .rebalanced)
         try expectSame(model, decisions(sc, count: 120, seed: 5), "llm-zoo load \(load)")
     }
 
@@ -111,7 +113,7 @@ import SwitchGymCore
         sc.streams[0].ttftDeadlineMs = 400
         sc.streams[1].ttftDeadlineMs = 20_000
         sc.targetMeanRate = load * FidelityGapStudy.capacityRate(scenario: sc, arrivals: try sc.loadArrivals())
-        let model = try ServingModel(scenario: sc, arrivals: try sc.loadArrivals(), randomStart: true)
+        let model = try ServingModel(scenario: sc, arrivals: try sc.loadArrivals(), randomStart: true, dispatch: .rebalanced)
         try expectSame(model, decisions(sc, count: 120, seed: 9), "llm-zoo ttft load \(load)")
     }
 }

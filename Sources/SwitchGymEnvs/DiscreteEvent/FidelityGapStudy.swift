@@ -112,7 +112,8 @@ public struct FidelityGapStudy: Sendable, Equatable, Codable {
             precondition(load > 0, "FidelityGapStudy: loads must be positive")
             var at = sc
             at.targetMeanRate = load * capacity
-            let model = try ServingModel(scenario: at, arrivals: try at.loadArrivals(overridePath: trace), queueing: queueing)
+            let model = try ServingModel(scenario: at, arrivals: try at.loadArrivals(overridePath: trace), queueing: queueing,
+                                         dispatch: config.queuedDispatch)
             let des = try DiscreteEventModel(serving: model, config: config)
             for p in policies {
                 let actions = Array(try p.decide(model).prefix(intervals ?? model.episodeLength))

@@ -19,6 +19,11 @@ struct CohortRing: Sendable, Equatable {
     /// is due `lastDue − span·left/total` (``memberDue(slot:left:)``). Work a switch sent back
     /// arrived long before: all of it due at its mean deadline (`span` 0).
     var lastDue: [Double], span: [Double], total: [Double]
+    /// Per slot (sub-interval queueing, ``QueuedDispatch/pinned``): the variant whose devices
+    /// the cohort waits on, or -1 when any variant serving its stream may take it. A cohort
+    /// joins pooled; a decision that switches devices pins the backlog to the devices that keep
+    /// their variant (``FluidServingEnv/pinBacklog()``).
+    var pinned: [Int]
     /// Per stream: the ring index of the oldest cohort, and how many cohorts are queued.
     var head: [Int], count: [Int]
 
@@ -34,6 +39,7 @@ struct CohortRing: Sendable, Equatable {
         lastDue = [Double](repeating: 0, count: total)
         span = [Double](repeating: 0, count: total)
         self.total = [Double](repeating: 0, count: total)
+        pinned = [Int](repeating: -1, count: total)
         head = [Int](repeating: 0, count: capacities.count)
         count = [Int](repeating: 0, count: capacities.count)
     }
@@ -68,6 +74,7 @@ struct CohortRing: Sendable, Equatable {
         let capacity: UnsafePointer<Int>, offset: UnsafePointer<Int>
         let due: UnsafeMutablePointer<Double>, amount: UnsafeMutablePointer<Double>
         let lastDue: UnsafeMutablePointer<Double>, span: UnsafeMutablePointer<Double>, total: UnsafeMutablePointer<Double>
+        let pinned: UnsafeMutablePointer<Int>
         let head: UnsafeMutablePointer<Int>, count: UnsafeMutablePointer<Int>
 
         /// The flat slot of stream `s`'s `i`-th oldest cohort (`i < capacity[s]`).
@@ -90,6 +97,7 @@ struct CohortRing: Sendable, Equatable {
             lastDue[i] = d + 0.5 * w
             span[i] = w
             total[i] = a
+            pinned[i] = -1
             count[s] &+= 1
         }
 
@@ -137,6 +145,7 @@ struct CohortRing: Sendable, Equatable {
             lastDue[offset[s] &+ head[s]] = d
             span[offset[s] &+ head[s]] = 0
             total[offset[s] &+ head[s]] = a
+            pinned[offset[s] &+ head[s]] = -1
             count[s] &+= 1
         }
 
@@ -158,13 +167,16 @@ struct CohortRing: Sendable, Equatable {
                         lastDue.withUnsafeMutableBufferPointer { last in
                             span.withUnsafeMutableBufferPointer { w in
                                 total.withUnsafeMutableBufferPointer { tot in
+                                  pinned.withUnsafeMutableBufferPointer { pin in
                                     head.withUnsafeMutableBufferPointer { h in
                                         count.withUnsafeMutableBufferPointer { c in
                                             body(Slots(capacity: cap.baseAddress!, offset: off.baseAddress!, due: d.baseAddress!,
                                                        amount: a.baseAddress!, lastDue: last.baseAddress!, span: w.baseAddress!,
-                                                       total: tot.baseAddress!, head: h.baseAddress!, count: c.baseAddress!))
+                                                       total: tot.baseAddress!, pinned: pin.baseAddress!, head: h.baseAddress!,
+                                                       count: c.baseAddress!))
                                         }
                                     }
+                                  }
                                 }
                             }
                         }

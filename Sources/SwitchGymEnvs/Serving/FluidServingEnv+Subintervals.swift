@@ -62,7 +62,9 @@ extension FluidServingEnv {
         let invK = 1 / Double(K), loadScale = loadScale
         var arrived = 0.0, served = 0.0, onTime = 0.0, accuracyServed = 0.0
         var lateness = 0.0, dropped = 0.0, dropCost = 0.0, queued = 0.0
-        // The work in flight on devices that left an LLM variant goes back to the queues.
+        // A pinning router leaves the backlog on the devices that keep their variant; then the
+        // work in flight on devices that left an LLM variant goes back to the queues (pooled).
+        if m.dispatch == .pinned { pinBacklog() }
         if carry.anyLeaving {
             let lost = requeueLostWork()
             served -= lost.served
@@ -156,12 +158,15 @@ extension FluidServingEnv {
             while let (s, bestDue) = q.earliest(streams: S, cursor: cur, lead: order) {
                 let slot = q.slot(s, cur[s])
                 var left = q.amount[slot]
+                // A piece pinned to a variant's devices is served by that variant alone
+                // (``FluidServingEnv/pinBacklog()``); -1: by any serving its stream.
+                let pin = q.pinned[slot]
                 // The penalty already charged at the interval's start, computed once needed.
                 var charged = 0.0, hasCharged = false
                 for j in 0..<servers[s] where left > 0 {
                     let v = serverList[s &* V &+ j]
                     let before = pool[v]
-                    guard before > 0 else { continue }
+                    guard before > 0 && (pin < 0 || pin == v) else { continue }
                     let r = binRate[v &* S &+ s]
                     let can = before * r
                     let take: Double, after: Double
@@ -203,8 +208,18 @@ extension FluidServingEnv {
                                              cap: dropK[s], onTime: &onTime, lateness: &lateness, charged: &charged, hasCharged: &hasCharged)
                 }
                 q.amount[slot] = left
-                // A cohort left unserved means no pool can serve its stream any more.
-                cur[s] = left > 0 ? q.count[s] : cur[s] &+ 1
+                // A pooled cohort left unserved means no pool can serve its stream any more; a
+                // pinned one, that its variant's pool is spent: the stream's later cohorts wait
+                // unless another of its pools has service left.
+                if left > 0 {
+                    var open = false
+                    if pin >= 0 {
+                        for j in 0..<servers[s] where pool[serverList[s &* V &+ j]] > 0 { open = true; break }
+                    }
+                    cur[s] = open ? cur[s] &+ 1 : q.count[s]
+                } else {
+                    cur[s] &+= 1
+                }
             }
             if occupancy && parts > 0 {
                 // Per variant, the occupancy its devices run at (Little's law on the step model,
@@ -567,6 +582,14 @@ struct SubBinScratch: Sendable {
     var subPool: [Double], heldCount: [Double], loadFraction: [Double], pool: [Double]
     var binRate: [Double], serverList: [Int], servers: [Int]
     var parts: [Double], binServed: [Double], binLatency: [Double], binSpread: [Double], binFirst: [Double]
+    /// With ``QueuedDispatch/pinned``: per variant the devices that held it before the
+    /// decision and, of them, those that switch away (``FluidServingEnv/applyDecisions(choices:subBins:into:)``),
+    /// and the scratch of ``FluidServingEnv/pinBacklog()`` (a stream's slots, six doubles each,
+    /// and per variant a piece's queries and arrivals).
+    var heldBefore: [Double], leavingAll: [Double], repinRows: [Double], repinSums: [Double]
+    /// ``FluidServingEnv/spreadBacklog(_:streams:variants:rates:devices:shares:placed:order:)``'s
+    /// shares per stream and variant, queries placed per variant, and orders of streams and variants.
+    var repinShares: [Double], repinPlaced: [Double], repinOrder: [Int]
 
     init(model m: ServingModel) {
         let sub = m.queueing == .subinterval
@@ -585,6 +608,16 @@ struct SubBinScratch: Sendable {
         binLatency = [Double](repeating: 0, count: occupancy ? V * S : 1)
         binSpread = [Double](repeating: 0, count: occupancy ? V * S : 1)
         binFirst = [Double](repeating: 0, count: occupancy ? V * S : 1)
+        let pins = sub && m.dispatch == .pinned
+        // Never empty: ``FluidServingEnv/applyDecisions(choices:subBins:into:)`` takes their base
+        // addresses in both queueing modes.
+        heldBefore = [Double](repeating: 0, count: max(1, m.variantCount))
+        leavingAll = [Double](repeating: 0, count: max(1, m.variantCount))
+        repinRows = [Double](repeating: 0, count: pins ? max(1, 6 * (m.queueCapacity.max() ?? 0)) : 1)
+        repinSums = [Double](repeating: 0, count: pins ? max(1, 2 * V) : 1)
+        repinShares = [Double](repeating: 0, count: pins ? max(1, V * S) : 1)
+        repinPlaced = [Double](repeating: 0, count: pins ? max(1, V) : 1)
+        repinOrder = [Int](repeating: 0, count: pins ? max(1, S + V) : 1)
     }
 
     /// Runs `body` with unchecked access to the pools left in the sub-bin, the pools per

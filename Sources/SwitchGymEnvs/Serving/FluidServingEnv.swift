@@ -227,6 +227,9 @@ public struct FluidServingEnv: VectorizableEnv, Sendable {
         var switches = 0, infeasible = 0, cost = 0.0
         var clock = carry.clock, anyLeaving = false
         if subBins { for v in 0..<V { carry.serving[v] = 0; carry.leaving[v] = 0 } }
+        // With a pinning router, each variant's devices before the decision and those leaving it.
+        let pins = subBins && m.dispatch == .pinned
+        if pins { for v in 0..<V { bins.heldBefore[v] = 0; bins.leavingAll[v] = 0 } }
         variants.withUnsafeMutableBufferPointer { held in
             pending.withUnsafeMutableBufferPointer { wait in
                 pool.withUnsafeMutableBufferPointer { time in
@@ -235,11 +238,17 @@ public struct FluidServingEnv: VectorizableEnv, Sendable {
                         m.hireSteps.withUnsafeBufferPointer { hire in
                             m.costPerInterval.withUnsafeBufferPointer { price in
                               carry.withDecisionPointers(model: m) { c in
+                               bins.heldBefore.withUnsafeMutableBufferPointer { before in
+                               bins.leavingAll.withUnsafeMutableBufferPointer { gone in
                                 for d in 0..<D {
                                     var v = choices[d]
                                     if !fits[d * V + v] {
                                         infeasible += 1
                                         v = held[d]
+                                    }
+                                    if pins {
+                                        before[held[d]] += 1
+                                        if v != held[d] { gone[held[d]] += 1 }
                                     }
                                     // Served at the last interval's end (its load, if any, was over).
                                     let busy = subBins && loading[d] < 1
@@ -266,6 +275,8 @@ public struct FluidServingEnv: VectorizableEnv, Sendable {
                                     cost += price[v]
                                     if subBins { loading[d] = w }
                                 }
+                               }
+                               }
                               }
                             }
                         }

@@ -6,7 +6,7 @@ extension FluidServingEnv: StateCheckpointable {
     /// `time`, `start`, `load_scale`, `variants` and `pending` (per device), the queues (``CohortRing``:
     /// `ring_head`, `ring_count`, `ring_due` (intervals), `ring_amount` with interval queueing;
     /// `sub_head`, `sub_count`, `sub_due` (seconds), `sub_amount`, `sub_last_due`, `sub_span`,
-    /// `sub_total` (``CohortRing/lastDue``) with sub-interval queueing, and
+    /// `sub_total` (``CohortRing/lastDue``), `sub_pinned` (``CohortRing/pinned``) with sub-interval queueing, and
     /// then also the switch state ``SwitchCarry``: `cache_stamp`, `cache_gb`, `cache_clock`, `busy_end`, `in_flight`), `ready`, and the last interval and the totals
     /// (`last`, `totals`: their Codable fields as JSON, which round-trips every double exactly).
     /// The model (scenario and arrivals) is construction-time and not saved.
@@ -26,6 +26,7 @@ extension FluidServingEnv: StateCheckpointable {
             s.doubles["sub_last_due"] = queues.lastDue
             s.doubles["sub_span"] = queues.span
             s.doubles["sub_total"] = queues.total
+            s.setInts(queues.pinned, at: "sub_pinned")
             s.integers["cache_stamp"] = carry.cacheStamp
             s.doubles["cache_gb"] = carry.cacheGB
             s.integers["cache_clock"] = [carry.clock]
@@ -56,8 +57,13 @@ extension FluidServingEnv: StateCheckpointable {
         let scale = s.doubles["load_scale"] == nil ? 1 : try s.doubles("load_scale", count: 1)[0]
         let held = try s.ints("variants", count: D)
         let p = try s.doubles("pending", count: D)
-        let n = queues.slotCount
         let sub = model.queueing == .subinterval, prefix = sub ? "sub" : "ring"
+        // A state saved before pinned pieces (sub-interval queueing, a pinning router) has the
+        // smaller rings of ``ServingModel/baseQueueCapacity``; it is laid out again below.
+        let legacy = sub && queues.slotCount != model.baseQueueCapacity.reduce(0, +)
+            && s.doubles["sub_due"]?.count == model.baseQueueCapacity.reduce(0, +) && s.integers["sub_pinned"] == nil
+        let rings = legacy ? CohortRing(capacities: model.baseQueueCapacity) : queues
+        let n = rings.slotCount
         let head = try s.ints(prefix + "_head", count: S), count = try s.ints(prefix + "_count", count: S)
         let due = sub ? try s.doubles("sub_due", count: n) : try s.ints("ring_due", count: n).map(Double.init)
         let amounts = try s.doubles(prefix + "_amount", count: n)
@@ -73,7 +79,12 @@ extension FluidServingEnv: StateCheckpointable {
               zip(arrivedWith, amounts).allSatisfy({ $0.isFinite && $0 >= $1 }) else {
             throw EnvError(.invalidArgument, "FluidServingEnv.loadState: sub_last_due, sub_span or sub_total out of range (expected deadlines in seconds, spans >= 0, each cohort's arrivals at least what it has left).")
         }
-        guard queues.isValid(head: head, count: count) else {
+        // Each slot's pin: a variant or -1 (pooled); none saved: all pooled.
+        let pins = sub && s.integers["sub_pinned"] != nil ? try s.ints("sub_pinned", count: n) : [Int](repeating: -1, count: n)
+        guard pins.allSatisfy({ (-1..<model.variantCount).contains($0) }) else {
+            throw EnvError(.invalidArgument, "FluidServingEnv.loadState: sub_pinned has entries out of range (expected -1 or a variant index below \(model.variantCount)).")
+        }
+        guard rings.isValid(head: head, count: count) else {
             throw EnvError(.invalidArgument, "FluidServingEnv.loadState: \(prefix)_head or \(prefix)_count out of range for this scenario's queues.")
         }
         // The switch state of sub-interval queueing; a state saved before it existed has none:
@@ -110,8 +121,22 @@ extension FluidServingEnv: StateCheckpointable {
         loadScale = scale
         variants = held
         pending = p
-        queues.head = head; queues.count = count; queues.due = due; queues.amount = amounts
-        queues.lastDue = lastDue; queues.span = spans; queues.total = arrivedWith
+        if legacy {
+            // Each stream's cohorts, oldest first, from the start of its ring.
+            var r = CohortRing(capacities: model.queueCapacity)
+            for q in 0..<S {
+                for i in 0..<count[q] {
+                    let from = rings.offset[q] + (head[q] + i) % rings.capacity[q], to = r.offset[q] + i
+                    r.due[to] = due[from]; r.amount[to] = amounts[from]; r.lastDue[to] = lastDue[from]
+                    r.span[to] = spans[from]; r.total[to] = arrivedWith[from]; r.pinned[to] = pins[from]
+                }
+                r.count[q] = count[q]
+            }
+            queues = r
+        } else {
+            queues.head = head; queues.count = count; queues.due = due; queues.amount = amounts
+            queues.lastDue = lastDue; queues.span = spans; queues.total = arrivedWith; queues.pinned = pins
+        }
         carry = switches
         isReady = ready
         last = l

@@ -94,6 +94,15 @@ public final class ServingModel: Sendable {
 
     /// How the fluid env charges queueing inside an interval.
     public let queueing: FluidQueueing
+    /// What the router does with queued queries when devices switch (sub-interval queueing; the
+    /// discrete-event fidelity's ``DiscreteEventConfig/queuedDispatch``, the same values): with
+    /// ``QueuedDispatch/pinned`` a decision that switches devices leaves the backlog on the
+    /// devices that keep their variant (``FluidServingEnv/pinBacklog()``); with
+    /// ``QueuedDispatch/rebalanced`` the queue stays pooled, any variant serving a stream takes
+    /// its next cohort.
+    public let dispatch: QueuedDispatch
+    /// Cohort slots per stream without pinned pieces (what a state saved before pinning holds).
+    let baseQueueCapacity: [Int]
     /// Sub-bins per decision interval (sub-interval queueing).
     public let subBins: Int
     /// `subCounts[(t * subBins + k) * S + s]`: arrivals of stream `s` in sub-bin `k` of
@@ -161,8 +170,10 @@ public final class ServingModel: Sendable {
     ///   drawn at reset (the observation's scale stays this trace's).
     public init(scenario sc: ServingScenario, arrivals: ScenarioArrivals, randomStart: Bool = false,
                 rewardScale: Double = 1, normalization frozen: ObservationNormalization? = nil,
-                queueing: FluidQueueing = .subinterval, subBins: Int = 10, loadAugmentation: LoadAugmentation? = nil) throws {
+                queueing: FluidQueueing = .subinterval, subBins: Int = 10, loadAugmentation: LoadAugmentation? = nil,
+                dispatch: QueuedDispatch = .pinned) throws {
         self.rewardScale = rewardScale
+        self.dispatch = dispatch
         if let m = loadAugmentation?.violation {
             throw ScenarioError(file: sc.sourcePath, key: "training.load_scale", message: m)
         }
@@ -282,7 +293,13 @@ public final class ServingModel: Sendable {
         penaltyCumulative = cum
         // Sub-interval queueing: one cohort per sub-bin, and one more per interval for the work
         // a switch sends back to the queue.
-        queueCapacity = queueing == .subinterval ? caps.map { $0 * (K + 1) + 2 } : caps
+        let ringSlots = queueing == .subinterval ? caps.map { $0 * (K + 1) + 2 } : caps
+        baseQueueCapacity = ringSlots
+        // Pinned, a cohort splits into at most one pooled piece and one per variant serving
+        // its stream (``FluidServingEnv/pinBacklog()``).
+        queueCapacity = queueing == .subinterval && dispatch == .pinned
+            ? (0..<S).map { s in ringSlots[s] * (1 + (0..<V).filter { cap[$0 * S + s] > 0 }.count) }
+            : ringSlots
     }
 
     /// Per interval, stream and sub-bin, the interval's count spread by where in the interval
@@ -320,7 +337,8 @@ public final class ServingModel: Sendable {
     /// instead of by its own trace and episode; everything else is the same.
     public func normalized(_ frozen: ObservationNormalization) throws -> ServingModel {
         try ServingModel(scenario: scenario, arrivals: arrivals, randomStart: randomStart, rewardScale: rewardScale,
-                         normalization: frozen, queueing: queueing, subBins: subBins, loadAugmentation: loadAugmentation)
+                         normalization: frozen, queueing: queueing, subBins: subBins, loadAugmentation: loadAugmentation,
+                         dispatch: dispatch)
     }
 
     /// The observation space (``FamilyObservationLayout/space``, as the reduced ``EmploymentSearch``'s).
@@ -375,13 +393,22 @@ public final class ServingModel: Sendable {
         sc.episodeIntervals = episodeLength
         return try ServingModel(scenario: sc, arrivals: bootstrap.resample(arrivals, interval: interval, using: &generator),
                                 randomStart: true, rewardScale: rewardScale, normalization: normalization, queueing: queueing,
-                                subBins: subBins, loadAugmentation: loadAugmentation)
+                                subBins: subBins, loadAugmentation: loadAugmentation, dispatch: dispatch)
     }
 
     /// This model with the fluid queueing `queueing` (everything else the same).
     public func withQueueing(_ queueing: FluidQueueing, subBins: Int = 10) throws -> ServingModel {
         try ServingModel(scenario: scenario, arrivals: arrivals, randomStart: randomStart, rewardScale: rewardScale,
-                         normalization: normalization, queueing: queueing, subBins: subBins, loadAugmentation: loadAugmentation)
+                         normalization: normalization, queueing: queueing, subBins: subBins, loadAugmentation: loadAugmentation,
+                         dispatch: dispatch)
+    }
+
+    /// This model with the router `dispatch` (everything else the same).
+    public func withDispatch(_ dispatch: QueuedDispatch) throws -> ServingModel {
+        if dispatch == self.dispatch { return self }
+        return try ServingModel(scenario: scenario, arrivals: arrivals, randomStart: randomStart, rewardScale: rewardScale,
+                                normalization: normalization, queueing: queueing, subBins: subBins, loadAugmentation: loadAugmentation,
+                                dispatch: dispatch)
     }
 
     /// Whether every device of `assignment` can hold its variant.

@@ -1,0 +1,187 @@
+import Testing
+import SwitchGymCore
+@testable import SwitchGymEnvs
+
+/// The fluid env's router (``ServingModel/dispatch``): with ``QueuedDispatch/pinned`` (the
+/// default, as the discrete-event fidelity's) a decision that switches devices leaves the backlog
+/// on the devices that keep their variant (``FluidServingEnv/pinBacklog()``); with
+/// ``QueuedDispatch/rebalanced`` the queue stays pooled.
+@Suite struct FluidPinnedRouterTests {
+    /// Two GPUs of the vision zoo on its quality stream (EfficientNet-B4 TF32 and AMP serve it),
+    /// both holding TF32; a deadline and drop window long enough that nothing is late or dropped;
+    /// a burst in interval 0 of `burst` times the fleet's capacity, nothing after. AMP loads in
+    /// a microsecond, so the switching device serves the whole next interval.
+    func twoDevices(_ dispatch: QueuedDispatch, burst: Double = 3) throws -> (model: ServingModel, tf32: Int, amp: Int) {
+        var sc = try ScenarioSpec.load(path: ScenarioFixtures.packageRoot + "/envs/vision-zoo.toml")
+        sc.fleet = [sc.fleet[0], sc.fleet[0]]
+        sc.fleet[1].name += "-twin"
+        sc.streams = [sc.streams[1]]
+        sc.streams[0].share = 1
+        sc.streams[0].deadlineMs = 600_000
+        sc.streams[0].dropAfterIntervals = 30
+        let tf32 = sc.variants.firstIndex { $0.name == "efficientnet-b4-tf32" }!
+        let amp = sc.variants.firstIndex { $0.name == "efficientnet-b4-amp" }!
+        sc.variants[amp].loadSecondsDisk = 1e-6
+        sc.variants[amp].loadSecondsRAM = 1e-6
+        sc.initialVariants = [tf32, tf32]
+        sc.episodeIntervals = nil
+        sc.targetMeanRate = nil
+        let capacity = sc.capacityPerInterval(variant: tf32, stream: 0)
+        let arrivals = ScenarioArrivals(intervals: 6, streams: 1, counts: [burst * 2 * capacity, 0, 0, 0, 0, 0])
+        return (try ServingModel(scenario: sc, arrivals: arrivals, dispatch: dispatch), tf32, amp)
+    }
+
+    /// Queries left in the queue pinned to `variant` (-1: pooled).
+    func queued(_ env: FluidServingEnv, pinned variant: Int) -> Double {
+        var sum = 0.0
+        for s in 0..<env.model.streamCount {
+            for i in 0..<env.queues.count[s] {
+                let slot = env.queues.offset[s] + (env.queues.head[s] + i) % env.queues.capacity[s]
+                if env.queues.pinned[slot] == variant { sum += env.queues.amount[slot] }
+            }
+        }
+        return sum
+    }
+
+    /// One device of two leaves TF32 for the faster AMP with a backlog of three intervals of one
+    /// TF32 device's work. Pinned, half the backlog stays on the TF32 device (one device of two,
+    /// the same rate) and AMP takes only the other half; pooled, AMP serves whatever it can. The
+    /// pinned run serves at most TF32's capacity plus the pooled half, less than the pooled
+    /// run, and at least half the backlog less TF32's capacity stays pinned to TF32.
+    @Test func aSwitchLeavesTheBacklogOnTheDevicesThatStay() throws {
+        let (pinnedModel, tf32, amp) = try twoDevices(.pinned, burst: 2.5)
+        let (pooledModel, _, _) = try twoDevices(.rebalanced, burst: 2.5)
+        let slow = pinnedModel.serviceRate(interval: 1, variant: tf32, stream: 0)
+        let fast = pinnedModel.serviceRate(interval: 1, variant: amp, stream: 0)
+        #expect(fast > 1.6 * slow, "AMP answers \(fast), TF32 \(slow) per interval")
+        var pinned = FluidServingEnv(model: pinnedModel), pooled = FluidServingEnv(model: pooledModel)
+        _ = try pinned.reset(seed: 0)
+        _ = try pooled.reset(seed: 0)
+        let first = try pinned.step([tf32, tf32]).info
+        #expect(first == (try pooled.step([tf32, tf32]).info))
+        let backlog = first.queued
+        #expect(abs(backlog - 3 * slow) <= 1e-6 * backlog, "backlog \(backlog), expected \(3 * slow)")
+        #expect(queued(pinned, pinned: -1) == backlog, "no switch yet: all pooled")
+
+        let a = try pinned.step([tf32, amp]).info, b = try pooled.step([tf32, amp]).info
+        #expect(a.switches == 1 && b.switches == 1)
+        #expect(a.served <= slow + backlog / 2 + 1e-6 * backlog, "pinned served \(a.served)")
+        #expect(b.served > a.served + 0.2 * slow, "pooled \(b.served), pinned \(a.served)")
+        #expect(queued(pinned, pinned: tf32) >= backlog / 2 - slow - 1e-6 * backlog)
+        #expect(queued(pinned, pinned: amp) == 0)
+        #expect(queued(pooled, pinned: tf32) == 0 && queued(pooled, pinned: -1) == b.queued)
+        try pinned.checkInvariants()
+        try pooled.checkInvariants()
+    }
+
+    /// The backlog is spread as the router spreads it, by water-filling the devices' expected
+    /// waits, the stream fewer variants answer first: stream 0 only variant 1 answers, stream 1
+    /// both; one device each, 10 queries per interval per device for every pair. Stream 0's 100
+    /// queries all go to variant 1 (a wait of 10 intervals); stream 1's 60 then fill variant 0
+    /// alone up to a wait of 6; 300 fill both to a wait of 20 (200 on variant 0, 100 on 1).
+    @Test(arguments: [(60.0, [1.0, 0.0]), (300.0, [2.0 / 3, 1.0 / 3])])
+    func theBacklogIsSpreadAsTheRouterSpreadsIt(second: Double, expected: [Double]) throws {
+        var ring = CohortRing(capacities: [4, 4])
+        let S = 2, V = 2
+        let rates: [Double] = [0, 10, 10, 10]  // rates[u * S + s]
+        let devices: [Double] = [1, 1]
+        var shares = [Double](repeating: -1, count: S * V), placed = [Double](repeating: 0, count: V)
+        var order = [Int](repeating: 0, count: S + V)
+        ring.withSlots { q in
+            // Stream 1 first in the ring and in index order: the order comes from the servers.
+            q.append(1, due: 1, amount: second / 2)
+            q.append(1, due: 2, amount: second / 2)
+            q.append(0, due: 1, amount: 100)
+            rates.withUnsafeBufferPointer { r in
+                devices.withUnsafeBufferPointer { n in
+                    shares.withUnsafeMutableBufferPointer { sh in
+                        placed.withUnsafeMutableBufferPointer { pl in
+                            order.withUnsafeMutableBufferPointer { o in
+                                FluidServingEnv.spreadBacklog(q, streams: S, variants: V, rates: r.baseAddress!, devices: n.baseAddress!,
+                                                              shares: sh.baseAddress!, placed: pl.baseAddress!, order: o.baseAddress!)
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        #expect(shares[0 * V + 0] == 0 && shares[0 * V + 1] == 1, "stream 0: \(shares[0..<V])")
+        #expect(abs(shares[1 * V + 0] - expected[0]) < 1e-12 && abs(shares[1 * V + 1] - expected[1]) < 1e-12,
+                "stream 1: \(shares[V..<(2 * V)])")
+        #expect(abs(placed[0] + placed[1] - 100 - second) < 1e-9)
+    }
+
+    /// Without a switch the router does not matter: a static assignment, and a run whose only
+    /// switch comes when the queue is empty, give the same figures either way.
+    @Test func withoutASwitchBothRoutersAgree() throws {
+        let (pinnedModel, tf32, amp) = try twoDevices(.pinned, burst: 0.5)
+        let (pooledModel, _, _) = try twoDevices(.rebalanced, burst: 0.5)
+        for actions in [[[tf32, tf32], [tf32, tf32], [tf32, tf32]], [[tf32, tf32], [tf32, tf32], [amp, tf32], [amp, amp]]] {
+            var a = FluidServingEnv(model: pinnedModel), b = FluidServingEnv(model: pooledModel)
+            _ = try a.reset(seed: 0)
+            _ = try b.reset(seed: 0)
+            for x in actions { #expect(try a.step(x).info == (try b.step(x).info)) }
+        }
+        // Both fidelities pin by default.
+        #expect(pinnedModel.dispatch == DiscreteEventConfig().queuedDispatch)
+        #expect(try ServingModel(scenario: pinnedModel.scenario, arrivals: pinnedModel.arrivals).dispatch == .pinned)
+    }
+
+    /// A state with pinned pieces resumes exactly; a state saved before pins existed (pooled
+    /// cohorts in the smaller rings of ``ServingModel/baseQueueCapacity``) loads laid out again.
+    @Test func pinnedQueuesResumeExactly() throws {
+        let (model, tf32, amp) = try twoDevices(.pinned)
+        let actions = [[tf32, tf32], [tf32, amp], [amp, tf32], [tf32, tf32], [amp, amp]]
+        var a = FluidServingEnv(model: model)
+        _ = try a.reset(seed: 0)
+        for x in actions.prefix(2) { _ = try a.step(x) }
+        #expect(queued(a, pinned: tf32) > 0)
+        var b = FluidServingEnv(model: model)
+        try b.loadState(a.saveState())
+        for x in actions.dropFirst(2) { #expect(try a.step(x).info == (try b.step(x).info)) }
+
+        // Legacy: saved by a pooled model (base capacity), without `sub_pinned`.
+        let (pooledModel, _, _) = try twoDevices(.rebalanced)
+        #expect(pooledModel.queueCapacity == model.baseQueueCapacity && model.queueCapacity != model.baseQueueCapacity)
+        var old = FluidServingEnv(model: pooledModel)
+        _ = try old.reset(seed: 0)
+        _ = try old.step(actions[0])
+        var state = old.saveState()
+        state.integers["sub_pinned"] = nil
+        var c = FluidServingEnv(model: model), d = FluidServingEnv(model: model)
+        try c.loadState(state)
+        _ = try d.reset(seed: 0)
+        _ = try d.step(actions[0])
+        for x in actions.dropFirst() { #expect(try c.step(x).info == (try d.step(x).info)) }
+
+        // A pin that names no variant is refused before anything changes.
+        var bad = a.saveState()
+        bad.setInts([Int](repeating: model.variantCount, count: model.queueCapacity.reduce(0, +)), at: "sub_pinned")
+        #expect(throws: EnvError.self) { try b.loadState(bad) }
+    }
+
+    /// Random decisions (a switch in most intervals) on the shipped scenarios at their own load:
+    /// the rings never overflow (a trap) and every query is counted once.
+    @Test(arguments: ["vision-zoo", "llm-zoo", "llm-tp"])
+    func frequentSwitchesKeepTheRingsBounded(name: String) throws {
+        let sc = try ScenarioSpec.load(path: ScenarioFixtures.packageRoot + "/envs/\(name).toml")
+        guard let arrivals = try? sc.loadArrivals() else {
+            print("skipping \(name): its dataset is not at hand")
+            return
+        }
+        var evaluation = sc
+        evaluation.episodeIntervals = 300
+        let model = try ServingModel(scenario: evaluation, arrivals: arrivals)
+        var env = FluidServingEnv(model: model)
+        _ = try env.reset(seed: 1)
+        var g = SeededGenerator(seed: 7)
+        var pinnedSeen = false
+        for _ in 0..<300 {
+            let r = try env.step(sc.randomAssignment(using: &g))
+            try env.checkInvariants()
+            pinnedSeen = pinnedSeen || env.queues.pinned.contains { $0 >= 0 }
+            if r.truncated { break }
+        }
+        #expect(pinnedSeen, "some backlog was pinned")
+    }
+}
