@@ -48,8 +48,24 @@ extension FluidServingEnv {
                                        shares: shares, placed: placed, order: order)
                     for s in 0..<S where q.count[s] > 0 {
                         let share = shares + s &* V
-                        // The stream's slots, oldest first: due, queries, last due, spread, arrivals, pin.
                         let n = q.count[s]
+                        // Nothing moves in a queue without pooled cohorts whose pins all keep their devices.
+                        var moves = false
+                        for i in 0..<n {
+                            let p = q.pinned[q.slot(s, i)]
+                            if p < 0 || gone[p] > 0 { moves = true; break }
+                        }
+                        guard moves else { continue }
+                        // The variants a pooled cohort leaves pieces on, and each piece's part
+                        // (`placed` and `order` are free once the shares are known).
+                        let targets = order, part = placed
+                        var nt = 0
+                        for u in 0..<V where share[u] > 0 && before[u] > gone[u] {
+                            targets[nt] = u
+                            part[nt] = share[u] * (1 - gone[u] / before[u])
+                            nt &+= 1
+                        }
+                        // The stream's slots, oldest first: due, queries, last due, spread, arrivals, pin.
                         for i in 0..<n {
                             let slot = q.slot(s, i), r = rows + 6 &* i
                             r[0] = q.due[slot]; r[1] = q.amount[slot]; r[2] = q.lastDue[slot]
@@ -74,8 +90,8 @@ extension FluidServingEnv {
                                 let a = r[1], t = r[4], p = Int(r[5])
                                 if p < 0 {
                                     if placedShare > 0 {
-                                        for u in 0..<V where share[u] > 0 && before[u] > gone[u] {
-                                            let f = share[u] * (1 - gone[u] / before[u])
+                                        for k in 0..<nt {
+                                            let u = targets[k], f = part[k]
                                             sums[2 &* u] += a * f
                                             sums[2 &* u &+ 1] += t * f
                                         }
