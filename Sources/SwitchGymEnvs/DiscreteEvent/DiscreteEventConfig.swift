@@ -45,8 +45,9 @@ public struct CoLocationInterference: Sendable, Equatable, Codable {
     }
 }
 
-/// What the discrete-event fidelity's router does with queries already waiting on a device
-/// when a decision comes.
+/// What the router does with queries already waiting on a device when a decision comes: the
+/// discrete-event fidelity's ``DiscreteEventConfig/queuedDispatch`` and the fluid env's
+/// ``ServingModel/dispatch`` (``FluidServingEnv/pinBacklog()``) take the same values.
 public enum QueuedDispatch: String, Sendable, Equatable, Codable, CaseIterable {
     /// A query waits on the device it was dispatched to on arrival (join-shortest-expected-wait);
     /// only a device that switches sends its waiting queries back to dispatch, with the central
@@ -56,7 +57,7 @@ public enum QueuedDispatch: String, Sendable, Equatable, Codable, CaseIterable {
     /// At a decision where any device switches, every device's waiting queries and the central
     /// queue are dispatched again (in arrival order, by the same rule): a router that re-balances
     /// its waiting requests whenever the fleet's assignment changes. A static assignment runs
-    /// exactly as with ``pinned``. The fluid env's pooled queue behaves like this router: work
+    /// exactly as with ``pinned``. The fluid env keeps its queue pooled under this router: work
     /// queued before a switch may be served by the variant the switch brings.
     case rebalanced
 }
