@@ -73,7 +73,7 @@ struct RequestsOutCLITests {
 
     @Test("bad combinations are usage errors", arguments: [
         (["--requests-out", "r.csv"], "need --fidelity des"),
-        (["--dispatch", "rebalanced"], "need --fidelity des"),
+        (["--drain-intervals", "2"], "need --fidelity des"),
         (["--fidelity", "des", "--requests-out", "r.csv"], "needs one --policy"),
         (["--fidelity", "des", "--drain-intervals=-1"], "--drain-intervals must be >= 0"),
     ])
