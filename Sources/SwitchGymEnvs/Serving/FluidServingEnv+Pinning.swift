@@ -18,13 +18,14 @@ extension FluidServingEnv {
     /// `u`'s `n_u` devices (before the decision) starts at the wait `W0_u = P_u / (n_u·r_us)`
     /// (`P_u` the queries already placed on `u`, pinned pieces included; `r_us` a device's rate in
     /// the interval) and takes `n_u·r_us·(W − W0_u)` up to the common level `W`; its share is
-    /// `x_us = n_u·r_us·max(0, W − W0_u) / B_s`. (Splitting by rates alone, `n_u·r_us / Σ n·r`, put
-    /// llm-zoo's chat backlog on its 70B devices, behind their batch work, where the router
-    /// sends it to the 8B devices.) A pooled cohort of the stream then splits into one piece per
-    /// variant `u`, `x_us·(1 − l_u/n_u)` of it pinned to `u` (only `u`'s devices serve it,
-    /// ``CohortRing/pinned``; `l_u` of the devices switch away), and the switching devices'
-    /// `Σ_u x_us·l_u/n_u`, which stays pooled (re-dispatched: any variant serving the stream
-    /// takes it). A piece already pinned to `v` keeps the share
+    /// `x_us = n_u·r_us·max(0, W − W0_u) / B_s`. (Splitting by rates alone, `n_u·r_us / Σ n·r`,
+    /// ignores the other streams' work already on a device; on reactive's decisions it left
+    /// llm-zoo at −22.8 / −48.2% (loads 1, 1.5) and llm-code at −6.2% (1.5) where this gives
+    /// −19.6 / −39.5% and −3.4%: README, "The fluid step pins the backlog".) A pooled cohort of
+    /// the stream then splits into one piece per variant `u`, `x_us·(1 − l_u/n_u)` of it pinned
+    /// to `u` (only `u`'s devices serve it, ``CohortRing/pinned``; `l_u` of the devices switch
+    /// away), and the switching devices' `Σ_u x_us·l_u/n_u`, which stays pooled (re-dispatched:
+    /// any variant serving the stream takes it). A piece already pinned to `v` keeps the share
     /// `(n_v − l_v) / n_v` and the rest becomes pooled. A piece is a thinned copy of its cohort:
     /// the same deadlines and arrival spread, its queries and arrivals scaled by its share, so
     /// each of its queries is due as in the cohort (``CohortRing/Slots/memberDue(slot:left:)``).
