@@ -7,27 +7,39 @@ import SwitchGymCore
 /// on the devices that keep their variant (``FluidServingEnv/pinBacklog()``); with
 /// ``QueuedDispatch/rebalanced`` the queue stays pooled.
 @Suite struct FluidPinnedRouterTests {
-    /// Two GPUs of the vision zoo on its quality stream (EfficientNet-B4 TF32 and AMP serve it),
-    /// both holding TF32; a deadline and drop window long enough that nothing is late or dropped;
-    /// a burst in interval 0 of `burst` times the fleet's capacity, nothing after. AMP loads in
-    /// a microsecond, so the switching device serves the whole next interval.
-    func twoDevices(_ dispatch: QueuedDispatch, burst: Double = 3) throws -> (model: ServingModel, tf32: Int, amp: Int) {
+    /// Two GPUs (or `devices`) of the vision zoo on its quality stream (EfficientNet-B4 TF32 and
+    /// AMP serve it), all holding TF32; a deadline and drop window long enough that nothing is
+    /// late or dropped; a burst in interval 0 of `burst` times the fleet's capacity, nothing
+    /// after. AMP (and with `fastTF32` TF32 too) loads in a microsecond, so a switching device
+    /// serves the whole next interval.
+    func twoDevices(_ dispatch: QueuedDispatch, burst: Double = 3, devices: Int = 2,
+                    fastTF32: Bool = false, steady: Double = 0) throws -> (model: ServingModel, tf32: Int, amp: Int) {
         var sc = try ScenarioSpec.load(path: ScenarioFixtures.packageRoot + "/envs/vision-zoo.toml")
-        sc.fleet = [sc.fleet[0], sc.fleet[0]]
-        sc.fleet[1].name += "-twin"
+        sc.fleet = (0..<devices).map { i in
+            var d = sc.fleet[0]
+            if i > 0 { d.name += "-twin\(i)" }
+            return d
+        }
         sc.streams = [sc.streams[1]]
         sc.streams[0].share = 1
-        sc.streams[0].deadlineMs = 600_000
-        sc.streams[0].dropAfterIntervals = 30
+        if steady == 0 {
+            sc.streams[0].deadlineMs = 600_000
+            sc.streams[0].dropAfterIntervals = 30
+        }
         let tf32 = sc.variants.firstIndex { $0.name == "efficientnet-b4-tf32" }!
         let amp = sc.variants.firstIndex { $0.name == "efficientnet-b4-amp" }!
         sc.variants[amp].loadSecondsDisk = 1e-6
         sc.variants[amp].loadSecondsRAM = 1e-6
-        sc.initialVariants = [tf32, tf32]
+        if fastTF32 {
+            sc.variants[tf32].loadSecondsDisk = 1e-6
+            sc.variants[tf32].loadSecondsRAM = 1e-6
+        }
+        sc.initialVariants = [Int](repeating: tf32, count: devices)
         sc.episodeIntervals = nil
         sc.targetMeanRate = nil
         let capacity = sc.capacityPerInterval(variant: tf32, stream: 0)
-        let arrivals = ScenarioArrivals(intervals: 6, streams: 1, counts: [burst * 2 * capacity, 0, 0, 0, 0, 0])
+        let arrivals = ScenarioArrivals(intervals: 6, streams: 1, counts: [burst * Double(devices) * capacity]
+                                            + [Double](repeating: steady * Double(devices) * capacity, count: 5))
         return (try ServingModel(scenario: sc, arrivals: arrivals, dispatch: dispatch), tf32, amp)
     }
 
@@ -72,6 +84,76 @@ import SwitchGymCore
         #expect(queued(pooled, pinned: tf32) == 0 && queued(pooled, pinned: -1) == b.queued)
         try pinned.checkInvariants()
         try pooled.checkInvariants()
+    }
+
+    /// A device that switches to a variant serves the queries that arrive after (pooled), not
+    /// the backlog pinned to the devices that kept the variant: the router left that backlog in
+    /// their queues (``SwitchCarry/tenured``). Three TF32 devices with four intervals of the
+    /// fleet's work; the third goes to AMP (the backlog's share of its two staying devices is
+    /// pinned to TF32, theirs alone to serve), then back to TF32. In that interval the two
+    /// tenured devices take exactly their capacity from the pinned backlog and the returning
+    /// device nearly its own from the pooled rest; with every TF32 device serving the pinned
+    /// backlog it would shrink by three devices' capacity.
+    @Test func aDeviceSwitchingInServesTheNewQueriesNotThePinnedBacklog() throws {
+        let (model, tf32, amp) = try twoDevices(.pinned, burst: 4, devices: 3, fastTF32: true)
+        let slow = model.serviceRate(interval: 2, variant: tf32, stream: 0)
+        var env = FluidServingEnv(model: model)
+        _ = try env.reset(seed: 0)
+        _ = try env.step([tf32, tf32, tf32])
+        #expect(env.carry.tenured[tf32] == 3 && env.carry.tenured[amp] == 0)
+        _ = try env.step([tf32, tf32, amp])
+        #expect(env.carry.tenured[tf32] == 2 && env.carry.tenured[amp] == 0, "\(env.carry.tenured)")
+        let pinned = queued(env, pinned: tf32), pooled = queued(env, pinned: -1)
+        #expect(pinned > 3 * slow && pooled > slow, "pinned \(pinned), pooled \(pooled), a device's capacity \(slow)")
+
+        let back = try env.step([tf32, tf32, tf32]).info
+        #expect(env.carry.tenured[tf32] == 2, "the returning device is not tenured: \(env.carry.tenured)")
+        let fromPinned = pinned - queued(env, pinned: tf32)
+        #expect(abs(fromPinned - 2 * slow) <= 1e-9 * pinned, "the pinned backlog shrank by \(fromPinned), two devices' capacity is \(2 * slow)")
+        // (The returning device first drains the batches it ran on AMP.)
+        #expect(back.served > 2.9 * slow && back.served <= 3 * slow + 1e-9 * pinned, "served \(back.served), three devices' capacity \(3 * slow)")
+        try env.checkInvariants()
+
+        // Resumed from a state saved before that interval, and from one without `tenured` (every
+        // device holding a variant then counts as tenured, as before the key existed).
+        var a = FluidServingEnv(model: model), b = FluidServingEnv(model: model)
+        _ = try a.reset(seed: 0)
+        _ = try a.step([tf32, tf32, tf32])
+        _ = try a.step([tf32, tf32, amp])
+        try b.loadState(a.saveState())
+        #expect(try a.step([tf32, tf32, tf32]).info == (try b.step([tf32, tf32, tf32]).info))
+        var legacy = FluidServingEnv(model: model)
+        var state = env.saveState()
+        state.doubles["tenured"] = nil
+        try legacy.loadState(state)
+        #expect(legacy.carry.tenured[tf32] == 3)
+        var bad = env.saveState()
+        bad.doubles["tenured"] = [4, 0, 0, 0, 0, 0, 0, 0].prefix(model.variantCount).map { $0 }
+        #expect(throws: EnvError.self) { try legacy.loadState(bad) }
+    }
+
+    /// A pooled query goes where the router sends it, to the devices that come free first: the
+    /// returning device and the two tenured ones serve the new queries as one pool once none is
+    /// busier, so after a round trip of the third device (TF32, AMP, TF32) with no backlog left,
+    /// an interval is served exactly as if it had never left, its tight deadline (the quality
+    /// stream's 200 ms) included. (Serving the new queries on the returning device first would
+    /// start them later.)
+    @Test func newQueriesGoToTheDevicesFreeFirst() throws {
+        let (model, tf32, amp) = try twoDevices(.pinned, burst: 0.9, devices: 3, fastTF32: true, steady: 0.9)
+        let stay = [tf32, tf32, tf32]
+        var a = FluidServingEnv(model: model), b = FluidServingEnv(model: model)
+        _ = try a.reset(seed: 0)
+        _ = try b.reset(seed: 0)
+        var infos: [(ServingStepInfo, ServingStepInfo)] = []
+        for x in [stay, [tf32, tf32, amp], stay, stay] {
+            infos.append((try a.step(stay).info, try b.step(x).info))
+        }
+        #expect(b.carry.tenured[tf32] == 2, "the returning device is not tenured: \(b.carry.tenured)")
+        let (still, back) = infos[3]
+        #expect(still.queued == 0 && back.queued == 0 && still.served > 0)
+        #expect(abs(back.servedOnTime - still.servedOnTime) <= 1e-9 * still.served && abs(back.served - still.served) <= 1e-9 * still.served,
+                "on time \(back.servedOnTime) against \(still.servedOnTime) without the round trip")
+        #expect(still.servedOnTime > 0.5 * still.served)
     }
 
     /// The backlog is spread as the router spreads it, by water-filling the devices' expected

@@ -32,7 +32,11 @@ extension FluidServingEnv {
     /// The pieces of one cohort are merged per target (at most one pooled and one per variant
     /// serving the stream, which bounds the ring, ``ServingModel/queueCapacity``), pinned ones
     /// first in variant order, so a cohort's pinned pieces are served before its pooled one.
-    /// New arrivals join pooled; with no device switching nothing moves.
+    /// New arrivals join pooled; with no device switching nothing moves. Until the next decision
+    /// that switches devices, only the devices that kept a variant (``SwitchCarry/tenured``)
+    /// serve the pieces pinned to it: a device switching to the variant had an empty queue, so
+    /// the router sends it the queries that arrive after, and those it serves alongside the
+    /// tenured devices as they come free (``stepSubintervals(choices:)``).
     /// - Complexity: O(queued cohorts + variants² × streams + streams²); no allocation.
     mutating func pinBacklog() {
         let m = model

@@ -21,9 +21,13 @@ extension FluidServingEnv {
     ///    a fixed-cost variant serving too keeps its deadline-aware order), each cohort
     ///    from the variants' pools in variant order
     ///    (``ServingModel/serviceRate(interval:variant:stream:)``, the cost hook both modes share).
-    ///    Each variant's devices work through the sub-bin in time: the queries served while a
-    ///    variant's pool goes from `p0` to `p1` start at `t + δ·(1 − p0/n)` to `t + δ·(1 − p1/n)`
-    ///    (`n` devices hold it) and finish one batch latency later; the part finishing by the
+    ///    With the pinning router a variant's devices form two groups: the tenured ones, which
+    ///    hold the backlog pinned to it (``SwitchCarry/tenured``) and alone serve it, and those
+    ///    that switched to it since; a pooled cohort goes to the group whose devices come free
+    ///    first, then to both (the router's shortest wait).
+    ///    Each group of devices works through the sub-bin in time: the queries served while its
+    ///    pool goes from `p0` to `p1` start at `t + δ·(1 − p0/n)` to `t + δ·(1 − p1/n)`
+    ///    (`n` devices in the group) and finish one batch latency later; the part finishing by the
     ///    deadline is on time, the rest is charged the stream's increments for every whole
     ///    interval late (rounded up), as the discrete-event fidelity charges them (``PartCharges``).
     ///    A fixed-cost variant's batch latency is the batch that sets its SLO throughput. An LLM
@@ -82,9 +86,10 @@ extension FluidServingEnv {
         queues.withSlots { q in
             cursor.withUnsafeMutableBufferPointer { cur in
             bins.withPointers { pool, subPool, held, binRate, serverList, servers, scratch in
-            carry.withServicePointers(model: m) { busyEnd, inFlight, restarts in
+            carry.withServicePointers(model: m) { busyEnd, inFlight, restarts, tenured in
         let occupancy = m.isTokenLevel
         let part = scratch.parts, binServed = scratch.served, binLatency = scratch.latency, binSpread = scratch.spread, binFirst = scratch.first
+        let tenure = scratch.tenure, level = scratch.level, pins = m.dispatch == .pinned
         let lineBase = t.latencyBase + rowOffset, lineSlope = t.latencyPerSequence + rowOffset, lineMost = t.latencyMaxBatch + rowOffset
         let stepBase = t.outputStepBase, stepPerSequence = t.outputStepPerSequence
         let outputMean = t.outputMeans + (occupancy ? row &* S : 0)
@@ -131,6 +136,10 @@ extension FluidServingEnv {
             var any = false, fixedCost = false
             for v in 0..<V {
                 pool[v] = subPool[v &* K &+ k]
+                // Of it, the tenured devices' service (all of it when the queue is pooled).
+                tenure[v] = pins ? min(tenured[v], pool[v]) : pool[v]
+                let nT = pins ? tenured[v] : held[v]
+                level[v] = (pool[v] - tenure[v]) * nT == tenure[v] * (held[v] - nT)
                 if pool[v] > 0 { any = true; if !restarts[v] { fixedCost = true } }
             }
             if !any { continue }
@@ -165,47 +174,94 @@ extension FluidServingEnv {
                 var charged = 0.0, hasCharged = false
                 for j in 0..<servers[s] where left > 0 {
                     let v = serverList[s &* V &+ j]
-                    let before = pool[v]
-                    guard before > 0 && (pin < 0 || pin == v) else { continue }
+                    guard pool[v] > 0 && (pin < 0 || pin == v) else { continue }
                     let r = binRate[v &* S &+ s]
-                    let can = before * r
-                    let take: Double, after: Double
-                    if can <= left { take = can; after = 0 } else { take = left; after = before - left / r }
-                    pool[v] = after
-                    // The deadlines of the part's first and last query: for a fixed-cost variant
-                    // each query is due its stream's deadline after its own arrival inside the
-                    // cohort's sub-bin; an LLM variant's part keeps the cohort's one due time (its
-                    // start times leave out the wait for a running slot, which per-query deadlines
-                    // would expose: README, "Each query due after its own arrival").
-                    let own = !restarts[v]
-                    let due0 = own ? q.memberDue(slot: slot, left: left) : bestDue
-                    left -= take
-                    let due1 = own ? q.memberDue(slot: slot, left: left) : bestDue
-                    served += take
-                    accuracyServed += accuracy[v] * take
-                    if occupancy {
-                        let p = part + parts &* PartCharges.recordSize
-                        p[0] = Double(s); p[1] = Double(v); p[2] = bestDue; p[3] = take; p[4] = before; p[5] = after
-                        p[6] = due0; p[7] = due1
-                        parts &+= 1
-                        binServed[v &* S &+ s] += take
-                        continue
+                    // Two groups of `v`'s devices: the tenured ones (``SwitchCarry/tenured``),
+                    // which hold the backlog pinned to `v`, and those that switched to it since,
+                    // whose queues held nothing then. A pinned piece is served by the tenured
+                    // devices alone. A pooled cohort goes where the router would send it, to the
+                    // shortest wait: the group whose devices come free first serves it alone
+                    // until the other group's devices come free too, then both together (each
+                    // group works through the sub-bin in time over its own devices, so at one
+                    // position in the sub-bin they serve as one pool). Without pins every
+                    // device is tenured.
+                    let nT = pins ? tenured[v] : held[v], nF = held[v] - nT
+                    var segments = 0
+                    while left > 0 && segments < 2 {
+                        segments &+= 1
+                        let pF = pool[v] - tenure[v], pT = tenure[v]
+                        // 0: the new devices alone, 1: the tenured alone, 2: both; `untilLevel`:
+                        // alone until the other group's devices come free too.
+                        var group = 1, n = nT, before = pT, most = pT, untilLevel = false
+                        if pin < 0 && pF > 0 && nF > 0 {
+                            if pT <= 0 {
+                                group = 0; n = nF; before = pF; most = pF
+                            } else if level[v] {
+                                group = 2; n = nF + nT; before = pF + pT; most = before
+                            } else {
+                                // Sub-bins left per device, scaled: positive when the new devices come free first.
+                                let lead = pF * nT - pT * nF
+                                untilLevel = true
+                                if lead > 0 {
+                                    group = 0; n = nF; before = pF; most = lead / nT
+                                } else if lead < 0 {
+                                    most = -lead / nF
+                                } else {
+                                    level[v] = true; untilLevel = false
+                                    group = 2; n = nF + nT; before = pF + pT; most = before
+                                }
+                            }
+                        }
+                        guard before > 0 else { break }
+                        let can = most * r
+                        let take: Double, after: Double
+                        if can <= left { take = can; after = before - most } else { take = left; after = before - left / r }
+                        switch group {
+                        case 0: pool[v] = pT + after
+                        case 1:
+                            pool[v] = pool[v] - before + after
+                            tenure[v] = after
+                        default:
+                            pool[v] = after
+                            tenure[v] = after * (nT / n)
+                        }
+                        // One group alone leaves the other behind, unless it served until they met.
+                        if untilLevel { level[v] = can <= left } else if group != 2 { level[v] = false }
+                        let leftBefore = left
+                        // The deadlines of the part's first and last query: for a fixed-cost variant
+                        // each query is due its stream's deadline after its own arrival inside the
+                        // cohort's sub-bin; an LLM variant's part keeps the cohort's one due time (its
+                        // start times leave out the wait for a running slot, which per-query deadlines
+                        // would expose: README, "Each query due after its own arrival").
+                        let own = !restarts[v]
+                        let due0 = own ? q.memberDue(slot: slot, left: left) : bestDue
+                        left -= take
+                        let due1 = own ? q.memberDue(slot: slot, left: left) : bestDue
+                        served += take
+                        accuracyServed += accuracy[v] * take
+                        if occupancy {
+                            let p = part + parts &* PartCharges.recordSize
+                            p[0] = Double((s &* V &+ v) &* 3 &+ group); p[1] = Double(slot); p[2] = take
+                            p[3] = before; p[4] = after; p[5] = leftBefore
+                            parts &+= 1
+                            binServed[v &* S &+ s] += take
+                            continue
+                        }
+                        // Without LLM variants the part is charged at once, as ``PartCharges`` charges
+                        // it (its busy-until update written out here: the fused pass is the fixed-cost
+                        // scenarios' hot loop, 27% slower through ``PartCharges/part``).
+                        let L = lat[v &* S &+ s]
+                        if tEnd + L > T1 {
+                            // The variant is fixed-cost (an LLM variant makes the model token-level):
+                            // its devices are busy until this part's last batch ends.
+                            let x1 = tk + delta * (1 - after / n)
+                            busyEnd[v] = max(busyEnd[v], x1 + L)
+                        }
+                        PartCharges.chargeStarts(take: take, before: before, after: after, held: n, tk: tk, tEnd: tEnd, delta: delta,
+                                                 due: bestDue, firstDue: due0, lastDue: due1, deadline: deadline[s], latency: L,
+                                                 T0: T0, invI: invI, penalties: cum + s &* M,
+                                                 cap: dropK[s], onTime: &onTime, lateness: &lateness, charged: &charged, hasCharged: &hasCharged)
                     }
-                    // Without LLM variants the part is charged at once, as ``PartCharges`` charges
-                    // it (its busy-until update written out here: the fused pass is the fixed-cost
-                    // scenarios' hot loop, 27% slower through ``PartCharges/part``).
-                    let L = lat[v &* S &+ s]
-                    let n = held[v]
-                    if tEnd + L > T1 {
-                        // The variant is fixed-cost (an LLM variant makes the model token-level):
-                        // its devices are busy until this part's last batch ends.
-                        let x1 = tk + delta * (1 - after / n)
-                        busyEnd[v] = max(busyEnd[v], x1 + L)
-                    }
-                    PartCharges.chargeStarts(take: take, before: before, after: after, held: n, tk: tk, tEnd: tEnd, delta: delta,
-                                             due: bestDue, firstDue: due0, lastDue: due1, deadline: deadline[s], latency: L,
-                                             T0: T0, invI: invI, penalties: cum + s &* M,
-                                             cap: dropK[s], onTime: &onTime, lateness: &lateness, charged: &charged, hasCharged: &hasCharged)
                 }
                 q.amount[slot] = left
                 // A pooled cohort left unserved means no pool can serve its stream any more; a
@@ -257,10 +313,18 @@ extension FluidServingEnv {
                                          spreadTable: t.spreadTable, spreadOffset: t.spreadOffset, spreadTop: t.spreadTop, ttftLead: t.ttftLead, deadline: deadline)
                 for i in 0..<parts {
                     let p = part + i &* PartCharges.recordSize
-                    let s = Int(p[0]), v = Int(p[1])
+                    // The part as the service loop recorded it: its stream, variant and group of
+                    // devices, its cohort's slot and the queries the cohort had left before it.
+                    let code = Int(p[0]), group = code % 3, s = code / 3 / V, v = code / 3 % V
+                    let slot = Int(p[1]), take = p[2], leftBefore = p[5]
+                    let nT = pins ? tenured[v] : held[v], nF = held[v] - nT
+                    let n = group == 0 ? nF : group == 1 ? nT : nF + nT
+                    let due = q.due[slot], own = !restarts[v]
+                    let due0 = own ? q.memberDue(slot: slot, left: leftBefore) : due
+                    let due1 = own ? q.memberDue(slot: slot, left: leftBefore - take) : due
                     var charged = 0.0, hasCharged = false
-                    charge.part(stream: s, variant: v, due: p[2], firstDue: p[6], lastDue: p[7], take: p[3], before: p[4], after: p[5],
-                                latency: binLatency[v &* S &+ s], spread: binSpread[v &* S &+ s], first: binFirst[v &* S &+ s], held: held[v],
+                    charge.part(stream: s, variant: v, due: due, firstDue: due0, lastDue: due1, take: take, before: p[3], after: p[4],
+                                latency: binLatency[v &* S &+ s], spread: binSpread[v &* S &+ s], first: binFirst[v &* S &+ s], held: n,
                                 onTime: &onTime, lateness: &lateness, charged: &charged, hasCharged: &hasCharged)
                 }
             }
@@ -346,9 +410,11 @@ extension FluidServingEnv {
 /// that may still run at the interval's end are recorded first (a fixed-cost variant's
 /// `busyEnd`, an LLM variant's `inFlight`, ``SwitchCarry``).
 struct PartCharges {
-    /// Doubles per part the step records for charging after its sub-bin: stream, variant, mean
-    /// due, queries, pool before, pool after, first and last query's due.
-    static let recordSize = 8
+    /// Doubles per part the step records for charging after its sub-bin: its stream, variant
+    /// and group of devices (`(s·V + v)·3 + g`; `g` 0 the devices new to the variant, 1 the
+    /// tenured, 2 both), its cohort's slot, its queries, the group's pool before and after, and
+    /// the queries the cohort had left before it (its deadlines follow from the slot).
+    static let recordSize = 6
 
     let tk: Double, tEnd: Double, delta: Double, T0: Double, T1: Double, invI: Double
     let S: Int, M: Int
@@ -552,16 +618,19 @@ struct PartCharges {
 }
 
 extension SwitchCarry {
-    /// Runs `body` with unchecked access to ``busyEnd``, ``inFlight`` and the model's
-    /// ``ServingModel/restartsOnSwitch``, which the sub-interval step records.
+    /// Runs `body` with unchecked access to ``busyEnd``, ``inFlight``, the model's
+    /// ``ServingModel/restartsOnSwitch`` and ``tenured``, which the sub-interval step records
+    /// and reads.
     @inline(__always)
     mutating func withServicePointers<R>(
         model m: ServingModel,
-        _ body: (UnsafeMutablePointer<Double>, UnsafeMutablePointer<Double>, UnsafePointer<Bool>) -> R
+        _ body: (UnsafeMutablePointer<Double>, UnsafeMutablePointer<Double>, UnsafePointer<Bool>, UnsafePointer<Double>) -> R
     ) -> R {
         busyEnd.withUnsafeMutableBufferPointer { busy in
             inFlight.withUnsafeMutableBufferPointer { f in
-                m.restartsOnSwitch.withUnsafeBufferPointer { r in body(busy.baseAddress!, f.baseAddress!, r.baseAddress!) }
+                tenured.withUnsafeBufferPointer { ten in
+                    m.restartsOnSwitch.withUnsafeBufferPointer { r in body(busy.baseAddress!, f.baseAddress!, r.baseAddress!, ten.baseAddress!) }
+                }
             }
         }
     }
@@ -574,12 +643,18 @@ extension SwitchCarry {
 /// (`serverList[s * V + j]`, `j < servers[s]`, in variant order). Empty with interval queueing.
 ///
 /// With LLM variants (``ServingModel/isTokenLevel``), the sub-bin's parts of service recorded
-/// for charging once the sub-bin is served (`parts[6 * i ..< 6 * i + 6]`: stream, variant,
-/// due, queries, pool before, pool after; at most one per queued cohort and one per variant),
+/// for charging once the sub-bin is served (``PartCharges/recordSize`` doubles each; at most
+/// two per queued cohort and three per variant),
 /// per variant and stream the queries served in the sub-bin (`binServed[v * S + s]`) and the
 /// latency at the occupancy they give (`binLatency[v * S + s]`).
 struct SubBinScratch: Sendable {
     var subPool: [Double], heldCount: [Double], loadFraction: [Double], pool: [Double]
+    /// Of `pool[v]`, what the devices of ``SwitchCarry/tenured`` have left in the current
+    /// sub-bin (the only service a piece pinned to `v` may take).
+    var tenurePool: [Double]
+    /// Per variant, whether its two groups of devices are at the same point of the sub-bin
+    /// (a pooled cohort is then served by both as one pool).
+    var tenureLevel: [Bool]
     var binRate: [Double], serverList: [Int], servers: [Int]
     var parts: [Double], binServed: [Double], binLatency: [Double], binSpread: [Double], binFirst: [Double]
     /// With ``QueuedDispatch/pinned``: per variant the devices that held it before the
@@ -598,11 +673,13 @@ struct SubBinScratch: Sendable {
         heldCount = [Double](repeating: 0, count: V)
         loadFraction = [Double](repeating: 0, count: sub ? m.deviceCount : 0)
         pool = [Double](repeating: 0, count: V)
+        tenurePool = [Double](repeating: 0, count: V)
+        tenureLevel = [Bool](repeating: true, count: V)
         binRate = [Double](repeating: 0, count: V * S)
         serverList = [Int](repeating: 0, count: V * S)
         servers = [Int](repeating: 0, count: S)
         let occupancy = sub && m.isTokenLevel
-        parts = [Double](repeating: 0, count: occupancy ? PartCharges.recordSize * (m.queueCapacity.reduce(0, +) + V) : 1)
+        parts = [Double](repeating: 0, count: occupancy ? PartCharges.recordSize * (2 * m.queueCapacity.reduce(0, +) + 3 * V) : 1)
         // Two buffers (not one array assigned twice: the first step would copy the shared one).
         binServed = [Double](repeating: 0, count: occupancy ? V * S : 1)
         binLatency = [Double](repeating: 0, count: occupancy ? V * S : 1)
@@ -629,7 +706,8 @@ struct SubBinScratch: Sendable {
         _ body: (UnsafeMutablePointer<Double>, UnsafePointer<Double>, UnsafePointer<Double>,
                  UnsafeMutablePointer<Double>, UnsafeMutablePointer<Int>, UnsafeMutablePointer<Int>,
                  (parts: UnsafeMutablePointer<Double>, served: UnsafeMutablePointer<Double>, latency: UnsafeMutablePointer<Double>,
-                  spread: UnsafeMutablePointer<Double>, first: UnsafeMutablePointer<Double>)) -> R
+                  spread: UnsafeMutablePointer<Double>, first: UnsafeMutablePointer<Double>, tenure: UnsafeMutablePointer<Double>,
+                  level: UnsafeMutablePointer<Bool>)) -> R
     ) -> R {
         pool.withUnsafeMutableBufferPointer { pool in
             subPool.withUnsafeBufferPointer { subPool in
@@ -642,10 +720,14 @@ struct SubBinScratch: Sendable {
                                         binLatency.withUnsafeMutableBufferPointer { latency in
                                             binSpread.withUnsafeMutableBufferPointer { spread in
                                                 binFirst.withUnsafeMutableBufferPointer { first in
-                                                    body(pool.baseAddress!, subPool.baseAddress!, held.baseAddress!,
-                                                         rate.baseAddress!, list.baseAddress!, n.baseAddress!,
-                                                         (parts.baseAddress!, served.baseAddress!, latency.baseAddress!, spread.baseAddress!,
-                                                          first.baseAddress!))
+                                                  tenurePool.withUnsafeMutableBufferPointer { tenure in
+                                                    tenureLevel.withUnsafeMutableBufferPointer { level in
+                                                      body(pool.baseAddress!, subPool.baseAddress!, held.baseAddress!,
+                                                           rate.baseAddress!, list.baseAddress!, n.baseAddress!,
+                                                           (parts.baseAddress!, served.baseAddress!, latency.baseAddress!, spread.baseAddress!,
+                                                            first.baseAddress!, tenure.baseAddress!, level.baseAddress!))
+                                                    }
+                                                  }
                                                 }
                                             }
                                         }

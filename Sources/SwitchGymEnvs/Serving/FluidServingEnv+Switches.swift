@@ -14,11 +14,17 @@ import SwitchGymCore
 ///   end (`inFlight[(v * S + s) * 4 + j]`: `j = 0` the queries, `1` their summed deadlines,
 ///   `2` those counted on time, `3` the lateness charged for finishing after the interval's end);
 ///   a switch of an LLM variant's device sends its share back to the queue;
+/// - per variant `tenured[v]` (``QueuedDispatch/pinned``): of its devices, those the backlog
+///   pinned to it waits on: the devices that kept it at the last decision that switched
+///   devices. A device that switched to it since serves the queries that arrive after it
+///   (pooled cohorts), not that backlog, as the router leaves each query on the device it was
+///   sent to (``FluidServingEnv/stepSubintervals(choices:)``);
 /// - scratch of the decisions: per variant the devices that served at the last interval's end
 ///   (`serving[v]`) and, of them, those that switch away (`leaving[v]`).
 struct SwitchCarry: Sendable, Equatable {
     var cacheStamp: [UInt64], cacheGB: [Double], clock: UInt64 = 1
     var busyEnd: [Double], inFlight: [Double]
+    var tenured: [Double]
     var serving: [Double], leaving: [Double]
     /// Whether the last decisions had a serving device leave an LLM variant.
     var anyLeaving = false
@@ -29,6 +35,7 @@ struct SwitchCarry: Sendable, Equatable {
         cacheGB = [Double](repeating: 0, count: D)
         busyEnd = [Double](repeating: 0, count: V)
         inFlight = [Double](repeating: 0, count: V * S * 4)
+        tenured = [Double](repeating: 0, count: V)
         serving = [Double](repeating: 0, count: V)
         leaving = [Double](repeating: 0, count: V)
     }
@@ -41,6 +48,8 @@ struct SwitchCarry: Sendable, Equatable {
         for i in cacheStamp.indices { cacheStamp[i] = 0 }
         for i in busyEnd.indices { busyEnd[i] = 0; serving[i] = 0; leaving[i] = 0 }
         for i in inFlight.indices { inFlight[i] = 0 }
+        for i in tenured.indices { tenured[i] = 0 }
+        for d in 0..<m.deviceCount { tenured[m.initialVariants[d]] += 1 }
         m.memoryGB.withUnsafeBufferPointer { memory in
             cacheStamp.withUnsafeMutableBufferPointer { stamps in
                 for d in 0..<m.deviceCount {

@@ -312,6 +312,14 @@ public struct FluidServingEnv: VectorizableEnv, Sendable {
                 }
             }
         }
+        // The devices that keep their variant hold the backlog the decision pins
+        // (``pinBacklog()``); the devices switching in serve what arrives after it.
+        // (Without pins every device holding a variant counts as tenured.)
+        if pins && switches > 0 {
+            for v in 0..<V { carry.tenured[v] = bins.heldBefore[v] - bins.leavingAll[v] }
+        } else if subBins && !pins {
+            for v in 0..<V { carry.tenured[v] = bins.heldCount[v] }
+        }
         carry.clock = clock
         carry.anyLeaving = anyLeaving
         info.switches = switches
@@ -426,6 +434,16 @@ public struct FluidServingEnv: VectorizableEnv, Sendable {
             return "device \(dev.name) (\(dev.gpus) x \(dev.memoryGB) GB, \(dev.kind)) holds \(v.name) (\(v.gpus) x \(v.memoryGB) GB, \(v.hardware))"
         }
         if time < 0 || time > model.episodeLength || totals.intervals != time { return "clock at \(time) after \(totals.intervals) intervals" }
+        if model.queueing == .subinterval {
+            // The devices the pinned backlog waits on are devices holding the variant.
+            for v in 0..<model.variantCount {
+                var holding = 0
+                for d in 0..<variants.count where variants[d] == v { holding += 1 }
+                if carry.tenured[v] < 0 || carry.tenured[v] > Double(holding) {
+                    return "\(carry.tenured[v]) devices tenured on \(model.scenario.variants[v].name), which \(holding) hold"
+                }
+            }
+        }
         return nil
     }
 

@@ -7,7 +7,7 @@ extension FluidServingEnv: StateCheckpointable {
     /// `ring_head`, `ring_count`, `ring_due` (intervals), `ring_amount` with interval queueing;
     /// `sub_head`, `sub_count`, `sub_due` (seconds), `sub_amount`, `sub_last_due`, `sub_span`,
     /// `sub_total` (``CohortRing/lastDue``), `sub_pinned` (``CohortRing/pinned``) with sub-interval queueing, and
-    /// then also the switch state ``SwitchCarry``: `cache_stamp`, `cache_gb`, `cache_clock`, `busy_end`, `in_flight`), `ready`, and the last interval and the totals
+    /// then also the switch state ``SwitchCarry``: `cache_stamp`, `cache_gb`, `cache_clock`, `busy_end`, `in_flight`, `tenured`), `ready`, and the last interval and the totals
     /// (`last`, `totals`: their Codable fields as JSON, which round-trips every double exactly).
     /// The model (scenario and arrivals) is construction-time and not saved.
     public func saveState() -> StateDict {
@@ -32,6 +32,7 @@ extension FluidServingEnv: StateCheckpointable {
             s.integers["cache_clock"] = [carry.clock]
             s.doubles["busy_end"] = carry.busyEnd
             s.doubles["in_flight"] = carry.inFlight
+            s.doubles["tenured"] = carry.tenured
         } else {
             s.setInts(queues.head, at: "ring_head")
             s.setInts(queues.count, at: "ring_count")
@@ -104,6 +105,21 @@ extension FluidServingEnv: StateCheckpointable {
             switches.clock = clock
             switches.busyEnd = busy
             switches.inFlight = flight
+        }
+        // The devices the pinned backlog waits on, per variant (``SwitchCarry/tenured``); a state
+        // saved before they existed: every device holding a variant.
+        if sub {
+            var holding = [Double](repeating: 0, count: model.variantCount)
+            for v in held where (0..<model.variantCount).contains(v) { holding[v] += 1 }
+            if s.doubles["tenured"] != nil {
+                let ten = try s.doubles("tenured", count: model.variantCount)
+                guard zip(ten, holding).allSatisfy({ $0 >= 0 && $0 <= $1 && $0 == $0.rounded() }) else {
+                    throw EnvError(.invalidArgument, "FluidServingEnv.loadState: tenured out of range (expected per variant a whole number of devices, 0 to the devices holding it in variants).")
+                }
+                switches.tenured = ten
+            } else {
+                switches.tenured = holding
+            }
         }
         let ready = try s.flag("ready")
         let d = JSONDecoder()
