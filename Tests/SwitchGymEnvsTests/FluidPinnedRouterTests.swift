@@ -156,6 +156,46 @@ import SwitchGymCore
         #expect(still.servedOnTime > 0.5 * still.served)
     }
 
+    /// The same round trip on LLM variants, whose parts are charged after their sub-bin at the
+    /// occupancy it gives: llm-zoo's chat stream on three H100s holding Llama-3-8B FP8, the
+    /// third goes to INT4 and back (both load in a microsecond; the work it had running goes
+    /// back to the queue, drained an interval later); then an interval at 90% of the fleet's
+    /// rate is served as if the device had never left.
+    @Test func newQueriesGoToTheDevicesFreeFirstOnLLMVariants() throws {
+        var sc = try ScenarioSpec.load(path: ScenarioFixtures.packageRoot + "/envs/llm-zoo.toml")
+        sc.fleet = Array(sc.fleet.prefix(3))
+        sc.streams = [sc.streams[0]]
+        sc.streams[0].share = 1
+        let fp8 = sc.variants.firstIndex { $0.name == "llama3-8b-fp8" }!
+        let int4 = sc.variants.firstIndex { $0.name == "llama3-8b-int4" }!
+        for v in [fp8, int4] {
+            sc.variants[v].loadSecondsDisk = 1e-6
+            sc.variants[v].loadSecondsRAM = 1e-6
+        }
+        sc.initialVariants = [fp8, fp8, fp8]
+        sc.episodeIntervals = nil
+        sc.targetMeanRate = nil
+        let probe = try ServingModel(scenario: sc, arrivals: ScenarioArrivals(intervals: 6, streams: 1, counts: [Double](repeating: 100, count: 6)))
+        let rate = 0.9 * 3 * probe.serviceRate(interval: 0, variant: fp8, stream: 0)
+        let model = try ServingModel(scenario: sc, arrivals: ScenarioArrivals(intervals: 6, streams: 1, counts: [Double](repeating: rate, count: 6)))
+        #expect(model.isTokenLevel && model.dispatch == .pinned)
+        let stay = [fp8, fp8, fp8]
+        var a = FluidServingEnv(model: model), b = FluidServingEnv(model: model)
+        _ = try a.reset(seed: 0)
+        _ = try b.reset(seed: 0)
+        var infos: [(ServingStepInfo, ServingStepInfo)] = []
+        for x in [stay, [fp8, fp8, int4], stay, stay, stay] {
+            infos.append((try a.step(stay).info, try b.step(x).info))
+        }
+        #expect(b.carry.tenured[fp8] == 2, "the returning device is not tenured: \(b.carry.tenured)")
+        let (still, back) = infos[4]
+        #expect(still.queued < 0.01 * still.served && abs(back.queued - still.queued) <= 1e-9 * still.served)
+        #expect(abs(back.servedOnTime - still.servedOnTime) <= 1e-9 * still.served && abs(back.served - still.served) <= 1e-9 * still.served
+                && abs(back.latenessPenalty - still.latenessPenalty) <= 1e-9 * still.served,
+                "on time \(back.servedOnTime) against \(still.servedOnTime) without the round trip")
+        #expect(still.servedOnTime > 0.5 * still.served)
+    }
+
     /// The backlog is spread as the router spreads it, by water-filling the devices' expected
     /// waits, the stream fewer variants answer first: stream 0 only variant 1 answers, stream 1
     /// both; one device each, 10 queries per interval per device for every pair. Stream 0's 100
