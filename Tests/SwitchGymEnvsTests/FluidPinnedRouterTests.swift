@@ -196,6 +196,36 @@ import SwitchGymCore
         #expect(still.servedOnTime > 0.5 * still.served)
     }
 
+    /// The segments of a cohort's service on one variant whose devices form two groups, on
+    /// hand-worked cases (``GroupSegment``): a group with `p` of its `n` device-sub-bins left
+    /// stands at `1 − p/n` of the sub-bin; a pooled cohort goes to the group that stands earlier
+    /// until the other's point, then to both.
+    @Test func aPooledCohortGoesToTheGroupThatComesFreeFirst() {
+        func next(_ pooled: Bool, pF: Double, pT: Double, nF: Double, nT: Double, level: Bool = false) -> GroupSegment {
+            GroupSegment.next(pooled: pooled, newPool: pF, tenuredPool: pT, newDevices: nF, tenuredDevices: nT, level: level)
+        }
+        // A pinned piece: the tenured devices alone, whatever the new ones have left.
+        #expect(next(false, pF: 1, pT: 2, nF: 1, nT: 2) == GroupSegment(group: 1, devices: 2, before: 2, most: 2, untilLevel: false))
+        // No new devices (the re-balancing router, or no switch since): one pool.
+        #expect(next(true, pF: 0, pT: 3, nF: 0, nT: 3) == GroupSegment(group: 1, devices: 3, before: 3, most: 3, untilLevel: false))
+        // The tenured devices spent (on pinned work): the new ones.
+        #expect(next(true, pF: 0.5, pT: 0, nF: 1, nT: 2) == GroupSegment(group: 0, devices: 1, before: 0.5, most: 0.5, untilLevel: false))
+        // The new device still loading half the sub-bin (at 0.5), the two tenured free (at 0): they
+        // serve alone one device-sub-bin, to 0.5, where the new one comes free.
+        let loading = next(true, pF: 0.5, pT: 2, nF: 1, nT: 2)
+        #expect(loading == GroupSegment(group: 1, devices: 2, before: 2, most: 1, untilLevel: true))
+        #expect(1 - (loading.before - loading.most) / 2.0 == 1 - 0.5 / 1.0)
+        // The tenured devices half through the sub-bin on pinned work (at 0.5), the new one free:
+        // it serves alone half a device-sub-bin, to 0.5.
+        let busy = next(true, pF: 1, pT: 1, nF: 1, nT: 2)
+        #expect(busy == GroupSegment(group: 0, devices: 1, before: 1, most: 0.5, untilLevel: true))
+        #expect(1 - (busy.before - busy.most) / 1.0 == 1 - 1.0 / 2.0)
+        // At the same point (by the numbers, or kept level by the step): both as one pool.
+        #expect(next(true, pF: 1, pT: 2, nF: 1, nT: 2) == GroupSegment(group: 2, devices: 3, before: 3, most: 3, untilLevel: false))
+        #expect(next(true, pF: 0.4, pT: 0.8, nF: 1, nT: 2, level: true)
+                == GroupSegment(group: 2, devices: 3, before: 1.2000000000000002, most: 1.2000000000000002, untilLevel: false))
+    }
+
     /// The backlog is spread as the router spreads it, by water-filling the devices' expected
     /// waits, the stream fewer variants answer first: stream 0 only variant 1 answers, stream 1
     /// both; one device each, 10 queries per interval per device for every pair. Stream 0's 100

@@ -190,28 +190,9 @@ extension FluidServingEnv {
                     while left > 0 && segments < 2 {
                         segments &+= 1
                         let pF = pool[v] - tenure[v], pT = tenure[v]
-                        // 0: the new devices alone, 1: the tenured alone, 2: both; `untilLevel`:
-                        // alone until the other group's devices come free too.
-                        var group = 1, n = nT, before = pT, most = pT, untilLevel = false
-                        if pin < 0 && pF > 0 && nF > 0 {
-                            if pT <= 0 {
-                                group = 0; n = nF; before = pF; most = pF
-                            } else if level[v] {
-                                group = 2; n = nF + nT; before = pF + pT; most = before
-                            } else {
-                                // Sub-bins left per device, scaled: positive when the new devices come free first.
-                                let lead = pF * nT - pT * nF
-                                untilLevel = true
-                                if lead > 0 {
-                                    group = 0; n = nF; before = pF; most = lead / nT
-                                } else if lead < 0 {
-                                    most = -lead / nF
-                                } else {
-                                    level[v] = true; untilLevel = false
-                                    group = 2; n = nF + nT; before = pF + pT; most = before
-                                }
-                            }
-                        }
+                        let seg = GroupSegment.next(pooled: pin < 0, newPool: pF, tenuredPool: pT, newDevices: nF, tenuredDevices: nT,
+                                                    level: level[v])
+                        let group = seg.group, n = seg.devices, before = seg.before, most = seg.most
                         guard before > 0 else { break }
                         let can = most * r
                         let take: Double, after: Double
@@ -226,7 +207,7 @@ extension FluidServingEnv {
                             tenure[v] = after * (nT / n)
                         }
                         // One group alone leaves the other behind, unless it served until they met.
-                        if untilLevel { level[v] = can <= left } else if group != 2 { level[v] = false }
+                        level[v] = seg.untilLevel ? can <= left : group == 2
                         let leftBefore = left
                         // The deadlines of the part's first and last query: for a fixed-cost variant
                         // each query is due its stream's deadline after its own arrival inside the
@@ -391,6 +372,36 @@ extension FluidServingEnv {
             }
         }
         return buckets
+    }
+}
+
+/// The next segment of a cohort's service on one variant under the pinning router
+/// (``FluidServingEnv/stepSubintervals(choices:)``): the variant's devices form two groups, the
+/// tenured ones (``SwitchCarry/tenured``) and those new to it, each working through the sub-bin
+/// in time over its own devices (a group with `p` of its `n` device-sub-bins left stands at
+/// `1 − p/n` of the sub-bin). A pinned piece is served by the tenured devices alone. A pooled
+/// cohort goes to the group that stands earlier, alone until the other's point (`untilLevel`),
+/// then to both as one pool; when the tenured devices have nothing left, to the new ones.
+struct GroupSegment: Equatable {
+    /// 0: the devices new to the variant alone, 1: the tenured alone, 2: both.
+    var group: Int
+    /// The group's devices and device-sub-bins left, and the most it serves in this segment.
+    var devices: Double, before: Double, most: Double
+    /// Alone until the other group's devices come free too.
+    var untilLevel: Bool
+
+    /// `level`: the two groups stand at the same point (kept per variant by the step, so that
+    /// rounding does not split a joint segment).
+    @inline(__always)
+    static func next(pooled: Bool, newPool pF: Double, tenuredPool pT: Double, newDevices nF: Double, tenuredDevices nT: Double,
+                     level: Bool) -> GroupSegment {
+        guard pooled && pF > 0 && nF > 0 else { return GroupSegment(group: 1, devices: nT, before: pT, most: pT, untilLevel: false) }
+        if pT <= 0 { return GroupSegment(group: 0, devices: nF, before: pF, most: pF, untilLevel: false) }
+        // Sub-bins left per device, scaled: positive when the new devices come free first.
+        let lead = level ? 0 : pF * nT - pT * nF
+        if lead > 0 { return GroupSegment(group: 0, devices: nF, before: pF, most: lead / nT, untilLevel: true) }
+        if lead < 0 { return GroupSegment(group: 1, devices: nT, before: pT, most: -lead / nF, untilLevel: true) }
+        return GroupSegment(group: 2, devices: nF + nT, before: pF + pT, most: pF + pT, untilLevel: false)
     }
 }
 
