@@ -209,18 +209,11 @@ extension FluidServingEnv {
                         // One group alone leaves the other behind, unless it served until they met.
                         level[v] = seg.untilLevel ? can <= left : group == 2
                         let leftBefore = left
-                        // The deadlines of the part's first and last query: for a fixed-cost variant
-                        // each query is due its stream's deadline after its own arrival inside the
-                        // cohort's sub-bin; an LLM variant's part keeps the cohort's one due time (its
-                        // start times leave out the wait for a running slot, which per-query deadlines
-                        // would expose: README, "Each query due after its own arrival").
-                        let own = !restarts[v]
-                        let due0 = own ? q.memberDue(slot: slot, left: left) : bestDue
                         left -= take
-                        let due1 = own ? q.memberDue(slot: slot, left: left) : bestDue
                         served += take
                         accuracyServed += accuracy[v] * take
                         if occupancy {
+                            // Recorded; its deadlines are derived from the slot when it is charged.
                             let p = part + parts &* PartCharges.recordSize
                             p[0] = Double((s &* V &+ v) &* 3 &+ group); p[1] = Double(slot); p[2] = take
                             p[3] = before; p[4] = after; p[5] = leftBefore
@@ -228,6 +221,14 @@ extension FluidServingEnv {
                             binServed[v &* S &+ s] += take
                             continue
                         }
+                        // The deadlines of the part's first and last query: for a fixed-cost variant
+                        // each query is due its stream's deadline after its own arrival inside the
+                        // cohort's sub-bin; an LLM variant's part keeps the cohort's one due time (its
+                        // start times leave out the wait for a running slot, which per-query deadlines
+                        // would expose: README, "Each query due after its own arrival").
+                        let own = !restarts[v]
+                        let due0 = own ? q.memberDue(slot: slot, left: leftBefore) : bestDue
+                        let due1 = own ? q.memberDue(slot: slot, left: left) : bestDue
                         // Without LLM variants the part is charged at once, as ``PartCharges`` charges
                         // it (its busy-until update written out here: the fused pass is the fixed-cost
                         // scenarios' hot loop, 27% slower through ``PartCharges/part``).
