@@ -196,6 +196,72 @@ import SwitchGymCore
         #expect(still.servedOnTime > 0.5 * still.served)
     }
 
+    /// A pooled cohort goes to every device that serves its stream, whatever its variant, as
+    /// the router's shortest wait spreads it (``WaterFillSegment``): two devices holding two
+    /// variants that are the same but for their names serve each interval exactly as two
+    /// devices holding one. The deadline leaves a tenth of a sub-bin beyond the batch latency,
+    /// so that serving each cohort on the first variant's device before the second's (starting
+    /// its queries up to half a sub-bin later) leaves 12% of them late.
+    @Test func twoVariantsServeAPooledCohortAsOnePool() throws {
+        var sc = try ScenarioSpec.load(path: ScenarioFixtures.packageRoot + "/envs/vision-zoo.toml")
+        sc.fleet = [sc.fleet[0], sc.fleet[0]]
+        sc.fleet[1].name += "-twin"
+        sc.streams = [sc.streams[1]]
+        sc.streams[0].share = 1
+        let tf32 = sc.variants.firstIndex { $0.name == "efficientnet-b4-tf32" }!
+        var twin = sc.variants[tf32]
+        twin.name += "-twin"
+        sc.variants.append(twin)
+        let copy = sc.variants.count - 1
+        sc.episodeIntervals = nil
+        sc.targetMeanRate = nil
+        let capacity = sc.capacityPerInterval(variant: tf32, stream: 0)
+        let arrivals = ScenarioArrivals(intervals: 6, streams: 1, counts: [Double](repeating: 1.6 * capacity, count: 6))
+        sc.initialVariants = [tf32, tf32]
+        let probe = try ServingModel(scenario: sc, arrivals: arrivals)
+        sc.streams[0].deadlineMs = 1000 * (probe.serviceLatency[tf32] + 0.1 * probe.interval / Double(probe.subBins))
+        var one = FluidServingEnv(model: try ServingModel(scenario: sc, arrivals: arrivals))
+        sc.initialVariants = [tf32, copy]
+        var two = FluidServingEnv(model: try ServingModel(scenario: sc, arrivals: arrivals))
+        _ = try one.reset(seed: 0)
+        _ = try two.reset(seed: 0)
+        for k in 0..<6 {
+            let a = try one.step([tf32, tf32]).info, b = try two.step([tf32, copy]).info
+            #expect(a.switches == 0 && b.switches == 0)
+            #expect(a.queued < 0.01 * a.served && a.servedOnTime > 0.99 * a.served, "interval \(k): \(a.servedOnTime) of \(a.served) on time, \(a.queued) queued, \(a.arrived) arrived")
+            for (x, y, what) in [(a.served, b.served, "served"), (a.servedOnTime, b.servedOnTime, "on time"),
+                                 (a.latenessPenalty, b.latenessPenalty, "lateness"), (a.queued, b.queued, "queued")] {
+                #expect(abs(x - y) <= 1e-9 * a.served, "interval \(k), \(what): \(y) on two variants, \(x) on one")
+            }
+        }
+    }
+
+    /// The segments of a pooled cohort's service across variants on hand-worked cases
+    /// (``WaterFillSegment``): one stream, two variants serving it at 10 and 20 queries per
+    /// device-sub-bin; a group with `p` of its `n` device-sub-bins left stands at `1 − p/n`.
+    @Test func aPooledCohortGoesFirstToTheVariantsFreeFirst() {
+        let variants = [0, 1], rates = [10.0, 20.0]
+        func next(held: [Double], tenured: [Double], pool: [Double], tenure: [Double]) -> WaterFillSegment {
+            WaterFillSegment.next(variants: variants, count: 2, rates: rates, streams: 1, stream: 0,
+                                  held: held, tenured: tenured, pool: pool, tenure: tenure)
+        }
+        // Both free from the start: together to the end, 30 queries per unit of the sub-bin.
+        #expect(next(held: [1, 1], tenured: [1, 1], pool: [1, 1], tenure: [1, 1]) == WaterFillSegment(start: 0, end: 1, rate: 30))
+        // The second still loading half the sub-bin: the first alone until then.
+        #expect(next(held: [1, 1], tenured: [1, 1], pool: [1, 0.5], tenure: [1, 0.5]) == WaterFillSegment(start: 0, end: 0.5, rate: 10))
+        // The first's two devices a quarter through the sub-bin (on earlier cohorts), the second
+        // loading until half: the first alone from a quarter to half.
+        #expect(next(held: [2, 1], tenured: [2, 1], pool: [1.5, 0.5], tenure: [1.5, 0.5]) == WaterFillSegment(start: 0.25, end: 0.5, rate: 20))
+        // Groups within a variant too: variant 0's tenured device busy until half, the one new
+        // to it free, and variant 1 free: the new device and variant 1 together until half.
+        #expect(next(held: [2, 1], tenured: [1, 1], pool: [1.5, 1], tenure: [0.5, 1]) == WaterFillSegment(start: 0, end: 0.5, rate: 30))
+        // Rounding does not split groups that served together.
+        let nearly = next(held: [1, 1], tenured: [1, 1], pool: [0.5, 0.5 - 1e-13], tenure: [0.5, 0.5 - 1e-13])
+        #expect(nearly.rate == 30 && nearly.end == 1 && nearly.start == 0.5)
+        // Nothing left.
+        #expect(next(held: [1, 1], tenured: [1, 1], pool: [0, 0], tenure: [0, 0]).start == .infinity)
+    }
+
     /// The segments of a cohort's service on one variant whose devices form two groups, on
     /// hand-worked cases (``GroupSegment``): a group with `p` of its `n` device-sub-bins left
     /// stands at `1 − p/n` of the sub-bin; a pooled cohort goes to the group that stands earlier

@@ -313,7 +313,36 @@ struct ReferenceSubintervalQueue {
                 if best < 0 { break }
                 let s = best, cohort = queues[s][next[s]], due = cohort.due
                 var left = cohort.amount
-                for v in 0..<V where pool[v] > 0 && left > 0 {
+                // Without LLM variants, a cohort that several held variants serve goes to the
+                // devices that come free first, whatever their variant (the router's shortest
+                // wait): the variants whose pools stand earliest in the sub-bin serve it
+                // together, segment by segment (``WaterFillSegment``), the queries of a segment
+                // starting over the same span on each.
+                let holders = (0..<V).filter { holding[$0] > 0 && m.serviceRate(interval: start + time, variant: $0, stream: s) > 0 }
+                if !m.isTokenLevel && holders.count > 1 {
+                    let rates = (0..<V).map { m.serviceRate(interval: start + time, variant: $0, stream: s) * (1 / Double(K)) }
+                    for _ in 0...(2 * holders.count) where left > 0 {
+                        let seg = WaterFillSegment.next(variants: holders, count: holders.count, rates: rates, streams: 1, stream: 0,
+                                                        held: holding, tenured: holding, pool: pool, tenure: pool)
+                        guard seg.start < 1 else { break }
+                        let last = left <= seg.rate * (seg.end - seg.start)
+                        let dx = last ? left / seg.rate : seg.end - seg.start
+                        let exhausts = !last && seg.end >= 1
+                        let take = last ? left : seg.rate * dx
+                        let due0 = cohort.due(left: left), due1 = cohort.due(left: left - take)
+                        let share = 1 - seg.start - WaterFillSegment.tolerance
+                        for v in holders where WaterFillSegment.isLevel(pool: pool[v], devices: holding[v], share: share) {
+                            let before = pool[v], after = exhausts ? 0 : max(before - holding[v] * dx, 0)
+                            let part = rates[v] * (before - after)
+                            pool[v] = after
+                            info.served += part
+                            info.accuracyServed += m.accuracy[v] * part
+                            parts.append((s, v, due, part, before, after, due0, due1))
+                        }
+                        left = last ? 0 : left - take
+                    }
+                }
+                for v in 0..<V where pool[v] > 0 && left > 0 && (m.isTokenLevel || holders.count < 2) {
                     let r = m.serviceRate(interval: start + time, variant: v, stream: s) * (1 / Double(K))
                     if r <= 0 { continue }
                     let before = pool[v]

@@ -95,13 +95,14 @@ extension FluidServingEnv {
         let outputMean = t.outputMeans + (occupancy ? row &* S : 0)
         for v in 0..<V { busyEnd[v] = 0 }
         for i in 0..<(V &* S &* 4) { inFlight[i] = 0 }
-        // Per sub-bin service rates, and per stream the variants that serve it (variant order).
+        // Per sub-bin service rates, and per stream the variants held this interval that serve
+        // it (variant order; a variant no device holds has no service to give).
         for s in 0..<S {
             var n = 0
             for v in 0..<V {
                 let r = rate[v &* S &+ s] * invK
                 binRate[v &* S &+ s] = r
-                if r > 0 { serverList[s &* V &+ n] = v; n &+= 1 }
+                if r > 0 && held[v] > 0 { serverList[s &* V &+ n] = v; n &+= 1 }
             }
             servers[s] = n
         }
@@ -172,7 +173,61 @@ extension FluidServingEnv {
                 let pin = q.pinned[slot]
                 // The penalty already charged at the interval's start, computed once needed.
                 var charged = 0.0, hasCharged = false
-                for j in 0..<servers[s] where left > 0 {
+                let waterFill = pin < 0 && !occupancy && servers[s] > 1
+                if waterFill {
+                    // A pooled cohort, fixed-cost variants: the router sends each query to the
+                    // device with the shortest wait, whatever its variant, so the cohort goes to
+                    // the groups of devices (every variant serving the stream, tenured or new to
+                    // it) that come free first, alone until the next group comes free, then
+                    // together (``WaterFillSegment``); the queries of one segment start over the
+                    // same span of the sub-bin on each of its groups.
+                    let stream = serverList + s &* V
+                    var segments = 0
+                    while left > 0 && segments <= 2 &* servers[s] {
+                        segments &+= 1
+                        let seg = WaterFillSegment.next(variants: stream, count: servers[s], rates: binRate, streams: S, stream: s,
+                                                        held: held, tenured: pins ? UnsafePointer(tenured) : UnsafePointer(held),
+                                                        pool: pool, tenure: tenure)
+                        guard seg.start < 1 else { break }
+                        let last = left <= seg.rate * (seg.end - seg.start)
+                        let dx = last ? left / seg.rate : seg.end - seg.start
+                        let exhausts = !last && seg.end >= 1
+                        // The segment's queries: its first and last query's deadlines.
+                        let segmentLeft = left, segmentTake = last ? left : seg.rate * dx
+                        let due0 = q.memberDue(slot: slot, left: segmentLeft)
+                        let due1 = q.memberDue(slot: slot, left: segmentLeft - segmentTake)
+                        let share = 1 - seg.start - WaterFillSegment.tolerance
+                        for j in 0..<servers[s] {
+                            let v = stream[j]
+                            let nT = pins ? tenured[v] : held[v], nF = held[v] - nT
+                            let pT = tenure[v], pF = pool[v] - pT
+                            let inF = WaterFillSegment.isLevel(pool: pF, devices: nF, share: share)
+                            let inT = WaterFillSegment.isLevel(pool: pT, devices: nT, share: share)
+                            guard inF || inT else { continue }
+                            // Each group at the start serves `dx` of the sub-bin on each device.
+                            let aF = inF ? (exhausts ? 0 : max(pF - nF * dx, 0)) : pF
+                            let aT = inT ? (exhausts ? 0 : max(pT - nT * dx, 0)) : pT
+                            let n = (inF ? nF : 0) + (inT ? nT : 0)
+                            let before = (inF ? pF : 0) + (inT ? pT : 0), after = (inF ? aF : 0) + (inT ? aT : 0)
+                            let take = binRate[v &* S &+ s] * (before - after)
+                            pool[v] = aF + aT
+                            tenure[v] = aT
+                            served += take
+                            accuracyServed += accuracy[v] * take
+                            let L = lat[v &* S &+ s]
+                            if tEnd + L > T1 {
+                                let x1 = tk + delta * (1 - after / n)
+                                busyEnd[v] = max(busyEnd[v], x1 + L)
+                            }
+                            PartCharges.chargeStarts(take: take, before: before, after: after, held: n, tk: tk, tEnd: tEnd, delta: delta,
+                                                     due: bestDue, firstDue: due0, lastDue: due1, deadline: deadline[s], latency: L,
+                                                     T0: T0, invI: invI, penalties: cum + s &* M,
+                                                     cap: dropK[s], onTime: &onTime, lateness: &lateness, charged: &charged, hasCharged: &hasCharged)
+                        }
+                        left = last ? 0 : left - segmentTake
+                    }
+                }
+                for j in 0..<servers[s] where left > 0 && !waterFill {
                     let v = serverList[s &* V &+ j]
                     guard pool[v] > 0 && (pin < 0 || pin == v) else { continue }
                     let r = binRate[v &* S &+ s]
@@ -373,6 +428,66 @@ extension FluidServingEnv {
             }
         }
         return buckets
+    }
+}
+
+/// The next segment of a pooled cohort's service on every device that serves its stream, as
+/// the router's shortest expected wait spreads it over fixed-cost variants
+/// (``FluidServingEnv/stepSubintervals(choices:)``). Each variant serving the stream has two
+/// groups of devices, the tenured ones and those new to it (``GroupSegment``; without pins all
+/// are tenured), each working through the sub-bin in time: a group with `p` of its `n`
+/// device-sub-bins left stands at `1 − p/n` of the sub-bin. The groups that stand earliest serve
+/// the cohort together from `start` until the next group's point `end` (1 when none is left),
+/// at `rate` queries per unit of the sub-bin (`Σ n · r`, `r` a device's queries per sub-bin).
+struct WaterFillSegment: Equatable {
+    var start: Double, end: Double, rate: Double
+
+    /// Positions this close count as one: groups that served together stay level despite rounding.
+    static let tolerance = 1e-9
+
+    /// Where a group of `devices` with `pool` device-sub-bins left stands; infinity when it has none.
+    @inline(__always)
+    static func position(pool: Double, devices: Double) -> Double {
+        devices > 0 && pool > 0 ? 1 - pool / devices : .infinity
+    }
+
+    /// Whether a group of `devices` with `pool` left serves in a segment whose groups have
+    /// `share` (`1 − start − tolerance`) of the sub-bin left: it stands no later than the start
+    /// (`1 − pool/devices <= start + tolerance`, without a division).
+    @inline(__always)
+    static func isLevel(pool: Double, devices: Double, share: Double) -> Bool {
+        devices > 0 && pool > 0 && pool >= devices * share
+    }
+
+    /// The next segment over the `count` variants `variants` serving stream `s`: `rates[v·S + s]`
+    /// per device-sub-bin, `held[v]` devices of which `tenured[v]` tenured, `pool[v]`
+    /// device-sub-bins left of which `tenure[v]` the tenured ones'. `start` is infinity when no
+    /// group has service left. Positions are compared as fractions `p/n` cross-multiplied: two
+    /// divisions per segment.
+    @inline(__always)
+    static func next(variants: UnsafePointer<Int>, count: Int, rates: UnsafePointer<Double>, streams S: Int, stream s: Int,
+                     held: UnsafePointer<Double>, tenured: UnsafePointer<Double>,
+                     pool: UnsafePointer<Double>, tenure: UnsafePointer<Double>) -> WaterFillSegment {
+        // The most left per device (`p/n` as the pair `p`, `n`): the earliest group.
+        var bestP = 0.0, bestN = 1.0
+        for j in 0..<count {
+            let v = variants[j]
+            let nT = tenured[v], nF = held[v] - nT, pT = tenure[v], pF = pool[v] - pT
+            if nF > 0 && pF * bestN > bestP * nF { bestP = pF; bestN = nF }
+            if nT > 0 && pT * bestN > bestP * nT { bestP = pT; bestN = nT }
+        }
+        guard bestP > 0 else { return WaterFillSegment(start: .infinity, end: 1, rate: 0) }
+        let start = 1 - bestP / bestN, share = 1 - start - tolerance
+        // The rate of the groups at the start, and the most left per device of the others.
+        var rate = 0.0, nextP = 0.0, nextN = 1.0
+        for j in 0..<count {
+            let v = variants[j]
+            let nT = tenured[v], nF = held[v] - nT, pT = tenure[v], pF = pool[v] - pT
+            let r = rates[v &* S &+ s]
+            if isLevel(pool: pF, devices: nF, share: share) { rate += nF * r } else if nF > 0 && pF * nextN > nextP * nF { nextP = pF; nextN = nF }
+            if isLevel(pool: pT, devices: nT, share: share) { rate += nT * r } else if nT > 0 && pT * nextN > nextP * nT { nextP = pT; nextN = nT }
+        }
+        return WaterFillSegment(start: start, end: 1 - nextP / nextN, rate: rate)
     }
 }
 
