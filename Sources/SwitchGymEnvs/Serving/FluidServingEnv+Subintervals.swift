@@ -18,13 +18,16 @@ extension FluidServingEnv {
     ///    their load ends) is spent on the queue in the order the discrete-event fidelity
     ///    serves it: earliest deadline first, or first come first served across streams in a
     ///    sub-bin where only LLM variants serve (their engines admit requests in arrival order;
-    ///    a fixed-cost variant serving too keeps its deadline-aware order), each cohort
-    ///    from the variants' pools in variant order
+    ///    a fixed-cost variant serving too keeps its deadline-aware order)
     ///    (``ServingModel/serviceRate(interval:variant:stream:)``, the cost hook both modes share).
     ///    With the pinning router a variant's devices form two groups: the tenured ones, which
     ///    hold the backlog pinned to it (``SwitchCarry/tenured``) and alone serve it, and those
-    ///    that switched to it since; a pooled cohort goes to the group whose devices come free
-    ///    first, then to both (the router's shortest wait).
+    ///    that switched to it since (without pins every device is tenured). A pooled cohort goes
+    ///    where the router's shortest wait sends it: without LLM variants, to the groups of
+    ///    every variant serving its stream that come free first, alone until the next group
+    ///    comes free, then together (``WaterFillSegment``); with LLM variants (whose parts are
+    ///    recorded for charging after the sub-bin) from the variants in variant order, within
+    ///    each to the group whose devices come free first, then to both (``GroupSegment``).
     ///    Each group of devices works through the sub-bin in time: the queries served while its
     ///    pool goes from `p0` to `p1` start at `t + δ·(1 − p0/n)` to `t + δ·(1 − p1/n)`
     ///    (`n` devices in the group) and finish one batch latency later; the part finishing by the
@@ -212,6 +215,8 @@ extension FluidServingEnv {
                             let take = binRate[v &* S &+ s] * (before - after)
                             pool[v] = aF + aT
                             tenure[v] = aT
+                            // (For ``GroupSegment`` on a stream this variant alone serves.)
+                            level[v] = inF && inT
                             served += take
                             accuracyServed += accuracy[v] * take
                             let L = lat[v &* S &+ s]

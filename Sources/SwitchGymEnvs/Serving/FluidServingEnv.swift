@@ -66,9 +66,10 @@ public struct ServingMetrics: Sendable, Equatable, Codable {
 
 /// The serving scenario at **fluid** fidelity: per-interval arrival counts (fractional),
 /// devices that serve at their variant's throughput under each stream's SLO, loads that idle a
-/// device for the load delay, FIFO queues per stream served earliest-deadline first (each
-/// batch of queries from the variants' pools in variant order: devices holding one variant
-/// serve at one rate, so only how many devices hold each variant matters), SLO lateness
+/// device for the load delay, FIFO queues per stream served earliest-deadline first (per
+/// interval, each batch of queries from the variants' pools in variant order; in sub-bins,
+/// spread over the devices as the router spreads it: devices holding one variant serve at one
+/// rate, so only how many devices hold each variant, and since when, matters), SLO lateness
 /// penalties per interval late, drops after `drop_after` intervals. How queueing inside an
 /// interval is charged is the model's ``FluidQueueing``: by default
 /// (``FluidQueueing/subinterval``, `FluidServingEnv+Subintervals.swift`) in sub-bins with

@@ -435,7 +435,7 @@ extension ServingModel {
     /// `assignment` (a variant per device) for an interval with `arrivals[s]` new queries per
     /// stream and no backlog. Devices whose variant changes from `current` (when given) lose
     /// their load time. Streams are served in deadline order, each from the variants' pools in
-    /// variant order (as the env serves); queries of a stream due this interval that stay
+    /// variant order (as the per-interval env serves); queries of a stream due this interval that stay
     /// unserved are charged one interval of lateness, and a stream due later is not charged
     /// (an optimistic estimate).
     ///
