@@ -450,12 +450,6 @@ struct WaterFillSegment: Equatable {
     /// Positions this close count as one: groups that served together stay level despite rounding.
     static let tolerance = 1e-9
 
-    /// Where a group of `devices` with `pool` device-sub-bins left stands; infinity when it has none.
-    @inline(__always)
-    static func position(pool: Double, devices: Double) -> Double {
-        devices > 0 && pool > 0 ? 1 - pool / devices : .infinity
-    }
-
     /// Whether a group of `devices` with `pool` left serves in a segment whose groups have
     /// `share` (`1 − start − tolerance`) of the sub-bin left: it stands no later than the start
     /// (`1 − pool/devices <= start + tolerance`, without a division).
