@@ -219,15 +219,10 @@ extension FluidServingEnv {
                             level[v] = inF && inT
                             served += take
                             accuracyServed += accuracy[v] * take
-                            let L = lat[v &* S &+ s]
-                            if tEnd + L > T1 {
-                                let x1 = tk + delta * (1 - after / n)
-                                busyEnd[v] = max(busyEnd[v], x1 + L)
-                            }
-                            PartCharges.chargeStarts(take: take, before: before, after: after, held: n, tk: tk, tEnd: tEnd, delta: delta,
-                                                     due: bestDue, firstDue: due0, lastDue: due1, deadline: deadline[s], latency: L,
-                                                     T0: T0, invI: invI, penalties: cum + s &* M,
-                                                     cap: dropK[s], onTime: &onTime, lateness: &lateness, charged: &charged, hasCharged: &hasCharged)
+                            PartCharges.chargeFixedCost(take: take, before: before, after: after, held: n, tk: tk, tEnd: tEnd, delta: delta, T1: T1,
+                                                        due: bestDue, firstDue: due0, lastDue: due1, deadline: deadline[s], latency: lat[v &* S &+ s],
+                                                        T0: T0, invI: invI, penalties: cum + s &* M, cap: dropK[s], busyEnd: &busyEnd[v],
+                                                        onTime: &onTime, lateness: &lateness, charged: &charged, hasCharged: &hasCharged)
                         }
                         left = last ? 0 : left - segmentTake
                     }
@@ -289,20 +284,12 @@ extension FluidServingEnv {
                         let own = !restarts[v]
                         let due0 = own ? q.memberDue(slot: slot, left: leftBefore) : bestDue
                         let due1 = own ? q.memberDue(slot: slot, left: left) : bestDue
-                        // Without LLM variants the part is charged at once, as ``PartCharges`` charges
-                        // it (its busy-until update written out here: the fused pass is the fixed-cost
-                        // scenarios' hot loop, 27% slower through ``PartCharges/part``).
-                        let L = lat[v &* S &+ s]
-                        if tEnd + L > T1 {
-                            // The variant is fixed-cost (an LLM variant makes the model token-level):
-                            // its devices are busy until this part's last batch ends.
-                            let x1 = tk + delta * (1 - after / n)
-                            busyEnd[v] = max(busyEnd[v], x1 + L)
-                        }
-                        PartCharges.chargeStarts(take: take, before: before, after: after, held: n, tk: tk, tEnd: tEnd, delta: delta,
-                                                 due: bestDue, firstDue: due0, lastDue: due1, deadline: deadline[s], latency: L,
-                                                 T0: T0, invI: invI, penalties: cum + s &* M,
-                                                 cap: dropK[s], onTime: &onTime, lateness: &lateness, charged: &charged, hasCharged: &hasCharged)
+                        // Without LLM variants the part is charged at once (the variant is fixed-cost: an
+                        // LLM variant makes the model token-level).
+                        PartCharges.chargeFixedCost(take: take, before: before, after: after, held: n, tk: tk, tEnd: tEnd, delta: delta, T1: T1,
+                                                    due: bestDue, firstDue: due0, lastDue: due1, deadline: deadline[s], latency: lat[v &* S &+ s],
+                                                    T0: T0, invI: invI, penalties: cum + s &* M, cap: dropK[s], busyEnd: &busyEnd[v],
+                                                    onTime: &onTime, lateness: &lateness, charged: &charged, hasCharged: &hasCharged)
                     }
                 }
                 q.amount[slot] = left
@@ -706,6 +693,27 @@ struct PartCharges {
         inFlight[i &+ 1] += running * bestDue
         inFlight[i &+ 2] += runningOnTime
         inFlight[i &+ 3] += (running - runningInTime) * beyond + max(0, runningInTime - runningOnTime) * firstIncrement
+    }
+
+    /// Charges a fixed-cost variant's part at once, as ``part(stream:variant:due:firstDue:lastDue:take:before:after:latency:spread:first:held:onTime:lateness:charged:hasCharged:)``
+    /// does, in the fused pass of the scenarios without LLM variants (their hot loop; 27% slower
+    /// through ``part(stream:variant:due:firstDue:lastDue:take:before:after:latency:spread:first:held:onTime:lateness:charged:hasCharged:)``):
+    /// the variant's devices are busy until the part's last batch ends (`busyEnd`, when that is
+    /// after the interval's end `T1`), and ``chargeStarts(take:before:after:held:tk:tEnd:delta:due:firstDue:lastDue:deadline:latency:T0:invI:penalties:cap:onTime:lateness:charged:hasCharged:)``
+    /// charges its on-time share and lateness.
+    @inline(__always)
+    static func chargeFixedCost(take: Double, before: Double, after: Double, held n: Double, tk: Double, tEnd: Double, delta: Double,
+                                T1: Double, due bestDue: Double, firstDue due0: Double, lastDue due1: Double, deadline D: Double,
+                                latency L: Double, T0: Double, invI: Double, penalties: UnsafePointer<Double>, cap: Int,
+                                busyEnd: inout Double, onTime: inout Double, lateness: inout Double,
+                                charged: inout Double, hasCharged: inout Bool) {
+        if tEnd + L > T1 {
+            let x1 = tk + delta * (1 - after / n)
+            busyEnd = max(busyEnd, x1 + L)
+        }
+        chargeStarts(take: take, before: before, after: after, held: n, tk: tk, tEnd: tEnd, delta: delta, due: bestDue,
+                     firstDue: due0, lastDue: due1, deadline: D, latency: L, T0: T0, invI: invI, penalties: penalties, cap: cap,
+                     onTime: &onTime, lateness: &lateness, charged: &charged, hasCharged: &hasCharged)
     }
 
     /// The on-time share of a part served from `before` to `after` device-sub-bins (`n`
