@@ -1,4 +1,5 @@
 import Dispatch
+import Foundation
 import SwitchGymCore
 
 /// One env's benchmark figures.
@@ -12,10 +13,43 @@ public struct EnvBenchmarkResult: Sendable, Equatable, Codable {
     /// Copies in the vector env.
     public var copies: Int
 
-    /// `{"env", "steps_per_second", "allocations_per_step"}` on one line.
-    public var jsonLine: String {
-        let a = allocationsPerStep.map { "\($0)" } ?? "null"
-        return "{\"env\":\"\(env)\",\"steps_per_second\":\(stepsPerSecond.rounded()),\"allocations_per_step\":\(a)}"
+    /// `{"env", "steps_per_second", "allocations_per_step"}` on one line (`null` where
+    /// allocations are not counted; `queries_per_second` only for a discrete-event run).
+    public var jsonLine: String { BenchLine(env: env, stepsPerSecond: stepsPerSecond.rounded(), allocationsPerStep: allocationsPerStep).json }
+}
+
+/// One line of `bench envs --json`.
+public struct BenchLine: Encodable {
+    public var env: String
+    public var stepsPerSecond: Double
+    public var queriesPerSecond: Double? = nil
+    public var allocationsPerStep: Double?
+
+    public init(env: String, stepsPerSecond: Double, queriesPerSecond: Double? = nil, allocationsPerStep: Double?) {
+        self.env = env
+        self.stepsPerSecond = stepsPerSecond
+        self.queriesPerSecond = queriesPerSecond
+        self.allocationsPerStep = allocationsPerStep
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case env, stepsPerSecond = "steps_per_second", queriesPerSecond = "queries_per_second", allocationsPerStep = "allocations_per_step"
+    }
+
+    public func encode(to encoder: Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(env, forKey: .env)
+        try c.encode(stepsPerSecond, forKey: .stepsPerSecond)
+        try c.encodeIfPresent(queriesPerSecond, forKey: .queriesPerSecond)
+        // Always present: `null` where allocations are not counted.
+        try c.encode(allocationsPerStep, forKey: .allocationsPerStep)
+    }
+
+    /// The line: keys in this order, no spaces.
+    public var json: String {
+        let e = JSONEncoder()
+        e.outputFormatting = [.withoutEscapingSlashes]
+        return String(decoding: (try? e.encode(self)) ?? Data(), as: UTF8.self)
     }
 }
 

@@ -78,7 +78,8 @@ struct BenchEnvsCommand: ParsableCommand {
         for path in desSpecs {
             let r = try DiscreteEventBenchmark.run(specPath: path, minSeconds: seconds)
             if json {
-                print("{\"env\":\(jsonString(path + "#discrete-event")),\"steps_per_second\":\(r.intervalsPerSecond.rounded()),\"queries_per_second\":\(r.queriesPerCPUSecond.rounded()),\"allocations_per_step\":null}")
+                print(BenchLine(env: path + "#discrete-event", stepsPerSecond: r.intervalsPerSecond.rounded(),
+                                queriesPerSecond: r.queriesPerCPUSecond.rounded(), allocationsPerStep: nil).json)
             } else {
                 print("\(path) (discrete-event): \(String(format: "%.2f", r.queriesPerCPUSecond / 1e6)) M simulated queries per CPU second, \(String(format: "%.0f", r.intervalsPerSecond)) intervals/s")
             }

@@ -80,7 +80,8 @@ struct BenchFleetCommand: ParsableCommand {
                 let m = try model(n, randomStart: true)
                 var c = PPOConfig()
                 c.numEnvs = 8; c.numSteps = 128; c.batchSize = 256; c.numEpochs = 10; c.hiddenSizes = [128, 128]
-                c.totalTimesteps = 1 << 40; c.learningRate = 3e-4; c.entCoef = 0.01
+                // Schedules anneal over `n_timesteps`: the largest accepted keeps them at their start.
+                c.totalTimesteps = Int(ConfigBounds.totalTimesteps.upper); c.learningRate = 3e-4; c.entCoef = 0.01
                 let agent = try PPO(config: c) { FluidServingEnv(model: m, seed: UInt64($0)) }
                 try agent.train(untilStep: 1024)  // warm-up: one update
                 let t0 = monotonicSeconds(), s0 = agent.globalStep
