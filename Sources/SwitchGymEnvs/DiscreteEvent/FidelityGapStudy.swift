@@ -13,11 +13,25 @@ public struct FidelityGapStudy: Sendable, Equatable, Codable {
         public var goodput: Double
         /// Share of arrivals answered by their deadline.
         public var sloAttainment: Double
+        /// Where the utility comes from, over the run: queries answered (on time or late),
+        /// dropped and still queued at the end, `Σ accuracy × answered`, the variants' cost, and
+        /// the SLO penalties (stream-weighted) for lateness and for drops. With the scenario's
+        /// weights `w`: utility = `w.served·served + w.accuracy·accuracyServed − w.cost·cost −
+        /// w.slo·(latenessPenalty + dropPenalty)`.
+        public var served: Double, dropped: Double, queued: Double, accuracyServed: Double, cost: Double
+        public var latenessPenalty: Double, dropPenalty: Double
 
         public init(_ m: ServingMetrics) {
             utility = m.utility
             goodput = m.goodput
             sloAttainment = m.sloAttainment
+            served = m.served
+            dropped = m.dropped
+            queued = m.queued
+            accuracyServed = m.accuracyServed
+            cost = m.cost
+            latenessPenalty = m.latenessPenalty
+            dropPenalty = m.dropPenalty
         }
     }
 
