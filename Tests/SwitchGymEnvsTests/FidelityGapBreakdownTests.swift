@@ -13,11 +13,11 @@ struct FidelityGapBreakdownTests {
         sc.episodeIntervals = nil
         // Each device holds the variant its index picks, changing every 10 intervals, so both
         // fidelities see switches, queueing and (at 1.5x capacity) drops.
-        let hold: FidelityGapStudy.Policy = ("rotate", { model in
+        let rotate: FidelityGapStudy.Policy = ("rotate", { model in
             let V = model.scenario.variants.count, D = model.scenario.fleet.count
             return (0..<model.intervalCount).map { t in (0..<D).map { d in (d + t / 10) % V } }
         })
-        let study = try FidelityGapStudy.run(scenario: sc, loads: [1.5], policies: [hold], intervals: 40)
+        let study = try FidelityGapStudy.run(scenario: sc, loads: [1.5], policies: [rotate], intervals: 40)
         let p = try #require(study.points.first)
         let w = sc.weights
         for (label, m) in [("fluid", p.fluid), ("discrete-event", p.discreteEvent)] {
