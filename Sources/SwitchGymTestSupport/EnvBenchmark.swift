@@ -63,13 +63,14 @@ public enum EnvBenchmark {
     /// - Parameters:
     ///   - seconds: wall time of the timed loop.
     ///   - allocationSteps: vector steps over which allocations are counted.
+    ///   - redraw: the share of each step's choices drawn anew (``actionTable(for:rows:seed:redraw:)``).
     public static func run(spec: EnvSpec, copies: Int = 16, seconds: Double = 1, seed: UInt64 = 0,
-                           allocationSteps: Int = 2_000) throws -> EnvBenchmarkResult {
+                           allocationSteps: Int = 2_000, redraw: Double = 1) throws -> EnvBenchmarkResult {
         let vector = spec.makeVector(count: copies, autoreset: .nextStep)
         let buffers = vector.makeBuffers()
         // At most ~32 MB of random choices, at least 64 rows.
         let tableRows = max(64, min(4_096, 4_000_000 / max(1, copies * vector.actionLayout.components)))
-        let table = actionTable(for: vector, rows: tableRows, seed: seed)
+        let table = actionTable(for: vector, rows: tableRows, seed: seed, redraw: redraw)
         try vector.reset(seed: seed, into: buffers)
         let allocations = try allocationsPerStep(vector, buffers: buffers, actions: table, steps: allocationSteps)
 
@@ -119,13 +120,30 @@ public enum EnvBenchmark {
         }
     }
 
-    /// `rows × vector.count` uniformly random choice rows (`components` choices each).
-    public static func actionTable(for vector: AnyVectorEnv, rows: Int, seed: UInt64) -> [Int] {
+    /// `rows × vector.count` random choice rows (`components` choices each). With `redraw` 1
+    /// every choice is drawn uniformly; with `redraw` `p < 1` each choice after the first row
+    /// is drawn anew with probability `p` and otherwise repeats the sub-env's previous row, as
+    /// a trained serving policy keeps most devices' variants from one interval to the next
+    /// (a redrawn choice may draw the same value: a device of `V` variants switches with
+    /// probability `p·(V − 1)/V`).
+    public static func actionTable(for vector: AnyVectorEnv, rows: Int, seed: UInt64, redraw: Double = 1) -> [Int] {
         var g = SeededGenerator.substream(seed: seed, index: 7)
         let sizes = vector.actionLayout.sizes
+        let width = vector.count * sizes.count
         var out = [Int]()
-        out.reserveCapacity(rows * vector.count * sizes.count)
-        for _ in 0..<(rows * vector.count) { for n in sizes { out.append(Int.random(in: 0..<n, using: &g)) } }
+        out.reserveCapacity(rows * width)
+        for r in 0..<rows {
+            for _ in 0..<vector.count {
+                for n in sizes {
+                    // The coin is drawn only when `redraw < 1`, so `redraw` 1 keeps the same table.
+                    if redraw < 1 && r > 0 && Double.random(in: 0..<1, using: &g) >= redraw {
+                        out.append(out[out.count - width])
+                    } else {
+                        out.append(Int.random(in: 0..<n, using: &g))
+                    }
+                }
+            }
+        }
         return out
     }
 }

@@ -12,7 +12,7 @@ struct BenchEnvsCommand: ParsableCommand {
         abstract: "Measure env steps per second (one core) and allocations per vector step.",
         discussion: """
             Each env runs as a VectorEnv of --copies sub-envs with next-step autoreset and \
-            precomputed random actions. With --env, only that env (and its discrete-event fidelity for \
+            precomputed random actions (--redraw of the choices drawn anew each step). With --env, only that env (and its discrete-event fidelity for \
             a scenario spec). Build with -c release for meaningful numbers.
             """)
 
@@ -30,6 +30,8 @@ struct BenchEnvsCommand: ParsableCommand {
 
     @Option(help: "Fluid queueing of the scenario envs: subinterval (default), interval, or both (each scenario twice, the interval run's id ending in #interval).")
     var fluidQueueing: String = "subinterval"
+
+    @OptionGroup var actions: RedrawOption
 
     func validate() throws {
         if !(seconds > 0) { throw ValidationError("--seconds must be positive, got \(seconds).") }
@@ -64,7 +66,7 @@ struct BenchEnvsCommand: ParsableCommand {
             specs = EnvRegistry.all + (try shipped.ready.flatMap { try scenarioSpecs($0) })
         }
         for spec in specs {
-            let r = try EnvBenchmark.run(spec: spec, copies: copies, seconds: seconds)
+            let r = try EnvBenchmark.run(spec: spec, copies: copies, seconds: seconds, redraw: actions.redraw)
             if json {
                 print(r.jsonLine)
             } else {

@@ -16,7 +16,7 @@ struct BenchFleetCommand: ParsableCommand {
             The scenario (default envs/vision-zoo.toml) is resized to each fleet size, each device \
             class keeping its share and the arrival rate scaled with the fleet, over its own trace. \
             Reports fluid decisions per second and heap allocations per step (random per-device \
-            actions, one env), discrete-event intervals per second, PPO training steps per second with the family policy (the serving \
+            actions, --redraw of them drawn anew each interval; one env), discrete-event intervals per second, PPO training steps per second with the family policy (the serving \
             defaults: 8 envs x 128 steps, 10 epochs of 256, net [128, 128]), and the time of every \
             baseline and the oracle over the whole trace. Build with -c release.
             """)
@@ -39,6 +39,8 @@ struct BenchFleetCommand: ParsableCommand {
     @Flag(help: "One JSON object per measurement per line.")
     var json = false
 
+    @OptionGroup var actions: RedrawOption
+
     func validate() throws {
         if !(seconds > 0) { throw ValidationError("--seconds must be positive, got \(seconds).") }
         for n in devices + trainDevices + evalDevices where n < 1 || n > ServingScenario.maxDevices {
@@ -59,7 +61,7 @@ struct BenchFleetCommand: ParsableCommand {
             for n in devices {
                 let m = try model(n, randomStart: true)
                 let spec = EnvSpec(id: m.scenario.name, summary: "", maxEpisodeSteps: m.episodeLength) { FluidServingEnv(model: m, seed: $0) }
-                let r = try EnvBenchmark.run(spec: spec, copies: 1, seconds: seconds, allocationSteps: 500)
+                let r = try EnvBenchmark.run(spec: spec, copies: 1, seconds: seconds, allocationSteps: 500, redraw: actions.redraw)
                 let allocs = r.allocationsPerStep.map { "\($0)" } ?? "n/a"
                 if json {
                     emit(Line(bench: "fluid", devices: m.deviceCount, decisions_per_second: r.stepsPerSecond.rounded(),

@@ -69,6 +69,20 @@ struct SeedOption: ParsableArguments {
     var value: UInt64 { given ?? 0 }
 }
 
+// MARK: - --redraw
+
+/// `--redraw`: how the env benchmarks (`bench envs`, `bench fleet`) draw their random actions.
+struct RedrawOption: ParsableArguments {
+    @Option(help: ArgumentHelp(
+        "Share of each step's choices drawn anew; the others repeat the previous step's (1, the default: every choice random, so almost every device switches every interval; 0.1 is closer to a trained policy, which keeps most devices' variants).",
+        valueName: "p"))
+    var redraw: Double = 1
+
+    func validate() throws {
+        guard redraw > 0 && redraw <= 1 else { throw ValidationError("--redraw must be in (0, 1], got \(redraw).") }
+    }
+}
+
 // MARK: - --out
 
 /// What a command's `--out` names, for its help.

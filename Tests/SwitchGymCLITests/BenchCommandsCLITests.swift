@@ -38,4 +38,14 @@ struct BenchCommandsCLITests {
         #expect((fluid["steps_per_second"] as? Double ?? 0) > 0)
         #expect(fluid["allocations_per_step"] as? Double == 0)
     }
+
+    @Test("--redraw: a share in (0, 1]; anything else is refused with the option named")
+    func redraw() throws {
+        let ok = try run(["bench", "envs", "--env", "CartPole-v1", "--seconds", "0.01", "--redraw", "0.1", "--json"])
+        #expect(ok.status == 0, "\(ok.stderr)")
+        for bad in ["0", "1.5", "nan"] {
+            let r = try run(["bench", "fleet", "--devices", "2", "--train-devices", "2", "--eval-devices", "2", "--redraw", bad])
+            #expect(r.status != 0 && r.stderr.contains("--redraw must be in (0, 1]"), "\(bad): \(r.stderr)")
+        }
+    }
 }

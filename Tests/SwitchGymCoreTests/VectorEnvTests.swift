@@ -103,6 +103,24 @@ struct VectorEnvTests {
         }
     }
 
+    /// The env benchmarks' `--redraw`: a share of each row's choices drawn anew, the rest
+    /// repeating the sub-env's previous row; 1 keeps the table every figure so far was measured on.
+    @Test func actionTableRedrawsTheGivenShareOfChoices() throws {
+        let v = try EnvRegistry.spec("CartPole-v1").makeVector(count: 16)
+        let all = EnvBenchmark.actionTable(for: v, rows: 2_000, seed: 3)
+        #expect(EnvBenchmark.actionTable(for: v, rows: 2_000, seed: 3, redraw: 1) == all)
+        let sticky = EnvBenchmark.actionTable(for: v, rows: 2_000, seed: 3, redraw: 0.1)
+        #expect(sticky.count == all.count && sticky.allSatisfy { (0..<2).contains($0) })
+        func changed(_ t: [Int]) -> Double {
+            var n = 0
+            for i in 16..<t.count where t[i] != t[i - 16] { n += 1 }
+            return Double(n) / Double(t.count - 16)
+        }
+        // A redrawn choice of two values changes with probability 1/2.
+        #expect(abs(changed(all) - 0.5) < 0.02, "\(changed(all))")
+        #expect(abs(changed(sticky) - 0.05) < 0.01, "\(changed(sticky))")
+    }
+
     @Test func allocationCounterDetectsAllocations() throws {
         try #require(AllocationCounter.isSupported)
         let n = AllocationCounter.count { allocationSink = [Int](repeating: 1, count: 1000) }
