@@ -74,7 +74,7 @@ struct SeedOption: ParsableArguments {
 /// `--redraw`: how the env benchmarks (`bench envs`, `bench fleet`) draw their random actions.
 struct RedrawOption: ParsableArguments {
     @Option(help: ArgumentHelp(
-        "Share of each step's choices drawn anew; the others repeat the previous step's (1, the default: every choice random, so almost every device switches every interval; 0.1 is closer to a trained policy, which keeps most devices' variants).",
+        "Share of each step's choices drawn anew; the others repeat the previous step's (1, the default: every choice random, so almost every device switches every interval; about 0.2 matches how often the trained policies measured in the README switch).",
         valueName: "p"))
     var redraw: Double = 1
 
