@@ -10,7 +10,7 @@ import SwitchGymNN
     /// The fleet observation of `variants` and `pending` (the rest zero).
     func observation(_ layout: FamilyObservationLayout, _ variants: [Int], _ pending: [Double]) -> [Float] {
         var obs = [Float](repeating: 0, count: layout.dimension)
-        for w in 0..<layout.workers { layout.writeWorker(w, job: variants[w], pending: pending[w], into: &obs) }
+        obs.withUnsafeMutableBufferPointer { layout.writeWorkers(into: $0.baseAddress!, job: { variants[$0] }, pending: { pending[$0] }) }
         return obs
     }
 

@@ -262,16 +262,23 @@ struct ReferenceSubintervalQueue {
         // Device-sub-bins of service per variant: every device holding it, less the part of
         // each sub-bin a load takes.
         var pools = [[Double]](repeating: [Double](repeating: 0, count: K), count: V)
+        var taken = pools, ends = pools
         var holding = [Double](repeating: 0, count: V)
         for d in 0..<D {
             let v = variants[d], w = loading[d]
             holding[v] += 1
             if w == 0 { continue }
             let end = min(K - 1, Int(w * Double(K)))
-            for k in 0..<end { pools[v][k] -= 1 }
-            pools[v][end] -= 1 - min(1, max(0, Double(end + 1) - w * Double(K)))
+            ends[v][end] += 1
+            taken[v][end] += 1 - min(1, max(0, Double(end + 1) - w * Double(K)))
         }
-        for v in 0..<V { for k in 0..<K { pools[v][k] += holding[v] } }
+        for v in 0..<V {
+            for k in 0..<K {
+                // Devices loading through all of sub-bin k: those whose load ends after it.
+                let through = ends[v][(k + 1)...].reduce(0, +)
+                pools[v][k] = (holding[v] - through) - taken[v][k]
+            }
+        }
 
         for k in 0...K {
             let tk = k == K ? T1 : T0 + Double(k) * delta

@@ -392,7 +392,7 @@ public struct EmploymentSearch: Env, Sendable {
     /// all divided by ``billScale``; last, the episode's elapsed fraction.
     public func writeObservation(into d: UnsafeMutablePointer<Float>) {
         let c = configuration, layout = observationLayout
-        for w in c.workers.indices { layout.writeWorker(w, job: jobs[w], pending: pending[w], into: d) }
+        layout.writeWorkers(into: d, job: { jobs[$0] }, pending: { pending[$0] })
         let now = start + time  // the next step's row
         for s in c.streams.indices {
             var buckets = (0.0, 0.0, 0.0, 0.0)

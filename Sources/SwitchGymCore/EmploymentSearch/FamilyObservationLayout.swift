@@ -92,13 +92,18 @@ public struct FamilyObservationLayout: Sendable, Equatable, Codable {
     @inline(__always)
     public static func backlogBucket(lateness late: Int) -> Int { late <= 0 ? 0 : late == 1 ? 1 : late <= 3 ? 2 : 3 }
 
-    /// Writes worker `w`'s block: the one-hot of `job` and the pending hire time in steps.
-    @inline(__always)
-    public func writeWorker(_ w: Int, job: Int, pending: Double, into out: UnsafeMutablePointer<Float>) {
-        let row = out + workerOffset(w)
-        row.update(repeating: 0, count: jobs)
-        row[job] = 1
-        row[jobs] = Float(pending)
+    /// Writes every worker's block: the one-hot of `job(w)` and the pending hire time
+    /// `pending(w)` in steps. The workers' part is cleared in one pass first, so a worker costs
+    /// two stores (not a call to memset, nor a branch on its job: a tenth of a 256-device fluid
+    /// step each).
+    @inlinable @inline(__always)
+    public func writeWorkers(into out: UnsafeMutablePointer<Float>, job: (Int) -> Int, pending: (Int) -> Double) {
+        out.update(repeating: 0, count: sharedOffset)
+        for w in 0..<workers {
+            let row = out + workerOffset(w)
+            row[job(w)] = 1
+            row[jobs] = Float(pending(w))
+        }
     }
 
     /// Writes stream `s`'s block, everything divided by `scale` (the mean bills per step):

@@ -293,9 +293,7 @@ public struct DiscreteEventServingEnv: VectorizableEnv, Sendable {
         let m = model.serving, layout = m.observationLayout
         let e = storage.engine
         let S = m.streamCount
-        for d in 0..<m.deviceCount {
-            layout.writeWorker(d, job: e.variant[d], pending: max(0, e.loadEnd[d] - e.now) / m.scenario.decisionInterval, into: out)
-        }
+        layout.writeWorkers(into: out, job: { e.variant[$0] }, pending: { max(0, e.loadEnd[$0] - e.now) / m.scenario.decisionInterval })
         let time = e.time
         let now = start + time
         let windows = m.scenario.historyWindows

@@ -783,6 +783,10 @@ extension SwitchCarry {
 /// latency at the occupancy they give (`binLatency[v * S + s]`).
 struct SubBinScratch: Sendable {
     var subPool: [Double], heldCount: [Double], loadFraction: [Double], pool: [Double]
+    /// Per variant and sub-bin, the devices whose load ends in that sub-bin (and so takes every
+    /// sub-bin before it): ``FluidServingEnv/applyDecisions(choices:subBins:into:)`` sums them
+    /// from the last sub-bin down, one pass per variant rather than one per loading device.
+    var loadEnds: [Double]
     /// Of `pool[v]`, what the devices of ``SwitchCarry/tenured`` have left in the current
     /// sub-bin (the only service a piece pinned to `v` may take).
     var tenurePool: [Double]
@@ -804,6 +808,7 @@ struct SubBinScratch: Sendable {
         let sub = m.queueing == .subinterval
         let V = sub ? m.variantCount : 0, S = sub ? m.streamCount : 0
         subPool = [Double](repeating: 0, count: V * m.subBins)
+        loadEnds = [Double](repeating: 0, count: V * m.subBins)
         heldCount = [Double](repeating: 0, count: V)
         loadFraction = [Double](repeating: 0, count: sub ? m.deviceCount : 0)
         pool = [Double](repeating: 0, count: V)

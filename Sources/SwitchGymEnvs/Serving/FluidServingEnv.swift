@@ -290,27 +290,35 @@ public struct FluidServingEnv: VectorizableEnv, Sendable {
             // Devices not loading serve in every sub-bin; a loading one from the sub-bin its
             // load ends in (the load takes the interval's start).
             let fK = Double(K)
+            // O(devices + variants × K): each loading device marks the sub-bin its load ends in
+            // (`ends`) and the part of it the load takes (`sub`, summed in device order); the
+            // devices loading through a whole sub-bin are those whose load ends after it.
             bins.subPool.withUnsafeMutableBufferPointer { sub in
+              bins.loadEnds.withUnsafeMutableBufferPointer { ends in
                 bins.heldCount.withUnsafeMutableBufferPointer { count in
                     bins.loadFraction.withUnsafeBufferPointer { loading in
                         variants.withUnsafeBufferPointer { held in
-                            for i in 0..<(V * K) { sub[i] = 0 }
+                            for i in 0..<(V * K) { sub[i] = 0; ends[i] = 0 }
                             for v in 0..<V { count[v] = 0 }
                             for d in 0..<D {
                                 let v = held[d], w = loading[d]
                                 count[v] += 1
                                 if w == 0 { continue }
                                 let j0 = min(K - 1, Int(w * fK))
-                                for k in 0..<j0 { sub[v * K + k] -= 1 }
-                                sub[v * K + j0] -= 1 - min(1, max(0, Double(j0 + 1) - w * fK))
+                                ends[v * K + j0] += 1
+                                sub[v * K + j0] += 1 - min(1, max(0, Double(j0 + 1) - w * fK))
                             }
                             for v in 0..<V {
-                                let n = count[v]
-                                for k in 0..<K { sub[v * K + k] += n }
+                                var through = 0.0
+                                for k in stride(from: K - 1, through: 0, by: -1) {
+                                    sub[v * K + k] = (count[v] - through) - sub[v * K + k]
+                                    through += ends[v * K + k]
+                                }
                             }
                         }
                     }
                 }
+              }
             }
         }
         // The devices that keep their variant hold the backlog the decision pins
@@ -493,7 +501,7 @@ public struct FluidServingEnv: VectorizableEnv, Sendable {
         let S = m.streamCount
         variants.withUnsafeBufferPointer { held in
             pending.withUnsafeBufferPointer { wait in
-                for d in 0..<m.deviceCount { layout.writeWorker(d, job: held[d], pending: wait[d], into: out) }
+                layout.writeWorkers(into: out, job: { held[$0] }, pending: { wait[$0] })
             }
         }
         let now = start + time

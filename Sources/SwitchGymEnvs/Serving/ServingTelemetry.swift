@@ -166,7 +166,7 @@ public struct ServingObserver: Sendable {
         }
         last = now
         let first = start!
-        for d in 0..<D { layout.writeWorker(d, job: held[d], pending: t.devices[d].pendingS / scenario.decisionInterval, into: out) }
+        layout.writeWorkers(into: out, job: { held[$0] }, pending: { t.devices[$0].pendingS / scenario.decisionInterval })
         for s in 0..<S {
             let b = t.streams[s].backlog
             layout.writeStream(s, scale: normalization.billScale, windowMean: { i in
