@@ -61,6 +61,9 @@ struct VectorEnvTests {
         #expect(early?.code == .stepBeforeReset)
         try v.reset(seed: 0, into: b)
         #expect((#expect(throws: EnvError.self) { try v.step([0, 2], into: b) })?.code == .invalidAction)
+        // Negative choices too (the check compares them as unsigned).
+        #expect((#expect(throws: EnvError.self) { try v.step([-1, 0], into: b) })?.code == .invalidAction)
+        #expect((#expect(throws: EnvError.self) { try v.step([0, Int.min], into: b) })?.code == .invalidAction)
         #expect((#expect(throws: EnvError.self) { try v.step([0], into: b) })?.code == .invalidArgument)
         let wrong = VectorBuffers(count: 3, observationDimension: 4, actionLayout: .discrete(2))
         #expect(throws: EnvError.self) { try v.step([0, 0], into: wrong) }

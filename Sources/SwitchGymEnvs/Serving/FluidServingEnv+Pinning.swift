@@ -45,11 +45,12 @@ extension FluidServingEnv {
         var anyGone = false
         for v in 0..<V where bins.leavingAll[v] > 0 { anyGone = true }
         guard anyGone else { return }
+        for v in 0..<V { bins.repinDevices[v] = Double(bins.heldBefore[v]) }
         m.serviceRates.withUnsafeBufferPointer { allRates in
             let rates = allRates.baseAddress! + row
-            bins.withPinScratch { before, gone, rows, sums, shares, placed, order in
+            bins.withPinScratch { before, gone, devices, rows, sums, shares, placed, order in
                 queues.withSlots { q in
-                    Self.spreadBacklog(q, streams: S, variants: V, rates: rates, devices: before,
+                    Self.spreadBacklog(q, streams: S, variants: V, rates: rates, devices: devices,
                                        shares: shares, placed: placed, order: order)
                     for s in 0..<S where q.count[s] > 0 {
                         let share = shares + s &* V
@@ -67,7 +68,7 @@ extension FluidServingEnv {
                         var nt = 0
                         for u in 0..<V where share[u] > 0 && before[u] > gone[u] {
                             targets[nt] = u
-                            part[nt] = share[u] * (1 - gone[u] / before[u])
+                            part[nt] = share[u] * (1 - Double(gone[u]) / Double(before[u]))
                             nt &+= 1
                         }
                         // The stream's slots, oldest first: due, queries, last due, spread, arrivals, pin.
@@ -81,7 +82,7 @@ extension FluidServingEnv {
                         // The switching devices' part of a pooled cohort.
                         var leaving = 0.0, placedShare = 0.0
                         for u in 0..<V where share[u] > 0 {
-                            leaving += share[u] * (gone[u] / before[u])
+                            leaving += share[u] * (Double(gone[u]) / Double(before[u]))
                             placedShare += share[u]
                         }
                         var i = 0
@@ -107,7 +108,7 @@ extension FluidServingEnv {
                                         pooledTotal += t
                                     }
                                 } else {
-                                    let keep = before[p] > 0 ? (before[p] - gone[p]) / before[p] : 0
+                                    let keep = before[p] > 0 ? Double(before[p] - gone[p]) / Double(before[p]) : 0
                                     sums[2 &* p] += a * keep
                                     sums[2 &* p &+ 1] += t * keep
                                     pooled += a * (1 - keep)
@@ -227,26 +228,29 @@ extension CohortRing.Slots {
 }
 
 extension SubBinScratch {
-    /// Runs `body` with the devices per variant before the decision and those leaving it, and
+    /// Runs `body` with the devices per variant before the decision and those leaving it (as
+    /// counted per device), the former as doubles (``repinDevices``, filled by the caller), and
     /// ``FluidServingEnv/pinBacklog()``'s scratch.
     @inline(__always)
-    mutating func withPinScratch<R>(_ body: (UnsafePointer<Double>, UnsafePointer<Double>, UnsafeMutablePointer<Double>,
+    mutating func withPinScratch<R>(_ body: (UnsafePointer<Int>, UnsafePointer<Int>, UnsafePointer<Double>, UnsafeMutablePointer<Double>,
                                              UnsafeMutablePointer<Double>, UnsafeMutablePointer<Double>, UnsafeMutablePointer<Double>,
                                              UnsafeMutablePointer<Int>) -> R) -> R {
         heldBefore.withUnsafeBufferPointer { b in
             leavingAll.withUnsafeBufferPointer { g in
+              repinDevices.withUnsafeBufferPointer { n in
                 repinRows.withUnsafeMutableBufferPointer { rows in
                     repinSums.withUnsafeMutableBufferPointer { sums in
                         repinShares.withUnsafeMutableBufferPointer { shares in
                             repinPlaced.withUnsafeMutableBufferPointer { placed in
                                 repinOrder.withUnsafeMutableBufferPointer { order in
-                                    body(b.baseAddress!, g.baseAddress!, rows.baseAddress!, sums.baseAddress!, shares.baseAddress!,
-                                         placed.baseAddress!, order.baseAddress!)
+                                    body(b.baseAddress!, g.baseAddress!, n.baseAddress!, rows.baseAddress!, sums.baseAddress!,
+                                         shares.baseAddress!, placed.baseAddress!, order.baseAddress!)
                                 }
                             }
                         }
                     }
                 }
+              }
             }
         }
     }

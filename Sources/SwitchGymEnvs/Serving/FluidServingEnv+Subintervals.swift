@@ -786,7 +786,10 @@ struct SubBinScratch: Sendable {
     /// Per variant and sub-bin, the devices whose load ends in that sub-bin (and so takes every
     /// sub-bin before it): ``FluidServingEnv/applyDecisions(choices:subBins:into:)`` sums them
     /// from the last sub-bin down, one pass per variant rather than one per loading device.
-    var loadEnds: [Double]
+    var loadEnds: [Int]
+    /// Per variant, the devices holding it (``heldCount``, counted in integers: the count is a
+    /// chain of dependent additions per variant, one per device).
+    var holders: [Int]
     /// Of `pool[v]`, what the devices of ``SwitchCarry/tenured`` have left in the current
     /// sub-bin (the only service a piece pinned to `v` may take).
     var tenurePool: [Double]
@@ -799,7 +802,7 @@ struct SubBinScratch: Sendable {
     /// decision and, of them, those that switch away (``FluidServingEnv/applyDecisions(choices:subBins:into:)``),
     /// and the scratch of ``FluidServingEnv/pinBacklog()`` (a stream's slots, six doubles each,
     /// and per variant a piece's queries and arrivals).
-    var heldBefore: [Double], leavingAll: [Double], repinRows: [Double], repinSums: [Double]
+    var heldBefore: [Int], leavingAll: [Int], repinDevices: [Double], repinRows: [Double], repinSums: [Double]
     /// ``FluidServingEnv/spreadBacklog(_:streams:variants:rates:devices:shares:placed:order:)``'s
     /// shares per stream and variant, queries placed per variant, and orders of streams and variants.
     var repinShares: [Double], repinPlaced: [Double], repinOrder: [Int]
@@ -808,7 +811,8 @@ struct SubBinScratch: Sendable {
         let sub = m.queueing == .subinterval
         let V = sub ? m.variantCount : 0, S = sub ? m.streamCount : 0
         subPool = [Double](repeating: 0, count: V * m.subBins)
-        loadEnds = [Double](repeating: 0, count: V * m.subBins)
+        loadEnds = [Int](repeating: 0, count: V * m.subBins)
+        holders = [Int](repeating: 0, count: V)
         heldCount = [Double](repeating: 0, count: V)
         loadFraction = [Double](repeating: 0, count: sub ? m.deviceCount : 0)
         pool = [Double](repeating: 0, count: V)
@@ -827,8 +831,9 @@ struct SubBinScratch: Sendable {
         let pins = sub && m.dispatch == .pinned
         // Never empty: ``FluidServingEnv/applyDecisions(choices:subBins:into:)`` takes their base
         // addresses in both queueing modes.
-        heldBefore = [Double](repeating: 0, count: max(1, m.variantCount))
-        leavingAll = [Double](repeating: 0, count: max(1, m.variantCount))
+        heldBefore = [Int](repeating: 0, count: max(1, m.variantCount))
+        leavingAll = [Int](repeating: 0, count: max(1, m.variantCount))
+        repinDevices = [Double](repeating: 0, count: max(1, m.variantCount))
         repinRows = [Double](repeating: 0, count: pins ? max(1, 6 * (m.queueCapacity.max() ?? 0)) : 1)
         repinSums = [Double](repeating: 0, count: pins ? max(1, 2 * V) : 1)
         repinShares = [Double](repeating: 0, count: pins ? max(1, V * S) : 1)

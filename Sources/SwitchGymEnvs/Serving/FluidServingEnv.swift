@@ -208,8 +208,9 @@ public struct FluidServingEnv: VectorizableEnv, Sendable {
 
     /// Applies the decisions (shared by both queueing modes): a device whose (feasible) choice
     /// differs from its variant starts loading it; the time it serves this interval joins its
-    /// variant's pool (`pool[v]`, device-intervals), and with `subBins` also the sub-bins it
-    /// serves in (`subPool[v * K + k]`, device-sub-bins; the load takes the interval's start).
+    /// variant's pool: without `subBins` as device-intervals (`pool[v]`), with `subBins` as the
+    /// sub-bins it serves in (`subPool[v * K + k]`, device-sub-bins; the load takes the
+    /// interval's start).
     ///
     /// A load takes the variant's ``ServingModel/hireSteps`` (the scenario's `load_from`), except
     /// with `subBins`, where it is charged as the discrete-event fidelity charges it: from host
@@ -231,6 +232,22 @@ public struct FluidServingEnv: VectorizableEnv, Sendable {
         // With a pinning router, each variant's devices before the decision and those leaving it.
         let pins = subBins && m.dispatch == .pinned
         if pins { for v in 0..<V { bins.heldBefore[v] = 0; bins.leavingAll[v] = 0 } }
+        // With `subBins`, each device also counts towards its variant's holders and, when it
+        // loads, marks the sub-bin its load ends in (`ends`) and the part of that sub-bin the
+        // load takes (`sub`, summed in device order); the devices loading through a whole
+        // sub-bin are those whose load ends after it (one backward pass per variant below):
+        // O(devices + variants × K), in the decision's own pass over the devices (a second pass
+        // cost a branch per device that mispredicts under random switching; here whether a
+        // device loads follows whether it just switched, which the predictor has seen).
+        let fK = Double(K)
+        if subBins {
+            bins.subPool.withUnsafeMutableBufferPointer { sub in
+                bins.loadEnds.withUnsafeMutableBufferPointer { ends in
+                    for i in 0..<(V * K) { sub[i] = 0; ends[i] = 0 }
+                }
+            }
+            for v in 0..<V { bins.holders[v] = 0 }
+        }
         variants.withUnsafeMutableBufferPointer { held in
             pending.withUnsafeMutableBufferPointer { wait in
                 pool.withUnsafeMutableBufferPointer { time in
@@ -241,6 +258,9 @@ public struct FluidServingEnv: VectorizableEnv, Sendable {
                               carry.withDecisionPointers(model: m) { c in
                                bins.heldBefore.withUnsafeMutableBufferPointer { before in
                                bins.leavingAll.withUnsafeMutableBufferPointer { gone in
+                               bins.subPool.withUnsafeMutableBufferPointer { sub in
+                               bins.loadEnds.withUnsafeMutableBufferPointer { ends in
+                               bins.holders.withUnsafeMutableBufferPointer { count in
                                 for d in 0..<D {
                                     var v = choices[d]
                                     if !fits[d * V + v] {
@@ -248,8 +268,8 @@ public struct FluidServingEnv: VectorizableEnv, Sendable {
                                         v = held[d]
                                     }
                                     if pins {
-                                        before[held[d]] += 1
-                                        if v != held[d] { gone[held[d]] += 1 }
+                                        before[held[d]] &+= 1
+                                        gone[held[d]] &+= v != held[d] ? 1 : 0
                                     }
                                     // Served at the last interval's end (its load, if any, was over).
                                     let busy = subBins && loading[d] < 1
@@ -271,11 +291,23 @@ public struct FluidServingEnv: VectorizableEnv, Sendable {
                                         held[d] = v
                                     }
                                     let w = min(wait[d], 1)
-                                    time[v] += 1 - w
                                     wait[d] = max(0, wait[d] - 1)
                                     cost += price[v]
-                                    if subBins { loading[d] = w }
+                                    if !subBins {
+                                        time[v] += 1 - w
+                                    } else {
+                                        loading[d] = w
+                                        count[v] &+= 1
+                                        if w > 0 {
+                                            let j0 = min(K - 1, Int(w * fK))
+                                            ends[v &* K &+ j0] &+= 1
+                                            sub[v &* K &+ j0] += 1 - min(1, max(0, Double(j0 &+ 1) - w * fK))
+                                        }
+                                    }
                                 }
+                               }
+                               }
+                               }
                                }
                                }
                               }
@@ -288,44 +320,28 @@ public struct FluidServingEnv: VectorizableEnv, Sendable {
         }
         if subBins {
             // Devices not loading serve in every sub-bin; a loading one from the sub-bin its
-            // load ends in (the load takes the interval's start).
-            let fK = Double(K)
-            // O(devices + variants × K): each loading device marks the sub-bin its load ends in
-            // (`ends`) and the part of it the load takes (`sub`, summed in device order); the
-            // devices loading through a whole sub-bin are those whose load ends after it.
+            // load ends in (the load takes the interval's start): the devices loading through
+            // sub-bin k are those whose load ends after it.
             bins.subPool.withUnsafeMutableBufferPointer { sub in
-              bins.loadEnds.withUnsafeMutableBufferPointer { ends in
-                bins.heldCount.withUnsafeMutableBufferPointer { count in
-                    bins.loadFraction.withUnsafeBufferPointer { loading in
-                        variants.withUnsafeBufferPointer { held in
-                            for i in 0..<(V * K) { sub[i] = 0; ends[i] = 0 }
-                            for v in 0..<V { count[v] = 0 }
-                            for d in 0..<D {
-                                let v = held[d], w = loading[d]
-                                count[v] += 1
-                                if w == 0 { continue }
-                                let j0 = min(K - 1, Int(w * fK))
-                                ends[v * K + j0] += 1
-                                sub[v * K + j0] += 1 - min(1, max(0, Double(j0 + 1) - w * fK))
-                            }
-                            for v in 0..<V {
-                                var through = 0.0
-                                for k in stride(from: K - 1, through: 0, by: -1) {
-                                    sub[v * K + k] = (count[v] - through) - sub[v * K + k]
-                                    through += ends[v * K + k]
-                                }
+                bins.loadEnds.withUnsafeBufferPointer { ends in
+                    bins.heldCount.withUnsafeMutableBufferPointer { count in
+                        for v in 0..<V {
+                            count[v] = Double(bins.holders[v])
+                            var through = 0
+                            for k in stride(from: K - 1, through: 0, by: -1) {
+                                sub[v * K + k] = (count[v] - Double(through)) - sub[v * K + k]
+                                through &+= ends[v * K + k]
                             }
                         }
                     }
                 }
-              }
             }
         }
         // The devices that keep their variant hold the backlog the decision pins
         // (``pinBacklog()``); the devices switching in serve what arrives after it.
         // (Without pins every device holding a variant counts as tenured.)
         if pins && switches > 0 {
-            for v in 0..<V { carry.tenured[v] = bins.heldBefore[v] - bins.leavingAll[v] }
+            for v in 0..<V { carry.tenured[v] = Double(bins.heldBefore[v] - bins.leavingAll[v]) }
         } else if subBins && !pins {
             for v in 0..<V { carry.tenured[v] = bins.heldCount[v] }
         }
