@@ -302,7 +302,7 @@ import SwitchGymCore
         var ring = CohortRing(capacities: [4, 4])
         let S = 2, V = 2
         let rates: [Double] = [0, 10, 10, 10]  // rates[u * S + s]
-        let devices: [Double] = [1, 1]
+        let devices: [Int] = [1, 1]
         var shares = [Double](repeating: -1, count: S * V), placed = [Double](repeating: 0, count: V)
         var order = [Int](repeating: 0, count: S + V)
         ring.withSlots { q in

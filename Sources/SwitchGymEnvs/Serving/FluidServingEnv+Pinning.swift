@@ -45,12 +45,11 @@ extension FluidServingEnv {
         var anyGone = false
         for v in 0..<V where bins.leavingAll[v] > 0 { anyGone = true }
         guard anyGone else { return }
-        for v in 0..<V { bins.repinDevices[v] = Double(bins.heldBefore[v]) }
         m.serviceRates.withUnsafeBufferPointer { allRates in
             let rates = allRates.baseAddress! + row
-            bins.withPinScratch { before, gone, devices, rows, sums, shares, placed, order in
+            bins.withPinScratch { before, gone, rows, sums, shares, placed, order in
                 queues.withSlots { q in
-                    Self.spreadBacklog(q, streams: S, variants: V, rates: rates, devices: devices,
+                    Self.spreadBacklog(q, streams: S, variants: V, rates: rates, devices: before,
                                        shares: shares, placed: placed, order: order)
                     for s in 0..<S where q.count[s] > 0 {
                         let share = shares + s &* V
@@ -141,7 +140,7 @@ extension FluidServingEnv {
     /// devices' expected waits, streams with the fewest serving variants first. `placed` and
     /// `order` are scratch (`V` and `S + V` entries).
     static func spreadBacklog(_ q: CohortRing.Slots, streams S: Int, variants V: Int, rates: UnsafePointer<Double>,
-                              devices n: UnsafePointer<Double>, shares: UnsafeMutablePointer<Double>,
+                              devices n: UnsafePointer<Int>, shares: UnsafeMutablePointer<Double>,
                               placed: UnsafeMutablePointer<Double>, order: UnsafeMutablePointer<Int>) {
         // The queries already pinned to each variant.
         for u in 0..<V { placed[u] = 0 }
@@ -176,9 +175,9 @@ extension FluidServingEnv {
             // The variants answering the stream, by the wait their devices start at.
             var m = 0
             for u in 0..<V where n[u] > 0 && rates[u &* S &+ s] > 0 {
-                let w = placed[u] / (n[u] * rates[u &* S &+ s])
+                let w = placed[u] / (Double(n[u]) * rates[u &* S &+ s])
                 var j = m
-                while j > 0 && placed[byWait[j &- 1]] / (n[byWait[j &- 1]] * rates[byWait[j &- 1] &* S &+ s]) > w {
+                while j > 0 && placed[byWait[j &- 1]] / (Double(n[byWait[j &- 1]]) * rates[byWait[j &- 1] &* S &+ s]) > w {
                     byWait[j] = byWait[j &- 1]
                     j &-= 1
                 }
@@ -189,18 +188,18 @@ extension FluidServingEnv {
             // The level: the first `c` variants take the backlog up to `level`, below the next one's start.
             var capacity = 0.0, filled = 0.0, level = 0.0, c = 0
             while c < m {
-                let u = byWait[c], k = n[u] * rates[u &* S &+ s]
+                let u = byWait[c], k = Double(n[u]) * rates[u &* S &+ s]
                 capacity += k
                 filled += placed[u]
                 c &+= 1
                 level = (backlog + filled) / capacity
                 if c == m { break }
                 let next = byWait[c]
-                if level <= placed[next] / (n[next] * rates[next &* S &+ s]) { break }
+                if level <= placed[next] / (Double(n[next]) * rates[next &* S &+ s]) { break }
             }
             let share = shares + s &* V
             for j in 0..<c {
-                let u = byWait[j], k = n[u] * rates[u &* S &+ s]
+                let u = byWait[j], k = Double(n[u]) * rates[u &* S &+ s]
                 let x = max(0, k * level - placed[u])
                 share[u] = x / backlog
                 placed[u] += x
@@ -228,29 +227,26 @@ extension CohortRing.Slots {
 }
 
 extension SubBinScratch {
-    /// Runs `body` with the devices per variant before the decision and those leaving it (as
-    /// counted per device), the former as doubles (``repinDevices``, filled by the caller), and
+    /// Runs `body` with the devices per variant before the decision and those leaving it, and
     /// ``FluidServingEnv/pinBacklog()``'s scratch.
     @inline(__always)
-    mutating func withPinScratch<R>(_ body: (UnsafePointer<Int>, UnsafePointer<Int>, UnsafePointer<Double>, UnsafeMutablePointer<Double>,
+    mutating func withPinScratch<R>(_ body: (UnsafePointer<Int>, UnsafePointer<Int>, UnsafeMutablePointer<Double>,
                                              UnsafeMutablePointer<Double>, UnsafeMutablePointer<Double>, UnsafeMutablePointer<Double>,
                                              UnsafeMutablePointer<Int>) -> R) -> R {
         heldBefore.withUnsafeBufferPointer { b in
             leavingAll.withUnsafeBufferPointer { g in
-              repinDevices.withUnsafeBufferPointer { n in
                 repinRows.withUnsafeMutableBufferPointer { rows in
                     repinSums.withUnsafeMutableBufferPointer { sums in
                         repinShares.withUnsafeMutableBufferPointer { shares in
                             repinPlaced.withUnsafeMutableBufferPointer { placed in
                                 repinOrder.withUnsafeMutableBufferPointer { order in
-                                    body(b.baseAddress!, g.baseAddress!, n.baseAddress!, rows.baseAddress!, sums.baseAddress!,
-                                         shares.baseAddress!, placed.baseAddress!, order.baseAddress!)
+                                    body(b.baseAddress!, g.baseAddress!, rows.baseAddress!, sums.baseAddress!, shares.baseAddress!,
+                                         placed.baseAddress!, order.baseAddress!)
                                 }
                             }
                         }
                     }
                 }
-              }
             }
         }
     }

@@ -802,7 +802,7 @@ struct SubBinScratch: Sendable {
     /// decision and, of them, those that switch away (``FluidServingEnv/applyDecisions(choices:subBins:into:)``),
     /// and the scratch of ``FluidServingEnv/pinBacklog()`` (a stream's slots, six doubles each,
     /// and per variant a piece's queries and arrivals).
-    var heldBefore: [Int], leavingAll: [Int], repinDevices: [Double], repinRows: [Double], repinSums: [Double]
+    var heldBefore: [Int], leavingAll: [Int], repinRows: [Double], repinSums: [Double]
     /// ``FluidServingEnv/spreadBacklog(_:streams:variants:rates:devices:shares:placed:order:)``'s
     /// shares per stream and variant, queries placed per variant, and orders of streams and variants.
     var repinShares: [Double], repinPlaced: [Double], repinOrder: [Int]
@@ -833,7 +833,6 @@ struct SubBinScratch: Sendable {
         // addresses in both queueing modes.
         heldBefore = [Int](repeating: 0, count: max(1, m.variantCount))
         leavingAll = [Int](repeating: 0, count: max(1, m.variantCount))
-        repinDevices = [Double](repeating: 0, count: max(1, m.variantCount))
         repinRows = [Double](repeating: 0, count: pins ? max(1, 6 * (m.queueCapacity.max() ?? 0)) : 1)
         repinSums = [Double](repeating: 0, count: pins ? max(1, 2 * V) : 1)
         repinShares = [Double](repeating: 0, count: pins ? max(1, V * S) : 1)

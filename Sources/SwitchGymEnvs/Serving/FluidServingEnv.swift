@@ -240,14 +240,6 @@ public struct FluidServingEnv: VectorizableEnv, Sendable {
         // cost a branch per device that mispredicts under random switching; here whether a
         // device loads follows whether it just switched, which the predictor has seen).
         let fK = Double(K)
-        if subBins {
-            bins.subPool.withUnsafeMutableBufferPointer { sub in
-                bins.loadEnds.withUnsafeMutableBufferPointer { ends in
-                    for i in 0..<(V * K) { sub[i] = 0; ends[i] = 0 }
-                }
-            }
-            for v in 0..<V { bins.holders[v] = 0 }
-        }
         variants.withUnsafeMutableBufferPointer { held in
             pending.withUnsafeMutableBufferPointer { wait in
                 pool.withUnsafeMutableBufferPointer { time in
@@ -260,7 +252,11 @@ public struct FluidServingEnv: VectorizableEnv, Sendable {
                                bins.leavingAll.withUnsafeMutableBufferPointer { gone in
                                bins.subPool.withUnsafeMutableBufferPointer { sub in
                                bins.loadEnds.withUnsafeMutableBufferPointer { ends in
-                               bins.holders.withUnsafeMutableBufferPointer { count in
+                               bins.holders.withUnsafeMutableBufferPointer { holders in
+                                if subBins {
+                                    for i in 0..<(V * K) { sub[i] = 0; ends[i] = 0 }
+                                    for v in 0..<V { holders[v] = 0 }
+                                }
                                 for d in 0..<D {
                                     var v = choices[d]
                                     if !fits[d * V + v] {
@@ -297,7 +293,7 @@ public struct FluidServingEnv: VectorizableEnv, Sendable {
                                         time[v] += 1 - w
                                     } else {
                                         loading[d] = w
-                                        count[v] &+= 1
+                                        holders[v] &+= 1
                                         if w > 0 {
                                             let j0 = min(K - 1, Int(w * fK))
                                             ends[v &* K &+ j0] &+= 1
