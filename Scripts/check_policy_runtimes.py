@@ -3,14 +3,16 @@
 
 For a family policy (envs/llm-zoo.toml, 4 GPUs) and a moves policy (envs/vision-cluster.toml cut to
 32 devices), each trained briefly with the release binary and exported with `switchgym export`:
-  1. the C runtime (runtime/c, compiled here with `cc`), numpy (Scripts/policy_reference.py, with
-     the `safetensors` package) and `switchgym act` all load the file (checksum, shapes, self-test);
+  1. the C runtime (runtime/c, compiled here with `cc`: the portable build, and where this CPU has
+     AVX2 and FMA a second build with `-mavx2 -mfma`, whose kernels differ), numpy
+     (Scripts/policy_reference.py, with the `safetensors` package) and `switchgym act` all load
+     the file (checksum, shapes, self-test);
   2. on 10,000 seeded random valid observations (one-hot held variants, some pending loads) with
      random masks (every device allowed at least one variant), the three give the same action,
      except near-ties (a decision within 1e-4 of changing, where tanh and summation order may
      differ), whose logit gap is printed; any other disagreement fails the check;
   3. the C runtime refuses a copy with one flipped data byte;
-  4. prints the C runtime's batch-1 latency (median of 20,000 calls).
+  4. prints the C runtime's batch-1 latency (median of 20,000 calls) of each build.
 Prints SKIP with the reason when PyPI (numpy, safetensors) or a C compiler is unavailable.
 """
 import os
@@ -38,19 +40,37 @@ def check(cond, what):
         failures.append(what)
 
 
+def cpu_has_avx2_fma():
+    try:
+        flags = next((line for line in open("/proc/cpuinfo") if line.startswith("flags")), "").split()
+    except OSError:
+        return False
+    return "avx2" in flags and "fma" in flags
+
+
 def compile_c(tmp):
+    """The C runtime's builds: [(label, sg_act path)], the portable one first."""
     cc = os.environ.get("CC") or shutil.which("cc") or shutil.which("gcc") or shutil.which("clang")
     if not cc:
         pyclient.skip("no C compiler (cc, gcc or clang) to build the C runtime")
     src = os.path.join(pyclient.ROOT, "runtime", "c")
-    exe = os.path.join(tmp, "sg_act")
-    r = subprocess.run([cc, "-std=c99", "-O2", "-Wall", "-Wextra", "-pedantic", "-I", os.path.join(src, "include"),
-                        os.path.join(src, "switchgym_policy.c"), os.path.join(src, "sg_act.c"), "-lm", "-o", exe],
-                       capture_output=True, text=True)
-    if r.returncode != 0:
-        pyclient.fail(f"cc failed:\n{r.stderr}")
-    check(r.stderr.strip() == "", f"the C runtime compiles with -std=c99 -Wall -Wextra -pedantic and no warning{': ' + r.stderr if r.stderr.strip() else ''}")
-    return exe
+    builds = [("portable", [])]
+    if cpu_has_avx2_fma():
+        builds.append(("avx2", ["-mavx2", "-mfma"]))
+    else:
+        print("     (no AVX2 and FMA on this CPU: the -mavx2 -mfma build of the C runtime is not checked)")
+    exes = []
+    for label, flags in builds:
+        exe = os.path.join(tmp, "sg_act-" + label)
+        r = subprocess.run([cc, "-std=c99", "-O2", *flags, "-Wall", "-Wextra", "-pedantic", "-I", os.path.join(src, "include"),
+                            os.path.join(src, "switchgym_policy.c"), os.path.join(src, "sg_act.c"), "-lm", "-o", exe],
+                           capture_output=True, text=True)
+        if r.returncode != 0:
+            pyclient.fail(f"cc {' '.join(flags)} failed:\n{r.stderr}")
+        check(r.stderr.strip() == "", f"the C runtime ({label}) compiles with -std=c99 -O2 {' '.join(flags) + ' ' if flags else ''}"
+                                      f"-Wall -Wextra -pedantic and no warning{': ' + r.stderr if r.stderr.strip() else ''}")
+        exes.append((label, exe))
+    return exes
 
 
 def actions_of(text, n, width):
@@ -69,7 +89,7 @@ def train_and_export(tmp, name, env, extra_steps):
     return out
 
 
-def compare(tmp, exe, name, path, want_kind):
+def compare(tmp, exes, name, path, want_kind):
     policy = pr.load(path)  # sha256, shapes, self-test
     check(policy.kind == want_kind, f"{name}: numpy reads the exported {policy.kind} policy "
                                     f"(network {policy.sizes}, {len(policy.components)} devices) and its self-test passes")
@@ -87,15 +107,18 @@ def compare(tmp, exe, name, path, want_kind):
     swift = actions_of(r.stdout, N, width)
     swift_latency = r.stderr.strip().splitlines()[-1] if r.stderr.strip() else "?"
 
-    r = subprocess.run([exe, path, "--input", obs_csv, "--mask", mask_csv, "--bench", "20000"], capture_output=True, text=True)
-    if r.returncode != 0:
-        pyclient.fail(f"sg_act exited {r.returncode}:\n{r.stderr}")
-    c = actions_of(r.stdout, N, width)
-    bench = re.search(r"bench: median (\d+) ns", r.stderr)
-
     ref = pr.act(policy, obs, mask).astype(np.int64)
     gaps = pr.margins(policy, obs, mask)
-    for a_name, a, b_name, b in (("C", c, "Swift", swift), ("C", c, "numpy", ref), ("Swift", swift, "numpy", ref)):
+    pairs, latency = [("Swift", swift, "numpy", ref)], {}
+    for label, exe in exes:
+        r = subprocess.run([exe, path, "--input", obs_csv, "--mask", mask_csv, "--bench", "20000"], capture_output=True, text=True)
+        if r.returncode != 0:
+            pyclient.fail(f"sg_act ({label}) exited {r.returncode}:\n{r.stderr}")
+        c = actions_of(r.stdout, N, width)
+        bench = re.search(r"bench: median (\d+) ns", r.stderr)
+        latency[label] = int(bench.group(1)) if bench else None
+        pairs += [(f"C ({label})", c, "Swift", swift), (f"C ({label})", c, "numpy", ref)]
+    for a_name, a, b_name, b in pairs:
         diff = np.nonzero((a != b).any(axis=1))[0]
         hard = [i for i in diff if gaps[i] >= NEAR_TIE]
         detail = ""
@@ -113,17 +136,17 @@ def compare(tmp, exe, name, path, want_kind):
     raw[-100] ^= 0x04
     bad = os.path.join(tmp, name + ".bad.safetensors")
     open(bad, "wb").write(bytes(raw))
-    r = subprocess.run([exe, bad, "--input", obs_csv], capture_output=True, text=True)
+    r = subprocess.run([exes[0][1], bad, "--input", obs_csv], capture_output=True, text=True)
     check(r.returncode != 0 and "checksum mismatch" in r.stderr, f"{name}: the C runtime refuses a flipped byte ({r.stderr.strip()[:90]}...)")
 
-    ns = int(bench.group(1)) if bench else None
-    print(f"     {name}: C batch-1 latency {ns / 1000:.2f} µs (median of 20000 calls); switchgym act: {swift_latency}")
-    return ns
+    print(f"     {name}: C batch-1 latency " + ", ".join(f"{label} {ns / 1000:.2f} µs" for label, ns in latency.items() if ns)
+          + f" (median of 20000 calls); switchgym act: {swift_latency}")
+    return latency
 
 
 def main():
     with tempfile.TemporaryDirectory() as tmp:
-        exe = compile_c(tmp)
+        exes = compile_c(tmp)
         # A 32-device copy of vision-cluster (two classes of 16), its trace path made absolute.
         envs = os.path.join(pyclient.ROOT, "envs")
         text = open(os.path.join(envs, "vision-cluster.toml")).read()
@@ -136,8 +159,9 @@ def main():
         for name, env, kind in (("llm-zoo", os.path.join(envs, "llm-zoo.toml"), "family"),
                                 ("vision-cluster-32", cluster, "moves")):
             path = train_and_export(tmp, name, env, 4096)
-            results[name] = compare(tmp, exe, name, path, kind)
-        print("C batch-1 latency: " + ", ".join(f"{k} {v / 1000:.2f} µs" for k, v in results.items() if v))
+            results[name] = compare(tmp, exes, name, path, kind)
+        print("C batch-1 latency: " + "; ".join(f"{k} " + ", ".join(f"{label} {ns / 1000:.2f} µs" for label, ns in v.items() if ns)
+                                                for k, v in results.items()))
     if failures:
         pyclient.fail(f"{len(failures)} check(s) failed")
     print("PASS: check_policy_runtimes.py")
