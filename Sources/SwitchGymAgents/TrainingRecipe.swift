@@ -265,17 +265,23 @@ public struct TrainingError: Error, CustomStringConvertible, Sendable, Equatable
 public enum Training {
     /// The run config of a fresh run: `algorithm`'s defaults (serving defaults for a scenario
     /// spec), then the keys of the JSON config file `file`, then `seed` and `steps`; with `goals`.
-    /// - Throws: ``TrainingError`` naming the file and key (or the goal's key).
+    /// `file` may also be the JSON object itself (it starts with `{`, as `--config
+    /// '{"net_arch": [64, 64]}'` on the command line).
+    /// - Throws: ``TrainingError`` naming the file (or "inline config") and key (or the goal's key).
     public static func resolve(env: String, trace: String?, algorithm: Algorithm, file: String?,
                                seed: UInt64?, steps: Int?, goals: TrainingGoals = TrainingGoals()) throws -> TrainingRunConfig {
         try goals.validate()
         var agent = AgentConfig.defaults(algorithm, serving: EnvResolver.isScenarioPath(env))
         if let file {
-            let data: Data
-            do { data = Data(try FileSystem.readAll(file, limit: 16 << 20, what: "a JSON train config")) } catch {
-                throw TrainingError(.invalidConfig, "\(file): cannot read the config file (\(error)).")
+            if let inline = inlineConfig(file) {
+                agent = try AgentConfig.decode(inline, over: agent, source: "inline config \(file)")
+            } else {
+                let data: Data
+                do { data = Data(try FileSystem.readAll(file, limit: 16 << 20, what: "a JSON train config")) } catch {
+                    throw TrainingError(.invalidConfig, "\(file): cannot read the config file (\(error)).")
+                }
+                agent = try AgentConfig.decode(data, over: agent, source: file)
             }
-            agent = try AgentConfig.decode(data, over: agent, source: file)
         }
         agent = agent.with(seed: seed, steps: steps)
         switch agent {
@@ -285,6 +291,13 @@ public enum Training {
             do { try c.validate() } catch let e as AgentError { throw TrainingError(.invalidConfig, e.message) }
         }
         return TrainingRunConfig(env: env, trace: trace, agent: agent, goals: goals)
+    }
+
+    /// The JSON of a config given inline (`text` starts with `{` after white space), else nil: a
+    /// path to a config file. (A file whose name starts with `{` is read as `./{...`.)
+    static func inlineConfig(_ text: String) -> Data? {
+        guard text.drop(while: { $0.isWhitespace }).first == "{" else { return nil }
+        return Data(text.utf8)
     }
 
     /// Trains `run` in `directory`: a fresh run writes `config.json`, metrics (CSV and

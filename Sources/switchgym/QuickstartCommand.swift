@@ -34,7 +34,7 @@ struct QuickstartCommand: ParsableCommand {
     @Option(help: "Seed of the agent; repeat for one run per seed (run-s<N>), all evaluated together.")
     var seed: [UInt64] = [1]
 
-    @Option(help: "A JSON file of PPO config keys overriding the serving defaults (as `train --config`).")
+    @Option(help: "A JSON file of PPO config keys overriding the serving defaults, or the JSON object itself (as `train --config`).")
     var config: String?
 
     @Option(help: "Folder for the evaluation report.")

@@ -19,7 +19,8 @@ struct TrainCommand: ParsableCommand {
             --out from its newest intact checkpoint (damaged newer ones are skipped, and named), bit for bit \
             as if it had not stopped; a folder whose run stopped before its first checkpoint is reused by a \
             fresh run. A running train holds --out/.lock, so a second run into the same folder is refused. Defaults are the RL Zoo's \
-            tuned CartPole-v1 settings; --config FILE (JSON, the keys of config.json) overrides them. \
+            tuned CartPole-v1 settings; --config FILE (JSON, the keys of config.json) overrides them, \
+            or --config '{...}' with the JSON inline. \
             --seed seeds the agent and the envs; --trace trains a scenario on that dataset, e.g. the \
             training part of `traces split`. \
             --stop-at-return R stops once the mean return of the last 20 training episodes reaches R, or \
@@ -44,7 +45,7 @@ struct TrainCommand: ParsableCommand {
 
     @OptionGroup var output: OutputOptions<RunFolderOutput>
 
-    @Option(help: "A JSON file of config keys overriding the defaults.")
+    @Option(help: "A JSON file of config keys overriding the defaults, or the JSON object itself ('{\"net_arch\": [64, 64]}').")
     var config: String?
 
     @Flag(help: "Continue the run in --out from its latest checkpoint.")

@@ -40,6 +40,30 @@ import SwitchGymNN
         }
     }
 
+    /// `--config '{...}'`: the JSON object itself, decoded as a file's, its errors named "inline config".
+    @Test func anInlineConfigDecodesLikeAFile() throws {
+        let spec = ServingBaselineTests.root + "/envs/vision-zoo.toml"
+        let run = try Training.resolve(env: spec, trace: nil, algorithm: .ppo, file: " {\"net_arch\": [64, 64], \"policy\": \"mlp\"}",
+                                       seed: 3, steps: 500)
+        guard case .ppo(let c) = run.agent else { Issue.record("not ppo"); return }
+        #expect(c.hiddenSizes == [64, 64] && c.policy == .mlp && c.numEpochs == 10 && c.seed == 3 && c.totalTimesteps == 500)
+        for (text, expected) in [("{\"lr\": 0.1}", "unknown ppo config key 'lr'"), ("{\"net_arch\": [64,", "inline config")] {
+            do {
+                _ = try Training.resolve(env: "CartPole-v1", trace: nil, algorithm: .ppo, file: text, seed: nil, steps: nil)
+                Issue.record("\(text) was accepted")
+            } catch let e as TrainingError {
+                #expect(e.kind == .invalidConfig && e.message.contains("inline config") && e.message.contains(expected), "\(e)")
+            }
+        }
+        // Not JSON: still a path, and a missing one is named as a file.
+        do {
+            _ = try Training.resolve(env: "CartPole-v1", trace: nil, algorithm: .ppo, file: "/nonexistent/c.json", seed: nil, steps: nil)
+            Issue.record("a missing file was accepted")
+        } catch let e as TrainingError {
+            #expect(e.message.contains("/nonexistent/c.json: cannot read the config file"), "\(e)")
+        }
+    }
+
     @Test func theRunConfigRoundTripsAndRefusesUnknownKeys() throws {
         let run = TrainingRunConfig(env: "CartPole-v1", trace: nil, agent: .dqn(DQNConfig()))
         let data = try JSONEncoder().encode(run)
