@@ -53,6 +53,7 @@ def main():
     import numpy as np
     import torch
     from stable_baselines3 import DQN, PPO
+    pyclient.sb3_logs_in_scratch()
     from stable_baselines3.common.callbacks import BaseCallback
     from stable_baselines3.common.env_util import make_vec_env
 

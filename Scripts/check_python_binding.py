@@ -330,6 +330,7 @@ def check_training(gym, np, switchgym):
         return
     import torch
     from sb3_contrib import MaskablePPO
+    pyclient.sb3_logs_in_scratch()
     torch.set_num_threads(1)
 
     # MaskablePPO on a serving scenario: mean episode return after a short budget vs a random

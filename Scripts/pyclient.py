@@ -54,6 +54,20 @@ def require(packages):
     os.execve(py, [py] + sys.argv, env)
 
 
+def sb3_logs_in_scratch():
+    """Stable-Baselines3 makes an empty `SB3-<date>` folder in the system temp folder for every
+    model trained without a log folder; point it at a scratch folder removed at exit (unless
+    SB3_LOGDIR is already set), so the checks leave nothing behind."""
+    if os.environ.get("SB3_LOGDIR"):
+        return
+    import atexit
+    import shutil
+    import tempfile
+    folder = tempfile.mkdtemp(prefix="switchgym-sb3-logs-")
+    os.environ["SB3_LOGDIR"] = folder
+    atexit.register(shutil.rmtree, folder, True)
+
+
 def local_cpu_torch_wheels():
     """CPU torch wheels (`torch-*+cpu-*.whl`) in pip's configured find-links folders."""
     dirs = os.environ.get("PIP_FIND_LINKS", "").split()
