@@ -12,7 +12,11 @@ For a family policy (envs/llm-zoo.toml, 4 GPUs) and a moves policy (envs/vision-
      except near-ties (a decision within 1e-4 of changing, where tanh and summation order may
      differ), whose logit gap is printed; any other disagreement fails the check;
   3. the C runtime refuses a copy with one flipped data byte;
-  4. prints the C runtime's batch-1 latency (median of 20,000 calls) of each build.
+  4. prints the C runtime's batch-1 latency (median of 20,000 calls) of each build;
+  5. a build with AddressSanitizer and UndefinedBehaviorSanitizer (where the compiler has them)
+     acts on the same observations with the same actions, and refuses a resealed copy whose
+     golden actions are all -2147483648 (a failed self-test; its message once overflowed its
+     buffer on 32 devices) with a clear reason and no sanitizer report.
 Prints SKIP with the reason when PyPI (numpy, safetensors) or a C compiler is unavailable.
 """
 import os
@@ -73,6 +77,43 @@ def compile_c(tmp):
     return exes
 
 
+def compile_sanitized(tmp):
+    """sg_act built with ASan and UBSan (AVX2 kernels too where the CPU has them), or None."""
+    cc = os.environ.get("CC") or shutil.which("cc") or shutil.which("gcc") or shutil.which("clang")
+    src = os.path.join(pyclient.ROOT, "runtime", "c")
+    exe = os.path.join(tmp, "sg_act-sanitized")
+    flags = ["-fsanitize=address,undefined", "-fno-sanitize-recover=all", "-fno-omit-frame-pointer"]
+    if cpu_has_avx2_fma():
+        flags += ["-mavx2", "-mfma"]
+    r = subprocess.run([cc, "-std=c99", "-O1", "-g", *flags, "-I", os.path.join(src, "include"),
+                        os.path.join(src, "switchgym_policy.c"), os.path.join(src, "sg_act.c"), "-lm", "-o", exe],
+                       capture_output=True, text=True)
+    if r.returncode != 0:
+        print(f"     (no sanitizer build: {cc} {' '.join(flags)} failed: {r.stderr.strip().splitlines()[-1:]})")
+        return None
+    return exe
+
+
+def huge_golden_copy(path, out):
+    """`path` with every golden action set to -2147483648, its sha256 recomputed (same length)."""
+    import json
+    import struct
+    raw = bytearray(open(path, "rb").read())
+    n = struct.unpack("<Q", raw[:8])[0]
+    header = json.loads(raw[8:8 + n])
+    begin, end = header["golden.action"]["data_offsets"]
+    raw[8 + n + begin:8 + n + end] = struct.pack("<i", -2**31) * ((end - begin) // 4)
+    old = header["__metadata__"]["sha256"]
+    new = pyclient_sha256(bytes(raw[8 + n:]) + header["__metadata__"]["policy"].encode("utf-8"))
+    head = bytes(raw[8:8 + n]).replace(old.encode(), new.encode(), 1)
+    open(out, "wb").write(bytes(raw[:8]) + head + bytes(raw[8 + n:]))
+
+
+def pyclient_sha256(b):
+    import hashlib
+    return hashlib.sha256(b).hexdigest()
+
+
 def actions_of(text, n, width):
     rows = [line for line in text.splitlines() if line.strip()]
     a = np.array([[int(x) for x in line.split(",")] for line in rows], dtype=np.int64).reshape(-1, width)
@@ -89,7 +130,7 @@ def train_and_export(tmp, name, env, extra_steps):
     return out
 
 
-def compare(tmp, exes, name, path, want_kind):
+def compare(tmp, exes, name, path, want_kind, sanitized=None):
     policy = pr.load(path)  # sha256, shapes, self-test
     check(policy.kind == want_kind, f"{name}: numpy reads the exported {policy.kind} policy "
                                     f"(network {policy.sizes}, {len(policy.components)} devices) and its self-test passes")
@@ -118,6 +159,19 @@ def compare(tmp, exes, name, path, want_kind):
         bench = re.search(r"bench: median (\d+) ns", r.stderr)
         latency[label] = int(bench.group(1)) if bench else None
         pairs += [(f"C ({label})", c, "Swift", swift), (f"C ({label})", c, "numpy", ref)]
+    if sanitized:
+        r = subprocess.run([sanitized, path, "--input", obs_csv, "--mask", mask_csv], capture_output=True, text=True)
+        clean = r.returncode == 0 and "Sanitizer" not in r.stderr and "runtime error" not in r.stderr
+        same = clean and (actions_of(r.stdout, N, width) == actions_of(subprocess.run(
+            [exes[-1][1], path, "--input", obs_csv, "--mask", mask_csv], capture_output=True, text=True).stdout, N, width)).all()
+        check(clean and same, f"{name}: the sanitized C runtime acts on the {N} observations with no report and the same actions"
+                              + ("" if clean else f" ({r.stderr.strip()[-300:]})"))
+        huge = os.path.join(tmp, name + ".huge-golden.safetensors")
+        huge_golden_copy(path, huge)
+        r = subprocess.run([sanitized, huge, "--input", obs_csv], capture_output=True, text=True)
+        check(r.returncode != 0 and "self-test case 0: action [" in r.stderr and "expected [-2147483648," in r.stderr
+              and "Sanitizer" not in r.stderr and "runtime error" not in r.stderr,
+              f"{name}: the sanitized C runtime refuses golden actions of -2147483648 cleanly ({r.stderr.strip()[:160]}...)")
     for a_name, a, b_name, b in pairs:
         diff = np.nonzero((a != b).any(axis=1))[0]
         hard = [i for i in diff if gaps[i] >= NEAR_TIE]
@@ -147,6 +201,7 @@ def compare(tmp, exes, name, path, want_kind):
 def main():
     with tempfile.TemporaryDirectory() as tmp:
         exes = compile_c(tmp)
+        sanitized = compile_sanitized(tmp)
         # A 32-device copy of vision-cluster (two classes of 16), its trace path made absolute.
         envs = os.path.join(pyclient.ROOT, "envs")
         text = open(os.path.join(envs, "vision-cluster.toml")).read()
@@ -159,7 +214,7 @@ def main():
         for name, env, kind in (("llm-zoo", os.path.join(envs, "llm-zoo.toml"), "family"),
                                 ("vision-cluster-32", cluster, "moves")):
             path = train_and_export(tmp, name, env, 4096)
-            results[name] = compare(tmp, exes, name, path, kind)
+            results[name] = compare(tmp, exes, name, path, kind, sanitized)
         print("C batch-1 latency: " + "; ".join(f"{k} " + ", ".join(f"{label} {ns / 1000:.2f} µs" for label, ns in v.items() if ns)
                                                 for k, v in results.items()))
     if failures:

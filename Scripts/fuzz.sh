@@ -6,8 +6,9 @@
 #           gzip or zstd compressed); harness Fuzz/ImportFuzzer.swift
 #   hdf5    TraceDataset.read on the input written to a temp file; harness Fuzz/HDF5Fuzzer.swift
 #   policy  the C runtime's policy-file loader, sg_policy_load_memory (runtime/c), compiled with
-#           clang -fsanitize=fuzzer,address,undefined; harness Fuzz/PolicyFuzzer.c; seeds are
-#           policies exported by switchgym (CartPole mlp, vision-zoo family)
+#           clang -fsanitize=fuzzer,address,undefined (plus $FUZZ_CFLAGS, e.g. "-mavx2 -mfma");
+#           harness Fuzz/PolicyFuzzer.c; seeds are policies exported by switchgym (CartPole mlp,
+#           vision-zoo family, vision-cluster moves on 64 devices)
 #   policy-deep  the same loader past its checksum: a mutated input is re-sealed and loaded
 #           again, so mutations reach the document, tensor table and self-test; Fuzz/PolicyDeepFuzzer.c
 #   spec, config, checkpoint, dataset, policy-swift   (harnesses in Fuzz/DeepFuzzer.swift):
@@ -104,6 +105,10 @@ policy_seeds() {
         "$cli" export "$tmp/cp" --golden 4 -o "$dir/cartpole.safetensors" >&2
         "$cli" train --env envs/vision-zoo.toml --steps 4096 --out "$tmp/vz" --quiet >&2
         "$cli" export "$tmp/vz" --golden 4 -o "$dir/vision-zoo.safetensors" >&2
+        # A 64-device moves policy (64 action components, 642 options a class): the long
+        # actions and masks of the large fleets (a self-test message once overflowed there).
+        "$cli" train --env envs/vision-cluster.toml --config '{"net_arch": [16]}' --steps 2048 --out "$tmp/vc" --quiet >&2
+        "$cli" export "$tmp/vc" --golden 4 -o "$dir/vision-cluster-moves.safetensors" >&2
         cp "$(ls "$tmp"/cp/ckpt-*.h5 | tail -1)" "$dir/cartpole-ckpt.h5"
         cp "$(ls "$tmp"/vz/ckpt-*.h5 | tail -1)" "$dir/vision-zoo-ckpt.h5"
         rm -rf "$tmp"
@@ -115,7 +120,8 @@ if [ "$target" = policy ] || [ "$target" = policy-deep ]; then
     work=.build/fuzz/$target
     mkdir -p "$work/corpus" "$work/seeds" "fuzz-artifacts/$target"
     echo "== building $work/fuzzer" >&2
-    clang -std=c99 -O1 -g -fsanitize=fuzzer,address,undefined -Iruntime/c/include \
+    # FUZZ_CFLAGS="-mavx2 -mfma" fuzzes the AVX2 kernels (runtime/c/README.md) instead of the portable ones.
+    clang -std=c99 -O1 -g -fsanitize=fuzzer,address,undefined ${FUZZ_CFLAGS:-} -Iruntime/c/include \
         "$harness" runtime/c/switchgym_policy.c -lm -o "$work/fuzzer"
     seeds=$(policy_seeds)
     cp "$seeds"/*.safetensors "$work/seeds/"

@@ -267,6 +267,26 @@ final class PolicyRuntimeTests: XCTestCase {
         }
     }
 
+    /// A failed self-test names the expected actions from the file, which can be any int32: on
+    /// 32 devices of -2147483648 the message is cut at its buffer. (It once wrote past it, found
+    /// by the policy-deep fuzzer on a 32-device moves policy; without a sanitizer that write goes
+    /// unseen here, so Scripts/check_policy_runtimes.py runs the same file through an ASan build.)
+    func testASelfTestMismatchWithHugeGoldenActionsIsRefusedWithinItsBuffer() throws {
+        let m = try Self.fleet(big: 16, small: 16)
+        for arch in [PolicyArchitecture.family, .moves] {
+            let bytes = try Self.exported(Self.randomPolicy(arch, m), m, beamWidth: 1).safetensors()
+            let bad = try Self.resealed(bytes) { f in
+                let t = f.tensors["golden.action"]!
+                f.tensors["golden.action"] = .init([Int32](repeating: Int32.min, count: t.int32s.count), shape: t.shape)
+            }
+            let (h, message) = Self.load(bad)
+            if let h { sg_policy_free(h); XCTFail("\(arch): accepted"); continue }
+            XCTAssertTrue(message.hasPrefix("self-test case 0: action ["), "\(arch): \(message)")
+            XCTAssertTrue(message.contains("expected [-2147483648,-2147483648,"), "\(arch): \(message)")
+            XCTAssertTrue(message.contains("(component 0)"), "\(arch): \(message)")
+        }
+    }
+
     func testUnicodeEscapesInTheHeaderAreDecoded() throws {
         let m = try Self.fleet()
         let bytes = try Self.exported(Self.randomPolicy(.mlp, m), m).safetensors()
