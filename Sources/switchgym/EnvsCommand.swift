@@ -56,7 +56,7 @@ struct EnvsCommand: ParsableCommand {
         @Option(help: "Number of steps (actions); defaults to 100, or to the length of --actions.")
         var steps: Int?
 
-        @Option(help: "`random`, or a checkpoint file or run folder (the trained policy, greedy).")
+        @Option(help: "`random`, or a checkpoint file or run folder (the trained policy, its most probable action), or a policy file from `export` (with its own beam width).")
         var policy: String = "random"
 
         @Option(help: "A file of actions, one per line: an integer, or for a scenario one variant index per device separated by spaces or commas (overrides --policy).")
@@ -83,8 +83,8 @@ struct EnvsCommand: ParsableCommand {
                 rolloutPolicy = .random
             } else {
                 let bound = try reportingErrors(inputs: [policy]) {
-                    try PolicyLoader.load(policy).bind(observationDimension: spec.observationSpace.count, actionLayout: spec.actionLayout,
-                                                       familyLayout: spec.familyLayout)
+                    try PolicyLoader.runnable(policy).bind(observationDimension: spec.observationSpace.count, actionLayout: spec.actionLayout,
+                                                           familyLayout: spec.familyLayout)
                 }
                 rolloutPolicy = .function(RolloutFunction { obs, mask in bound.act(observation: obs, mask: mask) })
             }

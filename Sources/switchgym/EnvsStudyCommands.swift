@@ -21,7 +21,7 @@ struct FidelityCommand: ParsableCommand {
 
     @OptionGroup var scenario: ScenarioOptions
 
-    @Option(help: "Whose decisions: hold, static:VARIANT, static-best, a baseline (reactive, infaas, oracle, ...) or a trained policy (checkpoint .h5 or run folder).")
+    @Option(help: "Whose decisions: hold, static:VARIANT, static-best, a baseline (reactive, infaas, oracle, ...) or a trained policy (checkpoint .h5, run folder, or a policy file from `export`, run with its own beam width).")
     var policy: String = "static-best"
 
     @Option(help: ArgumentHelp("Comma-separated policies for the gap table (as --policy).", valueName: "a,b,..."))

@@ -18,7 +18,7 @@ struct EvalCommand: ParsableCommand {
             --trace picks the trace to evaluate on, e.g. the held-out part of `traces split`.
             """)
 
-    @Argument(help: "Checkpoint files (.h5) or run folders of trained policies.")
+    @Argument(help: "Checkpoint files (.h5) or run folders of trained policies, or policy files written by `export` (each run with its own beam width).")
     var checkpoints: [String] = []
 
     @OptionGroup var scenario: ScenarioOptions

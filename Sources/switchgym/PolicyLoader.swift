@@ -3,12 +3,23 @@ import SwitchGymAgents
 import SwitchGymCore
 import SwitchGymEnvs
 
-/// Loads a trained policy (``FrozenPolicy``) from a checkpoint and runs it greedily, mapping
-/// its errors to the CLI's exit statuses.
+/// Loads a trained policy (``RunnablePolicy``: a checkpoint, a run folder or a policy file) and
+/// runs it, mapping its errors to the CLI's exit statuses.
 enum PolicyLoader {
-    /// ``FrozenPolicy/load(path:)`` with CLI errors.
+    /// ``FrozenPolicy/load(path:)`` with CLI errors: a checkpoint or run folder only (`export`).
     static func load(_ path: String) throws -> FrozenPolicy {
+        if PolicyFile.isPolicyFile(path: path) {
+            throw CLIError.usage("\(path) is a policy file already; pass the checkpoint (ckpt-*.h5) or run folder it was exported from")
+        }
         do { return try FrozenPolicy.load(path: path) } catch let e as FrozenPolicy.LoadError {
+            throw CLIError(message: e.message, status: e.kind == .notFound ? ExitStatus.noInput : ExitStatus.dataError)
+        }
+    }
+
+    /// ``RunnablePolicy/load(path:)`` with CLI errors: a checkpoint, a run folder, or a policy
+    /// file (run with its own beam width).
+    static func runnable(_ path: String) throws -> RunnablePolicy {
+        do { return try RunnablePolicy.load(path: path) } catch let e as FrozenPolicy.LoadError {
             throw CLIError(message: e.message, status: e.kind == .notFound ? ExitStatus.noInput : ExitStatus.dataError)
         }
     }
@@ -39,11 +50,13 @@ enum PolicyLoader {
 
     /// The policy's run over `model`'s whole series (fluid fidelity).
     static func evaluate(checkpoint path: String, model evaluated: ServingModel, nameComponents: Int = 1) throws -> ServingRun {
-        let policy = try load(path)
+        let loaded = try runnable(path)
+        let policy = loaded.policy
+        if let n = loaded.otherScenarioNote(name: evaluated.scenario.name, fingerprint: evaluated.scenario.fingerprint) { note(n) }
         let model = try normalized(evaluated, for: policy)
         let bound: BoundPolicy
         do {
-            bound = try policy.bind(observationDimension: model.observationDimension, actionLayout: model.actionLayout,
+            bound = try loaded.bind(observationDimension: model.observationDimension, actionLayout: model.actionLayout,
                                     familyLayout: model.observationLayout)
         } catch let e as FrozenPolicy.LoadError {
             throw CLIError(message: e.message, status: ExitStatus.dataError)

@@ -16,7 +16,7 @@ struct ExportActTests {
             .joined(separator: "\n") + "\n"
     }
 
-    @Test("train, export, act: the file's golden cases come back from act; eval uses the recorded normalisation")
+    @Test("train, export, act: the file's golden cases come back from act; eval uses the recorded normalisation and runs the file itself")
     func exportAndAct() throws {
         let dir = try scratch(); defer { try? FileManager.default.removeItem(atPath: dir) }
         let spec = packageRoot + "/envs/vision-zoo.toml"
@@ -87,6 +87,30 @@ struct ExportActTests {
         try Data(bytes).write(to: URL(fileURLWithPath: dir + "/bad.safetensors"))
         let bad = try run(["act", dir + "/bad.safetensors", "--input", dir + "/obs.csv"])
         #expect(bad.status == 65 && bad.stderr.contains("checksum mismatch") && bad.stdout.isEmpty, "\(bad.stderr)")
+
+        // eval runs the policy file itself, with its own beam width: the beam-8 file (export's
+        // default) decides as the checkpoint does, bit for bit; a greedy copy runs too. A
+        // damaged file is refused, and export refuses a policy file as its input.
+        func utilities(_ paths: [String]) throws -> [Double] {
+            let r = try run(["eval"] + paths + ["--env", spec, "--baselines", "none", "--json"])
+            #expect(r.status == 0, "\(r.stderr)")
+            let object = try #require(try JSONSerialization.jsonObject(with: Data(r.stdout.utf8)) as? [String: Any])
+            let policies = try #require(object["policies"] as? [[String: Any]])
+            return policies.compactMap { $0["utility"] as? Double }
+        }
+        let g = try run(["export", dir + "/run", "--beam-width", "1", "-o", dir + "/greedy.safetensors"])
+        #expect(g.status == 0, "\(g.stderr)")
+        let u = try utilities([dir + "/run", dir + "/p.safetensors", dir + "/greedy.safetensors"])
+        #expect(u.count == 3 && u[0] == u[1] && u[2].isFinite, "\(u)")
+        // Another scenario (here only its name differs, so the layouts fit): it runs, with a note.
+        try write("extends = \"\(spec)\"\nname = \"vision-zoo-copy\"\n[trace]\ndataset = \"\(packageRoot)/datasets/default.h5\"\n", dir + "/copy.toml")
+        let other = try run(["eval", dir + "/p.safetensors", "--env", dir + "/copy.toml", "--baselines", "none"])
+        #expect(other.status == 0 && other.stderr.contains("was exported for scenario 'vision-zoo'")
+                && other.stderr.contains("not for 'vision-zoo-copy'"), "\(other.stderr)")
+        let evalBad = try run(["eval", dir + "/bad.safetensors", "--env", spec, "--baselines", "none"])
+        #expect(evalBad.status == 65 && evalBad.stderr.contains("checksum mismatch"), "\(evalBad.stderr)")
+        let again = try run(["export", dir + "/p.safetensors", "-o", dir + "/q.safetensors"])
+        #expect(again.status == 64 && again.stderr.contains("is a policy file already"), "\(again.stderr)")
     }
 
     @Test("export refuses to overwrite its checkpoint, and needs --env without a run folder's config.json")

@@ -369,3 +369,65 @@ public struct PolicyFile {
         try AtomicOutput.write(bytes: try safetensors(), to: path)
     }
 }
+
+// MARK: A policy to run, from a checkpoint or a policy file
+
+extension PolicyFile {
+    /// Whether `path` is a file that starts as safetensors does (an 8-byte header length, then
+    /// `{`): a policy file `switchgym export` wrote rather than an HDF5 checkpoint or a folder.
+    public static func isPolicyFile(path: String) -> Bool {
+        guard let h = FileHandle(forReadingAtPath: path) else { return false }
+        defer { try? h.close() }
+        guard let head = try? h.read(upToCount: 9), head.count == 9 else { return false }
+        return head[head.startIndex + 8] == UInt8(ascii: "{")
+    }
+
+    /// The file's policy as a ``FrozenPolicy`` (its frozen normalisation included).
+    /// - Throws: ``FileError`` when the document and the network disagree.
+    public func frozenPolicy(source: String) throws -> FrozenPolicy { try frozen(source: source).0 }
+}
+
+/// A trained policy as `eval`, `envs simulate`, `envs fidelity` and `envs rollout` run it: from a
+/// checkpoint or run folder (``FrozenPolicy/load(path:)``), decoded with
+/// ``FrozenPolicy/defaultBeamWidth``, or from a policy file that `switchgym export` wrote
+/// (``PolicyFile/read(path:)``: verified, decoded with the file's own beam width), so that the file
+/// a serving core loads is the one evaluated.
+public struct RunnablePolicy {
+    public let policy: FrozenPolicy
+    /// Beams of the family policy's search (1: greedy).
+    public let beamWidth: Int
+    /// The scenario a policy file was exported for; nil for a checkpoint.
+    public let scenario: PolicyDocument.Scenario?
+
+    /// Reads the policy at `path`: a policy file, a checkpoint or a run folder.
+    /// - Throws: ``FrozenPolicy/LoadError`` (a policy file's errors with their kind), or the
+    ///   checkpoint reader's error.
+    public static func load(path: String) throws -> RunnablePolicy {
+        guard PolicyFile.isPolicyFile(path: path) else {
+            return RunnablePolicy(policy: try FrozenPolicy.load(path: path), beamWidth: FrozenPolicy.defaultBeamWidth, scenario: nil)
+        }
+        do {
+            let file = try PolicyFile.read(path: path)
+            return RunnablePolicy(policy: try file.frozenPolicy(source: path), beamWidth: max(1, file.document.policy.beamWidth),
+                                  scenario: file.document.scenario)
+        } catch let e as PolicyFile.FileError {
+            let kind: FrozenPolicy.LoadError.Kind = e.kind == .notFound ? .notFound : e.kind == .incompatible ? .incompatible : .corrupt
+            throw FrozenPolicy.LoadError(kind: kind, message: e.message)
+        }
+    }
+
+    /// A note when a policy file was exported for another scenario than `fingerprint` (name
+    /// `name`): it still runs where the layouts fit (a family policy on another fleet of the
+    /// same classes and variants), as a checkpoint would; nil when it matches or is a checkpoint.
+    public func otherScenarioNote(name: String, fingerprint: String) -> String? {
+        guard let s = scenario, s.fingerprint != fingerprint else { return nil }
+        return "note: \(policy.source) was exported for scenario '\(s.name)' (fingerprint \(s.fingerprint.prefix(12))), "
+            + "not for '\(name)' (\(fingerprint.prefix(12))); it runs where its layouts fit, as a checkpoint would."
+    }
+
+    /// ``FrozenPolicy/bind(observationDimension:actionLayout:familyLayout:beamWidth:)`` with this beam width.
+    public func bind(observationDimension: Int, actionLayout: ActionLayout, familyLayout: FamilyObservationLayout?) throws -> BoundPolicy {
+        try policy.bind(observationDimension: observationDimension, actionLayout: actionLayout, familyLayout: familyLayout,
+                        beamWidth: beamWidth)
+    }
+}
