@@ -48,7 +48,7 @@ struct EvalCommand: ParsableCommand {
             let short = checkpoints.map { PolicyLoader.displayName($0) }
             let components = Set(short).count < short.count ? 2 : 1
             for path in checkpoints {
-                runs.append(try PolicyLoader.evaluate(checkpoint: path, model: model, nameComponents: components))
+                runs.append(try PolicyLoader.evaluate(checkpoint: path, spec: sc, model: model, nameComponents: components))
             }
             let names: [String]
             switch baselines {

@@ -49,10 +49,12 @@ enum PolicyLoader {
     }
 
     /// The policy's run over `model`'s whole series (fluid fidelity).
-    static func evaluate(checkpoint path: String, model evaluated: ServingModel, nameComponents: Int = 1) throws -> ServingRun {
+    /// `spec`: the scenario as its spec file gives it (what `export` fingerprints; the evaluated
+    /// model's copy differs, e.g. in its episode length).
+    static func evaluate(checkpoint path: String, spec: ServingScenario, model evaluated: ServingModel, nameComponents: Int = 1) throws -> ServingRun {
         let loaded = try runnable(path)
         let policy = loaded.policy
-        if let n = loaded.otherScenarioNote(name: evaluated.scenario.name, fingerprint: evaluated.scenario.fingerprint) { note(n) }
+        if let n = loaded.otherScenarioNote(name: spec.name, fingerprint: spec.fingerprint) { note(n) }
         let model = try normalized(evaluated, for: policy)
         let bound: BoundPolicy
         do {

@@ -109,7 +109,7 @@ struct SimulateCommand: ParsableCommand {
             }
         case _ where FileManager.default.fileExists(atPath: name):
             // A trained policy: a checkpoint file or a run folder.
-            return try PolicyLoader.evaluate(checkpoint: name, model: model)
+            return try PolicyLoader.evaluate(checkpoint: name, spec: sc, model: model)
         default:
             do {
                 return try ServingBaselines.run(name, model: model)
