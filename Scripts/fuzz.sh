@@ -60,6 +60,11 @@
 #   lines against `switchgym envs simulate` on the repaired text.)
 # - checkpoint: a damaged checkpoint whose group links form a cycle made HDF5File.datasetPaths
 #   recurse until the stack overflowed; the walk now stops at 32 levels / 2^20 objects.
+# - policy-deep, 2026-12-08 (seeded with a 32-device moves policy; with FUZZ_CFLAGS="-mavx2 -mfma"):
+#   a failed self-test's message listed the file's expected actions into a 200-byte buffer, and
+#   snprintf's returned length ran past it with 24 actions of -2147483648 (a stack overflow in
+#   the C runtime); fixed, and Scripts/check_policy_runtimes.py replays such a file through an
+#   ASan build. Then 140,000 runs (AVX2 kernels) and 36,500 of policy-swift found nothing more.
 # - policy (an earlier run; reproduced in PolicyFileTests): a golden case whose mask allows no
 #   value of a component reached PolicyFile's self-test, which ran the unchecked `act` (a trap in
 #   the masked log-softmax); the self-test now runs `decide`, which refuses the case by name.
