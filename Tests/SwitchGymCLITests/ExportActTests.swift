@@ -110,6 +110,13 @@ struct ExportActTests {
                 && other.stderr.contains("not for 'vision-zoo-copy'"), "\(other.stderr)")
         let evalBad = try run(["eval", dir + "/bad.safetensors", "--env", spec, "--baselines", "none"])
         #expect(evalBad.status == 65 && evalBad.stderr.contains("checksum mismatch"), "\(evalBad.stderr)")
+        // A file past the 1 GiB bound (sparse here) is refused before it is read.
+        #expect(FileManager.default.createFile(atPath: dir + "/huge.safetensors", contents: nil))
+        let huge = try FileHandle(forWritingTo: URL(fileURLWithPath: dir + "/huge.safetensors"))
+        try huge.truncate(atOffset: (1 << 30) + 1)
+        try huge.close()
+        let tooBig = try run(["act", dir + "/huge.safetensors", "--input", dir + "/obs.csv"])
+        #expect(tooBig.status == 65 && tooBig.stderr.contains("larger than 1073741824 bytes"), "\(tooBig.stderr)")
         let again = try run(["export", dir + "/p.safetensors", "-o", dir + "/q.safetensors"])
         #expect(again.status == 64 && again.stderr.contains("is a policy file already"), "\(again.stderr)")
     }

@@ -358,10 +358,17 @@ public struct PolicyFile {
 
     /// Reads and verifies the policy file at `path` (``decode(_:source:)``).
     public static func read(path: String) throws -> PolicyFile {
-        guard let data = FileManager.default.contents(atPath: path) else {
+        let bytes: [UInt8]
+        do {
+            // At most 1 GiB: a policy file is its network and a few golden cases (the largest
+            // shipped one is under 1 MB), and a larger input is refused before it is read.
+            bytes = try FileSystem.readAll(path, limit: 1 << 30, what: "a policy file from switchgym export")
+        } catch let e as SwitchGymIOError where e.kind == .invalidArgument {
+            throw FileError(kind: .corrupt, message: e.description)
+        } catch {
             throw FileError(kind: .notFound, message: "\(path): cannot read the policy file (missing or unreadable)")
         }
-        return try decode([UInt8](data), source: path)
+        return try decode(bytes, source: path)
     }
 
     /// Writes the safetensors file atomically (a reader never sees a partial file).
@@ -376,7 +383,9 @@ extension PolicyFile {
     /// Whether `path` is a file that starts as safetensors does (an 8-byte header length, then
     /// `{`): a policy file `switchgym export` wrote rather than an HDF5 checkpoint or a folder.
     public static func isPolicyFile(path: String) -> Bool {
-        guard let h = FileHandle(forReadingAtPath: path) else { return false }
+        // A regular file only: opening a FIFO would wait for a writer.
+        guard (try? FileManager.default.attributesOfItem(atPath: path)[.type] as? FileAttributeType) == .typeRegular,
+              let h = FileHandle(forReadingAtPath: path) else { return false }
         defer { try? h.close() }
         guard let head = try? h.read(upToCount: 9), head.count == 9 else { return false }
         return head[head.startIndex + 8] == UInt8(ascii: "{")
