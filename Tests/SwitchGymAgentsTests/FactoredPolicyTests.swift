@@ -102,7 +102,6 @@ import SwitchGymNN
         let layout = ActionLayout(sizes: [3, 2, 4])
         let m = 3, W = layout.maskWidth, K = layout.components
         var logits = (0..<(m * W)).map { _ in Float(2 * g.nextUnit() - 1) }
-        let mask = [Bool](repeating: true, count: m * W)
         let actions: [Int32] = [1, 0, 3, 2, 1, 0, 0, 1, 2]
         let advantages: [Float] = [1.3, -0.7, 0.4]
         // Old choice log-probabilities: current ones shifted inside (±0.05) or well outside

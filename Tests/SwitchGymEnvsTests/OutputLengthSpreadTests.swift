@@ -165,7 +165,6 @@ import SwitchGymCore
         #expect(none == far)
         let onTime = { (x: [ServingStepInfo]) in x.reduce(0) { $0 + $1.servedOnTime } }
         let late = { (x: [ServingStepInfo]) in x.reduce(0) { $0 + $1.latenessPenalty } }
-        let served = { (x: [ServingStepInfo]) in x.reduce(0) { $0 + $1.served } }
         for (a, b) in zip(none, tight) { #expect(b.servedOnTime <= a.servedOnTime + 1e-9 * max(1, a.servedOnTime)) }
         #expect(zip(none, tight).allSatisfy { abs($0.served - $1.served) <= 1e-9 * max(1, $0.served) })
         // Chat is 60% of llm-zoo's requests: what stays on time is the batch stream's at most.

@@ -13,7 +13,7 @@ import SwitchGymCore
         (0..<n).map { i in
             switch i % 11 {
             case 0: return 0
-            case 1: return Float(g.nextUnit()) * 1e-39  // subnormal
+            case 1: return Float(g.nextUnit()) * (Float.leastNormalMagnitude / 16)  // subnormal
             default: return (Float(g.nextUnit()) * 2 - 1) * scale * (i % 3 == 0 ? 10 : 1)
             }
         }
