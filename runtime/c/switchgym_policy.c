@@ -1089,18 +1089,27 @@ static void moves_act(sg_policy *p, const float *obs, const uint8_t *fleet_mask,
     for (k = 0; k < K; k++) {
         int32_t first = n;
         memset(p->movable, 0, (size_t)V * V * sizeof(int32_t));
+        /* Without branches on the mask or the device's state (random ones mispredict): an idle
+         * device counts 1 towards each (held, to) pair its mask allows, a busy one 0. */
         for (i = (size_t)p->class_start[k]; i < (size_t)p->class_start[k + 1]; i++) {
+            int32_t idle;
             w = p->class_devices[i];
-            if (!p->idle[w]) continue;
+            idle = p->idle[w] != 0;
             from = p->held[w];
-            for (to = 0; to < V; to++) p->movable[from * V + to] += fleet_mask[(size_t)w * V + to] != 0;
+            for (to = 0; to < V; to++) p->movable[from * V + to] += idle & (fleet_mask[(size_t)w * V + to] != 0);
         }
         p->rows[n++] = (int32_t)((size_t)k * opts);
+        /* Each pair's levels 0 ..< its count are allowed (2^level <= c): every level's row is
+         * written and n advances by the count (rows has Lv entries of slack). */
         for (from = 0; from < V; from++)
             for (to = 0; to < V; to++) {
-                int32_t c = from == to ? 0 : p->movable[from * V + to];
-                for (level = 0; level < Lv && c >= ((int32_t)1 << level); level++)
-                    p->rows[n++] = (int32_t)((size_t)k * opts + 1 + ((size_t)from * V + to) * Lv + (size_t)level);
+                int32_t c = from == to ? 0 : p->movable[from * V + to], allowed = 0;
+                size_t first = (size_t)k * opts + 1 + ((size_t)from * V + to) * Lv;
+                for (level = 0; level < Lv; level++) {
+                    p->rows[n + level] = (int32_t)(first + (size_t)level);
+                    allowed += c >= ((int32_t)1 << level);
+                }
+                n += allowed;
             }
         p->class_rows[k] = first;
     }
@@ -1152,8 +1161,9 @@ int sg_policy_act(sg_policy *p, const float *observation, const uint8_t *mask, i
     if (mask) {
         for (c = 0; c < p->components; c++) {
             const uint8_t *m = mask + p->component_offsets[c];
-            int32_t i, any = 0;
-            for (i = 0; i < p->component_sizes[c] && !any; i++) any = m[i] != 0;
+            int32_t i;
+            unsigned any = 0;
+            for (i = 0; i < p->component_sizes[c]; i++) any |= m[i];   /* no early exit: random masks mispredict it */
             if (!any) return fail(err, err_len, SG_ERR_MASK, "mask component %zu allows no value", c);
         }
     }
@@ -1500,7 +1510,8 @@ static int build(const uint8_t *data, uint64_t data_len, const jdoc *hdr, const 
     ALLOC(p->buf_b, p->max_width, float);
     ALLOC(p->logits, p->sizes[p->layers] > p->J ? p->sizes[p->layers] : p->J, float);
     ALLOC(p->row, p->sizes[0], float);
-    ALLOC(p->rows, p->sizes[p->layers], int32_t);
+    /* + levels: moves_act writes a pair's every level row before counting the allowed ones. */
+    ALLOC(p->rows, (size_t)p->sizes[p->layers] + (size_t)(p->levels > 0 ? p->levels : 0), int32_t);
     ALLOC(p->allow_all, p->mask_width, uint8_t);
     memset(p->allow_all, 1, p->mask_width);
     if (p->kind != SG_KIND_MLP) {
