@@ -43,6 +43,7 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import pyclient  # noqa: E402
 from steprate import rate, single_stepper, vector_stepper  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -107,11 +108,7 @@ def sb3_to_solve(gym, env_id, algo, seed, budget, eval_every=None):
     the mean return of the last 20 training episodes reaches 475, or with `eval_every` at the
     first evaluation (20 greedy episodes) whose mean reaches 475."""
     from stable_baselines3 import DQN, PPO
-    if not os.environ.get("SB3_LOGDIR"):   # SB3 leaves an empty SB3-<date> folder in /tmp per model otherwise
-        import atexit
-        import shutil
-        os.environ["SB3_LOGDIR"] = tempfile.mkdtemp(prefix="switchgym-sb3-logs-")
-        atexit.register(shutil.rmtree, os.environ["SB3_LOGDIR"], True)
+    pyclient.sb3_logs_in_scratch()
     from stable_baselines3.common.callbacks import BaseCallback, EvalCallback, StopTrainingOnRewardThreshold
     from stable_baselines3.common.env_util import make_vec_env
 

@@ -55,11 +55,16 @@ def cpu_has_avx2_fma():
     return "avx2" in flags and "fma" in flags
 
 
-def compile_c(tmp):
-    """The C runtime's builds: [(label, sg_act path)], the portable one first."""
+def c_compiler():
     cc = os.environ.get("CC") or shutil.which("cc") or shutil.which("gcc") or shutil.which("clang")
     if not cc:
         pyclient.skip("no C compiler (cc, gcc or clang) to build the C runtime")
+    return cc
+
+
+def compile_c(tmp):
+    """The C runtime's builds: [(label, sg_act path)], the portable one first."""
+    cc = c_compiler()
     src = os.path.join(pyclient.ROOT, "runtime", "c")
     builds = [("portable", [])]
     if cpu_has_avx2_fma():
@@ -92,7 +97,7 @@ def compile_c(tmp):
 
 def compile_sanitized(tmp):
     """sg_act built with ASan and UBSan (AVX2 kernels too where the CPU has them), or None."""
-    cc = os.environ.get("CC") or shutil.which("cc") or shutil.which("gcc") or shutil.which("clang")
+    cc = c_compiler()
     src = os.path.join(pyclient.ROOT, "runtime", "c")
     exe = os.path.join(tmp, "sg_act-sanitized")
     flags = ["-fsanitize=address,undefined", "-fno-sanitize-recover=all", "-fno-omit-frame-pointer"]

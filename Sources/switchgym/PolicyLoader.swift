@@ -11,17 +11,18 @@ enum PolicyLoader {
         if PolicyFile.isPolicyFile(path: path) {
             throw CLIError.usage("\(path) is a policy file already; pass the checkpoint (ckpt-*.h5) or run folder it was exported from")
         }
-        do { return try FrozenPolicy.load(path: path) } catch let e as FrozenPolicy.LoadError {
-            throw CLIError(message: e.message, status: e.kind == .notFound ? ExitStatus.noInput : ExitStatus.dataError)
-        }
+        do { return try FrozenPolicy.load(path: path) } catch let e as FrozenPolicy.LoadError { throw cliError(e) }
     }
 
     /// ``RunnablePolicy/load(path:)`` with CLI errors: a checkpoint, a run folder, or a policy
     /// file (run with its own beam width).
     static func runnable(_ path: String) throws -> RunnablePolicy {
-        do { return try RunnablePolicy.load(path: path) } catch let e as FrozenPolicy.LoadError {
-            throw CLIError(message: e.message, status: e.kind == .notFound ? ExitStatus.noInput : ExitStatus.dataError)
-        }
+        do { return try RunnablePolicy.load(path: path) } catch let e as FrozenPolicy.LoadError { throw cliError(e) }
+    }
+
+    /// A load error's exit status: no input when the file or folder is missing, else data error.
+    private static func cliError(_ e: FrozenPolicy.LoadError) -> CLIError {
+        CLIError(message: e.message, status: e.kind == .notFound ? ExitStatus.noInput : ExitStatus.dataError)
     }
 
     /// A checkpoint's name in tables: its run folder's (`run-s0`), or the file's; with

@@ -1100,7 +1100,8 @@ static void moves_act(sg_policy *p, const float *obs, const uint8_t *fleet_mask,
         }
         p->rows[n++] = (int32_t)((size_t)k * opts);
         /* Each pair's levels 0 ..< its count are allowed (2^level <= c): every level's row is
-         * written and n advances by the count (rows has Lv entries of slack). */
+         * written and n advances by the count. They fit: the rows listed so far are a subset of
+         * the options before this pair's first, so n + Lv <= first + Lv <= the output size. */
         for (from = 0; from < V; from++)
             for (to = 0; to < V; to++) {
                 int32_t c = from == to ? 0 : p->movable[from * V + to], allowed = 0;
@@ -1510,8 +1511,7 @@ static int build(const uint8_t *data, uint64_t data_len, const jdoc *hdr, const 
     ALLOC(p->buf_b, p->max_width, float);
     ALLOC(p->logits, p->sizes[p->layers] > p->J ? p->sizes[p->layers] : p->J, float);
     ALLOC(p->row, p->sizes[0], float);
-    /* + levels: moves_act writes a pair's every level row before counting the allowed ones. */
-    ALLOC(p->rows, (size_t)p->sizes[p->layers] + (size_t)(p->levels > 0 ? p->levels : 0), int32_t);
+    ALLOC(p->rows, p->sizes[p->layers], int32_t);
     ALLOC(p->allow_all, p->mask_width, uint8_t);
     memset(p->allow_all, 1, p->mask_width);
     if (p->kind != SG_KIND_MLP) {
